@@ -1,0 +1,439 @@
+//! One filter, used everywhere: the server applies it before sending (pushdown), `vg logs` and the TUI
+//! apply it again locally.
+//!
+//! [`FilterSpec`] is the filter as people write it (strings from CLI flags, URL query parameters or the
+//! protocol's `filter` message) and is what travels on the wire. [`Filter`] is the same thing compiled
+//! (regexes built, times resolved) and checked against every entry.
+
+mod predicate;
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+pub use predicate::Predicate;
+pub(crate) use predicate::one_line as regex_error_line;
+
+use crate::model::{Level, LogEntry, UnknownLevel};
+use crate::timespec::{TimeError, parse_instant};
+
+/// A filter as written by a person; every field is optional and the empty spec matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FilterSpec {
+    /// Minimum level (`warn` means warn, error and fatal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// Sources to include: exact names or `*` globs. Empty means all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub source: Vec<String>,
+    /// Sources to leave out: exact names or `*` globs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclude_source: Vec<String>,
+    /// A regex the message must match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// Instances to include.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instance: Vec<String>,
+    /// Regions to include.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub region: Vec<String>,
+    /// Predicates on `meta`, all of which must hold.
+    #[serde(rename = "where", skip_serializing_if = "Vec::is_empty")]
+    pub predicates: Vec<String>,
+    /// Earliest timestamp: RFC 3339 or a duration ago (`10m`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Latest timestamp: RFC 3339 or a duration ago.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+/// A part of a filter that could not be understood. Each message quotes the value and says what works.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FilterError {
+    /// `--level` / `level=`.
+    #[error(transparent)]
+    Level(#[from] UnknownLevel),
+    /// The message regex.
+    #[error("invalid regex '{value}': {reason}")]
+    Regex {
+        /// The pattern as given.
+        value: String,
+        /// What the regex engine objected to.
+        reason: String,
+    },
+    /// `since` / `until`.
+    #[error(transparent)]
+    Time(#[from] TimeError),
+    /// A `where` predicate.
+    #[error("invalid predicate '{value}': {reason}")]
+    Predicate {
+        /// The predicate as given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl FilterSpec {
+    /// Whether the spec filters nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == FilterSpec::default()
+    }
+
+    /// Takes one query parameter if it belongs to the filter; returns false for other keys.
+    /// Comma lists and repeated keys both add to list fields.
+    pub fn set_param(&mut self, key: &str, value: &str) -> bool {
+        let list = |field: &mut Vec<String>| {
+            field.extend(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            );
+        };
+        let text =
+            |field: &mut Option<String>| *field = Some(value.to_owned()).filter(|v| !v.is_empty());
+        match key {
+            "level" => text(&mut self.level),
+            "source" => list(&mut self.source),
+            "exclude_source" => list(&mut self.exclude_source),
+            "q" => text(&mut self.q),
+            "instance" => list(&mut self.instance),
+            "region" => list(&mut self.region),
+            // A predicate may contain a comma (a regex), so `where` is only ever repeated, never split.
+            "where" if !value.is_empty() => self.predicates.push(value.to_owned()),
+            "where" => {}
+            "since" => text(&mut self.since),
+            "until" => text(&mut self.until),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Appends the spec as URL query pairs.
+    pub fn append_query(&self, query: &mut form_urlencoded::Serializer<'_, String>) {
+        let mut one = |key: &str, value: &Option<String>| {
+            if let Some(v) = value {
+                query.append_pair(key, v);
+            }
+        };
+        one("level", &self.level);
+        one("q", &self.q);
+        one("since", &self.since);
+        one("until", &self.until);
+        for (key, values) in [
+            ("source", &self.source),
+            ("exclude_source", &self.exclude_source),
+            ("instance", &self.instance),
+            ("region", &self.region),
+            ("where", &self.predicates),
+        ] {
+            for v in values {
+                query.append_pair(key, v);
+            }
+        }
+    }
+
+    /// Compiles the spec, resolving relative times against `now`.
+    pub fn compile(&self, now: DateTime<Utc>) -> Result<Filter, FilterError> {
+        let regex = |pattern: &String| {
+            Regex::new(pattern).map_err(|e| FilterError::Regex {
+                value: pattern.clone(),
+                reason: regex_error_line(&e),
+            })
+        };
+        Ok(Filter {
+            min_level: self
+                .level
+                .as_deref()
+                .map(Level::parse)
+                .transpose()?
+                .unwrap_or(Level::Trace),
+            sources: self.source.iter().map(|s| Glob::new(s)).collect(),
+            exclude_sources: self.exclude_source.iter().map(|s| Glob::new(s)).collect(),
+            pattern: self.q.as_ref().map(regex).transpose()?,
+            instances: self.instance.clone(),
+            regions: self.region.clone(),
+            since: self
+                .since
+                .as_deref()
+                .map(|t| parse_instant(t, now))
+                .transpose()?,
+            until: self
+                .until
+                .as_deref()
+                .map(|t| parse_instant(t, now))
+                .transpose()?,
+            predicates: self
+                .predicates
+                .iter()
+                .map(|p| Predicate::parse(p))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// A compiled filter, ready to test entries.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    min_level: Level,
+    sources: Vec<Glob>,
+    exclude_sources: Vec<Glob>,
+    pattern: Option<Regex>,
+    instances: Vec<String>,
+    regions: Vec<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    predicates: Vec<Predicate>,
+}
+
+impl Filter {
+    /// A filter that lets everything through.
+    pub fn all() -> Filter {
+        Filter {
+            min_level: Level::Trace,
+            ..Filter::default()
+        }
+    }
+
+    /// Whether the entry passes. Cheap checks run first; the regex and predicates last.
+    pub fn matches(&self, entry: &LogEntry) -> bool {
+        entry.level >= self.min_level
+            && (self.sources.is_empty() || self.sources.iter().any(|g| g.matches(&entry.source)))
+            && !self
+                .exclude_sources
+                .iter()
+                .any(|g| g.matches(&entry.source))
+            && one_of(&self.instances, entry.instance.as_deref())
+            && one_of(&self.regions, entry.region.as_deref())
+            && self.since.is_none_or(|since| entry.timestamp >= since)
+            && self.until.is_none_or(|until| entry.timestamp <= until)
+            && self.predicates.iter().all(|p| p.matches(&entry.meta))
+            && self
+                .pattern
+                .as_ref()
+                .is_none_or(|re| re.is_match(&entry.message))
+    }
+
+    /// The upper time bound, if any: a stream can end once it is in the past.
+    pub fn until(&self) -> Option<DateTime<Utc>> {
+        self.until
+    }
+
+    /// The minimum level.
+    pub fn min_level(&self) -> Level {
+        self.min_level
+    }
+}
+
+fn one_of(allowed: &[String], value: Option<&str>) -> bool {
+    allowed.is_empty() || value.is_some_and(|v| allowed.iter().any(|a| a == v))
+}
+
+/// A name pattern: exact, or with `*` matching any run of characters.
+#[derive(Debug, Clone)]
+struct Glob {
+    parts: Vec<String>,
+}
+
+impl Glob {
+    fn new(pattern: &str) -> Glob {
+        Glob {
+            parts: pattern.split('*').map(str::to_owned).collect(),
+        }
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        let [first, middle @ .., last] = self.parts.as_slice() else {
+            return self.parts.first().is_some_and(|p| p == text);
+        };
+        let Some(mut rest) = text.strip_prefix(first.as_str()) else {
+            return false;
+        };
+        for part in middle {
+            match rest.find(part.as_str()) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+        rest.len() >= last.len() && rest.ends_with(last.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(level: Level, source: &str, message: &str) -> LogEntry {
+        let mut e = LogEntry::new(level, source, message);
+        e.instance = Some("148e".into());
+        e.region = Some("ord".into());
+        e.meta = json!({"statusCode":503,"method":"GET"})
+            .as_object()
+            .unwrap()
+            .clone();
+        e
+    }
+
+    fn compile(spec: FilterSpec) -> Filter {
+        spec.compile(Utc::now()).unwrap()
+    }
+
+    #[test]
+    fn empty_filter_matches_everything() {
+        assert!(compile(FilterSpec::default()).matches(&entry(Level::Trace, "x", "")));
+    }
+
+    #[test]
+    fn each_dimension_filters() {
+        let e = entry(Level::Warn, "api-eu", "GET /users failed");
+        let yes =
+            |spec: FilterSpec| assert!(compile(spec.clone()).matches(&e), "{spec:?} should match");
+        let no = |spec: FilterSpec| {
+            assert!(
+                !compile(spec.clone()).matches(&e),
+                "{spec:?} should not match"
+            )
+        };
+        let s = FilterSpec::default;
+        yes(FilterSpec {
+            level: Some("warn".into()),
+            ..s()
+        });
+        no(FilterSpec {
+            level: Some("error".into()),
+            ..s()
+        });
+        yes(FilterSpec {
+            source: vec!["db".into(), "api-*".into()],
+            ..s()
+        });
+        yes(FilterSpec {
+            source: vec!["*-eu".into()],
+            ..s()
+        });
+        yes(FilterSpec {
+            source: vec!["a*i*u".into()],
+            ..s()
+        });
+        no(FilterSpec {
+            source: vec!["api".into()],
+            ..s()
+        });
+        no(FilterSpec {
+            exclude_source: vec!["api*".into()],
+            ..s()
+        });
+        yes(FilterSpec {
+            q: Some("^GET .*failed$".into()),
+            ..s()
+        });
+        no(FilterSpec {
+            q: Some("POST".into()),
+            ..s()
+        });
+        yes(FilterSpec {
+            instance: vec!["148e".into()],
+            region: vec!["ord".into(), "ams".into()],
+            ..s()
+        });
+        no(FilterSpec {
+            region: vec!["ams".into()],
+            ..s()
+        });
+        yes(FilterSpec {
+            predicates: vec!["statusCode>=500".into(), "method=GET".into()],
+            ..s()
+        });
+        no(FilterSpec {
+            predicates: vec!["statusCode>=500".into(), "method!=GET".into()],
+            ..s()
+        });
+        yes(FilterSpec {
+            since: Some("1m".into()),
+            ..s()
+        });
+        no(FilterSpec {
+            until: Some("1m".into()),
+            ..s()
+        });
+    }
+
+    #[test]
+    fn errors_quote_the_bad_value() {
+        let cases = [
+            (
+                FilterSpec {
+                    level: Some("loud".into()),
+                    ..Default::default()
+                },
+                "unknown level 'loud'",
+            ),
+            (
+                FilterSpec {
+                    q: Some("(unclosed".into()),
+                    ..Default::default()
+                },
+                "invalid regex '(unclosed': ",
+            ),
+            (
+                FilterSpec {
+                    since: Some("yesterday".into()),
+                    ..Default::default()
+                },
+                "invalid time 'yesterday'",
+            ),
+            (
+                FilterSpec {
+                    predicates: vec!["status".into()],
+                    ..Default::default()
+                },
+                "invalid predicate 'status'",
+            ),
+        ];
+        for (spec, want) in cases {
+            let err = spec.compile(Utc::now()).unwrap_err().to_string();
+            assert!(err.starts_with(want), "{err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn query_round_trip_with_lists_and_repeats() {
+        let mut spec = FilterSpec::default();
+        for (k, v) in form_urlencoded::parse(
+            b"level=warn&source=api,db&source=auth&exclude_source=noisy&q=time%20out&where=status%3E%3D500&where=path~a,b&since=10m&tail=5",
+        ) {
+            spec.set_param(&k, &v);
+        }
+        assert_eq!(spec.source, ["api", "db", "auth"]);
+        assert_eq!(spec.predicates, ["status>=500", "path~a,b"]);
+        assert_eq!(spec.q.as_deref(), Some("time out"));
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        spec.append_query(&mut query);
+        let mut back = FilterSpec::default();
+        for (k, v) in form_urlencoded::parse(query.finish().as_bytes()) {
+            back.set_param(&k, &v);
+        }
+        assert_eq!(back, spec);
+    }
+
+    #[test]
+    fn spec_serializes_as_the_protocol_filter_message_fields() {
+        let spec = FilterSpec {
+            level: Some("warn".into()),
+            predicates: vec!["a=1".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&spec).unwrap(),
+            r#"{"level":"warn","where":["a=1"]}"#
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! Neutralising hostile log content before it reaches a terminal.
+//!
+//! A log message is written by whoever can make the app log: a user agent, a query string, an error
+//! from a dependency. Passed raw to a terminal, `ESC ] 0 ; title BEL` retitles the window, `ESC [ 2 J`
+//! clears it, `ESC [ 8 m` hides text, `\r` or a newline forges a fake line, and U+202E reverses what
+//! follows. Rather than parse and strip sequences (which fails open on anything unterminated or unknown),
+//! every control character itself is replaced by a visible escape: with the introducer gone, the rest of
+//! any sequence is inert printable text, whatever family it belongs to and whether or not it ends.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// Whether `c` must not reach a terminal as itself.
+pub fn is_unsafe(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{8}' | '\u{a}'..='\u{1f}' | '\u{7f}'   // C0 except tab, and DEL
+        | '\u{80}'..='\u{9f}'                                  // C1, including the 8-bit CSI/OSC/DCS
+        | '\u{200e}' | '\u{200f}' | '\u{61c}'                  // bidi marks
+        | '\u{202a}'..='\u{202e}'                              // bidi embeddings and overrides
+        | '\u{2066}'..='\u{2069}'                              // bidi isolates
+        | '\u{2028}' | '\u{2029}'                              // line and paragraph separators
+    )
+}
+
+/// Returns `text` with every unsafe character replaced by a visible escape (`\n`, `\r`, `\e`, `\x07`,
+/// `\u{202e}`). Borrows when there is nothing to replace, which is the common case.
+pub fn sanitize(text: &str) -> Cow<'_, str> {
+    match text.find(is_unsafe) {
+        None => Cow::Borrowed(text),
+        Some(_) => {
+            let mut out = String::with_capacity(text.len() + 8);
+            push_sanitized(&mut out, text);
+            Cow::Owned(out)
+        }
+    }
+}
+
+/// Appends `text` to `out`, escaping unsafe characters.
+pub fn push_sanitized(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(at) = rest.find(is_unsafe) {
+        out.push_str(&rest[..at]);
+        let c = rest[at..]
+            .chars()
+            .next()
+            .expect("find returned a char boundary");
+        push_escape(out, c);
+        rest = &rest[at + c.len_utf8()..];
+    }
+    out.push_str(rest);
+}
+
+fn push_escape(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\u{1b}' => out.push_str("\\e"),
+        c if (c as u32) < 0x80 => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every family of terminal control, terminated and not. After sanitizing, no output may contain a
+    /// character a terminal would act on.
+    const HOSTILE: &[(&str, &str)] = &[
+        ("csi colour", "\u{1b}[31mred\u{1b}[0m"),
+        ("csi clear screen", "\u{1b}[2J\u{1b}[H"),
+        ("csi cursor up", "ok\u{1b}[1A\u{1b}[2Kforged"),
+        ("csi hidden text", "\u{1b}[8msecret"),
+        ("csi unterminated", "\u{1b}[38;5;"),
+        ("osc title bel", "\u{1b}]0;pwned\u{7}"),
+        ("osc title st", "\u{1b}]2;pwned\u{1b}\\"),
+        ("osc 52 clipboard", "\u{1b}]52;c;Y3VybCBldmlsLnNo\u{7}"),
+        (
+            "osc 8 hyperlink",
+            "\u{1b}]8;;http://evil\u{1b}\\click\u{1b}]8;;\u{1b}\\",
+        ),
+        ("osc unterminated", "\u{1b}]0;never ends"),
+        ("dcs", "\u{1b}Pq#0;2;0;0;0\u{1b}\\"),
+        ("dcs unterminated", "\u{1b}P+q544e"),
+        ("apc and pm", "\u{1b}_apc\u{1b}\\\u{1b}^pm\u{1b}\\"),
+        ("esc single", "\u{1b}c\u{1b}7\u{1b}8\u{1b}(0"),
+        ("c1 csi", "\u{9b}31m"),
+        ("c1 osc", "\u{9d}0;title\u{9c}"),
+        ("c1 dcs", "\u{90}data\u{9c}"),
+        ("bel backspace", "ding\u{7}\u{8}\u{8}"),
+        ("carriage return", "innocent\rEVIL"),
+        ("newline", "line one\n2026-01-01T00:00:00Z [error] forged"),
+        ("del", "a\u{7f}b"),
+        ("nul", "a\u{0}b"),
+        ("bidi override", "file\u{202e}txt.exe"),
+        ("bidi isolates", "\u{2066}\u{2067}\u{2068}x\u{2069}"),
+        ("bidi marks", "\u{200e}\u{200f}\u{61c}"),
+        ("line separator", "a\u{2028}b\u{2029}c"),
+    ];
+
+    #[test]
+    fn no_control_survives_any_family() {
+        for (name, input) in HOSTILE {
+            let out = sanitize(input);
+            assert!(!out.chars().any(is_unsafe), "{name}: {out:?}");
+            assert!(
+                !out.contains('\u{1b}') && !out.contains('\n') && !out.contains('\r'),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn escapes_are_visible_and_lose_nothing() {
+        assert_eq!(sanitize("\u{1b}[31mred\u{1b}[0m"), "\\e[31mred\\e[0m");
+        assert_eq!(sanitize("\u{1b}]0;pwned\u{7}"), "\\e]0;pwned\\x07");
+        assert_eq!(sanitize("a\nb\r"), "a\\nb\\r");
+        assert_eq!(sanitize("\u{9b}2J"), "\\u{9b}2J");
+        assert_eq!(sanitize("x\u{202e}y"), "x\\u{202e}y");
+    }
+
+    #[test]
+    fn clean_text_is_borrowed_and_tabs_and_unicode_pass() {
+        for clean in ["plain", "tab\there", "日本語 🚀 café", ""] {
+            assert!(matches!(sanitize(clean), Cow::Borrowed(_)), "{clean}");
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! The `vg` binary: parse the command line, run the subcommand, turn errors into one line and an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use vg::cli::{Cli, Command, UsageError};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("vg: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    // Blocking readers (stdin) must not keep the process alive once the command is done.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("vg: {error:#}");
+            if error.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Logs(_) => Err(UsageError::new("vg logs is not built yet").into()),
+        Command::Tui(_) => Err(UsageError::new("vg tui is not built yet").into()),
+        Command::Serve(_) | Command::Demo(_) => Err(needs_server_feature()),
+    }
+}
+
+fn needs_server_feature() -> anyhow::Error {
+    UsageError::new(
+        "this command needs the `server` feature: rebuild with `cargo install vg --features server` \
+         (or `cargo run --features server -- ...`)",
+    )
+    .into()
+}

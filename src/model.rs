@@ -1,0 +1,170 @@
+//! The log schema every part of vg shares: [`LogEntry`] and [`Level`].
+//!
+//! The JSON form is the original prototype's, field for field:
+//! `{"timestamp","level","source","message","meta"}` plus the optional `instance`, `region` and `seq`,
+//! which are omitted when absent. Timestamps are RFC 3339 UTC with milliseconds.
+//! Reading other tools' JSON logs lives in [`decode`].
+
+pub mod decode;
+mod level;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+pub use level::{Level, UnknownLevel};
+
+/// Structured metadata attached to an entry; keys keep their original order.
+pub type Meta = Map<String, Value>;
+
+/// One structured log entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogEntry {
+    /// When the event happened (UTC, millisecond precision on the wire).
+    #[serde(with = "timestamp")]
+    pub timestamp: DateTime<Utc>,
+    /// Severity.
+    pub level: Level,
+    /// The component that logged it: `api`, `worker`, `db`...
+    pub source: String,
+    /// The human-readable message; may span several lines (stack traces).
+    pub message: String,
+    /// Structured fields. Omitted from JSON when empty.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub meta: Meta,
+    /// The machine or process that produced it, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// The region the instance runs in, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Position in the server's stream, stamped by the emitter; strictly increasing within one server start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+}
+
+impl LogEntry {
+    /// A new entry stamped now, with empty meta.
+    pub fn new(level: Level, source: impl Into<String>, message: impl Into<String>) -> Self {
+        LogEntry {
+            timestamp: Utc::now(),
+            level,
+            source: source.into(),
+            message: message.into(),
+            meta: Meta::new(),
+            instance: None,
+            region: None,
+            seq: None,
+        }
+    }
+
+    /// Adds one meta field (builder style).
+    #[must_use]
+    pub fn with_meta(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.meta.insert(key.into(), value.into());
+        self
+    }
+
+    /// The entry as one line of JSON (the wire and NDJSON form).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a LogEntry always serializes")
+    }
+
+    /// A rough count of the bytes this entry holds, used to bound buffers by size.
+    pub fn approx_size(&self) -> usize {
+        fn value_size(v: &Value) -> usize {
+            match v {
+                Value::String(s) => s.len() + 2,
+                Value::Array(a) => a.iter().map(value_size).sum::<usize>() + 2,
+                Value::Object(o) => o.iter().map(|(k, v)| k.len() + 4 + value_size(v)).sum(),
+                _ => 8,
+            }
+        }
+        let meta: usize = self
+            .meta
+            .iter()
+            .map(|(k, v)| k.len() + 4 + value_size(v))
+            .sum();
+        std::mem::size_of::<LogEntry>()
+            + self.source.len()
+            + self.message.len()
+            + self.instance.as_ref().map_or(0, String::len)
+            + self.region.as_ref().map_or(0, String::len)
+            + meta
+    }
+}
+
+/// Formats a timestamp as the wire does: RFC 3339, UTC, milliseconds, `Z`.
+pub fn format_timestamp(ts: &DateTime<Utc>) -> String {
+    ts.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Serde adapter for the wire's timestamp form.
+pub(crate) mod timestamp {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        // collect_str streams straight into the output: no allocation per entry.
+        s.collect_str(&ts.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = DateTime<Utc>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an RFC 3339 timestamp")
+            }
+            // visit_str sees the text in place, so parsing allocates nothing.
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                DateTime::parse_from_rfc3339(text)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|e| E::custom(format!("timestamp '{text}': {e}")))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example from the original design note, byte for byte.
+    const ORIGINAL: &str = r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"api","message":"GET /api/users 200 12ms","meta":{"method":"GET","path":"/api/users","statusCode":200,"duration":12,"userId":"user_123"}}"#;
+
+    #[test]
+    fn original_example_round_trips_byte_for_byte() {
+        let entry: LogEntry = serde_json::from_str(ORIGINAL).unwrap();
+        assert_eq!(entry.level, Level::Info);
+        assert_eq!(entry.meta["statusCode"], 200);
+        assert_eq!(entry.to_json(), ORIGINAL);
+    }
+
+    #[test]
+    fn optional_fields_appear_only_when_set() {
+        let mut entry: LogEntry = serde_json::from_str(ORIGINAL).unwrap();
+        entry.instance = Some("148e".into());
+        entry.region = Some("ord".into());
+        entry.seq = Some(42);
+        let json = entry.to_json();
+        assert!(
+            json.ends_with(r#""userId":"user_123"},"instance":"148e","region":"ord","seq":42}"#)
+        );
+        let back: LogEntry = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, entry);
+    }
+
+    #[test]
+    fn empty_meta_is_omitted_and_timestamps_keep_milliseconds() {
+        let entry: LogEntry = serde_json::from_str(
+            r#"{"timestamp":"2026-02-05T19:13:38.123456+01:00","level":"WARNING","source":"db","message":"slow"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            entry.to_json(),
+            r#"{"timestamp":"2026-02-05T18:13:38.123Z","level":"warn","source":"db","message":"slow"}"#
+        );
+    }
+}

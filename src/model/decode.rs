@@ -1,0 +1,494 @@
+//! Lenient decoding: turn whatever a program wrote into a [`LogEntry`].
+//!
+//! vg reads its own format first (the fast path, a plain serde decode). Anything else that is a JSON
+//! object is mapped field by field from the conventions of pino/bunyan, zap/logrus, tracing-subscriber's
+//! JSON, Fly's NDJSON and Docker's json-file driver; whatever is not recognised lands in `meta`, so
+//! nothing the program wrote is lost. A line that is not JSON becomes an `info` entry whose message is
+//! the line.
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use serde_json::{Map, Value};
+
+use super::{Level, LogEntry, Meta};
+
+/// Lines longer than this are cut (and counted as damaged) so one runaway line cannot exhaust memory.
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+
+/// How a line was understood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    /// vg's own JSON format.
+    Native,
+    /// Another tool's JSON log format, mapped field by field.
+    Foreign,
+    /// Not JSON: the whole line became the message.
+    Text,
+}
+
+/// Why a JSON value could not become an entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The text is not valid JSON.
+    #[error("not valid JSON ({0}); send one JSON object per line")]
+    Json(String),
+    /// Valid JSON, but not an object.
+    #[error("expected a JSON object, found {0}")]
+    NotAnObject(&'static str),
+}
+
+/// Decodes one JSON object, native or foreign. Strict about JSON, lenient about field names.
+///
+/// `default_source` names the entry when the object carries no source of its own.
+pub fn decode_json(text: &str, default_source: &str) -> Result<(LogEntry, LineKind), DecodeError> {
+    if let Ok(entry) = serde_json::from_str::<LogEntry>(text) {
+        return Ok((entry, LineKind::Native));
+    }
+    let value: Value = serde_json::from_str(text).map_err(|e| DecodeError::Json(e.to_string()))?;
+    match value {
+        Value::Object(object) => Ok((from_foreign(object, default_source), LineKind::Foreign)),
+        other => Err(DecodeError::NotAnObject(json_kind(&other))),
+    }
+}
+
+/// Decodes one line of a log stream leniently: JSON when it is a JSON object, otherwise plain text.
+pub fn decode_line(line: &str, default_source: &str) -> (LogEntry, LineKind) {
+    let trimmed = line.trim_end_matches(['\n', '\r']);
+    if trimmed.trim_start().starts_with('{')
+        && let Ok(decoded) = decode_json(trimmed, default_source)
+    {
+        return decoded;
+    }
+    (
+        LogEntry::new(Level::Info, default_source, trimmed),
+        LineKind::Text,
+    )
+}
+
+/// Reads lines of bytes, counting what it could not read cleanly. Never fails: damaged lines are kept
+/// (lossily converted, or cut at [`MAX_LINE_BYTES`]) and counted so the caller can report them.
+#[derive(Debug, Default)]
+pub struct LineDecoder {
+    /// Lines that were invalid UTF-8 or too long.
+    pub damaged: u64,
+    /// Lines decoded in total.
+    pub lines: u64,
+}
+
+impl LineDecoder {
+    /// Decodes one line of raw bytes; returns `None` for a blank line.
+    pub fn decode(&mut self, bytes: &[u8], default_source: &str) -> Option<LogEntry> {
+        let bytes = trim_line_end(bytes);
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return None;
+        }
+        self.lines += 1;
+        let mut damaged = false;
+        let bytes = if bytes.len() > MAX_LINE_BYTES {
+            damaged = true;
+            &bytes[..MAX_LINE_BYTES]
+        } else {
+            bytes
+        };
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => {
+                damaged = true;
+                String::from_utf8_lossy(bytes)
+            }
+        };
+        self.damaged += u64::from(damaged);
+        Some(decode_line(&text, default_source).0)
+    }
+}
+
+fn trim_line_end(mut bytes: &[u8]) -> &[u8] {
+    while let [rest @ .., b'\n' | b'\r'] = bytes {
+        bytes = rest;
+    }
+    bytes
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+const TIME_KEYS: &[&str] = &[
+    "timestamp",
+    "time",
+    "ts",
+    "@timestamp",
+    "datetime",
+    "date",
+    "t",
+];
+const MESSAGE_KEYS: &[&str] = &["message", "msg", "@message", "text", "log"];
+const LEVEL_KEYS: &[&str] = &[
+    "level",
+    "lvl",
+    "severity",
+    "levelname",
+    "level_name",
+    "loglevel",
+];
+const SOURCE_KEYS: &[&str] = &[
+    "source",
+    "name",
+    "target",
+    "logger",
+    "logger_name",
+    "component",
+    "service",
+];
+
+/// Removes and returns the first of `keys` present in `object`, compared case-insensitively.
+fn take(object: &mut Map<String, Value>, keys: &[&str]) -> Option<Value> {
+    let found = object
+        .keys()
+        .find(|k| keys.iter().any(|want| k.eq_ignore_ascii_case(want)))?
+        .clone();
+    object.shift_remove(&found)
+}
+
+fn take_str(object: &mut Map<String, Value>, keys: &[&str]) -> Option<String> {
+    match take(object, keys)? {
+        Value::String(s) => Some(s),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// Maps a foreign log object onto the schema; unrecognised fields are kept in `meta`.
+fn from_foreign(mut object: Map<String, Value>, default_source: &str) -> LogEntry {
+    let mut meta = Meta::new();
+
+    // Docker json-file: {"log":"<the app's line>\n","stream":"stderr","time":"..."}; the app's line may
+    // itself be a JSON log, so decode it and let the outer fields fill in what it lacks.
+    if let Some(Value::String(inner)) = object.get("log").cloned()
+        && object.contains_key("stream")
+    {
+        let (mut entry, _) = decode_line(&inner, default_source);
+        let outer_time = take(&mut object, TIME_KEYS).and_then(|v| parse_time_value(&v));
+        if let Some(time) = outer_time
+            && !inner.trim_start().starts_with('{')
+        {
+            entry.timestamp = time;
+        }
+        object.shift_remove("log");
+        for (k, v) in object {
+            entry.meta.entry(k).or_insert(v);
+        }
+        return entry;
+    }
+
+    // Fly: {"fly":{"app":{"instance":..,"name":..},"region":..},"log":{"level":..},"message":..}
+    let mut instance = take_str(&mut object, &["instance"]);
+    let mut region = take_str(&mut object, &["region"]);
+    let mut source = None;
+    let mut level_value = take(&mut object, LEVEL_KEYS);
+    if let Some(Value::Object(mut fly)) = take(&mut object, &["fly"]) {
+        if let Some(Value::Object(mut app)) = fly.shift_remove("app") {
+            instance = instance.or_else(|| take_str(&mut app, &["instance"]));
+            source = take_str(&mut app, &["name"]);
+            if !app.is_empty() {
+                meta.insert("fly.app".into(), Value::Object(app));
+            }
+        }
+        region = region.or_else(|| take_str(&mut fly, &["region"]));
+        if !fly.is_empty() {
+            meta.insert("fly".into(), Value::Object(fly));
+        }
+    }
+    if let Some(Value::Object(log)) = object.get_mut("log") {
+        if level_value.is_none() {
+            level_value = take(log, &["level"]);
+        }
+        if log.is_empty() {
+            object.shift_remove("log");
+        }
+    }
+
+    let mut message = take_str(&mut object, MESSAGE_KEYS);
+    // tracing-subscriber's JSON: {"fields":{"message":..,"k":v},"target":..,"span":..,"spans":[..]}
+    if let Some(Value::Object(mut fields)) = take(&mut object, &["fields"]) {
+        if message.is_none() {
+            message = take_str(&mut fields, &["message"]);
+        }
+        meta.extend(fields);
+    }
+
+    let timestamp = match take(&mut object, TIME_KEYS) {
+        Some(value) => parse_time_value(&value).unwrap_or_else(|| {
+            meta.insert("timestamp".into(), value);
+            Utc::now()
+        }),
+        None => Utc::now(),
+    };
+    let level = match level_value {
+        Some(value) => parse_level_value(&value).unwrap_or_else(|| {
+            meta.insert("level".into(), value);
+            Level::Info
+        }),
+        None => Level::Info,
+    };
+    let source = take_str(&mut object, SOURCE_KEYS)
+        .or(source)
+        .unwrap_or_else(|| default_source.to_owned());
+
+    // Our own `meta` object, if present, is merged flat rather than nested as meta.meta.
+    if let Some(Value::Object(own)) = take(&mut object, &["meta"]) {
+        meta.extend(own);
+    }
+    meta.extend(object);
+
+    LogEntry {
+        timestamp,
+        level,
+        source,
+        message: message.unwrap_or_default(),
+        meta,
+        instance,
+        region,
+        seq: None,
+    }
+}
+
+fn parse_level_value(value: &Value) -> Option<Level> {
+    match value {
+        Value::String(s) => Level::parse(s).ok(),
+        Value::Number(n) => n.as_f64().and_then(Level::from_number),
+        _ => None,
+    }
+}
+
+/// Reads a timestamp written as RFC 3339 (or close to it) or as epoch seconds/ms/µs/ns.
+pub fn parse_time_value(value: &Value) -> Option<DateTime<Utc>> {
+    match value {
+        Value::String(s) => parse_time_text(s),
+        Value::Number(n) => n.as_f64().and_then(from_epoch),
+        _ => None,
+    }
+}
+
+fn parse_time_text(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    if let Ok(t) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z") {
+        return Some(t.with_timezone(&Utc));
+    }
+    // No zone written: vg assumes UTC, as servers log.
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S,%f",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(Utc.from_utc_datetime(&t));
+        }
+    }
+    text.parse::<f64>().ok().and_then(from_epoch)
+}
+
+/// Epoch numbers come in seconds (zap, often fractional), milliseconds (pino), µs or ns; the magnitude
+/// tells which, since any date after 1973 in seconds is below 1e11.
+fn from_epoch(n: f64) -> Option<DateTime<Utc>> {
+    if !n.is_finite() || n < 0.0 {
+        return None;
+    }
+    let nanos = if n < 1e11 {
+        n * 1e9
+    } else if n < 1e14 {
+        n * 1e6
+    } else if n < 1e17 {
+        n * 1e3
+    } else {
+        n
+    };
+    if nanos > i64::MAX as f64 {
+        return None;
+    }
+    Some(Utc.timestamp_nanos(nanos as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::format_timestamp;
+
+    fn foreign(line: &str) -> LogEntry {
+        let (entry, kind) = decode_line(line, "stdin");
+        assert_eq!(kind, LineKind::Foreign, "{line}");
+        entry
+    }
+
+    #[test]
+    fn native_lines_take_the_fast_path() {
+        let line = r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"api","message":"hi","seq":7}"#;
+        let (entry, kind) = decode_line(line, "stdin");
+        assert_eq!(kind, LineKind::Native);
+        assert_eq!(entry.seq, Some(7));
+    }
+
+    #[test]
+    fn pino() {
+        let e = foreign(
+            r#"{"level":50,"time":1770315218000,"pid":4242,"hostname":"web-1","name":"api","msg":"db timeout","reqId":"r-1"}"#,
+        );
+        assert_eq!(e.level, Level::Error);
+        assert_eq!(format_timestamp(&e.timestamp), "2026-02-05T18:13:38.000Z");
+        assert_eq!(e.source, "api");
+        assert_eq!(e.message, "db timeout");
+        assert_eq!(e.meta["pid"], 4242);
+        assert_eq!(e.meta["hostname"], "web-1");
+        assert_eq!(e.meta["reqId"], "r-1");
+    }
+
+    #[test]
+    fn bunyan() {
+        let e = foreign(
+            r#"{"name":"worker","hostname":"h","pid":1,"level":40,"msg":"retrying","time":"2026-02-05T18:13:38.250Z","v":0}"#,
+        );
+        assert_eq!(
+            (e.level, e.source.as_str(), e.message.as_str()),
+            (Level::Warn, "worker", "retrying")
+        );
+        assert_eq!(format_timestamp(&e.timestamp), "2026-02-05T18:13:38.250Z");
+        assert_eq!(e.meta["v"], 0);
+    }
+
+    #[test]
+    fn zap() {
+        let e = foreign(
+            r#"{"level":"warn","ts":1770315218.5,"logger":"db","caller":"db/pool.go:88","msg":"pool exhausted","size":20}"#,
+        );
+        assert_eq!((e.level, e.source.as_str()), (Level::Warn, "db"));
+        assert_eq!(format_timestamp(&e.timestamp), "2026-02-05T18:13:38.500Z");
+        assert_eq!(e.meta["caller"], "db/pool.go:88");
+        assert_eq!(e.meta["size"], 20);
+    }
+
+    #[test]
+    fn logrus() {
+        let e = foreign(
+            r#"{"level":"warning","msg":"disk almost full","time":"2026-02-05T19:13:38+01:00","free_mb":12}"#,
+        );
+        assert_eq!(e.level, Level::Warn);
+        assert_eq!(format_timestamp(&e.timestamp), "2026-02-05T18:13:38.000Z");
+        assert_eq!(e.source, "stdin");
+        assert_eq!(e.meta["free_mb"], 12);
+    }
+
+    #[test]
+    fn tracing_subscriber_json() {
+        let e = foreign(
+            r#"{"timestamp":"2026-02-05T18:13:38.000001Z","level":"ERROR","fields":{"message":"request failed","status":503},"target":"app::http","span":{"name":"request","id":"9"},"spans":[{"name":"request"}]}"#,
+        );
+        assert_eq!(
+            (e.level, e.source.as_str(), e.message.as_str()),
+            (Level::Error, "app::http", "request failed")
+        );
+        assert_eq!(e.meta["status"], 503);
+        assert_eq!(e.meta["span"]["name"], "request");
+        assert!(e.meta.contains_key("spans"));
+    }
+
+    #[test]
+    fn fly_ndjson() {
+        let e = foreign(
+            r#"{"event":{"provider":"app"},"fly":{"app":{"instance":"148e","name":"shop"},"region":"ord"},"host":"a1b2","log":{"level":"info"},"message":"listening on 0.0.0.0:8080","timestamp":"2026-02-05T18:13:38.000Z"}"#,
+        );
+        assert_eq!(e.instance.as_deref(), Some("148e"));
+        assert_eq!(e.region.as_deref(), Some("ord"));
+        assert_eq!(e.source, "shop");
+        assert_eq!(e.message, "listening on 0.0.0.0:8080");
+        assert_eq!(e.meta["host"], "a1b2");
+        assert!(!e.meta.contains_key("log"));
+    }
+
+    #[test]
+    fn docker_json_file_with_plain_and_json_payloads() {
+        let e = foreign(
+            r#"{"log":"listening on :80\n","stream":"stdout","time":"2026-02-05T18:13:38.123456789Z"}"#,
+        );
+        assert_eq!(e.message, "listening on :80");
+        assert_eq!(format_timestamp(&e.timestamp), "2026-02-05T18:13:38.123Z");
+        assert_eq!(e.meta["stream"], "stdout");
+
+        let e = foreign(
+            r#"{"log":"{\"level\":\"error\",\"msg\":\"boom\",\"name\":\"api\"}\n","stream":"stderr","time":"2026-02-05T18:13:38Z"}"#,
+        );
+        assert_eq!(
+            (e.level, e.source.as_str(), e.message.as_str()),
+            (Level::Error, "api", "boom")
+        );
+        assert_eq!(e.meta["stream"], "stderr");
+    }
+
+    #[test]
+    fn epoch_units_are_told_apart_by_magnitude() {
+        let want = "2026-02-05T18:13:38.000Z";
+        for n in [
+            "1770315218",
+            "1770315218000",
+            "1770315218000000",
+            "1770315218000000000",
+        ] {
+            let e = foreign(&format!(r#"{{"ts":{n},"msg":"x"}}"#));
+            assert_eq!(format_timestamp(&e.timestamp), want, "{n}");
+        }
+    }
+
+    #[test]
+    fn unreadable_fields_are_kept_in_meta() {
+        let e = foreign(r#"{"msg":"x","level":"loud","time":"yesterday-ish"}"#);
+        assert_eq!(e.level, Level::Info);
+        assert_eq!(e.meta["level"], "loud");
+        assert_eq!(e.meta["timestamp"], "yesterday-ish");
+    }
+
+    #[test]
+    fn text_and_non_object_json_become_info_messages() {
+        for line in ["plain words", "[1,2,3]", "{not json", "42"] {
+            let (e, kind) = decode_line(line, "stdin");
+            assert_eq!(
+                (kind, e.level, e.message.as_str()),
+                (LineKind::Text, Level::Info, line)
+            );
+        }
+    }
+
+    #[test]
+    fn decode_json_explains_what_is_wrong() {
+        let err = decode_json("[1]", "x").unwrap_err();
+        assert_eq!(err.to_string(), "expected a JSON object, found an array");
+        assert!(
+            decode_json("{oops", "x")
+                .unwrap_err()
+                .to_string()
+                .starts_with("not valid JSON")
+        );
+    }
+
+    #[test]
+    fn line_decoder_counts_damage_and_skips_blank_lines() {
+        let mut decoder = LineDecoder::default();
+        assert!(decoder.decode(b"  \r\n", "s").is_none());
+        let e = decoder.decode(b"bad \xff byte\n", "s").unwrap();
+        assert_eq!(e.message, "bad \u{fffd} byte");
+        let long = vec![b'a'; MAX_LINE_BYTES + 10];
+        assert_eq!(
+            decoder.decode(&long, "s").unwrap().message.len(),
+            MAX_LINE_BYTES
+        );
+        assert_eq!((decoder.lines, decoder.damaged), (2, 2));
+    }
+}

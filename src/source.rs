@@ -1,0 +1,124 @@
+//! Where a viewer's entries come from: a vg server over WebSocket, a file, or stdin.
+//!
+//! Every source runs as a task that never "fails": it reports what happens as [`SourceEvent`]s on a
+//! bounded channel (connection state, batches of entries, gaps, notices, the end of a finite source).
+//! `vg logs` and `vg tui` consume the same events. The channel being bounded is the backpressure: a
+//! viewer that cannot keep up stops the reader, and the server then reports the lag as a gap.
+
+mod file;
+mod server;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+pub use server::{ServerUrlError, stream_url};
+
+use crate::filter::FilterSpec;
+use crate::model::LogEntry;
+use crate::wire::Gap;
+
+/// How many events may wait for the viewer before the source stops reading.
+pub const CHANNEL_CAPACITY: usize = 64;
+
+/// The state of a source's connection, shown to the user rather than returned as an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnState {
+    /// Trying to connect (attempt counts from 1).
+    Connecting {
+        /// Where.
+        target: String,
+        /// Which attempt this is.
+        attempt: u32,
+    },
+    /// Connected and receiving.
+    Connected {
+        /// Where.
+        target: String,
+        /// The server's name and version, e.g. `vg 0.1.0`.
+        server: String,
+    },
+    /// Lost or refused; retrying at `retry_at`.
+    Reconnecting {
+        /// Where.
+        target: String,
+        /// When the next attempt starts.
+        retry_at: Instant,
+        /// What went wrong, in one line.
+        reason: String,
+    },
+    /// Given up, or the source ended; no more entries will come.
+    Disconnected {
+        /// Why, in one line.
+        reason: String,
+    },
+}
+
+/// What a source reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceEvent {
+    /// The connection changed state.
+    State(ConnState),
+    /// Entries, oldest first. From a server they are in seq order and never repeat.
+    Entries(Vec<LogEntry>),
+    /// Entries that will never arrive, with the exact count when the server knows it.
+    Gap(Gap),
+    /// The backfill (history, or the existing contents of a file) is complete; what follows is live.
+    Live,
+    /// Something to tell the user in one line (e.g. unreadable input, an error the server sent).
+    Notice(String),
+    /// A fatal problem for a source that will not retry (e.g. file not found, refused with
+    /// `--no-follow`, a filter the server rejected). The source stops after sending it.
+    Failed(String),
+    /// A finite source is done (a file read without follow, or the server closed a non-follow stream).
+    End,
+}
+
+/// Which kind of source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A vg server (or any backend that speaks the protocol or sends bare entries).
+    Server {
+        /// The URL as the user wrote it; normalized by [`stream_url`].
+        url: String,
+        /// Bearer token for the Authorization header.
+        token: Option<String>,
+    },
+    /// A file of NDJSON or text lines.
+    File(PathBuf),
+    /// Standard input.
+    Stdin,
+}
+
+/// Everything a source needs to start.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// Where to read.
+    pub kind: SourceKind,
+    /// The filter to push down to a server (consumers still filter locally).
+    pub filter: FilterSpec,
+    /// How many recent matching entries a server should backfill.
+    pub tail: usize,
+    /// Keep going after the backfill: reconnect to a server, follow a growing file.
+    pub follow: bool,
+}
+
+/// Starts the source on the current tokio runtime. Events arrive on the returned receiver; dropping it
+/// stops the source.
+pub fn spawn(config: SourceConfig) -> mpsc::Receiver<SourceEvent> {
+    let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    match config.kind.clone() {
+        SourceKind::Server { url, token } => {
+            tokio::spawn(server::run(url, token, config, tx));
+        }
+        SourceKind::File(path) => {
+            let follow = config.follow;
+            tokio::task::spawn_blocking(move || file::read_file(&path, follow, &tx));
+        }
+        SourceKind::Stdin => {
+            tokio::task::spawn_blocking(move || file::read_stdin(&tx));
+        }
+    }
+    rx
+}

@@ -1,0 +1,419 @@
+//! The reconnecting WebSocket client: a state machine that reports, never fails.
+//!
+//! It remembers the last seq it delivered and the server's `boot` id, and on every reconnect asks for
+//! `after=SEQ&boot=ID`, so the viewer gets no entry twice and is told exactly what it missed (the
+//! server's `gap` messages) when history could not cover the outage. Backoff is exponential with full
+//! jitter, capped, and reset once a connection has delivered its `hello`.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc::Sender;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
+use url::Url;
+
+use super::{ConnState, SourceConfig, SourceEvent};
+use crate::wire::{Incoming, STREAM_PATH, ServerMessage, StreamQuery, decode_server_frame};
+
+const BACKOFF_START: Duration = Duration::from_millis(250);
+const BACKOFF_CAP: Duration = Duration::from_secs(10);
+/// The server pings every ~15 s; silence for longer than this means the connection is dead.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(45);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_FRAME: usize = 64 * 1024 * 1024;
+
+/// A `--url` that cannot name a log stream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid URL '{url}': {reason}; use e.g. http://127.0.0.1:7007, https://logs.example.com or ws://host:port/path"
+)]
+pub struct ServerUrlError {
+    url: String,
+    reason: String,
+}
+
+/// Normalizes what the user typed into the stream's WebSocket URL: `http` becomes `ws`, `https`
+/// becomes `wss`, a bare host gets `ws://` and `/api/logs/stream`; an explicit path is kept.
+pub fn stream_url(input: &str) -> Result<Url, ServerUrlError> {
+    let bad = |reason: &str| ServerUrlError {
+        url: input.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let trimmed = input.trim();
+    let with_scheme = if trimmed.contains("://") {
+        trimmed.to_owned()
+    } else {
+        format!("ws://{trimmed}")
+    };
+    let mut url = Url::parse(&with_scheme).map_err(|e| bad(&e.to_string()))?;
+    let scheme = match url.scheme() {
+        "http" | "ws" => "ws",
+        "https" | "wss" => "wss",
+        other => return Err(bad(&format!("unsupported scheme '{other}'"))),
+    };
+    url.set_scheme(scheme)
+        .map_err(|()| bad("cannot use this scheme"))?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no host"));
+    }
+    if url.path().is_empty() || url.path() == "/" {
+        url.set_path(STREAM_PATH);
+    }
+    Ok(url)
+}
+
+/// Where the stream stands, carried across reconnects.
+#[derive(Debug, Default)]
+struct Position {
+    last_seq: Option<u64>,
+    boot: Option<String>,
+}
+
+/// What ended one connection.
+enum Ended {
+    /// The receiver is gone: stop quietly.
+    ViewerGone,
+    /// The server finished a non-follow stream.
+    Complete,
+    /// Worth retrying; `fresh` means the connection got as far as `hello`.
+    Retry { reason: String, fresh: bool },
+    /// Retrying cannot help (bad token, rejected filter...).
+    Fatal(String),
+}
+
+pub(super) async fn run(
+    url: String,
+    token: Option<String>,
+    config: SourceConfig,
+    tx: Sender<SourceEvent>,
+) {
+    let base = match stream_url(&url) {
+        Ok(url) => url,
+        Err(e) => {
+            let _ = tx.send(SourceEvent::Failed(e.to_string())).await;
+            return;
+        }
+    };
+    let target = base.to_string();
+    let mut position = Position::default();
+    let mut backoff = BACKOFF_START;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        if tx
+            .send(SourceEvent::State(ConnState::Connecting {
+                target: target.clone(),
+                attempt,
+            }))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let ended = connect_once(&base, token.as_deref(), &config, &mut position, &tx).await;
+        let reason = match ended {
+            Ended::ViewerGone => return,
+            Ended::Complete => {
+                let _ = tx.send(SourceEvent::End).await;
+                return;
+            }
+            Ended::Fatal(reason) => {
+                let _ = tx.send(SourceEvent::Failed(reason)).await;
+                return;
+            }
+            Ended::Retry { reason, fresh } => {
+                if fresh {
+                    backoff = BACKOFF_START;
+                    attempt = 0;
+                }
+                reason
+            }
+        };
+        if !config.follow {
+            let _ = tx.send(SourceEvent::Failed(reason)).await;
+            return;
+        }
+        // Full jitter: many viewers of one restarted server should not reconnect in lockstep.
+        let wait = backoff.mul_f64(rand::random_range(0.5..=1.0));
+        backoff = (backoff * 2).min(BACKOFF_CAP);
+        let retry_at = Instant::now() + wait;
+        let state = ConnState::Reconnecting {
+            target: target.clone(),
+            retry_at,
+            reason,
+        };
+        if tx.send(SourceEvent::State(state)).await.is_err() {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = tx.closed() => return,
+        }
+    }
+}
+
+fn request_url(base: &Url, config: &SourceConfig, position: &Position) -> Url {
+    let query = StreamQuery {
+        filter: config.filter.clone(),
+        tail: position.last_seq.is_none().then_some(config.tail),
+        after: position.last_seq,
+        boot: position.boot.clone(),
+        follow: config.follow,
+    };
+    let mut url = base.clone();
+    let mut full = url.query().map(str::to_owned).unwrap_or_default();
+    let ours = query.to_query();
+    if !ours.is_empty() {
+        if !full.is_empty() {
+            full.push('&');
+        }
+        full.push_str(&ours);
+    }
+    url.set_query(Some(&full).filter(|q| !q.is_empty()).map(String::as_str));
+    url
+}
+
+async fn connect_once(
+    base: &Url,
+    token: Option<&str>,
+    config: &SourceConfig,
+    position: &mut Position,
+    tx: &Sender<SourceEvent>,
+) -> Ended {
+    let url = request_url(base, config, position);
+    let mut request = match url.as_str().into_client_request() {
+        Ok(request) => request,
+        Err(e) => return Ended::Fatal(format!("cannot connect to {base}: {e}")),
+    };
+    if let Some(token) = token {
+        match format!("Bearer {token}").parse() {
+            Ok(value) => request.headers_mut().insert("authorization", value),
+            Err(_) => {
+                return Ended::Fatal("the token contains characters a header cannot carry".into());
+            }
+        };
+    }
+    install_crypto_provider();
+    let ws_config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME))
+        .max_frame_size(Some(MAX_FRAME));
+    let connect = tokio_tungstenite::connect_async_with_config(request, Some(ws_config), true);
+    let mut socket = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+        Err(_) => {
+            return retry(format!(
+                "no answer from {base} within {}s",
+                CONNECT_TIMEOUT.as_secs()
+            ));
+        }
+        Ok(Err(e)) => return connect_error(base, e),
+        Ok(Ok((socket, _))) => socket,
+    };
+    let mut fresh = false;
+    loop {
+        let frame = tokio::select! {
+            frame = tokio::time::timeout(IDLE_TIMEOUT, socket.next()) => frame,
+            () = tx.closed() => {
+                let _ = socket.close(None).await;
+                return Ended::ViewerGone;
+            }
+        };
+        let message = match frame {
+            Err(_) => {
+                return Ended::Retry {
+                    reason: format!("no data or ping for {}s", IDLE_TIMEOUT.as_secs()),
+                    fresh,
+                };
+            }
+            Ok(None) => {
+                return Ended::Retry {
+                    reason: "connection closed".into(),
+                    fresh,
+                };
+            }
+            Ok(Some(Err(e))) => {
+                return Ended::Retry {
+                    reason: format!("connection lost: {e}"),
+                    fresh,
+                };
+            }
+            Ok(Some(Ok(message))) => message,
+        };
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Close(frame) => {
+                let (code, reason) = frame.map_or((CloseCode::Normal, String::new()), |f| {
+                    (f.code, f.reason.to_string())
+                });
+                return match code {
+                    CloseCode::Normal if !config.follow => Ended::Complete,
+                    CloseCode::Policy => {
+                        Ended::Fatal(format!("server refused the stream: {reason}"))
+                    }
+                    CloseCode::Again => Ended::Retry {
+                        reason: format!("server is full: {reason}"),
+                        fresh: false,
+                    },
+                    _ => Ended::Retry {
+                        reason: format!("server closed the connection ({code}) {reason}")
+                            .trim_end()
+                            .to_owned(),
+                        fresh,
+                    },
+                };
+            }
+            _ => continue,
+        };
+        let event = match decode_server_frame(&text) {
+            Err(e) => SourceEvent::Notice(e.to_string()),
+            Ok(Incoming::Bare(entries)) => SourceEvent::Entries(entries),
+            Ok(Incoming::Message(message)) => match message {
+                ServerMessage::Hello(hello) => {
+                    fresh = true;
+                    position.boot = Some(hello.boot);
+                    SourceEvent::State(ConnState::Connected {
+                        target: base.to_string(),
+                        server: format!("{} {}", hello.server, hello.version),
+                    })
+                }
+                ServerMessage::Entries { mut entries } => {
+                    // Never deliver a seq twice, whatever the server sends.
+                    if let Some(last) = position.last_seq {
+                        entries.retain(|e| e.seq.is_none_or(|s| s > last));
+                    }
+                    if let Some(seq) = entries.iter().rev().find_map(|e| e.seq) {
+                        position.last_seq = Some(seq);
+                    }
+                    if entries.is_empty() {
+                        continue;
+                    }
+                    SourceEvent::Entries(entries)
+                }
+                ServerMessage::Gap(gap) => {
+                    if let Some(to) = gap.to_seq {
+                        position.last_seq = Some(position.last_seq.map_or(to, |s| s.max(to)));
+                    }
+                    SourceEvent::Gap(gap)
+                }
+                ServerMessage::Live => SourceEvent::Live,
+                ServerMessage::Error { message } => {
+                    SourceEvent::Notice(format!("server: {message}"))
+                }
+            },
+        };
+        if tx.send(event).await.is_err() {
+            return Ended::ViewerGone;
+        }
+    }
+}
+
+fn retry(reason: String) -> Ended {
+    Ended::Retry {
+        reason,
+        fresh: false,
+    }
+}
+
+fn connect_error(base: &Url, error: tungstenite::Error) -> Ended {
+    match error {
+        tungstenite::Error::Http(response) => {
+            let status = response.status();
+            let body = response
+                .body()
+                .as_deref()
+                .map(|b| {
+                    String::from_utf8_lossy(b)
+                        .trim()
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
+                })
+                .filter(|b| !b.is_empty())
+                .map(|b| format!(": {}", crate::format::sanitize(&b)))
+                .unwrap_or_default();
+            match status.as_u16() {
+                401 => Ended::Fatal(format!(
+                    "{base} needs a token: pass --token or set VG_TOKEN{body}"
+                )),
+                403 => Ended::Fatal(format!("{base} refused this client (403 forbidden){body}")),
+                404 => Ended::Fatal(format!(
+                    "no log stream at {base} (404); check the URL's path"
+                )),
+                400 => Ended::Fatal(format!("{base} rejected the request{body}")),
+                _ => retry(format!("{base} answered {status}{body}")),
+            }
+        }
+        tungstenite::Error::Io(e) => retry(format!("cannot reach {base}: {e}")),
+        tungstenite::Error::Url(e) => Ended::Fatal(format!("invalid URL {base}: {e}")),
+        other => retry(format!("cannot connect to {base}: {other}")),
+    }
+}
+
+/// rustls needs one process-wide crypto provider; installing twice is harmless.
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_normalized() {
+        let cases = [
+            (
+                "http://127.0.0.1:7007",
+                "ws://127.0.0.1:7007/api/logs/stream",
+            ),
+            (
+                "https://logs.example.com",
+                "wss://logs.example.com/api/logs/stream",
+            ),
+            ("localhost:7007", "ws://localhost:7007/api/logs/stream"),
+            ("myapp.fly.dev", "ws://myapp.fly.dev/api/logs/stream"),
+            ("ws://host:1/custom/path", "ws://host:1/custom/path"),
+            ("wss://host/", "wss://host/api/logs/stream"),
+            ("http://host/x?app=a", "ws://host/x?app=a"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(stream_url(input).unwrap().as_str(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn bad_urls_say_what_works() {
+        for input in ["ftp://host", "http://", "::::"] {
+            let err = stream_url(input).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("invalid URL '{input}'")) && err.contains("use e.g."),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn resume_asks_for_after_and_boot_instead_of_tail() {
+        let base = stream_url("http://h:1/?app=a").unwrap();
+        let config = SourceConfig {
+            kind: super::super::SourceKind::Stdin,
+            filter: crate::FilterSpec {
+                level: Some("warn".into()),
+                ..Default::default()
+            },
+            tail: 100,
+            follow: true,
+        };
+        let first = request_url(&base, &config, &Position::default());
+        assert_eq!(first.query(), Some("app=a&level=warn&tail=100"));
+        let later = Position {
+            last_seq: Some(41),
+            boot: Some("b7".into()),
+        };
+        assert_eq!(
+            request_url(&base, &config, &later).query(),
+            Some("app=a&level=warn&after=41&boot=b7")
+        );
+    }
+}
