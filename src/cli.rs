@@ -116,9 +116,10 @@ pub struct LogsArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub filter: FilterArgs,
-    /// Print this many recent matching entries first, then follow.
-    #[arg(short = 'n', long, default_value_t = 100, value_name = "N")]
-    pub tail: usize,
+    /// Print this many recent matching entries first, then follow [default: 100 from a server, the
+    /// whole file from --file].
+    #[arg(short = 'n', long, value_name = "N")]
+    pub tail: Option<usize>,
     /// Keep reading a file as it grows, like `tail -f` (servers and stdin always follow).
     #[arg(short, long, conflicts_with = "no_follow")]
     pub follow: bool,

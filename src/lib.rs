@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod filter;
 pub mod format;
+pub mod logs;
 pub mod model;
 pub mod source;
 pub mod timespec;

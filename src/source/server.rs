@@ -268,7 +268,19 @@ async fn connect_once(
         };
         let event = match decode_server_frame(&text) {
             Err(e) => SourceEvent::Notice(e.to_string()),
-            Ok(Incoming::Bare(entries)) => SourceEvent::Entries(entries),
+            Ok(Incoming::Bare(entries)) => {
+                // A simpler backend has no hello and no backfill: everything it sends is live.
+                if !fresh {
+                    fresh = true;
+                    let state = ConnState::Connected { target: base.to_string(), server: "bare entries".into() };
+                    for event in [SourceEvent::State(state), SourceEvent::Live] {
+                        if tx.send(event).await.is_err() {
+                            return Ended::ViewerGone;
+                        }
+                    }
+                }
+                SourceEvent::Entries(entries)
+            }
             Ok(Incoming::Message(message)) => match message {
                 ServerMessage::Hello(hello) => {
                     fresh = true;

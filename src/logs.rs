@@ -1,0 +1,271 @@
+//! `vg logs`: source events in, lines on stdout, state on stderr.
+//!
+//! stdout carries only entries (display lines, or NDJSON with `--json`) so it can be piped; everything
+//! about the connection goes to stderr. Output is buffered and flushed whenever the source has nothing
+//! more waiting, so `vg logs | grep x` is live while a flood still moves in large writes.
+
+mod output;
+
+use std::collections::VecDeque;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use regex::Regex;
+
+use crate::cli::{ColorChoice, LogsArgs, UsageError};
+use crate::filter::{Filter, regex_error_line};
+use crate::format::LineFormatter;
+use crate::model::LogEntry;
+use crate::source::{self, ConnState, SourceConfig, SourceEvent, SourceKind};
+use crate::timespec::parse_duration;
+use crate::wire::{Gap, GapReason};
+use output::{Output, Written};
+
+/// Exit code when `--timeout` runs out, as coreutils' `timeout` uses.
+const EXIT_TIMEOUT: u8 = 124;
+/// Default history from a server, as `fly logs` shows.
+const DEFAULT_TAIL: usize = 100;
+
+/// Everything `vg logs` checks before it starts, so a mistake is reported before any connection.
+struct Plan {
+    config: SourceConfig,
+    filter: Filter,
+    /// Keep only the last N matching entries of the backfill (`None`: all).
+    tail: Option<usize>,
+    until_match: Option<Regex>,
+    fail_on: Option<Regex>,
+    timeout: Option<Duration>,
+}
+
+fn usage(error: impl std::fmt::Display) -> anyhow::Error {
+    UsageError::new(error.to_string()).into()
+}
+
+fn flag_regex(flag: &str, pattern: Option<&String>) -> anyhow::Result<Option<Regex>> {
+    pattern
+        .map(|p| Regex::new(p).map_err(|e| usage(format!("invalid {flag} regex '{p}': {}", regex_error_line(&e)))))
+        .transpose()
+}
+
+fn plan(args: &LogsArgs) -> anyhow::Result<Plan> {
+    let spec = args.filter.to_spec();
+    let filter = spec.compile(Utc::now()).map_err(usage)?;
+    let follow = !args.no_follow;
+    let (kind, tail, follow) = match args.source.file.as_deref() {
+        Some(path) if path == Path::new("-") => (SourceKind::Stdin, args.tail, follow),
+        Some(path) => (SourceKind::File(path.to_owned()), args.tail, args.follow),
+        None => {
+            source::stream_url(&args.source.url).map_err(usage)?;
+            let kind = SourceKind::Server { url: args.source.url.clone(), token: args.source.token.clone() };
+            (kind, Some(args.tail.unwrap_or(DEFAULT_TAIL)), follow)
+        }
+    };
+    Ok(Plan {
+        config: SourceConfig { kind, filter: spec, tail: tail.unwrap_or(usize::MAX), follow },
+        filter,
+        tail,
+        until_match: flag_regex("--until-match", args.until_match.as_ref())?,
+        fail_on: flag_regex("--fail-on", args.fail_on.as_ref())?,
+        timeout: args.timeout.as_deref().map(parse_duration).transpose().map_err(usage)?,
+    })
+}
+
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// Runs `vg logs` to completion and returns the process exit code.
+pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
+    let plan = plan(&args)?;
+    let formatter = LineFormatter { color: use_color(args.color), time: args.time, raw: args.raw };
+    let mut output = Output::new(args.json, formatter);
+    let deadline = plan.timeout.map(|t| tokio::time::Instant::now() + t);
+    let mut viewer = Viewer::new(&plan);
+    let mut events = source::spawn(plan.config.clone());
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            () = sleep_until(deadline) => {
+                output.flush().context("writing to stdout")?;
+                let waited = args.timeout.as_deref().unwrap_or_default();
+                eprintln!("vg: timed out after {waited}");
+                return Ok(ExitCode::from(EXIT_TIMEOUT));
+            }
+        };
+        let Some(event) = event else { break };
+        match viewer.handle(event, &mut output).context("writing to stdout")? {
+            Step::Continue => {}
+            Step::Exit(code) => {
+                output.flush().context("writing to stdout")?;
+                return Ok(code);
+            }
+        }
+        // Flush once the source is idle: live for pipes, few syscalls under a flood.
+        if events.is_empty() {
+            match output.flush() {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+                Err(e) => return Err(e).context("writing to stdout"),
+            }
+        }
+    }
+    output.flush().context("writing to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+enum Step {
+    Continue,
+    Exit(ExitCode),
+}
+
+/// The per-stream state: backfill held for `--tail`, what was said about the connection.
+struct Viewer<'p> {
+    plan: &'p Plan,
+    /// Matching backfill entries, held until `live` so only the last `tail` are printed.
+    backfill: Option<VecDeque<LogEntry>>,
+    ever_connected: bool,
+    lost: bool,
+}
+
+impl<'p> Viewer<'p> {
+    fn new(plan: &'p Plan) -> Viewer<'p> {
+        Viewer { plan, backfill: plan.tail.map(|_| VecDeque::new()), ever_connected: false, lost: false }
+    }
+
+    fn handle(&mut self, event: SourceEvent, output: &mut Output) -> std::io::Result<Step> {
+        match event {
+            SourceEvent::Entries(entries) => return self.entries(entries, output),
+            SourceEvent::Live => {
+                if let Some(held) = self.backfill.take() {
+                    return self.print(held, output);
+                }
+            }
+            SourceEvent::Gap(gap) => eprintln!("vg: {}", describe_gap(&gap)),
+            SourceEvent::State(state) => self.state(state),
+            SourceEvent::Notice(text) => eprintln!("vg: {}", crate::format::sanitize(&text)),
+            SourceEvent::Failed(reason) => {
+                eprintln!("vg: {}", crate::format::sanitize(&reason));
+                return Ok(Step::Exit(ExitCode::FAILURE));
+            }
+            SourceEvent::End => {
+                if let Some(held) = self.backfill.take() {
+                    return self.print(held, output);
+                }
+            }
+        }
+        Ok(Step::Continue)
+    }
+
+    fn state(&mut self, state: ConnState) {
+        match state {
+            ConnState::Connecting { target, attempt: 1 } if !self.ever_connected => {
+                eprintln!("vg: connecting to {target}");
+            }
+            ConnState::Connecting { .. } => {}
+            ConnState::Connected { target, server } => {
+                if self.lost {
+                    eprintln!("vg: reconnected to {target}");
+                } else if !self.ever_connected && matches!(self.plan.config.kind, SourceKind::Server { .. }) {
+                    eprintln!("vg: connected to {target} ({})", crate::format::sanitize(&server));
+                }
+                self.ever_connected = true;
+                self.lost = false;
+            }
+            ConnState::Reconnecting { retry_at, reason, .. } => {
+                self.lost = true;
+                let wait = retry_at.saturating_duration_since(std::time::Instant::now());
+                eprintln!("vg: {}; retrying in {:.1}s", crate::format::sanitize(&reason), wait.as_secs_f64());
+            }
+            ConnState::Disconnected { reason } => eprintln!("vg: disconnected: {}", crate::format::sanitize(&reason)),
+        }
+    }
+
+    fn entries(&mut self, entries: Vec<LogEntry>, output: &mut Output) -> std::io::Result<Step> {
+        let matching = entries.into_iter().filter(|e| self.plan.filter.matches(e));
+        match (&mut self.backfill, self.plan.tail) {
+            (Some(held), Some(limit)) => {
+                for entry in matching {
+                    if held.len() == limit {
+                        held.pop_front();
+                    }
+                    if limit > 0 {
+                        held.push_back(entry);
+                    }
+                }
+                Ok(Step::Continue)
+            }
+            _ => self.print(matching, output),
+        }
+    }
+
+    fn print(&self, entries: impl IntoIterator<Item = LogEntry>, output: &mut Output) -> std::io::Result<Step> {
+        let now = Utc::now();
+        for entry in entries {
+            match output.write(&entry, now) {
+                Ok(Written) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(Step::Exit(ExitCode::SUCCESS)),
+                Err(e) => return Err(e),
+            }
+            if self.plan.fail_on.as_ref().is_some_and(|re| re.is_match(&entry.message)) {
+                return Ok(Step::Exit(ExitCode::FAILURE));
+            }
+            if self.plan.until_match.as_ref().is_some_and(|re| re.is_match(&entry.message)) {
+                return Ok(Step::Exit(ExitCode::SUCCESS));
+            }
+        }
+        Ok(Step::Continue)
+    }
+}
+
+/// One line for stderr about entries that will never arrive.
+pub fn describe_gap(gap: &Gap) -> String {
+    match (gap.reason, gap.missed) {
+        (GapReason::Restart, 0) => "server restarted; entries from before the restart may be missing".into(),
+        (reason, missed) => format!("{} entries missed ({})", thousands(missed), reason.describe()),
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_read_as_sentences() {
+        let gap = Gap { missed: 1234, from_seq: Some(1), to_seq: Some(1234), reason: GapReason::Lagged };
+        assert_eq!(describe_gap(&gap), "1,234 entries missed (viewer fell behind)");
+        let restart = Gap { missed: 0, from_seq: None, to_seq: None, reason: GapReason::Restart };
+        assert!(describe_gap(&restart).starts_with("server restarted"));
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(999), "999");
+    }
+}
