@@ -4,7 +4,7 @@
 //! shows up at once while a large file moves in big batches.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ const FOLLOW_POLL: Duration = Duration::from_millis(200);
 
 /// Reads `reader` to its end, sending batches. Returns false when the receiver is gone.
 fn pump(
-    reader: &mut impl BufRead,
+    reader: &mut BufReader<impl Read>,
     source: &str,
     decoder: &mut LineDecoder,
     tx: &Sender<SourceEvent>,
@@ -41,7 +41,8 @@ fn pump(
         {
             batch.push(entry);
         }
-        let idle = read == 0 || reader.fill_buf().map(<[u8]>::is_empty).unwrap_or(true);
+        // Only what is already buffered counts: asking the reader for more would block on a quiet pipe.
+        let idle = read == 0 || reader.buffer().is_empty();
         if (batch.len() >= BATCH || idle) && !batch.is_empty() {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
             if tx.blocking_send(SourceEvent::Entries(full)).is_err() {
@@ -84,7 +85,11 @@ pub(super) fn read_file(path: &Path, follow: bool, tx: &Sender<SourceEvent>) {
     {
         return;
     }
-    while follow {
+    if !follow {
+        let _ = tx.blocking_send(SourceEvent::End);
+        return;
+    }
+    loop {
         std::thread::sleep(FOLLOW_POLL);
         if tx.is_closed() {
             return;
@@ -104,7 +109,6 @@ pub(super) fn read_file(path: &Path, follow: bool, tx: &Sender<SourceEvent>) {
             return;
         }
     }
-    let _ = tx.blocking_send(SourceEvent::End);
 }
 
 /// Reads stdin until it closes. Everything on stdin is live: it has no history to backfill.
@@ -119,7 +123,11 @@ pub(super) fn read_stdin(tx: &Sender<SourceEvent>) {
 }
 
 /// Reads any stream of lines to its end, then sends `End`.
-pub(super) fn read_stream(reader: &mut impl BufRead, source: &str, tx: &Sender<SourceEvent>) {
+pub(super) fn read_stream<R: Read>(
+    reader: &mut BufReader<R>,
+    source: &str,
+    tx: &Sender<SourceEvent>,
+) {
     let mut decoder = LineDecoder::default();
     if pump(reader, source, &mut decoder, tx) {
         let _ = tx.blocking_send(SourceEvent::End);
@@ -151,7 +159,9 @@ mod tests {
     fn a_stream_becomes_entries_then_end() {
         let (tx, mut rx) = mpsc::channel(16);
         let input = b"{\"msg\":\"json\",\"level\":\"warn\"}\nplain text\n\n\xffbad\n".to_vec();
-        std::thread::spawn(move || read_stream(&mut std::io::Cursor::new(input), "s", &tx));
+        std::thread::spawn(move || {
+            read_stream(&mut BufReader::new(std::io::Cursor::new(input)), "s", &tx)
+        });
         let events = drain(&mut rx);
         assert_eq!(messages(&events), ["json", "plain text", "\u{fffd}bad"]);
         assert!(

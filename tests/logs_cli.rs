@@ -1,0 +1,335 @@
+//! `vg logs` as a user runs it, on files and stdin: output, filters, JSON, sanitizing, script exits and
+//! bad input. (Against a live server: `logs_server.rs`.)
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::time::Duration;
+
+use assert_cmd::prelude::*;
+use common::{TempDir, line_reader, vg};
+use predicates::prelude::*;
+
+const SAMPLE: &str = r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"api","message":"GET /api/users 200 12ms","meta":{"method":"GET","path":"/api/users","statusCode":200,"duration":12,"userId":"user_123"},"instance":"148e","region":"ord"}
+{"timestamp":"2026-02-05T18:13:39.000Z","level":"error","source":"api","message":"GET /api/orders 503 912ms","meta":{"method":"GET","path":"/api/orders","statusCode":503,"duration":912},"instance":"148e","region":"ord"}
+{"timestamp":"2026-02-05T18:13:40.000Z","level":"warn","source":"db","message":"slow query: SELECT * FROM orders","meta":{"duration":812},"instance":"9a1f","region":"ams"}
+{"timestamp":"2026-02-05T18:13:41.000Z","level":"debug","source":"auth-worker","message":"token refreshed","meta":{"userId":"user_9"},"instance":"9a1f","region":"ams"}
+"#;
+
+fn sample_file(dir: &TempDir) -> String {
+    dir.write("app.ndjson", SAMPLE)
+}
+
+fn messages(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("NDJSON line");
+            v["message"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn prints_a_file_as_fly_style_lines_and_exits() {
+    let dir = TempDir::new("print");
+    vg().args(["logs", "--file", &sample_file(&dir)]).assert().success().stdout(
+        predicate::str::starts_with(
+            "2026-02-05T18:13:38.000Z api[148e] ord info  GET /api/users 200 12ms  method=GET path=/api/users statusCode=200 duration=12 userId=user_123\n",
+        )
+        .and(predicate::str::contains("db[9a1f] ams warn  slow query"))
+        .and(predicate::str::contains("\u{1b}").not()),
+    );
+}
+
+#[test]
+fn json_output_is_the_entries_unchanged() {
+    let dir = TempDir::new("json");
+    let out = vg()
+        .args(["logs", "--json", "--file", &sample_file(&dir)])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), SAMPLE);
+}
+
+#[test]
+fn every_filter_applies_locally() {
+    let dir = TempDir::new("filters");
+    let file = sample_file(&dir);
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--level", "warn"],
+            &[
+                "GET /api/orders 503 912ms",
+                "slow query: SELECT * FROM orders",
+            ],
+        ),
+        (
+            &["--source", "db,auth-*"],
+            &["slow query: SELECT * FROM orders", "token refreshed"],
+        ),
+        (
+            &["--exclude-source", "api"],
+            &["slow query: SELECT * FROM orders", "token refreshed"],
+        ),
+        (
+            &["--grep", "^GET .* 5\\d\\d"],
+            &["GET /api/orders 503 912ms"],
+        ),
+        (
+            &["--where", "statusCode>=500"],
+            &["GET /api/orders 503 912ms"],
+        ),
+        (&["--where", "userId=user_9"], &["token refreshed"]),
+        (
+            &["--where", "duration>100", "--where", "path~^/api"],
+            &["GET /api/orders 503 912ms"],
+        ),
+        (
+            &["--instance", "148e"],
+            &["GET /api/users 200 12ms", "GET /api/orders 503 912ms"],
+        ),
+        (
+            &["--region", "ams", "--level", "info"],
+            &["slow query: SELECT * FROM orders"],
+        ),
+        (
+            &["--since", "2026-02-05T18:13:40Z"],
+            &["slow query: SELECT * FROM orders", "token refreshed"],
+        ),
+        (
+            &["--until", "2026-02-05T18:13:38.500Z"],
+            &["GET /api/users 200 12ms"],
+        ),
+        (&["-n", "1"], &["token refreshed"]),
+    ];
+    for (flags, want) in cases {
+        let out = vg()
+            .args(["logs", "--json", "--file", &file])
+            .args(*flags)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{flags:?}");
+        assert_eq!(messages(&out.stdout), *want, "{flags:?}");
+    }
+}
+
+#[test]
+fn hostile_content_cannot_reach_stdout_raw_unless_asked() {
+    let dir = TempDir::new("hostile");
+    let evil = "title \u{1b}]0;pwned\u{7} clear \u{1b}[2J hide \u{1b}[8m c1 \u{9b}31m bidi \u{202e}gpj.exe\nforged";
+    let line = serde_json::json!({"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"x\u{1b}[1A","message":evil});
+    let file = dir.write(
+        "evil.ndjson",
+        &format!("{line}\nplain \u{1b}[31mred\u{7}\n"),
+    );
+    let out = vg()
+        .args(["logs", "--color", "never", "--file", &file])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "a newline in a message must not forge a line: {text}"
+    );
+    for bad in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\r'] {
+        assert!(!text.contains(bad), "{bad:?} reached stdout: {text:?}");
+    }
+    assert!(text.contains(r"title \e]0;pwned\x07 clear \e[2J"), "{text}");
+
+    let raw = vg()
+        .args(["logs", "--raw", "--file", &file])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8(raw.stdout)
+            .unwrap()
+            .contains("\u{1b}]0;pwned\u{7}")
+    );
+    let json = vg()
+        .args(["logs", "--json", "--file", &file])
+        .output()
+        .unwrap();
+    let first: serde_json::Value =
+        serde_json::from_slice(json.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(first["message"], evil, "JSON keeps the raw data");
+}
+
+#[test]
+fn colour_follows_the_flag() {
+    let dir = TempDir::new("colour");
+    let file = sample_file(&dir);
+    vg().args(["logs", "--color", "always", "--file", &file])
+        .assert()
+        .stdout(predicate::str::contains("\u{1b}[31merror"));
+    vg().args(["logs", "--file", &file])
+        .assert()
+        .stdout(predicate::str::contains("\u{1b}").not());
+}
+
+#[test]
+fn stdin_is_read_with_the_same_decoding() {
+    let input = "{\"level\":50,\"time\":1770315218000,\"name\":\"api\",\"msg\":\"pino says\"}\nplain words\n";
+    let mut cmd = vg();
+    cmd.args(["logs", "--file", "-", "--level", "error"]);
+    assert_cmd::Command::from_std(cmd)
+        .write_stdin(input)
+        .assert()
+        .success()
+        .stdout("2026-02-05T18:13:38.000Z api error pino says\n");
+}
+
+#[test]
+fn bad_input_gets_one_line_and_exit_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--grep", "(unclosed"], "invalid regex '(unclosed'"),
+        (&["--level", "loud"], "unknown level 'loud'"),
+        (&["--since", "yesterday"], "invalid time 'yesterday'"),
+        (&["--where", "status"], "invalid predicate 'status'"),
+        (&["--timeout", "soon"], "invalid duration 'soon'"),
+        (&["--until-match", "["], "invalid --until-match regex '['"),
+        (&["--url", "ftp://host"], "invalid URL 'ftp://host'"),
+        (&["--color", "sometimes"], "invalid value 'sometimes'"),
+    ];
+    for (flags, want) in cases {
+        let out = vg().arg("logs").args(*flags).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(stderr.contains(want), "{flags:?}: {stderr}");
+        if !want.starts_with("invalid value") {
+            assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        }
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_missing_file_is_one_line_and_exit_1() {
+    vg().args(["logs", "--file", "/nonexistent/app.log"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with(
+            "vg: cannot read /nonexistent/app.log",
+        ));
+}
+
+#[test]
+fn until_match_fail_on_and_timeout_exit_codes() {
+    let cases: &[(&[&str], &str, i32)] = &[
+        (
+            &["--until-match", "listening on"],
+            "booting\nlistening on :8080\n",
+            0,
+        ),
+        (
+            &["--fail-on", "panic"],
+            "booting\nthread main panicked\n",
+            1,
+        ),
+        (
+            &["--until-match", "listening", "--timeout", "300ms"],
+            "booting\n",
+            124,
+        ),
+        (
+            &["--fail-on", "panic", "--timeout", "300ms"],
+            "all good\n",
+            124,
+        ),
+    ];
+    for (flags, input, code) in cases {
+        // stdin stays open, as a live pipe would, so only the match or the timeout can end vg.
+        let mut child = vg()
+            .args(["logs", "--file", "-"])
+            .args(*flags)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+        let status = common::wait_with_deadline(&mut child, Duration::from_secs(20));
+        drop(stdin);
+        assert_eq!(status.code(), Some(*code), "{flags:?}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_exit_0() {
+    let mut child = vg()
+        .args(["logs", "--file", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdin.write_all(b"first\n").unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.ends_with("info  first\n"), "{line}");
+    drop(stdout); // like `| head -1`
+    for _ in 0..50 {
+        if stdin
+            .write_all(&[b'x'; 4096])
+            .and_then(|()| stdin.write_all(b"\n"))
+            .is_err()
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    let status = common::wait_with_deadline(&mut child, Duration::from_secs(20));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "quiet: {stderr}");
+}
+
+#[test]
+fn following_a_file_prints_appended_lines_live() {
+    let dir = TempDir::new("follow");
+    let path = dir.write("grow.log", "one\n");
+    let mut child = vg()
+        .args(["logs", "-f", "--file", &path])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = line_reader(child.stdout.take().unwrap());
+    let first = lines
+        .recv_timeout(Duration::from_secs(20))
+        .expect("first line");
+    assert!(first.ends_with("info  one"), "{first}");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(b"two\n")
+        .unwrap();
+    let second = lines
+        .recv_timeout(Duration::from_secs(20))
+        .expect("appended line");
+    assert!(second.ends_with("info  two"), "{second}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn no_server_with_no_follow_says_why_and_exits_1() {
+    // Port 9 (discard) on loopback is closed on any sane test machine.
+    let out = vg()
+        .args(["logs", "--no-follow", "--url", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot reach ws://127.0.0.1:9/api/logs/stream"),
+        "{stderr}"
+    );
+}
