@@ -44,7 +44,10 @@ impl TimeMode {
 /// Writes the time column for `ts`. `now` is only read in relative mode.
 pub fn write_time(out: &mut String, ts: &DateTime<Utc>, mode: TimeMode, now: DateTime<Utc>) {
     let _ = match mode {
-        TimeMode::Utc => write!(out, "{}", ts.format("%Y-%m-%dT%H:%M:%S%.3fZ")),
+        TimeMode::Utc => {
+            crate::model::push_timestamp(out, ts);
+            Ok(())
+        }
         TimeMode::Local => write!(
             out,
             "{}",

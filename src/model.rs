@@ -8,7 +8,7 @@
 pub mod decode;
 mod level;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -97,7 +97,36 @@ impl LogEntry {
 
 /// Formats a timestamp as the wire does: RFC 3339, UTC, milliseconds, `Z`.
 pub fn format_timestamp(ts: &DateTime<Utc>) -> String {
-    ts.to_rfc3339_opts(SecondsFormat::Millis, true)
+    let mut out = String::with_capacity(24);
+    push_timestamp(&mut out, ts);
+    out
+}
+
+/// Appends the wire form of a timestamp. Hand-written because it runs once per entry on every hot path
+/// (serializing, display) and chrono's strftime re-parses its format string on each call.
+pub fn push_timestamp(out: &mut String, ts: &DateTime<Utc>) {
+    let year = ts.year();
+    if !(0..=9999).contains(&year) {
+        out.push_str(&ts.to_rfc3339_opts(SecondsFormat::Millis, true));
+        return;
+    }
+    let millis = ts.timestamp_subsec_millis().min(999);
+    let mut buf = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, value: u32, width: usize| {
+        let mut v = value;
+        for slot in buf[at..at + width].iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year as u32, 4);
+    put(5, ts.month(), 2);
+    put(8, ts.day(), 2);
+    put(11, ts.hour(), 2);
+    put(14, ts.minute(), 2);
+    put(17, ts.second().min(59), 2);
+    put(20, millis, 3);
+    out.push_str(std::str::from_utf8(&buf).expect("ASCII digits"));
 }
 
 /// Serde adapter for the wire's timestamp form.
@@ -105,8 +134,9 @@ pub(crate) mod timestamp {
     use super::*;
 
     pub(crate) fn serialize<S: Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        // collect_str streams straight into the output: no allocation per entry.
-        s.collect_str(&ts.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+        let mut text = String::with_capacity(24);
+        push_timestamp(&mut text, ts);
+        s.serialize_str(&text)
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
@@ -154,6 +184,25 @@ mod tests {
         );
         let back: LogEntry = serde_json::from_str(&json).unwrap();
         assert_eq!(back, entry);
+    }
+
+    #[test]
+    fn timestamps_format_like_chrono_across_the_calendar() {
+        for secs in [
+            0i64,
+            951_782_400,
+            1_770_315_218,
+            4_102_444_799,
+            253_402_300_799,
+        ] {
+            for millis in [0u32, 7, 999] {
+                let ts = DateTime::from_timestamp(secs, millis * 1_000_000 + 123).unwrap();
+                assert_eq!(
+                    format_timestamp(&ts),
+                    ts.to_rfc3339_opts(SecondsFormat::Millis, true)
+                );
+            }
+        }
     }
 
     #[test]
