@@ -1,0 +1,288 @@
+//! `vg logs` against a real `vg serve` on loopback: filters through the server, JSON, and never losing
+//! its place across a server restart, a cut connection and evicted history.
+
+#![cfg(feature = "server")]
+
+mod common;
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{line_reader, vg};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// `vg serve --stdin`: entries written to its stdin are emitted. Killed on drop.
+struct Server {
+    child: Child,
+    stdin: ChildStdin,
+    addr: SocketAddr,
+    _stderr: Receiver<String>,
+}
+
+impl Server {
+    fn start(bind: &str, extra: &[&str]) -> Server {
+        let mut child = vg()
+            .args(["serve", "--stdin", "--bind", bind])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = line_reader(child.stderr.take().unwrap());
+        let line = loop {
+            let line = stderr.recv_timeout(LIMIT).expect("vg serve announces its address");
+            if line.contains("listening on") {
+                break line;
+            }
+        };
+        let addr = line.rsplit("http://").next().unwrap().trim().parse().unwrap();
+        Server { stdin: child.stdin.take().unwrap(), child, addr, _stderr: stderr }
+    }
+
+    fn emit(&mut self, messages: impl IntoIterator<Item = String>) {
+        for m in messages {
+            let line = serde_json::json!({"level": "info", "source": "api", "msg": m, "time": "2026-02-05T18:13:38Z"});
+            writeln!(self.stdin, "{line}").unwrap();
+        }
+        self.stdin.flush().unwrap();
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Waits (bounded) until the server's newest entry has this message, so what was written to its
+    /// stdin is known to be emitted.
+    fn wait_emitted(&self, message: &str) {
+        for _ in 0..200 {
+            let out = vg().args(["logs", "--json", "--no-follow", "-n", "1", "--url", &self.url()]).output().unwrap();
+            if String::from_utf8_lossy(&out.stdout).contains(&format!("\"message\":\"{message}\"")) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("the server never emitted {message:?}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `vg logs` process whose stdout and stderr lines arrive on channels. Killed on drop.
+struct Logs {
+    child: Child,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+}
+
+impl Logs {
+    fn start(args: &[&str]) -> Logs {
+        let mut child = vg()
+            .arg("logs")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = line_reader(child.stdout.take().unwrap());
+        let stderr = line_reader(child.stderr.take().unwrap());
+        Logs { child, stdout, stderr }
+    }
+
+    /// The next `n` stdout lines' messages (display format, message after the level column).
+    fn messages(&self, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|_| {
+                let line = self.stdout.recv_timeout(LIMIT).expect("a line on stdout");
+                line.split_once(" info  ").map(|(_, m)| m.to_owned()).unwrap_or(line)
+            })
+            .collect()
+    }
+
+    fn wait_stderr(&self, needle: &str) -> String {
+        loop {
+            let line = self.stderr.recv_timeout(LIMIT).unwrap_or_else(|_| panic!("stderr never said {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    fn assert_no_more_stdout(&self) {
+        if let Ok(line) = self.stdout.recv_timeout(Duration::from_millis(500)) {
+            panic!("unexpected extra line: {line}");
+        }
+    }
+}
+
+impl Drop for Logs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn numbered(range: std::ops::RangeInclusive<u32>) -> Vec<String> {
+    range.map(|i| format!("entry {i}")).collect()
+}
+
+#[test]
+fn json_output_matches_what_the_server_holds_and_filters_push_down() {
+    let mut server = Server::start("127.0.0.1:0", &[]);
+    let lines = [
+        r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"api","message":"GET /a 200","meta":{"statusCode":200}}"#,
+        r#"{"timestamp":"2026-02-05T18:13:39.000Z","level":"error","source":"api","message":"GET /b 503","meta":{"statusCode":503}}"#,
+        r#"{"timestamp":"2026-02-05T18:13:40.000Z","level":"warn","source":"db","message":"slow query","meta":{"duration":900}}"#,
+    ];
+    for line in lines {
+        writeln!(server.stdin, "{line}").unwrap();
+    }
+    server.stdin.flush().unwrap();
+    let url = server.url();
+    let run = |flags: &[&str]| -> Vec<serde_json::Value> {
+        let out = vg().args(["logs", "--json", "--no-follow", "--url", &url]).args(flags).output().unwrap();
+        assert!(out.status.success(), "{flags:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    // The history may still be filling from stdin: wait (bounded) until all three are there.
+    let mut all = Vec::new();
+    for _ in 0..100 {
+        all = run(&[]);
+        if all.len() == 3 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(all.len(), 3);
+    for (got, sent) in all.iter().zip(lines) {
+        let mut want: serde_json::Value = serde_json::from_str(sent).unwrap();
+        want["seq"] = got["seq"].clone();
+        assert_eq!(got, &want, "entries come through unchanged, plus their seq");
+    }
+    let messages = |flags: &[&str]| -> Vec<String> {
+        run(flags).iter().map(|v| v["message"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(messages(&["--level", "warn"]), ["GET /b 503", "slow query"]);
+    assert_eq!(messages(&["--source", "db"]), ["slow query"]);
+    assert_eq!(messages(&["--exclude-source", "db"]), ["GET /a 200", "GET /b 503"]);
+    assert_eq!(messages(&["--grep", "^GET"]), ["GET /a 200", "GET /b 503"]);
+    assert_eq!(messages(&["--where", "statusCode>=500"]), ["GET /b 503"]);
+    assert_eq!(messages(&["--since", "2026-02-05T18:13:39Z"]), ["GET /b 503", "slow query"]);
+    assert_eq!(messages(&["-n", "1"]), ["slow query"]);
+}
+
+#[test]
+fn a_server_restart_is_reported_and_streaming_continues() {
+    let mut server = Server::start("127.0.0.1:0", &[]);
+    let addr = server.addr.to_string();
+    server.emit(numbered(1..=3));
+    let logs = Logs::start(&["--url", &server.url()]);
+    assert_eq!(logs.messages(3), numbered(1..=3));
+
+    drop(server);
+    logs.wait_stderr("retrying in");
+    let mut server = Server::start(&addr, &[]);
+    logs.wait_stderr("reconnected");
+    logs.wait_stderr("server restarted");
+    server.emit(numbered(4..=5));
+    assert_eq!(logs.messages(2), numbered(4..=5));
+    logs.assert_no_more_stdout();
+}
+
+/// A TCP relay between `vg logs` and the server that the test can cut, to drop connections without
+/// stopping the server.
+struct Relay {
+    addr: SocketAddr,
+    open: Arc<AtomicBool>,
+    streams: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Relay {
+    fn start(upstream: SocketAddr) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let open = Arc::new(AtomicBool::new(true));
+        let streams: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (accept_open, accept_streams) = (open.clone(), streams.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { break };
+                if !accept_open.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees the connection close at once
+                }
+                let Ok(server) = TcpStream::connect(upstream) else { continue };
+                let mut held = accept_streams.lock().unwrap();
+                held.push(client.try_clone().unwrap());
+                held.push(server.try_clone().unwrap());
+                for (mut from, mut to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Relay { addr, open, streams }
+    }
+
+    /// Cuts every open connection and refuses new ones until `reopen`.
+    fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for stream in self.streams.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn reopen(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_cut_connection_resumes_exactly_where_it_stopped() {
+    let mut server = Server::start("127.0.0.1:0", &[]);
+    let relay = Relay::start(server.addr);
+    server.emit(numbered(1..=5));
+    let logs = Logs::start(&["--url", &format!("http://{}", relay.addr)]);
+    assert_eq!(logs.messages(5), numbered(1..=5));
+
+    relay.cut();
+    logs.wait_stderr("retrying in");
+    server.emit(numbered(6..=9)); // logged while the viewer is away
+    server.wait_emitted("entry 9");
+    relay.reopen();
+    logs.wait_stderr("reconnected");
+    server.emit(numbered(10..=10));
+    assert_eq!(logs.messages(5), numbered(6..=10), "no line lost, none twice");
+    logs.assert_no_more_stdout();
+}
+
+#[test]
+fn entries_evicted_while_away_are_counted_exactly() {
+    let mut server = Server::start("127.0.0.1:0", &["--history", "3"]);
+    let relay = Relay::start(server.addr);
+    server.emit(numbered(1..=2));
+    let logs = Logs::start(&["--url", &format!("http://{}", relay.addr)]);
+    assert_eq!(logs.messages(2), numbered(1..=2));
+
+    relay.cut();
+    logs.wait_stderr("retrying in");
+    server.emit(numbered(3..=12)); // history keeps only 10..=12
+    server.wait_emitted("entry 12");
+    relay.reopen();
+    let gap = logs.wait_stderr("entries missed");
+    assert!(gap.contains("vg: 7 entries missed (no longer in server history)"), "{gap}");
+    assert_eq!(logs.messages(3), numbered(10..=12));
+    logs.assert_no_more_stdout();
+}
