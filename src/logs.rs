@@ -188,8 +188,14 @@ impl<'p> Viewer<'p> {
         match event {
             SourceEvent::Entries(entries) => return self.entries(entries, output),
             SourceEvent::Live => {
-                if let Some(held) = self.backfill.take() {
-                    return self.print(held, output);
+                if let Some(held) = self.backfill.take()
+                    && let Step::Exit(code) = self.print(held, output)?
+                {
+                    return Ok(Step::Exit(code));
+                }
+                // Everything up to `--until` is history: nothing live can match any more.
+                if self.plan.filter.until().is_some_and(|until| until < Utc::now()) {
+                    return Ok(Step::Exit(ExitCode::SUCCESS));
                 }
             }
             SourceEvent::Gap(gap) => eprintln!("vg: {}", describe_gap(&gap)),

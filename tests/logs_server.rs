@@ -180,6 +180,11 @@ fn json_output_matches_what_the_server_holds_and_filters_push_down() {
     assert_eq!(messages(&["--where", "statusCode>=500"]), ["GET /b 503"]);
     assert_eq!(messages(&["--since", "2026-02-05T18:13:39Z"]), ["GET /b 503", "slow query"]);
     assert_eq!(messages(&["-n", "1"]), ["slow query"]);
+
+    // A window that ends in the past needs no --no-follow: once history is printed, vg is done.
+    let out = vg().args(["logs", "--url", &url, "--until", "2026-02-05T18:13:39Z"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
 }
 
 #[test]
