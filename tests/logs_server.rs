@@ -182,9 +182,14 @@ fn json_output_matches_what_the_server_holds_and_filters_push_down() {
     assert_eq!(messages(&["-n", "1"]), ["slow query"]);
 
     // A window that ends in the past needs no --no-follow: once history is printed, vg is done.
-    let out = vg().args(["logs", "--url", &url, "--until", "2026-02-05T18:13:39Z"]).output().unwrap();
-    assert!(out.status.success());
-    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
+    let mut window = vg()
+        .args(["logs", "--url", &url, "--until", "2026-02-05T18:13:39Z"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let printed = line_reader(window.stdout.take().unwrap());
+    assert!(common::wait_with_deadline(&mut window, LIMIT).success());
+    assert_eq!(printed.iter().count(), 2);
 }
 
 #[test]
