@@ -287,6 +287,10 @@ async fn connect_once(
             Ok(Incoming::Message(message)) => match message {
                 ServerMessage::Hello(hello) => {
                     fresh = true;
+                    // Seqs restart with each boot: the old position means nothing to a new server.
+                    if position.boot.as_ref().is_some_and(|boot| *boot != hello.boot) {
+                        position.last_seq = None;
+                    }
                     position.boot = Some(hello.boot);
                     SourceEvent::State(ConnState::Connected {
                         target: base.to_string(),
