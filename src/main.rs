@@ -36,7 +36,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Logs(_) => Err(UsageError::new("vg logs is not built yet").into()),
-        Command::Tui(_) => Err(UsageError::new("vg tui is not built yet").into()),
+        Command::Tui(args) => vg::tui::run(args).await,
         Command::Serve(_) | Command::Demo(_) => Err(needs_server_feature()),
     }
 }
