@@ -11,6 +11,8 @@
 //! resume and gap reports), a followed file, or stdin (keys are then read from the terminal itself).
 
 mod app;
+#[doc(hidden)]
+pub mod bench;
 mod buffer;
 mod clipboard;
 mod keymap;

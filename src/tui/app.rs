@@ -361,9 +361,10 @@ impl App {
         let (filter, names, search) = (&self.filter, &self.names, &self.search);
         let regex = search.regex.as_ref();
         let only = search.only_matches;
-        self.search.matches = self
-            .buffer
-            .rebuild(|row| filter.classify(row, names, regex, only));
+        self.search.matches = self.buffer.rebuild(|| {
+            let regex = regex.cloned();
+            move |row: &Row| filter.classify(row, names, regex.as_ref(), only)
+        });
         self.view_changed();
         self.dirty = true;
     }

@@ -129,12 +129,16 @@ impl<T> Buffer<T> {
 }
 
 impl<T: Sync> Buffer<T> {
-    /// Recomputes the index with a new filter: `classify` returns `None` to hide a row and
+    /// Recomputes the index with a new filter: the classifier returns `None` to hide a row and
     /// `Some(marked)` to show it. Returns how many shown rows were marked (search matches), counted
     /// in the same pass so a search costs one scan, not two.
-    pub(crate) fn rebuild<F>(&mut self, classify: F) -> usize
+    ///
+    /// Each thread makes its own classifier with `make`: a `Regex` shared between threads makes all
+    /// but one of them queue for its scratch space, and a clone per thread avoids that.
+    pub(crate) fn rebuild<M, F>(&mut self, make: M) -> usize
     where
-        F: Fn(&T) -> Option<bool> + Sync,
+        M: Fn() -> F + Sync,
+        F: Fn(&T) -> Option<bool>,
     {
         let (front, back) = self.rows.as_slices();
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
@@ -152,6 +156,7 @@ impl<T: Sync> Buffer<T> {
             }
         }
         let scan = |(start, rows): (RowId, &[T])| {
+            let classify = make();
             let mut ids = Vec::new();
             let mut marked = 0;
             for (offset, row) in rows.iter().enumerate() {
@@ -224,7 +229,7 @@ mod tests {
         for n in 0..(capacity as u64 + 12_345) {
             buffer.push(n, true);
         }
-        let marked = buffer.rebuild(even);
+        let marked = buffer.rebuild(|| even);
         let first = 12_345u64;
         let want: Vec<u64> = (first..first + capacity as u64)
             .filter(|n| n % 2 == 0)

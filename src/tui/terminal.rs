@@ -25,7 +25,7 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 pub(crate) fn unavailable() -> Option<&'static str> {
     if !io::stdout().is_terminal() {
         return Some(
-            "vg tui needs a terminal, and standard output is not one; use `vg logs` to write entries to a pipe or file",
+            "cannot start the viewer: standard output is not a terminal (use `vg logs` to write entries to a pipe or file)",
         );
     }
     // Keys come from stdin, or from /dev/tty when stdin carries the logs.
@@ -36,7 +36,7 @@ pub(crate) fn unavailable() -> Option<&'static str> {
             .open("/dev/tty")
             .is_ok();
     (!keys).then_some(
-        "vg tui needs a terminal to read keys from: standard input is not one and there is no controlling terminal",
+        "cannot start the viewer: there is no terminal to read keys from (standard input is not one, and /dev/tty cannot be opened)",
     )
 }
 

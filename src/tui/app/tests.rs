@@ -113,6 +113,19 @@ fn pausing_freezes_the_screen_but_keeps_counting() {
 }
 
 #[test]
+fn a_paused_screen_with_room_to_spare_still_does_not_move() {
+    let mut app = app(&[]);
+    push(&mut app, infos(0, 3));
+    press(&mut app, " ");
+    push(&mut app, infos(3, 2));
+    assert_eq!(screen_ids(&app), [0, 1, 2]);
+    press(&mut app, "jjj");
+    assert_eq!(app.selected_entry().unwrap().message, "message 2");
+    press(&mut app, " ");
+    assert_eq!(screen_ids(&app), [0, 1, 2, 3, 4]);
+}
+
+#[test]
 fn scrolling_up_stops_following_and_the_end_or_g_follows_again() {
     let mut app = app(&[]);
     push(&mut app, infos(0, 50));

@@ -23,6 +23,9 @@ pub(crate) struct View {
     pub(crate) wrap: bool,
     pub(crate) top: RowId,
     pub(crate) selected: RowId,
+    /// While paused, the first row the screen may not show: the view is a still picture of what was
+    /// there when the user paused, even if the screen had room for more.
+    pub(crate) until: Option<RowId>,
     /// Shown entries that arrived since the view stopped following...
     pub(crate) new: u64,
     /// ...and how many of them were errors or worse.
@@ -37,6 +40,7 @@ impl Default for View {
             wrap: false,
             top: 0,
             selected: 0,
+            until: None,
             new: 0,
             new_errors: 0,
         }
@@ -109,7 +113,7 @@ impl App {
     /// The log view's lines, top to bottom, each with the row it belongs to.
     pub(crate) fn screen_lines(&self) -> Vec<(RowId, Line)> {
         let height = self.log_height();
-        let len = self.buffer.shown_len();
+        let len = self.view_len();
         let cols = self.columns();
         let mut out = Vec::with_capacity(height);
         if self.view.follow {
@@ -141,12 +145,20 @@ impl App {
         out
     }
 
+    /// How many shown rows the view can reach: all of them, except while paused.
+    pub(crate) fn view_len(&self) -> usize {
+        match self.view.until {
+            Some(until) if !self.view.follow => self.buffer.position(until),
+            _ => self.buffer.shown_len(),
+        }
+    }
+
     /// The selected row: the newest shown while following.
     pub(crate) fn selected(&self) -> Option<RowId> {
         if self.view.follow {
             return self.buffer.last_shown();
         }
-        let len = self.buffer.shown_len();
+        let len = self.view_len();
         let pos = self
             .buffer
             .position(self.view.selected)
@@ -177,7 +189,7 @@ impl App {
 
     /// Keeps the selection on screen and the screen full, after anything moved.
     pub(crate) fn view_changed(&mut self) {
-        let len = self.buffer.shown_len();
+        let len = self.view_len();
         if self.view.follow || len == 0 {
             return;
         }
@@ -196,7 +208,7 @@ impl App {
         if !self.view.follow {
             return;
         }
-        let len = self.buffer.shown_len();
+        let len = self.view_len();
         let cols = self.columns();
         let top = len.checked_sub(1).map_or(0, |last| {
             self.top_for_bottom(last, self.log_height(), &cols)
@@ -212,6 +224,7 @@ impl App {
     pub(crate) fn follow(&mut self) {
         self.view.follow = true;
         self.view.paused = false;
+        self.view.until = None;
         self.view.new = 0;
         self.view.new_errors = 0;
     }
@@ -222,12 +235,13 @@ impl App {
         } else {
             self.unfollow();
             self.view.paused = true;
+            self.view.until = Some(self.buffer.next_id());
         }
     }
 
     /// Moves the selection by `delta` rows. Moving down from the newest row follows again, unless paused.
     pub(crate) fn move_by(&mut self, delta: isize) {
-        let len = self.buffer.shown_len();
+        let len = self.view_len();
         if len == 0 || (self.view.follow && delta >= 0) {
             return;
         }
@@ -246,7 +260,7 @@ impl App {
 
     /// Moves a screenful, keeping the selection's place on screen.
     pub(crate) fn page(&mut self, down: bool) {
-        let len = self.buffer.shown_len();
+        let len = self.view_len();
         if len == 0 || (self.view.follow && down) {
             return;
         }
@@ -315,7 +329,7 @@ impl App {
         include_selected: bool,
     ) -> Option<(RowId, bool)> {
         let regex = self.search.regex.as_ref()?;
-        let len = self.buffer.shown_len();
+        let len = self.view_len();
         let sel = self.selected().map_or(len, |id| self.buffer.position(id));
         let hit = |pos: usize| {
             let id = self.buffer.shown_id(pos)?;
