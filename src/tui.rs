@@ -146,6 +146,7 @@ async fn event_loop(
             code = signals.recv() => return Ok(code),
             _ = frames.tick() => {
                 app.tick(Instant::now(), Utc::now());
+                app.settle();
                 if app.dirty {
                     tui.terminal.draw(|frame| ui::render(&app, frame))?;
                     app.dirty = false;

@@ -155,6 +155,8 @@ pub(crate) struct App {
     pub(crate) wall: DateTime<Utc>,
     /// Something changed since the last frame.
     pub(crate) dirty: bool,
+    /// The index must be rebuilt before it is next read (see [`App::settle`]).
+    pub(crate) stale: bool,
     capacity: usize,
     tail: usize,
     cut_backfill: bool,
@@ -210,6 +212,7 @@ impl App {
             now,
             wall,
             dirty: true,
+            stale: false,
             capacity: start.buffer,
             tail: start.tail,
             cut_backfill: start.cut_backfill,
@@ -365,8 +368,18 @@ impl App {
             let regex = regex.cloned();
             move |row: &Row| filter.classify(row, names, regex.as_ref(), only)
         });
+        self.search.counted = true;
+        self.stale = false;
         self.view_changed();
         self.dirty = true;
+    }
+
+    /// Runs a refilter that was put off (search keystrokes), if any. The loop calls this before each
+    /// frame, so a burst of typing costs one pass per frame, not one per key.
+    pub(crate) fn settle(&mut self) {
+        if self.stale {
+            self.refilter();
+        }
     }
 
     /// The clock: call often; marks the screen dirty when something time-based changed.

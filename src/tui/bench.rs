@@ -79,18 +79,26 @@ impl Fixture {
             .expect("in memory");
     }
 
-    /// Presses a key, as the user would: `1`..`6` toggle levels, `/` starts a search, and so on.
+    /// Presses a key, as the user would: `1`..`6` toggle levels, `/` starts a search, and so on;
+    /// then does what the loop does before the next frame.
     pub fn press(&mut self, key: char) {
-        self.app.handle_event(&Event::Key(KeyEvent::new(
-            KeyCode::Char(key),
-            KeyModifiers::NONE,
-        )));
+        self.key(KeyCode::Char(key));
+    }
+
+    /// Presses Enter.
+    pub fn enter(&mut self) {
+        self.key(KeyCode::Enter);
     }
 
     /// Presses Esc.
     pub fn escape(&mut self) {
+        self.key(KeyCode::Esc);
+    }
+
+    fn key(&mut self, code: KeyCode) {
         self.app
-            .handle_event(&Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+            .handle_event(&Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        self.app.settle();
     }
 
     /// Delivers entries from the source.

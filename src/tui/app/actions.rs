@@ -8,6 +8,10 @@ use crate::tui::keymap::{self, Action, Mode};
 use crate::tui::layout;
 use crate::tui::text;
 
+/// Up to this many buffered rows, the match count follows every keystroke; beyond, it waits for Enter,
+/// so typing stays quick with a million rows.
+const LIVE_COUNT_ROWS: usize = 200_000;
+
 /// Keys in `meta` that `r` recognises as a request id, most common first.
 const REQUEST_KEYS: &[&str] = &["requestId", "request_id", "reqId", "req_id"];
 
@@ -15,6 +19,10 @@ impl App {
     /// Carries out one action.
     pub(crate) fn apply(&mut self, action: Action) -> Effect {
         self.dirty = true;
+        // Keystrokes in the search coalesce into one pass; anything else sees an up-to-date view.
+        if !matches!(action, Action::SearchEdit(_)) {
+            self.settle();
+        }
         match action {
             Action::Nothing => {}
             Action::Quit => return Effect::Quit,
@@ -40,12 +48,18 @@ impl App {
             }
             Action::SearchEdit(request) => {
                 if self.search.edit(request) {
-                    self.refilter();
+                    self.search.counted = false;
+                    // Highlighting needs no pass (only visible rows are drawn). Filtering does, and so
+                    // does the live count, which is skipped for big buffers until Enter.
+                    let count_live = self.buffer.len() <= LIVE_COUNT_ROWS;
+                    self.stale |= self.search.only_matches || count_live;
                 }
             }
             Action::ConfirmSearch => {
                 self.mode = Mode::Normal;
                 self.search.confirm();
+                self.stale |= !self.search.counted;
+                self.settle();
                 if !self.search.only_matches {
                     self.jump_to_match(false, true);
                 }

@@ -19,8 +19,10 @@ pub(crate) struct Search {
     pub(crate) error: Option<String>,
     /// Show only entries that match.
     pub(crate) only_matches: bool,
-    /// How many shown entries match.
+    /// How many shown entries match...
     pub(crate) matches: usize,
+    /// ...if that has been counted since the pattern last changed.
+    pub(crate) counted: bool,
 }
 
 impl Search {
@@ -75,6 +77,7 @@ impl Search {
         self.error = None;
         self.only_matches = false;
         self.matches = 0;
+        self.counted = false;
         self.regex.take().is_some()
     }
 

@@ -55,8 +55,10 @@ fn infos(from: i64, n: i64) -> Vec<LogEntry> {
         .collect()
 }
 
+/// Presses keys, then lets a frame pass (which settles deferred work), as the loop does.
 pub(crate) fn press(app: &mut App, keys: &str) -> Vec<Effect> {
-    keys.chars()
+    let effects = keys
+        .chars()
         .map(|c| {
             let modifiers = if c.is_ascii_uppercase() {
                 KeyModifiers::SHIFT
@@ -65,11 +67,15 @@ pub(crate) fn press(app: &mut App, keys: &str) -> Vec<Effect> {
             };
             app.handle_event(&Event::Key(KeyEvent::new(KeyCode::Char(c), modifiers)))
         })
-        .collect()
+        .collect();
+    app.settle();
+    effects
 }
 
 pub(crate) fn press_code(app: &mut App, code: KeyCode) -> Effect {
-    app.handle_event(&Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    let effect = app.handle_event(&Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    app.settle();
+    effect
 }
 
 fn shown_messages(app: &App) -> Vec<String> {
@@ -275,6 +281,33 @@ fn search_highlights_while_typing_reports_errors_and_navigates() {
     press_code(&mut app, KeyCode::Esc);
     assert!(app.search.regex.is_none() && !app.search.only_matches);
     assert_eq!(shown_messages(&app).len(), 7);
+}
+
+#[test]
+fn search_keystrokes_coalesce_into_one_pass_per_frame() {
+    let mut app = app(&[]);
+    push(
+        &mut app,
+        vec![
+            entry(0, Level::Info, "api", "abc"),
+            entry(1, Level::Info, "api", "xyz"),
+        ],
+    );
+    press(&mut app, "/a");
+    press_code(&mut app, KeyCode::Enter);
+    press(&mut app, "f/");
+    assert_eq!(shown_messages(&app), ["abc"]);
+    for c in "|x".chars() {
+        app.handle_event(&Event::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )));
+    }
+    assert!(app.stale, "typing defers the pass");
+    assert_eq!(shown_messages(&app), ["abc"]);
+    app.settle();
+    assert_eq!(shown_messages(&app), ["abc", "xyz"]);
+    assert_eq!((app.search.matches, app.search.counted), (2, true));
 }
 
 #[test]

@@ -25,6 +25,10 @@ pub(super) fn render(app: &App, area: Rect, frame: &mut Frame) {
                 theme::bad(),
             )]
         }
+        (None, Some(_)) if !search.counted => vec![Span::styled(
+            "  enter confirms and counts matches · esc clears",
+            theme::dim(),
+        )],
         (None, Some(_)) => {
             let only = if search.only_matches {
                 " · only matches (f)"
@@ -36,14 +40,12 @@ pub(super) fn render(app: &App, area: Rect, frame: &mut Frame) {
             } else {
                 " · n/N next/prev"
             };
+            let count = match search.matches {
+                1 => "  1 match".to_owned(),
+                n => format!("  {} matches", thousands(n as u64)),
+            };
             vec![
-                Span::styled(
-                    match search.matches {
-                        1 => "  1 match".to_owned(),
-                        n => format!("  {} matches", thousands(n as u64)),
-                    },
-                    theme::key(),
-                ),
+                Span::styled(count, theme::key()),
                 Span::styled(format!("{only}{hint}"), theme::dim()),
             ]
         }
