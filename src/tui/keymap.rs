@@ -334,7 +334,7 @@ pub(crate) const BINDINGS: &[Binding] = &[
         &[Search],
         &[Code(KeyCode::Enter)],
         Action::ConfirmSearch,
-        "confirm and jump to the newest match",
+        "confirm (a scrolled view jumps to the nearest match)",
     ),
     bind(
         &[Search],

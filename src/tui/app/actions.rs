@@ -60,7 +60,9 @@ impl App {
                 self.search.confirm();
                 self.stale |= !self.search.counted;
                 self.settle();
-                if !self.search.only_matches {
+                // A live view stays live (new matches highlight as they arrive, N goes back to the
+                // last one); a view the user has moved goes to the nearest match at or above.
+                if !self.search.only_matches && !self.view.follow {
                     self.jump_to_match(false, true);
                 }
             }

@@ -257,13 +257,19 @@ fn search_highlights_while_typing_reports_errors_and_navigates() {
     press_code(&mut app, KeyCode::Backspace);
     press_code(&mut app, KeyCode::Enter);
     assert_eq!(app.mode, Mode::Normal);
-    // Enter jumps to the newest match; N goes older, n newer, and they wrap around.
+    // A following view keeps following; N goes to older matches, n to newer, and they wrap around.
+    assert!(app.view.follow);
+    press(&mut app, "N");
     assert_eq!(app.selected_entry().unwrap().message, "timeout 2");
     press(&mut app, "N");
     assert_eq!(app.selected_entry().unwrap().message, "timeout 1");
     press(&mut app, "N");
     assert_eq!(app.selected_entry().unwrap().message, "timeout 2");
     assert!(app.notice.as_ref().unwrap().0.contains("wrapped"));
+    // From a scrolled view, Enter goes to the nearest match at or above the selection.
+    press(&mut app, "kk/");
+    press_code(&mut app, KeyCode::Enter);
+    assert_eq!(app.selected_entry().unwrap().message, "timeout 1");
     press(&mut app, "f");
     assert_eq!(shown_messages(&app), ["timeout 1", "timeout 2"]);
     push(
