@@ -288,6 +288,7 @@ pub(crate) fn wrap(row: &[Segment], width: usize, indent: usize) -> Vec<Line> {
     let mut line: Line = Vec::new();
     let mut used = 0;
     let mut start = 0;
+    let mut fresh = false;
     for segment in row {
         let mut text = String::new();
         for g in segment.text.graphemes(true) {
@@ -305,7 +306,13 @@ pub(crate) fn wrap(row: &[Segment], width: usize, indent: usize) -> Vec<Line> {
                 }
                 used = indent;
                 start = indent;
+                fresh = true;
             }
+            // Spaces at a break would only push the next line out of its column.
+            if fresh && g == " " {
+                continue;
+            }
+            fresh = false;
             text.push_str(g);
             used += gw;
         }

@@ -56,10 +56,10 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
 fn parts(app: &App) -> Vec<Part> {
     let mut parts = Vec::new();
     if app.view.paused {
-        let errors = if app.view.new_errors > 0 {
-            format!(" ({} errors)", thousands(app.view.new_errors))
-        } else {
-            String::new()
+        let errors = match app.view.new_errors {
+            0 => String::new(),
+            1 => " (1 error)".to_owned(),
+            n => format!(" ({} errors)", thousands(n)),
         };
         parts.push(part(
             0,

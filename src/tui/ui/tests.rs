@@ -251,6 +251,13 @@ fn help_is_generated_from_the_keymap() {
 }
 
 #[test]
+fn wrapped_rows_continue_under_the_message() {
+    let mut app = streaming((72, 14), &[]);
+    press(&mut app, "w");
+    assert_snapshot!(draw(&app));
+}
+
+#[test]
 fn a_gap_is_a_row_in_the_log() {
     let mut app = streaming((100, 10), &[]);
     let now = app.now;
