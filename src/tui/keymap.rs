@@ -600,6 +600,15 @@ mod tests {
     }
 
     #[test]
+    fn the_user_guide_lists_every_binding() {
+        let guide = include_str!("../../docs/tui.md");
+        for binding in BINDINGS {
+            let cell = format!(" | {} |", binding.help);
+            assert!(guide.contains(&cell), "docs/tui.md has no row for{cell}");
+        }
+    }
+
+    #[test]
     fn every_binding_is_reachable_and_in_the_help() {
         let help = help_sections();
         for binding in BINDINGS {
