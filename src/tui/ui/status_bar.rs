@@ -99,11 +99,11 @@ fn parts(app: &App) -> Vec<Part> {
         parts.push(part(
             2,
             vec![Span::styled(
-                format!(
-                    "gaps {} ({} missed)",
-                    app.stats.gaps,
-                    thousands(app.stats.missed)
-                ),
+                // A restart gap has no count: say how many were missed only when it is known.
+                match app.stats.missed {
+                    0 => format!("gaps {}", app.stats.gaps),
+                    n => format!("gaps {} ({} missed)", app.stats.gaps, thousands(n)),
+                },
                 theme::warn(),
             )],
         ));
