@@ -8,7 +8,7 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 use crate::cli::{Cli, Command};
-use crate::wire::GapReason;
+use crate::wire::{Gap, GapReason};
 
 pub(crate) fn wall() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 2, 5, 18, 13, 38).unwrap()
