@@ -31,8 +31,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc::Receiver;
 use tokio::sync::mpsc::error::TryRecvError;
 
-use crate::cli::{FilterArgs, SourceArgs, TuiArgs, UsageError};
-use crate::format::TimeMode;
+use crate::cli::{SourceArgs, TuiArgs, UsageError};
 use crate::source::{self, SourceConfig, SourceEvent, SourceKind};
 use app::{App, Effect, Start};
 
@@ -45,6 +44,10 @@ const DRAIN_ENTRIES: usize = 50_000;
 /// Runs the viewer with these flags until the user quits. Bad flag values are [`UsageError`]s; a
 /// missing terminal is an error that says so in one line. Returns the exit code: 0 for a quit, 128 + n
 /// for signal n.
+///
+/// To open the viewer on a server started in-process (as `vg demo` does), parse
+/// `["vg", "tui", "--url", URL]` into [`TuiArgs`] and call this: everything else stays at the
+/// command line's defaults.
 pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     let start = Start::from_args(&args, Utc::now())?;
     let kind = source_kind(&args.source)?;
@@ -77,23 +80,6 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     let code = event_loop(&mut tui, app, events).await;
     drop(tui);
     code
-}
-
-/// Opens the viewer on a server, as `vg demo` does once its server is up: everything at its default,
-/// the last 100,000 entries loaded, following.
-pub async fn run_url(url: &str, token: Option<String>) -> anyhow::Result<ExitCode> {
-    run(TuiArgs {
-        source: SourceArgs {
-            url: url.to_owned(),
-            token,
-            file: None,
-        },
-        filter: FilterArgs::default(),
-        tail: None,
-        buffer: 100_000,
-        time: TimeMode::Utc,
-    })
-    .await
 }
 
 /// Which source the flags name, checked before the screen is taken over so mistakes read as one line.

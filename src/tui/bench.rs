@@ -106,9 +106,4 @@ impl Fixture {
         let now = self.app.now;
         self.app.on_source(SourceEvent::Entries(entries), now);
     }
-
-    /// How many entries the view shows.
-    pub fn shown(&self) -> usize {
-        self.app.buffer.shown_len()
-    }
 }
