@@ -1,11 +1,11 @@
 //! `vg tui`: a full-screen live log viewer.
 //!
 //! The shape is one loop over three inputs: terminal events, the source's bounded channel, and a frame
-//! clock. Each event changes [`app::App`] (the only mutable state) and marks it dirty; the clock draws
+//! clock. Each event changes `app::App` (the only mutable state) and marks it dirty; the clock draws
 //! at most one frame per tick, so a flood of entries becomes one frame, not thousands. Terminal events
 //! are polled first and the source is drained in capped batches, so a key is never stuck behind a
-//! flood. Rendering ([`ui`]) is a pure function of the state and lays out only the visible rows; the
-//! scrollback ([`buffer`]) keeps its filtered index up to date as entries arrive.
+//! flood. Rendering (`ui`) is a pure function of the state and lays out only the visible rows; the
+//! scrollback (`buffer`) keeps its filtered index up to date as entries arrive.
 //!
 //! Entries come from the same sources as `vg logs` ([`crate::source`]): a server (with reconnects,
 //! resume and gap reports), a followed file, or stdin (keys are then read from the terminal itself).
