@@ -20,15 +20,16 @@ fn tmux_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// A tmux server of our own, with one session running one command; killed on drop.
+/// A tmux server of our own, with one session running one command; killed on drop. Its socket lives
+/// in the test's scratch directory, so nothing is left behind.
 struct Tmux {
-    socket: String,
+    socket: PathBuf,
 }
 
 impl Tmux {
-    fn start(name: &str, command: &str) -> Tmux {
+    fn start(scratch: &Scratch, command: &str) -> Tmux {
         let tmux = Tmux {
-            socket: format!("vg-test-{}-{name}", std::process::id()),
+            socket: scratch.0.join("tmux.sock"),
         };
         let out = tmux.run(&[
             "new-session",
@@ -47,7 +48,9 @@ impl Tmux {
 
     fn run(&self, args: &[&str]) -> Output {
         Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .arg("-S")
+            .arg(&self.socket)
+            .args(["-f", "/dev/null"])
             .args(args)
             .output()
             .expect("tmux runs")
@@ -201,7 +204,7 @@ fn tui_on_a_followed_file() {
     let scratch = Scratch::new("file");
     let path = scratch.0.join("app.ndjson");
     std::fs::write(&path, initial_lines().join("\n") + "\n").unwrap();
-    let tmux = Tmux::start("file", &shell(&format!("--file {}", quoted(&path))));
+    let tmux = Tmux::start(&scratch, &shell(&format!("--file {}", quoted(&path))));
     let mut append = |lines: &[String]| {
         let mut file = std::fs::OpenOptions::new()
             .append(true)
@@ -312,7 +315,8 @@ fn tui_against_vg_serve() {
         stdin.flush().unwrap();
     };
     append(&initial_lines());
-    let tmux = Tmux::start("serve", &shell(&format!("--url http://127.0.0.1:{port}")));
+    let scratch = Scratch::new("serve");
+    let tmux = Tmux::start(&scratch, &shell(&format!("--url http://127.0.0.1:{port}")));
     tmux.wait_for("the connection", |s| s.contains("● connected"));
     pause_toggle_search(&tmux, &mut append);
 }
