@@ -5,6 +5,7 @@
 //! - [`wire`]: the WebSocket protocol (`docs/protocol.md`).
 //! - [`format`](crate::format): one display line per entry, and the sanitizer that keeps log content from controlling
 //!   the terminal.
+//! - [`tui`]: the full-screen viewer behind `vg tui`.
 //!
 //! With the `server` feature, `vg::server` is what an app embeds: a never-blocking emitter, an axum
 //! WebSocket gateway, a request-logging tower layer and a `tracing` bridge.
@@ -16,6 +17,7 @@ pub mod logs;
 pub mod model;
 pub mod source;
 pub mod timespec;
+pub mod tui;
 pub mod wire;
 
 pub use filter::{Filter, FilterError, FilterSpec};

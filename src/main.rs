@@ -36,7 +36,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Logs(args) => vg::logs::run(args).await,
-        Command::Tui(_) => Err(UsageError::new("vg tui is not built yet").into()),
+        Command::Tui(args) => vg::tui::run(args).await,
         Command::Serve(_) | Command::Demo(_) => Err(needs_server_feature()),
     }
 }

@@ -1,0 +1,54 @@
+//! What a user of `vg tui` waits for, with a million entries buffered: a frame, a filter change, a
+//! search keystroke, and taking in a batch of arrivals.
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use vg::tui::bench::{Fixture, entries};
+
+const BUFFERED: usize = 1_000_000;
+
+fn tui(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tui_1m");
+    group.sample_size(20);
+    let mut fixture = Fixture::new(BUFFERED, 160, 50);
+    group.bench_function("frame_160x50", |b| b.iter(|| fixture.draw()));
+    // Toggling info hides most rows and showing it again brings them back: two full passes.
+    group.bench_function("level_toggle_off_and_on", |b| {
+        b.iter(|| {
+            fixture.press('3');
+            fixture.press('3');
+        })
+    });
+    // Above 200,000 rows a keystroke only recompiles the pattern; the count waits for Enter.
+    group.bench_function("search_keystroke", |b| {
+        fixture.press('/');
+        b.iter(|| {
+            fixture.press('x');
+            fixture.press('y');
+        });
+        fixture.escape();
+    });
+    // Enter counts the matches (one pass with the regex); Esc clears (one pass without).
+    group.bench_function("search_enter_then_esc", |b| {
+        b.iter(|| {
+            fixture.press('/');
+            fixture.press('x');
+            fixture.enter();
+            fixture.escape();
+        })
+    });
+    fixture.press('s');
+    fixture.press(' ');
+    fixture.press(' ');
+    fixture.escape();
+    group.bench_function("receive_4096", |b| {
+        b.iter_batched(
+            || entries(4096),
+            |batch| fixture.receive(batch),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, tui);
+criterion_main!(benches);

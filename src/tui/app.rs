@@ -1,0 +1,357 @@
+//! The viewer's state, and the only mutable part of the TUI.
+//!
+//! Keys, the mouse, the source and the clock all arrive here as calls that change the state and mark it
+//! dirty; rendering reads it and never writes. Time is always passed in (`now`), so tests drive the
+//! clock and every screen is reproducible. Anything the app wants done outside itself (quit, write to
+//! the clipboard) comes back as an [`Effect`] for the loop to carry out.
+
+mod actions;
+mod filter;
+mod names;
+mod picker;
+mod rate;
+mod search;
+mod start;
+mod view;
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use crossterm::event::Event;
+use tui_input::InputRequest;
+
+pub(crate) use filter::{RequestFilter, Row, ViewFilter};
+pub(crate) use names::{Dim, NameId, Names};
+pub(crate) use picker::Picker;
+pub(crate) use rate::Rate;
+pub(crate) use search::Search;
+pub(crate) use start::Start;
+pub(crate) use view::View;
+
+use crate::format::TimeMode;
+use crate::model::{Level, LogEntry};
+use crate::source::{ConnState, SourceEvent};
+use crate::tui::buffer::{Buffer, Evicted};
+use crate::tui::keymap::{self, Mode};
+
+/// How long a one-line notice stays in the status bar.
+const NOTICE_FOR: Duration = Duration::from_secs(6);
+
+/// What the loop must do after an event.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Effect {
+    None,
+    Quit,
+    /// Put this text on the clipboard.
+    Copy(String),
+}
+
+/// Counters for the header and status bar.
+#[derive(Debug)]
+pub(crate) struct Stats {
+    /// Entries received since start.
+    pub(crate) received: u64,
+    /// Entries in the buffer, by level.
+    pub(crate) levels: [u64; 6],
+    pub(crate) gaps: u64,
+    /// Entries reported missed.
+    pub(crate) missed: u64,
+    pub(crate) rate: Rate,
+}
+
+/// The entry the detail overlay shows: a copy, so eviction cannot pull it away.
+#[derive(Debug)]
+pub(crate) struct Detail {
+    pub(crate) entry: LogEntry,
+    pub(crate) scroll: usize,
+}
+
+/// The whole state.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub(crate) buffer: Buffer<Row>,
+    pub(crate) names: Names,
+    pub(crate) filter: ViewFilter,
+    pub(crate) fixed_labels: Vec<String>,
+    pub(crate) search: Search,
+    pub(crate) view: View,
+    pub(crate) picker: Picker,
+    pub(crate) detail: Option<Detail>,
+    pub(crate) help_scroll: usize,
+    pub(crate) mode: Mode,
+    pub(crate) stats: Stats,
+    pub(crate) conn: ConnState,
+    /// The backfill is done.
+    pub(crate) live: bool,
+    pub(crate) notice: Option<(String, Instant)>,
+    pub(crate) time: TimeMode,
+    /// The terminal size.
+    pub(crate) size: (u16, u16),
+    pub(crate) now: Instant,
+    pub(crate) wall: DateTime<Utc>,
+    /// Something changed since the last frame.
+    pub(crate) dirty: bool,
+    /// The index must be rebuilt before it is next read (see [`App::settle`]).
+    pub(crate) stale: bool,
+    capacity: usize,
+    tail: usize,
+    cut_backfill: bool,
+}
+
+impl App {
+    pub(crate) fn new(
+        start: Start,
+        target: &str,
+        size: (u16, u16),
+        now: Instant,
+        wall: DateTime<Utc>,
+    ) -> App {
+        let search = start
+            .search
+            .as_deref()
+            .map_or_else(Search::default, |p| Search::with_pattern(p, true));
+        let initial = if start.cut_backfill {
+            start.tail.max(1)
+        } else {
+            start.buffer
+        };
+        App {
+            buffer: Buffer::new(initial),
+            names: Names::new(start.rules),
+            filter: ViewFilter {
+                levels: start.levels,
+                fixed: start.fixed,
+                request: None,
+            },
+            fixed_labels: start.fixed_labels,
+            search,
+            view: View::default(),
+            picker: Picker::default(),
+            detail: None,
+            help_scroll: 0,
+            mode: Mode::Normal,
+            stats: Stats {
+                received: 0,
+                levels: [0; 6],
+                gaps: 0,
+                missed: 0,
+                rate: Rate::new(now),
+            },
+            conn: ConnState::Connecting {
+                target: target.to_owned(),
+                attempt: 1,
+            },
+            live: false,
+            notice: None,
+            time: start.time,
+            size,
+            now,
+            wall,
+            dirty: true,
+            stale: false,
+            capacity: start.buffer,
+            tail: start.tail,
+            cut_backfill: start.cut_backfill,
+        }
+    }
+
+    /// A key, mouse or paste event from the terminal.
+    pub(crate) fn handle_event(&mut self, event: &Event) -> Effect {
+        let action = match event {
+            Event::Key(key) => keymap::action(self.mode, *key),
+            Event::Mouse(mouse) => keymap::mouse_action(self.mode, *mouse),
+            Event::Paste(text) => {
+                self.paste(text);
+                return Effect::None;
+            }
+            Event::Resize(w, h) => {
+                self.resize(*w, *h);
+                return Effect::None;
+            }
+            Event::FocusGained | Event::FocusLost => return Effect::None,
+        };
+        self.dirty = true;
+        self.apply(action)
+    }
+
+    pub(crate) fn resize(&mut self, width: u16, height: u16) {
+        self.size = (width, height);
+        self.view_changed();
+        self.dirty = true;
+    }
+
+    fn paste(&mut self, text: &str) {
+        let chars = text.chars().filter(|c| !c.is_control());
+        match self.mode {
+            Mode::Search => {
+                for c in chars {
+                    self.apply(keymap::Action::SearchEdit(InputRequest::InsertChar(c)));
+                }
+            }
+            Mode::Picker | Mode::PickerNarrow => {
+                self.mode = Mode::PickerNarrow;
+                for c in chars {
+                    self.picker.narrow.handle(InputRequest::InsertChar(c));
+                }
+                self.picker.cursor = 0;
+            }
+            Mode::Normal | Mode::Detail | Mode::Help => return,
+        }
+        self.dirty = true;
+    }
+
+    /// One event from the source.
+    pub(crate) fn on_source(&mut self, event: SourceEvent, now: Instant) {
+        self.dirty = true;
+        match event {
+            SourceEvent::Entries(entries) => {
+                for entry in entries {
+                    self.push_entry(entry, now);
+                }
+            }
+            SourceEvent::Gap(gap) => {
+                self.stats.gaps += 1;
+                self.stats.missed += gap.missed;
+                let row = Row::Gap { gap, at: self.wall };
+                let evicted = self.buffer.push(row, true);
+                self.forget(evicted);
+                self.count_new(None);
+            }
+            SourceEvent::State(state) => self.conn = state,
+            SourceEvent::Live => {
+                self.live = true;
+                if self.cut_backfill {
+                    let evicted = self.buffer.set_capacity(self.capacity);
+                    evicted.into_iter().for_each(|e| self.forget(Some(e)));
+                }
+            }
+            SourceEvent::Notice(text) => self.notify(text),
+            SourceEvent::Failed(reason) => {
+                self.notify(reason.clone());
+                self.conn = ConnState::Disconnected { reason };
+            }
+            SourceEvent::End => {
+                self.conn = ConnState::Disconnected {
+                    reason: "end of input".into(),
+                };
+            }
+        }
+        self.view_changed();
+    }
+
+    /// The source's channel closed.
+    pub(crate) fn source_closed(&mut self) {
+        if !matches!(self.conn, ConnState::Disconnected { .. }) {
+            self.conn = ConnState::Disconnected {
+                reason: "the source stopped".into(),
+            };
+        }
+        self.dirty = true;
+    }
+
+    fn push_entry(&mut self, entry: LogEntry, now: Instant) {
+        self.stats.received += 1;
+        if !self.live && self.cut_backfill && self.tail == 0 {
+            return;
+        }
+        if self.live {
+            self.stats.rate.record(entry.level, now);
+        }
+        self.stats.levels[entry.level.index()] += 1;
+        let level = entry.level;
+        let names = self.names.add(&entry);
+        let row = Row::Entry { entry, names };
+        let class = self.filter.classify(
+            &row,
+            &self.names,
+            self.search.regex.as_ref(),
+            self.search.only_matches,
+        );
+        self.search.matches += usize::from(class == Some(true));
+        let evicted = self.buffer.push(row, class.is_some());
+        self.forget(evicted);
+        if class.is_some() {
+            self.count_new(Some(level));
+        }
+    }
+
+    /// Takes a row that left the buffer off every count.
+    fn forget(&mut self, evicted: Option<Evicted<Row>>) {
+        let Some(Evicted { row, shown }) = evicted else {
+            return;
+        };
+        if let Row::Entry { entry, names } = row {
+            self.stats.levels[entry.level.index()] -= 1;
+            self.names.remove(names);
+            if shown
+                && self
+                    .search
+                    .regex
+                    .as_ref()
+                    .is_some_and(|re| re.is_match(&entry.message))
+            {
+                self.search.matches = self.search.matches.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Recomputes which rows show after a filter or search change.
+    pub(crate) fn refilter(&mut self) {
+        let (filter, names, search) = (&self.filter, &self.names, &self.search);
+        let regex = search.regex.as_ref();
+        let only = search.only_matches;
+        self.search.matches = self.buffer.rebuild(|| {
+            let regex = regex.cloned();
+            move |row: &Row| filter.classify(row, names, regex.as_ref(), only)
+        });
+        self.search.counted = true;
+        self.stale = false;
+        self.view_changed();
+        self.dirty = true;
+    }
+
+    /// Runs a refilter that was put off (search keystrokes), if any. The loop calls this before each
+    /// frame, so a burst of typing costs one pass per frame, not one per key.
+    pub(crate) fn settle(&mut self) {
+        if self.stale {
+            self.refilter();
+        }
+    }
+
+    /// The clock: call often; marks the screen dirty when something time-based changed.
+    pub(crate) fn tick(&mut self, now: Instant, wall: DateTime<Utc>) {
+        let new_second = self.stats.rate.advance(now);
+        self.now = now;
+        self.wall = wall;
+        if self.notice.as_ref().is_some_and(|(_, until)| *until <= now) {
+            self.notice = None;
+            self.dirty = true;
+        }
+        // The sparkline, the rate, a reconnect countdown and relative times all move once a second.
+        self.dirty |= new_second;
+    }
+
+    pub(crate) fn notify(&mut self, text: impl Into<String>) {
+        self.notice = Some((text.into(), self.now + NOTICE_FOR));
+        self.dirty = true;
+    }
+
+    /// The entry the user has selected (the newest while following).
+    pub(crate) fn selected_entry(&self) -> Option<&LogEntry> {
+        self.buffer.get(self.selected()?)?.entry()
+    }
+
+    /// Entries received in the last complete second.
+    pub(crate) fn rate(&self) -> u64 {
+        self.stats.rate.per_second()
+    }
+
+    /// Errors and fatals in the last complete second.
+    pub(crate) fn error_rate(&self) -> u64 {
+        let last = self.stats.rate.last();
+        u64::from(last[Level::Error.index()]) + u64::from(last[Level::Fatal.index()])
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,132 @@
+//! The `/` search: the pattern being typed, the last pattern that compiled, and its error.
+//!
+//! Matches highlight as the user types, so every keystroke recompiles; a pattern that does not compile
+//! (an unclosed group halfway through typing) shows its error but leaves the last good pattern in
+//! force, so the screen does not flash empty between keystrokes.
+
+use regex::Regex;
+use tui_input::{Input, InputRequest};
+
+use crate::filter::regex_error_line;
+
+/// The search state.
+#[derive(Debug, Default)]
+pub(crate) struct Search {
+    pub(crate) input: Input,
+    /// The pattern in force: the last one that compiled. `None` when there is no search.
+    pub(crate) regex: Option<Regex>,
+    /// Why the text being typed does not compile, in one line.
+    pub(crate) error: Option<String>,
+    /// Show only entries that match.
+    pub(crate) only_matches: bool,
+    /// How many shown entries match...
+    pub(crate) matches: usize,
+    /// ...if that has been counted since the pattern last changed.
+    pub(crate) counted: bool,
+}
+
+impl Search {
+    /// A search starting from a pattern given on the command line.
+    pub(crate) fn with_pattern(pattern: &str, only_matches: bool) -> Search {
+        let mut search = Search {
+            input: Input::new(pattern.to_owned()),
+            only_matches,
+            ..Search::default()
+        };
+        search.compile();
+        search
+    }
+
+    /// Applies one edit to the text; returns whether the pattern in force changed.
+    pub(crate) fn edit(&mut self, request: InputRequest) -> bool {
+        self.input.handle(request);
+        self.compile()
+    }
+
+    fn compile(&mut self) -> bool {
+        let text = self.input.value();
+        if text.is_empty() {
+            self.error = None;
+            return self.regex.take().is_some();
+        }
+        match Regex::new(text) {
+            Ok(regex) => {
+                self.error = None;
+                let changed = self.regex.as_ref().is_none_or(|r| r.as_str() != text);
+                self.regex = Some(regex);
+                changed
+            }
+            Err(e) => {
+                self.error = Some(regex_error_line(&e));
+                false
+            }
+        }
+    }
+
+    /// Enter: the pattern in force becomes the text, dropping a half-typed invalid one.
+    pub(crate) fn confirm(&mut self) {
+        if self.error.take().is_some() {
+            let good = self.regex.as_ref().map_or("", Regex::as_str).to_owned();
+            self.input = Input::new(good);
+        }
+    }
+
+    /// Esc: no search at all. Returns whether a pattern was in force.
+    pub(crate) fn clear(&mut self) -> bool {
+        self.input.reset();
+        self.error = None;
+        self.only_matches = false;
+        self.matches = 0;
+        self.counted = false;
+        self.regex.take().is_some()
+    }
+
+    /// The pattern that filters rows, when showing only matches.
+    pub(crate) fn filtering(&self) -> Option<&Regex> {
+        self.regex.as_ref().filter(|_| self.only_matches)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typed(search: &mut Search, text: &str) -> Vec<bool> {
+        text.chars()
+            .map(|c| search.edit(InputRequest::InsertChar(c)))
+            .collect()
+    }
+
+    #[test]
+    fn an_invalid_pattern_keeps_the_last_good_one_until_fixed() {
+        let mut search = Search::default();
+        assert_eq!(typed(&mut search, "ab("), [true, true, false]);
+        assert_eq!(search.regex.as_ref().unwrap().as_str(), "ab");
+        let error = search.error.clone().unwrap();
+        assert!(error.contains("unclosed group"), "{error}");
+        assert!(!error.contains('\n'));
+        assert_eq!(typed(&mut search, "c)"), [false, true]);
+        assert_eq!(search.regex.as_ref().unwrap().as_str(), "ab(c)");
+        assert_eq!(search.error, None);
+    }
+
+    #[test]
+    fn confirming_an_invalid_pattern_falls_back_to_the_good_one() {
+        let mut search = Search::default();
+        typed(&mut search, "x[");
+        search.confirm();
+        assert_eq!(search.input.value(), "x");
+        assert_eq!(search.error, None);
+        assert!(search.clear());
+        assert!(search.regex.is_none() && search.input.value().is_empty());
+        assert!(!search.clear());
+    }
+
+    #[test]
+    fn deleting_everything_ends_the_search() {
+        let mut search = Search::with_pattern("a", true);
+        assert!(search.filtering().is_some());
+        assert!(search.edit(InputRequest::DeletePrevChar));
+        assert!(search.regex.is_none() && search.filtering().is_none());
+    }
+}

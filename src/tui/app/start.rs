@@ -1,0 +1,162 @@
+//! The command line as the viewer's starting state.
+//!
+//! The TUI holds its own buffer and filters it locally, so each filter flag becomes the initial position
+//! of the control that changes it: `--level` sets the level toggles, `--source`/`--instance`/`--region`
+//! decide which names the picker starts with, `--grep` becomes the search with "only matches" on.
+//! What has no control (`--where`, `--since`, `--until`) stays a fixed filter, listed in the status bar.
+
+use chrono::{DateTime, Utc};
+
+use super::names::NewRule;
+use crate::cli::{TuiArgs, UsageError};
+use crate::filter::{Filter, FilterSpec};
+use crate::format::TimeMode;
+use crate::model::Level;
+
+/// Everything the viewer starts from.
+#[derive(Debug, Clone)]
+pub(crate) struct Start {
+    pub(crate) levels: [bool; 6],
+    /// Filters without a control: predicates and the time range.
+    pub(crate) fixed: Filter,
+    /// How the fixed filters read in the status bar.
+    pub(crate) fixed_labels: Vec<String>,
+    pub(crate) rules: [NewRule; 3],
+    pub(crate) search: Option<String>,
+    pub(crate) time: TimeMode,
+    /// The scrollback size.
+    pub(crate) buffer: usize,
+    /// How much history to load.
+    pub(crate) tail: usize,
+    /// Whether the source's backfill must be cut to `tail` here (a file has no server to do it).
+    pub(crate) cut_backfill: bool,
+}
+
+impl Start {
+    /// Reads the flags; a bad value is a [`UsageError`] naming it.
+    pub(crate) fn from_args(args: &TuiArgs, now: DateTime<Utc>) -> Result<Start, UsageError> {
+        if args.buffer == 0 {
+            return Err(UsageError::new("--buffer must be at least 1 entry"));
+        }
+        let spec = args.filter.to_spec();
+        // Compile it whole first: one error message for any bad value, the same as `vg logs` gives.
+        spec.compile(now)
+            .map_err(|e| UsageError::new(e.to_string()))?;
+        let min = spec
+            .level
+            .as_deref()
+            .map(Level::parse)
+            .transpose()
+            .map_err(|e| UsageError::new(e.to_string()))?
+            .unwrap_or(Level::Trace);
+        let fixed_spec = FilterSpec {
+            predicates: spec.predicates.clone(),
+            since: spec.since.clone(),
+            until: spec.until.clone(),
+            ..FilterSpec::default()
+        };
+        let fixed = fixed_spec
+            .compile(now)
+            .map_err(|e| UsageError::new(e.to_string()))?;
+        let mut fixed_labels: Vec<String> = spec.predicates.clone();
+        fixed_labels.extend(spec.since.iter().map(|s| format!("since {s}")));
+        fixed_labels.extend(spec.until.iter().map(|u| format!("until {u}")));
+        let sources = if spec.source.is_empty() && spec.exclude_source.is_empty() {
+            NewRule::On
+        } else {
+            let only_sources = FilterSpec {
+                source: spec.source.clone(),
+                exclude_source: spec.exclude_source.clone(),
+                ..FilterSpec::default()
+            };
+            NewRule::Sources(Box::new(
+                only_sources
+                    .compile(now)
+                    .map_err(|e| UsageError::new(e.to_string()))?,
+            ))
+        };
+        let list = |values: &Vec<String>| {
+            if values.is_empty() {
+                NewRule::On
+            } else {
+                NewRule::List(values.clone())
+            }
+        };
+        let tail = args.tail.unwrap_or(args.buffer).min(args.buffer);
+        Ok(Start {
+            levels: Level::ALL.map(|level| level >= min),
+            fixed,
+            fixed_labels,
+            rules: [sources, list(&spec.instance), list(&spec.region)],
+            search: spec.q.clone(),
+            time: args.time,
+            buffer: args.buffer,
+            tail,
+            cut_backfill: args.source.file.is_some(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn start(args: &[&str]) -> Result<Start, UsageError> {
+        let cli = crate::cli::Cli::try_parse_from([&["vg", "tui"], args].concat()).unwrap();
+        let crate::cli::Command::Tui(args) = cli.command else {
+            unreachable!()
+        };
+        Start::from_args(&args, Utc::now())
+    }
+
+    #[test]
+    fn flags_become_the_starting_controls() {
+        let s = start(&[
+            "--level",
+            "warn",
+            "--source",
+            "api*",
+            "--grep",
+            "time.?out",
+            "--where",
+            "status>=500",
+            "--since",
+            "10m",
+            "-n",
+            "50",
+            "--buffer",
+            "1000",
+        ])
+        .unwrap();
+        assert_eq!(s.levels, [false, false, false, true, true, true]);
+        assert!(matches!(s.rules[0], NewRule::Sources(_)));
+        assert!(matches!(s.rules[1], NewRule::On));
+        assert_eq!(s.search.as_deref(), Some("time.?out"));
+        assert_eq!(s.fixed_labels, ["status>=500", "since 10m"]);
+        assert_eq!((s.tail, s.buffer), (50, 1000));
+        assert!(!s.cut_backfill);
+    }
+
+    #[test]
+    fn history_defaults_to_the_buffer_and_never_exceeds_it() {
+        let s = start(&["--buffer", "10", "--file", "x.log"]).unwrap();
+        assert_eq!(s.tail, 10);
+        assert!(s.cut_backfill);
+        assert_eq!(start(&["--buffer", "10", "-n", "99"]).unwrap().tail, 10);
+    }
+
+    #[test]
+    fn bad_values_are_one_line_usage_errors() {
+        for (args, want) in [
+            (&["--grep", "(unclosed"][..], "invalid regex '(unclosed'"),
+            (&["--level", "loud"][..], "unknown level 'loud'"),
+            (&["--buffer", "0"][..], "--buffer must be at least 1"),
+            (&["--where", "status"][..], "invalid predicate 'status'"),
+        ] {
+            let err = start(args).unwrap_err().to_string();
+            assert!(err.starts_with(want), "{err}");
+            assert!(!err.contains('\n'));
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! Rows as the text that reaches the screen: sanitized, tabs expanded, columns padded by display width,
+//! and wrapped exactly as they will be drawn.
+//!
+//! Everything from the log passes through [`crate::format`]'s sanitizer here, before any cell sees it,
+//! so a message cannot move the cursor or forge a line. Widths are measured per grapheme with the same
+//! rule ratatui uses to fill cells (zero-width graphemes dropped, wide ones taking two), so a CJK source
+//! name or an emoji in a message cannot push the columns out of line, and the wrapped height the view
+//! computes for scrolling is the height that is drawn. The view lays out only the rows it shows.
+
+pub(crate) mod detail;
+
+use chrono::{DateTime, Local, Utc};
+use ratatui::buffer::CellWidth;
+use regex::Regex;
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::format::{TimeMode, push_sanitized, write_origin, write_time, write_value};
+use crate::model::{Level, LogEntry, Meta};
+use crate::wire::Gap;
+
+/// What a piece of text is, which decides its style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    Time,
+    Level(Level),
+    Origin,
+    Message,
+    /// Part of a message that matches the search.
+    Match,
+    Meta,
+    Gap,
+    /// Labels in the detail view.
+    Label,
+    Plain,
+}
+
+/// A run of text of one class. The text holds no control characters and no tabs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Segment {
+    pub(crate) class: Class,
+    pub(crate) text: String,
+}
+
+/// One screen line, or one unwrapped row.
+pub(crate) type Line = Vec<Segment>;
+
+fn seg(class: Class, text: impl Into<String>) -> Segment {
+    Segment {
+        class,
+        text: text.into(),
+    }
+}
+
+/// Tab stops in messages: every 4 columns, which keeps indented stack traces readable and narrow.
+const TAB: usize = 4;
+
+/// How rows are laid out at the current size and settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Columns {
+    pub(crate) time: TimeMode,
+    /// Time of day only, for narrow terminals.
+    pub(crate) compact_time: bool,
+    /// Width of the `source[instance] region` column; 0 hides it.
+    pub(crate) origin_width: usize,
+    /// Characters of a message worth laying out: more could never be seen.
+    pub(crate) max_chars: usize,
+    /// "Now", for relative times.
+    pub(crate) now: DateTime<Utc>,
+}
+
+impl Columns {
+    /// The width of the time column, fixed per mode so rows line up.
+    pub(crate) fn time_width(&self) -> usize {
+        match (self.time, self.compact_time) {
+            (TimeMode::Relative, _) => 8,
+            (TimeMode::Utc, true) => 13,
+            (TimeMode::Local, true) => 12,
+            (TimeMode::Utc, false) => 24,
+            (TimeMode::Local, false) => 23,
+        }
+    }
+
+    /// Where the message starts: continuation lines of a wrapped row are indented to here.
+    pub(crate) fn message_column(&self) -> usize {
+        let origin = if self.origin_width > 0 {
+            self.origin_width + 1
+        } else {
+            0
+        };
+        self.time_width() + 1 + 5 + 1 + origin
+    }
+
+    fn write_time(&self, out: &mut String, ts: &DateTime<Utc>) {
+        match (self.time, self.compact_time) {
+            (TimeMode::Utc, true) => out.push_str(&ts.format("%H:%M:%S%.3fZ").to_string()),
+            (TimeMode::Local, true) => {
+                out.push_str(&ts.with_timezone(&Local).format("%H:%M:%S%.3f").to_string())
+            }
+            (mode, _) => write_time(out, ts, mode, self.now),
+        }
+    }
+}
+
+/// The display width of sanitized text, as ratatui will fill cells with it.
+pub(crate) fn width(text: &str) -> usize {
+    text.graphemes(true)
+        .map(|g| usize::from(g.cell_width()))
+        .sum()
+}
+
+/// Pads `text` with spaces to exactly `columns`, or cuts it to fit with a trailing `…`.
+pub(crate) fn fit(text: &str, columns: usize) -> String {
+    let w = width(text);
+    if w <= columns {
+        let mut out = String::with_capacity(text.len() + columns - w);
+        out.push_str(text);
+        out.extend(std::iter::repeat_n(' ', columns - w));
+        return out;
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for g in text.graphemes(true) {
+        let gw = usize::from(g.cell_width());
+        if used + gw + 1 > columns {
+            break;
+        }
+        out.push_str(g);
+        used += gw;
+    }
+    if columns > 0 {
+        out.push('…');
+        used += 1;
+    }
+    out.extend(std::iter::repeat_n(' ', columns.saturating_sub(used)));
+    out
+}
+
+/// Sanitizes `text` and expands its tabs; `column` is where it starts and is advanced past it.
+pub(crate) fn push_display(out: &mut String, text: &str, column: &mut usize) {
+    let mut clean = String::with_capacity(text.len());
+    push_sanitized(&mut clean, text);
+    for g in clean.graphemes(true) {
+        if g == "\t" {
+            let n = TAB - *column % TAB;
+            out.extend(std::iter::repeat_n(' ', n));
+            *column += n;
+        } else {
+            out.push_str(g);
+            *column += usize::from(g.cell_width());
+        }
+    }
+}
+
+/// `text` sanitized, with tabs expanded from column 0.
+pub(crate) fn display(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    push_display(&mut out, text, &mut 0);
+    out
+}
+
+/// At most `n` characters of `text`, and whether anything was cut.
+fn prefix(text: &str, n: usize) -> (&str, bool) {
+    match text.char_indices().nth(n) {
+        Some((at, _)) => (&text[..at], true),
+        None => (text, false),
+    }
+}
+
+/// One log entry as a row: time, level, origin, message (with search matches marked), meta.
+pub(crate) fn entry_line(entry: &LogEntry, cols: &Columns, search: Option<&Regex>) -> Line {
+    let mut line = Vec::with_capacity(8);
+    let mut time = String::with_capacity(24);
+    cols.write_time(&mut time, &entry.timestamp);
+    line.push(seg(Class::Time, fit(&time, cols.time_width()) + " "));
+    line.push(seg(
+        Class::Level(entry.level),
+        format!("{:<5}", entry.level.as_str()),
+    ));
+    line.push(seg(Class::Plain, " "));
+    if cols.origin_width > 0 {
+        let mut origin = String::new();
+        write_origin(&mut origin, entry);
+        line.push(seg(
+            Class::Origin,
+            fit(&display(&origin), cols.origin_width) + " ",
+        ));
+    }
+    let (message, cut) = prefix(&entry.message, cols.max_chars);
+    push_message(&mut line, message, search);
+    if cut {
+        line.push(seg(Class::Meta, "…"));
+    }
+    if !entry.meta.is_empty() {
+        line.push(seg(
+            Class::Meta,
+            format!("  {}", meta_text(&entry.meta, cols.max_chars)),
+        ));
+    }
+    line
+}
+
+/// The message, split where the search matches so those parts can be highlighted.
+fn push_message(line: &mut Line, message: &str, search: Option<&Regex>) {
+    let mut column = 0;
+    let mut last = 0;
+    let part = |line: &mut Line, class, text: &str, column: &mut usize| {
+        if !text.is_empty() {
+            let mut out = String::with_capacity(text.len());
+            push_display(&mut out, text, column);
+            line.push(seg(class, out));
+        }
+    };
+    if let Some(regex) = search {
+        for m in regex.find_iter(message).filter(|m| !m.is_empty()) {
+            part(line, Class::Message, &message[last..m.start()], &mut column);
+            part(line, Class::Match, m.as_str(), &mut column);
+            last = m.end();
+        }
+    }
+    part(line, Class::Message, &message[last..], &mut column);
+}
+
+/// Meta as `key=value` pairs, stopping once past `limit` bytes: a huge meta cannot slow a frame.
+fn meta_text(meta: &Meta, limit: usize) -> String {
+    let mut out = String::new();
+    for (i, (key, value)) in meta.iter().enumerate() {
+        if out.len() > limit {
+            out.push_str(" …");
+            break;
+        }
+        if i > 0 {
+            out.push(' ');
+        }
+        push_sanitized(&mut out, key);
+        out.push('=');
+        write_value(&mut out, value);
+    }
+    display(&out)
+}
+
+/// A gap in the stream as a row: `... 1,234 entries missed (reason)`.
+pub(crate) fn gap_line(gap: &Gap, at: &DateTime<Utc>, cols: &Columns) -> Line {
+    let mut time = String::with_capacity(24);
+    cols.write_time(&mut time, at);
+    let text = match gap.missed {
+        0 => format!("... entries missed ({})", gap.reason.describe()),
+        1 => format!("... 1 entry missed ({})", gap.reason.describe()),
+        n => format!(
+            "... {} entries missed ({})",
+            thousands(n),
+            gap.reason.describe()
+        ),
+    };
+    vec![
+        seg(Class::Time, fit(&time, cols.time_width()) + " "),
+        seg(Class::Gap, text),
+    ]
+}
+
+/// `1234567` as `1,234,567`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1234567` as `1.2M`: for counts in tight places.
+pub(crate) fn compact(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
+}
+
+/// Breaks a row into screen lines of at most `width` columns; continuation lines start with `indent`
+/// spaces (dropped when it would leave too little room). Every line holds at least one grapheme, so a
+/// character wider than the screen cannot stall it.
+pub(crate) fn wrap(row: &[Segment], width: usize, indent: usize) -> Vec<Line> {
+    let indent = if indent * 2 > width { 0 } else { indent };
+    let mut lines = Vec::new();
+    let mut line: Line = Vec::new();
+    let mut used = 0;
+    let mut start = 0;
+    let mut fresh = false;
+    for segment in row {
+        let mut text = String::new();
+        for g in segment.text.graphemes(true) {
+            let gw = usize::from(g.cell_width());
+            if gw == 0 {
+                continue;
+            }
+            if used + gw > width && used > start {
+                if !text.is_empty() {
+                    line.push(seg(segment.class, std::mem::take(&mut text)));
+                }
+                lines.push(std::mem::take(&mut line));
+                if indent > 0 {
+                    line.push(seg(Class::Plain, " ".repeat(indent)));
+                }
+                used = indent;
+                start = indent;
+                fresh = true;
+            }
+            // Spaces at a break would only push the next line out of its column.
+            if fresh && g == " " {
+                continue;
+            }
+            fresh = false;
+            text.push_str(g);
+            used += gw;
+        }
+        if !text.is_empty() {
+            line.push(seg(segment.class, text));
+        }
+    }
+    lines.push(line);
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols() -> Columns {
+        Columns {
+            time: TimeMode::Utc,
+            compact_time: true,
+            origin_width: 8,
+            max_chars: 1000,
+            now: Utc::now(),
+        }
+    }
+
+    fn entry(message: &str) -> LogEntry {
+        serde_json::from_str(&format!(
+            r#"{{"timestamp":"2026-02-05T18:13:38.000Z","level":"warn","source":"api","message":{},"meta":{{"k":"v w"}}}}"#,
+            serde_json::to_string(message).unwrap()
+        ))
+        .unwrap()
+    }
+
+    fn text(line: &[Segment]) -> String {
+        line.iter().map(|s| s.text.as_str()).collect()
+    }
+
+    #[test]
+    fn a_row_reads_left_to_right_with_aligned_columns() {
+        let line = entry_line(&entry("GET /users"), &cols(), None);
+        assert_eq!(
+            text(&line),
+            r#"18:13:38.000Z warn  api      GET /users  k="v w""#
+        );
+        assert_eq!(cols().message_column(), 13 + 1 + 5 + 1 + 9);
+    }
+
+    #[test]
+    fn hostile_text_is_escaped_and_tabs_expand() {
+        let line = entry_line(&entry("a\tb\u{1b}[2J\nforged\u{202e}"), &cols(), None);
+        let all = text(&line);
+        assert!(all.contains(r"a   b\e[2J\nforged\u{202e}"), "{all}");
+        assert!(!all.chars().any(|c| c.is_control()), "{all:?}");
+    }
+
+    #[test]
+    fn search_matches_are_their_own_segments() {
+        let re = Regex::new("o+").unwrap();
+        let line = entry_line(&entry("foo boo\u{1b}"), &cols(), Some(&re));
+        let matches: Vec<&str> = line
+            .iter()
+            .filter(|s| s.class == Class::Match)
+            .map(|s| s.text.as_str())
+            .collect();
+        assert_eq!(matches, ["oo", "oo"]);
+        assert!(text(&line).contains(r"foo boo\e"));
+    }
+
+    #[test]
+    fn wide_characters_are_measured_and_cut_by_cells() {
+        assert_eq!(width("日本語"), 6);
+        assert_eq!(width("🚀x"), 3);
+        assert_eq!(fit("日本語のログ", 7), "日本語…");
+        assert_eq!(width(&fit("日本語のログ", 8)), 8);
+        assert_eq!(fit("ab", 4), "ab  ");
+    }
+
+    #[test]
+    fn wrapping_respects_width_indent_and_wide_characters() {
+        let row = vec![
+            seg(Class::Time, "0123 "),
+            seg(Class::Message, "日本語abcdef"),
+        ];
+        let lines = wrap(&row, 8, 2);
+        let texts: Vec<String> = lines.iter().map(|l| text(l)).collect();
+        assert_eq!(texts, ["0123 日", "  本語ab", "  cdef"]);
+        assert!(lines.iter().all(|l| width(&text(l)) <= 8));
+        // A column too narrow for one wide character still makes progress.
+        assert_eq!(wrap(&[seg(Class::Message, "日本")], 1, 0).len(), 2);
+    }
+
+    #[test]
+    fn counts_read_well() {
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(compact(45_678), "45.7k");
+        assert_eq!(compact(2_500_000), "2.5M");
+    }
+}

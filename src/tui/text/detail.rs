@@ -1,0 +1,131 @@
+//! The detail of one entry as screen lines: every field labelled, a multi-line message kept as its
+//! lines, `meta` pretty-printed. Sanitized line by line, so a newline in a message is a real line break
+//! here (it is the message's own structure) while every other control character stays visible.
+
+use chrono::{DateTime, Local, Utc};
+
+use super::{Class, Line, Segment, display, wrap};
+use crate::format::{TimeMode, write_time};
+use crate::model::{LogEntry, format_timestamp};
+
+/// More lines than anyone scrolls through; a pathological entry stops here instead of costing every
+/// frame.
+const MAX_LINES: usize = 20_000;
+
+const LABEL: usize = 10;
+
+fn label(name: &str) -> Segment {
+    Segment {
+        class: Class::Label,
+        text: format!("{name:<LABEL$}"),
+    }
+}
+
+fn field(lines: &mut Vec<Line>, name: &str, class: Class, value: &str, width: usize) {
+    let row = vec![
+        label(name),
+        Segment {
+            class,
+            text: display(value),
+        },
+    ];
+    lines.extend(wrap(&row, width, LABEL));
+}
+
+fn block(lines: &mut Vec<Line>, name: &str, body: &str, class: Class, width: usize) {
+    lines.push(vec![label(name)]);
+    for raw in body.split('\n') {
+        if lines.len() >= MAX_LINES {
+            lines.push(vec![Segment {
+                class: Class::Meta,
+                text: "  … (cut here; `y` copies all of it)".into(),
+            }]);
+            return;
+        }
+        let row = vec![Segment {
+            class,
+            text: format!("  {}", display(raw.strip_suffix('\r').unwrap_or(raw))),
+        }];
+        lines.extend(wrap(&row, width, 2));
+    }
+}
+
+/// Every line of the detail of `entry`, wrapped to `width`.
+pub(crate) fn lines(entry: &LogEntry, now: DateTime<Utc>, width: usize) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let mut relative = String::new();
+    write_time(&mut relative, &entry.timestamp, TimeMode::Relative, now);
+    let time = format!(
+        "{}  ·  local {}  ·  {relative}",
+        format_timestamp(&entry.timestamp),
+        entry
+            .timestamp
+            .with_timezone(&Local)
+            .format("%Y-%m-%d %H:%M:%S%.3f %:z"),
+    );
+    field(&mut lines, "time", Class::Time, &time, width);
+    field(
+        &mut lines,
+        "level",
+        Class::Level(entry.level),
+        entry.level.as_str(),
+        width,
+    );
+    field(&mut lines, "source", Class::Origin, &entry.source, width);
+    if let Some(instance) = &entry.instance {
+        field(&mut lines, "instance", Class::Origin, instance, width);
+    }
+    if let Some(region) = &entry.region {
+        field(&mut lines, "region", Class::Origin, region, width);
+    }
+    if let Some(seq) = entry.seq {
+        field(&mut lines, "seq", Class::Plain, &seq.to_string(), width);
+    }
+    block(&mut lines, "message", &entry.message, Class::Message, width);
+    if !entry.meta.is_empty() {
+        let pretty = serde_json::to_string_pretty(&entry.meta).unwrap_or_default();
+        block(&mut lines, "meta", &pretty, Class::Meta, width);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(lines: &[Line]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| {
+                l.iter()
+                    .map(|s| s.text.as_str())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn multi_line_messages_and_meta_keep_their_shape_but_not_their_controls() {
+        let entry: LogEntry = serde_json::from_str(
+            r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"error","source":"api","message":"panic: boom\n\tat main.rs:3\r\n\u001b]0;pwned\u0007","meta":{"user":{"id":7}},"seq":9}"#,
+        )
+        .unwrap();
+        let now = entry.timestamp + chrono::Duration::seconds(5);
+        let all = texts(&lines(&entry, now, 100));
+        assert!(all[0].starts_with("time      2026-02-05T18:13:38.000Z  ·  local "));
+        assert!(all[0].ends_with("·  5s ago"));
+        let message = all.iter().position(|l| l == "message").unwrap();
+        assert_eq!(
+            all[message + 1..message + 4],
+            ["  panic: boom", "      at main.rs:3", r"  \e]0;pwned\x07"]
+        );
+        let meta = all.iter().position(|l| l == "meta").unwrap();
+        assert_eq!(
+            all[meta + 1..],
+            ["  {", "    \"user\": {", "      \"id\": 7", "    }", "  }"]
+        );
+        assert!(all.contains(&"seq       9".to_owned()));
+    }
+}

@@ -1,0 +1,44 @@
+//! The detail overlay: one entry, every field, scrollable.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Clear, Widget};
+
+use super::{theme, to_line};
+use crate::tui::app::App;
+use crate::tui::text::detail;
+
+pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let Some(open) = &app.detail else {
+        return;
+    };
+    let block = Block::bordered()
+        .border_style(theme::border())
+        .title(Line::styled(" Entry ", theme::key()))
+        .title_bottom(Line::styled(
+            " esc close · y copy as JSON · ↑↓ pgup pgdn scroll ",
+            theme::dim(),
+        ));
+    let inner = block.inner(area);
+    Clear.render(area, buf);
+    block.render(area, buf);
+    if inner.is_empty() {
+        return;
+    }
+    let lines = detail::lines(&open.entry, app.wall, usize::from(inner.width));
+    let scroll = open.scroll.min(lines.len().saturating_sub(1));
+    for (y, line) in (inner.y..inner.bottom()).zip(lines.iter().skip(scroll)) {
+        buf.set_line(inner.x, y, &to_line(line), inner.width);
+    }
+    if lines.len() > usize::from(inner.height) {
+        let more = format!(
+            " {}/{} ",
+            (scroll + usize::from(inner.height)).min(lines.len()),
+            lines.len()
+        );
+        let line = Line::styled(more, theme::dim()).right_aligned();
+        let top = Rect::new(area.x + 1, area.y, area.width.saturating_sub(2), 1);
+        line.render(top, buf);
+    }
+}

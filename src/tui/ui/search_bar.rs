@@ -1,0 +1,93 @@
+//! The search line: the pattern (being typed, or in force), and either its error or the match count.
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+
+use super::{spans_width, theme};
+use crate::tui::app::App;
+use crate::tui::keymap::Mode;
+use crate::tui::text::{display, thousands};
+
+pub(super) fn render(app: &App, area: Rect, frame: &mut Frame) {
+    if area.is_empty() {
+        return;
+    }
+    let editing = app.mode == Mode::Search;
+    let search = &app.search;
+    let info: Vec<Span<'static>> = match (&search.error, &search.regex) {
+        (Some(error), last) => {
+            let keeping = last.as_ref().map_or(String::new(), |r| {
+                format!(" (still using /{}/)", display(r.as_str()))
+            });
+            vec![Span::styled(
+                format!("  ✗ {}{keeping}", display(error)),
+                theme::bad(),
+            )]
+        }
+        (None, Some(_)) if !search.counted => vec![Span::styled(
+            "  enter confirms and counts matches · esc clears",
+            theme::dim(),
+        )],
+        (None, Some(_)) => {
+            let only = if search.only_matches {
+                " · only matches (f)"
+            } else {
+                ""
+            };
+            let hint = if editing {
+                " · enter confirms · esc clears"
+            } else {
+                " · n/N next/prev"
+            };
+            let count = match search.matches {
+                1 => "  1 match".to_owned(),
+                n => format!("  {} matches", thousands(n as u64)),
+            };
+            vec![
+                Span::styled(count, theme::key()),
+                Span::styled(format!("{only}{hint}"), theme::dim()),
+            ]
+        }
+        (None, None) => vec![Span::styled(
+            "  type a regex · enter confirms · esc cancels",
+            theme::dim(),
+        )],
+    };
+    // The pattern gets at least half the line; the info gives way.
+    let info_width = spans_width(&info).min(usize::from(area.width) / 2) as u16;
+    let input_width = area.width - info_width;
+    let input = &search.input;
+    let scroll = input.visual_scroll(usize::from(input_width.saturating_sub(2)));
+    let shown: String = display(input.value()).chars().collect();
+    let visible = skip_columns(&shown, scroll);
+    let prompt_style = if editing { theme::key() } else { theme::dim() };
+    let line = Line::from(vec![Span::styled("/", prompt_style), Span::raw(visible)]);
+    frame
+        .buffer_mut()
+        .set_line(area.x, area.y, &line, input_width);
+    frame
+        .buffer_mut()
+        .set_line(area.x + input_width, area.y, &Line::from(info), info_width);
+    if editing {
+        let cursor = input.visual_cursor().saturating_sub(scroll) as u16 + 1;
+        frame.set_cursor_position(Position::new(
+            area.x + cursor.min(input_width.saturating_sub(1)),
+            area.y,
+        ));
+    }
+}
+
+/// `text` without its first `columns` display columns.
+fn skip_columns(text: &str, columns: usize) -> String {
+    let mut skipped = 0;
+    let mut out = String::new();
+    for c in text.chars() {
+        if skipped < columns {
+            skipped += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

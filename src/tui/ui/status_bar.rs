@@ -1,0 +1,210 @@
+//! The status bar: connection state, counts, rate, gaps, buffer use, active filters, and the paused
+//! banner. On a narrow terminal the least important parts drop out first; the banner and the
+//! connection state never do.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::{spans_width, theme};
+use crate::model::Level;
+use crate::source::ConnState;
+use crate::tui::app::{App, Dim};
+use crate::tui::text::{compact, display, thousands};
+
+/// A part of the bar and how readily it is dropped (higher goes first).
+struct Part {
+    drop_order: u8,
+    spans: Vec<Span<'static>>,
+}
+
+fn part(drop_order: u8, spans: Vec<Span<'static>>) -> Part {
+    Part { drop_order, spans }
+}
+
+pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.is_empty() {
+        return;
+    }
+    buf.set_style(area, theme::bar());
+    let mut parts = parts(app);
+    let width = usize::from(area.width);
+    let total = |parts: &[Part]| {
+        parts.iter().map(|p| spans_width(&p.spans)).sum::<usize>()
+            + 3 * parts.len().saturating_sub(1)
+    };
+    while total(&parts) > width && parts.len() > 1 {
+        let Some((at, _)) = parts
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, p)| (p.drop_order, *i))
+        else {
+            break;
+        };
+        parts.remove(at);
+    }
+    let mut spans = Vec::new();
+    for (i, p) in parts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" │ ", theme::dim()));
+        }
+        spans.extend(p.spans);
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+fn parts(app: &App) -> Vec<Part> {
+    let mut parts = Vec::new();
+    if app.view.paused {
+        let errors = match app.view.new_errors {
+            0 => String::new(),
+            1 => " (1 error)".to_owned(),
+            n => format!(" ({} errors)", thousands(n)),
+        };
+        parts.push(part(
+            0,
+            vec![Span::styled(
+                format!(" PAUSED +{} new{errors} ", thousands(app.view.new)),
+                theme::paused(),
+            )],
+        ));
+    } else if !app.view.follow {
+        let text = match app.view.new {
+            0 => "scrolled · G follows".to_owned(),
+            n => format!("+{} new below · G follows", thousands(n)),
+        };
+        parts.push(part(1, vec![Span::styled(text, theme::warn())]));
+    }
+    let (state, target, reason) = connection(app);
+    parts.push(part(0, vec![state]));
+    if let Some((text, _)) = &app.notice {
+        parts.push(part(1, vec![Span::styled(display(text), theme::warn())]));
+    }
+    if let Some(reason) = reason {
+        parts.push(part(2, vec![Span::styled(reason, theme::dim())]));
+    }
+    parts.push(part(
+        3,
+        vec![Span::raw(format!(
+            "recv {} shown {}",
+            compact(app.stats.received),
+            compact(app.buffer.shown_len() as u64)
+        ))],
+    ));
+    parts.push(part(
+        4,
+        vec![Span::raw(format!("{}/s", compact(app.rate())))],
+    ));
+    if app.stats.gaps > 0 {
+        parts.push(part(
+            2,
+            vec![Span::styled(
+                // A restart gap has no count: say how many were missed only when it is known.
+                match app.stats.missed {
+                    0 => format!("gaps {}", app.stats.gaps),
+                    n => format!("gaps {} ({} missed)", app.stats.gaps, thousands(n)),
+                },
+                theme::warn(),
+            )],
+        ));
+    } else {
+        parts.push(part(7, vec![Span::raw("gaps 0")]));
+    }
+    let used = app.buffer.len() * 100 / app.buffer.capacity().max(1);
+    parts.push(part(5, vec![Span::raw(format!("buf {used}%"))]));
+    let filters = filters(app);
+    if !filters.is_empty() {
+        parts.push(part(
+            3,
+            vec![Span::styled(format!("filters: {filters}"), theme::key())],
+        ));
+    }
+    if let Some(target) = target {
+        parts.push(part(6, vec![Span::styled(target, theme::dim())]));
+    }
+    parts.push(part(8, vec![Span::styled("? help", theme::dim())]));
+    parts
+}
+
+/// The state (always shown), the target, and a reason for trouble.
+fn connection(app: &App) -> (Span<'static>, Option<String>, Option<String>) {
+    let loading = if app.live { "" } else { ", loading history" };
+    match &app.conn {
+        ConnState::Connecting { target, attempt } => {
+            let attempt = if *attempt > 1 {
+                format!(" (attempt {attempt})")
+            } else {
+                String::new()
+            };
+            (
+                Span::styled(format!("◌ connecting{attempt}"), theme::warn()),
+                Some(display(target)),
+                None,
+            )
+        }
+        ConnState::Connected { target, server } => {
+            let verb = if matches!(server.as_str(), "file" | "stdin") {
+                "reading"
+            } else {
+                "connected"
+            };
+            (
+                Span::styled(format!("● {verb}{loading}"), theme::good()),
+                Some(display(target)),
+                None,
+            )
+        }
+        ConnState::Reconnecting {
+            target,
+            retry_at,
+            reason,
+        } => {
+            let secs = retry_at
+                .saturating_duration_since(app.now)
+                .as_secs_f64()
+                .ceil() as u64;
+            (
+                Span::styled(format!("◌ reconnecting in {secs}s"), theme::warn()),
+                Some(display(target)),
+                Some(display(reason)),
+            )
+        }
+        ConnState::Disconnected { reason } => (
+            Span::styled(format!("○ disconnected: {}", display(reason)), theme::bad()),
+            None,
+            None,
+        ),
+    }
+}
+
+/// The filters in force, briefly.
+fn filters(app: &App) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let hidden: Vec<&str> = Level::ALL
+        .into_iter()
+        .filter(|l| !app.filter.levels[l.index()])
+        .map(Level::as_str)
+        .collect();
+    if !hidden.is_empty() {
+        out.push(format!("-{}", hidden.join(",")));
+    }
+    for dim in Dim::ALL {
+        let set = app.names.get(dim);
+        if set.hidden() > 0 {
+            let name = dim.title().to_lowercase();
+            out.push(format!("{name} {}/{}", set.len() - set.hidden(), set.len()));
+        }
+    }
+    if let Some(regex) = app.search.filtering() {
+        out.push(format!("/{}/", display(regex.as_str())));
+    }
+    if let Some(request) = &app.filter.request {
+        let value = match &request.value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out.push(format!("{}={}", request.key, display(&value)));
+    }
+    out.extend(app.fixed_labels.iter().map(|l| display(l)));
+    out.join(" ")
+}

@@ -1,0 +1,390 @@
+//! Snapshots of what a user sees, drawn on ratatui's `TestBackend`. Time is fixed and the clock is
+//! stepped by hand, so each screen is reproducible to the cell.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::KeyCode;
+use insta::{assert_debug_snapshot, assert_snapshot};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+
+use super::render;
+use crate::model::{Level, LogEntry};
+use crate::source::{ConnState, SourceEvent};
+use crate::tui::app::App;
+use crate::tui::app::tests::{app_with, entry, press, press_code, wall};
+use crate::wire::{Gap, GapReason};
+
+fn draw_buffer(app: &App) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+    terminal.draw(|frame| render(app, frame)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// The screen as text, one line per row.
+fn draw(app: &App) -> String {
+    let buffer = draw_buffer(app);
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        let mut skip = 0;
+        for x in 0..buffer.area.width {
+            // A wide character's second cell is blank in the buffer; do not print it twice.
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let symbol = buffer[(x, y)].symbol();
+            skip = crate::tui::text::width(symbol).saturating_sub(1);
+            out.push_str(symbol);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn with_meta(mut e: LogEntry, pairs: &[(&str, serde_json::Value)]) -> LogEntry {
+    for (k, v) in pairs {
+        e.meta.insert((*k).into(), v.clone());
+    }
+    e
+}
+
+fn placed(mut e: LogEntry, instance: &str, region: &str) -> LogEntry {
+    e.instance = Some(instance.into());
+    e.region = Some(region.into());
+    e
+}
+
+/// A realistic few seconds of traffic, arriving live over five seconds.
+fn streaming(size: (u16, u16), args: &[&str]) -> App {
+    let t0 = Instant::now();
+    let mut app = app_with(args, size, t0);
+    app.on_source(
+        SourceEvent::State(ConnState::Connected {
+            target: "ws://127.0.0.1:7007/api/logs/stream".into(),
+            server: "vg 0.1.0".into(),
+        }),
+        t0,
+    );
+    app.on_source(SourceEvent::Live, t0);
+    let lines: Vec<LogEntry> = vec![
+        placed(
+            with_meta(
+                entry(0, Level::Info, "api", "GET /api/users 200 12ms"),
+                &[
+                    ("method", "GET".into()),
+                    ("status", 200.into()),
+                    ("requestId", "req_1".into()),
+                ],
+            ),
+            "148e",
+            "ord",
+        ),
+        placed(
+            entry(1, Level::Debug, "db", "query users took 3ms"),
+            "d001",
+            "fra",
+        ),
+        placed(
+            with_meta(
+                entry(
+                    2,
+                    Level::Warn,
+                    "api",
+                    "slow request: timeout budget 80% used",
+                ),
+                &[("requestId", "req_2".into())],
+            ),
+            "148e",
+            "ord",
+        ),
+        placed(
+            entry(
+                3,
+                Level::Info,
+                "worker",
+                "job sync-invoices finished in 2.3s",
+            ),
+            "77f1",
+            "ams",
+        ),
+        placed(
+            with_meta(
+                entry(
+                    4,
+                    Level::Error,
+                    "api",
+                    "POST /api/orders 500: timeout talking to payments",
+                ),
+                &[("status", 500.into()), ("requestId", "req_2".into())],
+            ),
+            "148e",
+            "ord",
+        ),
+        placed(
+            entry(5, Level::Trace, "db", "pool: 4 idle, 6 busy"),
+            "d001",
+            "fra",
+        ),
+        placed(
+            entry(6, Level::Info, "auth", "user u_42 logged in"),
+            "a1",
+            "ord",
+        ),
+        placed(
+            entry(7, Level::Fatal, "worker", "out of memory, exiting"),
+            "77f1",
+            "ams",
+        ),
+        placed(
+            entry(8, Level::Info, "api", "GET /healthz 200 1ms"),
+            "9a2c",
+            "ams",
+        ),
+    ];
+    for (i, e) in lines.into_iter().enumerate() {
+        let at = t0 + Duration::from_millis(600 * i as u64);
+        app.on_source(SourceEvent::Entries(vec![e]), at);
+    }
+    app.tick(
+        t0 + Duration::from_secs(5),
+        wall() + chrono::Duration::seconds(9),
+    );
+    app
+}
+
+#[test]
+fn streaming_follows_the_newest_entry() {
+    assert_snapshot!(draw(&streaming((110, 14), &[])));
+}
+
+#[test]
+fn paused_with_new_entries_waiting() {
+    let mut app = streaming((100, 12), &[]);
+    press(&mut app, " ");
+    let now = app.now;
+    app.on_source(
+        SourceEvent::Entries(vec![
+            entry(20, Level::Error, "api", "late 1"),
+            entry(21, Level::Info, "api", "late 2"),
+            entry(22, Level::Error, "api", "late 3"),
+        ]),
+        now,
+    );
+    let screen = draw(&app);
+    assert!(
+        !screen.contains("late"),
+        "paused means the screen does not move"
+    );
+    assert_snapshot!(screen);
+}
+
+#[test]
+fn search_while_typing_shows_matches_and_an_invalid_pattern_inline() {
+    let mut app = streaming((100, 12), &[]);
+    press(&mut app, "/time(out");
+    assert_snapshot!("search_invalid", draw(&app));
+    press(&mut app, ")");
+    assert_snapshot!("search_valid", draw(&app));
+}
+
+#[test]
+fn search_matches_are_highlighted() {
+    let mut app = streaming((60, 5), &[]);
+    press(&mut app, "/mem");
+    // Colour is the point here, so the whole buffer with its styles is the snapshot.
+    assert_debug_snapshot!(draw_buffer(&app));
+}
+
+#[test]
+fn filter_to_matches() {
+    let mut app = streaming((100, 10), &[]);
+    press(&mut app, "/timeout");
+    press_code(&mut app, KeyCode::Enter);
+    press(&mut app, "f");
+    assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn source_picker_lists_names_with_counts() {
+    let mut app = streaming((100, 16), &[]);
+    press(&mut app, "s");
+    press(&mut app, "j ");
+    assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn detail_shows_every_field() {
+    let mut app = streaming((90, 24), &[]);
+    let e = placed(
+        with_meta(
+            entry(
+                9,
+                Level::Error,
+                "api",
+                "panic: index out of range\n\tat handlers.rs:42\n\tat main.rs:7",
+            ),
+            &[
+                ("requestId", "req_9".into()),
+                ("user", serde_json::json!({"id": 7, "plan": "pro"})),
+            ],
+        ),
+        "148e",
+        "ord",
+    );
+    let now = app.now;
+    app.on_source(SourceEvent::Entries(vec![e]), now);
+    press_code(&mut app, KeyCode::Enter);
+    let screen = draw(&app);
+    // The local zone differs between machines; its text has a fixed width, so mask it in place.
+    let local =
+        regex::Regex::new(r"local \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d\d:\d\d").unwrap();
+    assert_snapshot!(local.replace_all(&screen, "local YYYY-MM-DD hh:mm:ss.mmm +zz:zz"));
+}
+
+#[test]
+fn help_is_generated_from_the_keymap() {
+    let mut app = streaming((80, 70), &[]);
+    press(&mut app, "?");
+    assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn wrapped_rows_continue_under_the_message() {
+    let mut app = streaming((72, 14), &[]);
+    press(&mut app, "w");
+    assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn a_gap_is_a_row_in_the_log() {
+    let mut app = streaming((100, 10), &[]);
+    let now = app.now;
+    app.on_source(
+        SourceEvent::Gap(Gap {
+            missed: 1234,
+            from_seq: Some(10),
+            to_seq: Some(1243),
+            reason: GapReason::Lagged,
+        }),
+        now,
+    );
+    app.on_source(
+        SourceEvent::Entries(vec![entry(30, Level::Info, "api", "after the gap")]),
+        now,
+    );
+    assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn reconnecting_counts_down_in_the_status_bar() {
+    let mut app = streaming((100, 8), &[]);
+    let now = app.now;
+    app.on_source(
+        SourceEvent::State(ConnState::Reconnecting {
+            target: "ws://127.0.0.1:7007/api/logs/stream".into(),
+            retry_at: now + Duration::from_millis(2500),
+            reason: "cannot reach ws://127.0.0.1:7007/api/logs/stream: connection refused".into(),
+        }),
+        now,
+    );
+    assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn a_40x10_terminal_keeps_what_matters() {
+    let mut app = streaming((40, 10), &[]);
+    assert_snapshot!("small_streaming", draw(&app));
+    press(&mut app, " ");
+    assert_snapshot!("small_paused", draw(&app));
+    press(&mut app, "s");
+    assert_snapshot!("small_picker", draw(&app));
+}
+
+#[test]
+fn wide_unicode_keeps_columns_aligned() {
+    let mut app = streaming((80, 9), &[]);
+    let now = app.now;
+    app.on_source(
+        SourceEvent::Entries(vec![
+            placed(
+                entry(
+                    30,
+                    Level::Info,
+                    "日本語",
+                    "ユーザーがログインしました 🚀 done",
+                ),
+                "東京",
+                "nrt",
+            ),
+            placed(
+                entry(31, Level::Warn, "api", "emoji 🎉🎉🎉 then text"),
+                "148e",
+                "ord",
+            ),
+            placed(
+                entry(32, Level::Info, "café", "combining é and tab\there"),
+                "148e",
+                "ord",
+            ),
+        ]),
+        now,
+    );
+    let screen = draw(&app);
+    // Every message starts in the same column, whatever came before it.
+    let column = |needle: &str| {
+        let line = screen.lines().find(|l| l.contains(needle)).unwrap();
+        crate::tui::text::width(&line[..line.find(needle).unwrap()])
+    };
+    assert_eq!(column("ユーザー"), column("emoji"));
+    assert_eq!(column("emoji"), column("combining"));
+    assert_snapshot!(screen);
+}
+
+#[test]
+fn hostile_escape_sequences_are_shown_not_obeyed() {
+    let mut app = streaming((110, 9), &[]);
+    let now = app.now;
+    let mut evil = entry(
+        30,
+        Level::Error,
+        "api\u{1b}[2J",
+        "title \u{1b}]0;pwned\u{7} clear \u{1b}[2J\u{1b}[H bidi \u{202e}gnp.exe",
+    );
+    evil.meta
+        .insert("ua\r".into(), "curl\u{1b}[8m hidden".into());
+    let forged = entry(
+        31,
+        Level::Info,
+        "api",
+        "ok\n2026-02-05T18:13:38.000Z info  forged line\rEVIL",
+    );
+    app.on_source(SourceEvent::Entries(vec![evil, forged]), now);
+    let buffer = draw_buffer(&app);
+    for cell in buffer.content() {
+        assert!(
+            !cell
+                .symbol()
+                .chars()
+                .any(|c| c.is_control() || crate::format::is_unsafe(c)),
+            "{:?}",
+            cell.symbol()
+        );
+    }
+    assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    for (w, h) in [(0, 0), (1, 1), (10, 3), (20, 5), (39, 9)] {
+        let mut app = streaming((w, h), &[]);
+        for keys in ["", "s", "?", "/x", "\u{0}"] {
+            press(&mut app, keys);
+            draw(&app);
+            press_code(&mut app, KeyCode::Esc);
+        }
+        press_code(&mut app, KeyCode::Enter);
+        draw(&app);
+    }
+}

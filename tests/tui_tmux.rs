@@ -1,0 +1,322 @@
+//! End to end: the real `vg tui` binary in a real terminal (tmux), driven by keys and read back from
+//! the screen. Entries come from a file the test appends to, and, with the `server` feature, from a
+//! real `vg serve` fed on stdin.
+//!
+//! Each test runs its own tmux server on a private socket and kills it when done. Every wait is
+//! bounded. Without tmux installed the tests say so and pass; CI installs it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// Generous: CI machines are slow and shared, and a wait that succeeds returns at once.
+const WAIT: Duration = Duration::from_secs(20);
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A tmux server of our own, with one session running one command; killed on drop. Its socket lives
+/// in the test's scratch directory, so nothing is left behind.
+struct Tmux {
+    socket: PathBuf,
+}
+
+impl Tmux {
+    fn start(scratch: &Scratch, command: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: scratch.0.join("tmux.sock"),
+        };
+        let out = tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "vg",
+            "-x",
+            "120",
+            "-y",
+            "30",
+            command,
+        ]);
+        assert!(out.status.success(), "tmux new-session: {out:?}");
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(["-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "vg"]).stdout).into_owned()
+    }
+
+    /// Sends keys one tmux argument at a time (`Escape`, `Enter`, or literal text).
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            let out = self.run(&["send-keys", "-t", "vg", key]);
+            assert!(out.status.success(), "send-keys {key}: {out:?}");
+            // A terminal reads ESC followed at once by a letter as Alt+letter; give keys room.
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn type_text(&self, text: &str) {
+        let out = self.run(&["send-keys", "-t", "vg", "-l", text]);
+        assert!(out.status.success(), "send-keys -l {text}: {out:?}");
+    }
+
+    /// Waits until `ready` holds for the screen; panics with the last screen if it never does.
+    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+fn line(n: u32, level: &str, message: &str) -> String {
+    format!(
+        r#"{{"timestamp":"2026-02-05T18:13:{:02}.000Z","level":"{level}","source":"api","message":"{message}"}}"#,
+        n % 60
+    )
+}
+
+/// A scratch directory removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("vg-tui-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn quoted(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+/// The shell command tmux runs: the viewer, then a marker with its exit code so the test can see that
+/// it quit and left a usable terminal behind.
+fn shell(vg_args: &str) -> String {
+    format!(
+        "{} tui {vg_args}; echo \"vg exited $?\"; sleep 60",
+        quoted(Path::new(env!("CARGO_BIN_EXE_vg")))
+    )
+}
+
+/// The same session with any source: pause and count arrivals, toggle a level, search and filter to
+/// the matches, quit. `append` delivers more entries to whatever the viewer reads.
+fn pause_toggle_search(tmux: &Tmux, append: &mut dyn FnMut(&[String])) {
+    tmux.wait_for("the initial entries", |s| s.contains("message 5"));
+
+    tmux.keys(&["Space"]);
+    tmux.wait_for("the paused banner", |s| s.contains("PAUSED +0 new"));
+    append(&[
+        line(10, "error", "late error one"),
+        line(11, "info", "late info"),
+        line(12, "error", "late error two"),
+    ]);
+    let paused = tmux.wait_for("new entries counted while paused", |s| {
+        s.contains("PAUSED +3 new (2 errors)")
+    });
+    assert!(
+        !paused.contains("late"),
+        "a paused view must not move:\n{paused}"
+    );
+    tmux.keys(&["Space"]);
+    let live = tmux.wait_for("resuming to show the new entries", |s| {
+        s.contains("late error two") && !s.contains("PAUSED")
+    });
+    assert!(live.contains("late info"));
+
+    tmux.keys(&["3"]);
+    let hidden = tmux.wait_for("info entries hidden", |s| !s.contains("late info"));
+    assert!(hidden.contains("late error two"), "{hidden}");
+    assert!(hidden.contains("filters: -info"), "{hidden}");
+    tmux.keys(&["3"]);
+    tmux.wait_for("info entries back", |s| s.contains("late info"));
+
+    tmux.keys(&["/"]);
+    tmux.type_text("time.{0,2}out");
+    tmux.wait_for("the match count", |s| s.contains("2 matches"));
+    tmux.keys(&["Enter", "f"]);
+    let only = tmux.wait_for("only the matches", |s| {
+        s.contains("only matches") && !s.contains("message 5")
+    });
+    assert!(only.contains("timeout talking to payments"), "{only}");
+    assert!(only.contains("payments timed out"), "{only}");
+
+    tmux.keys(&["q"]);
+    let after = tmux.wait_for("vg to quit", |s| s.contains("vg exited 0"));
+    // The alternate screen is gone: none of the viewer's chrome is left on the terminal.
+    assert!(
+        !after.contains("? help") && !after.contains("1 trace"),
+        "{after}"
+    );
+}
+
+fn initial_lines() -> Vec<String> {
+    let mut lines: Vec<String> = (0..6)
+        .map(|n| line(n, "info", &format!("message {n}")))
+        .collect();
+    lines.insert(2, line(6, "warn", "timeout talking to payments"));
+    lines.insert(4, line(7, "debug", "payments timed out"));
+    lines
+}
+
+#[test]
+fn tui_on_a_followed_file() {
+    if !tmux_available() {
+        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+        return;
+    }
+    let scratch = Scratch::new("file");
+    let path = scratch.0.join("app.ndjson");
+    std::fs::write(&path, initial_lines().join("\n") + "\n").unwrap();
+    let tmux = Tmux::start(&scratch, &shell(&format!("--file {}", quoted(&path))));
+    let mut append = |lines: &[String]| {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        for l in lines {
+            writeln!(file, "{l}").unwrap();
+        }
+    };
+    pause_toggle_search(&tmux, &mut append);
+}
+
+#[test]
+fn tui_without_a_terminal_says_so_in_one_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_vg"))
+        .args(["tui", "--file", "Cargo.toml"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot start the viewer: standard output is not a terminal"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_flag_values_are_usage_errors() {
+    for (args, want) in [
+        (
+            &["tui", "--grep", "(unclosed"][..],
+            "invalid regex '(unclosed'",
+        ),
+        (&["tui", "--level", "loud"][..], "unknown level 'loud'"),
+        (&["tui", "--url", "ftp://x"][..], "invalid URL 'ftp://x'"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_vg"))
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(want), "{stderr}");
+    }
+}
+
+#[cfg(feature = "server")]
+#[test]
+fn tui_against_vg_serve() {
+    use std::io::Read;
+    use std::process::Stdio;
+
+    if !tmux_available() {
+        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Command::new(env!("CARGO_BIN_EXE_vg"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    /// Stops the server however the test ends.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = Stop(server);
+    let mut stdin = server.0.stdin.take().unwrap();
+    // Wait for the listener, so the viewer's first attempt connects.
+    let deadline = Instant::now() + WAIT;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            let mut stderr = String::new();
+            let _ = server.0.stderr.take().unwrap().read_to_string(&mut stderr);
+            // Only a build whose binary has no `vg serve` at all says this; anything else is a failure.
+            if stderr.contains("needs the `server` feature") {
+                eprintln!(
+                    "skipping: this build's `vg serve` is not wired up ({})",
+                    stderr.trim()
+                );
+                return;
+            }
+            panic!("vg serve exited with {status}: {stderr}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "vg serve did not listen on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut append = |lines: &[String]| {
+        for l in lines {
+            writeln!(stdin, "{l}").unwrap();
+        }
+        stdin.flush().unwrap();
+    };
+    append(&initial_lines());
+    let scratch = Scratch::new("serve");
+    let tmux = Tmux::start(&scratch, &shell(&format!("--url http://127.0.0.1:{port}")));
+    tmux.wait_for("the connection", |s| s.contains("● connected"));
+    pause_toggle_search(&tmux, &mut append);
+}
