@@ -111,6 +111,19 @@ fn needs_quotes(s: &str) -> bool {
     s.is_empty() || s.contains(|c: char| c.is_whitespace() || c == '"' || c == '=')
 }
 
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// ANSI styles for the plain-text output.
 mod ansi {
     pub(super) const RESET: &str = "\u{1b}[0m";

@@ -18,7 +18,7 @@ use regex::Regex;
 
 use crate::cli::{ColorChoice, LogsArgs, UsageError};
 use crate::filter::{Filter, regex_error_line};
-use crate::format::LineFormatter;
+use crate::format::{LineFormatter, thousands};
 use crate::model::LogEntry;
 use crate::source::{self, ConnState, SourceConfig, SourceEvent, SourceKind};
 use crate::timespec::parse_duration;
@@ -194,7 +194,12 @@ impl<'p> Viewer<'p> {
                     return Ok(Step::Exit(code));
                 }
                 // Everything up to `--until` is history: nothing live can match any more.
-                if self.plan.filter.until().is_some_and(|until| until < Utc::now()) {
+                if self
+                    .plan
+                    .filter
+                    .until()
+                    .is_some_and(|until| until < Utc::now())
+                {
                     return Ok(Step::Exit(ExitCode::SUCCESS));
                 }
             }
@@ -316,19 +321,6 @@ pub fn describe_gap(gap: &Gap) -> String {
             reason.describe()
         ),
     }
-}
-
-/// `1234567` as `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

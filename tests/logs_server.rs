@@ -37,13 +37,26 @@ impl Server {
             .unwrap();
         let stderr = line_reader(child.stderr.take().unwrap());
         let line = loop {
-            let line = stderr.recv_timeout(LIMIT).expect("vg serve announces its address");
+            let line = stderr
+                .recv_timeout(LIMIT)
+                .expect("vg serve announces its address");
             if line.contains("listening on") {
                 break line;
             }
         };
-        let addr = line.rsplit("http://").next().unwrap().trim().parse().unwrap();
-        Server { stdin: child.stdin.take().unwrap(), child, addr, _stderr: stderr }
+        let addr = line
+            .rsplit("http://")
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        Server {
+            stdin: child.stdin.take().unwrap(),
+            child,
+            addr,
+            _stderr: stderr,
+        }
     }
 
     fn emit(&mut self, messages: impl IntoIterator<Item = String>) {
@@ -62,8 +75,20 @@ impl Server {
     /// stdin is known to be emitted.
     fn wait_emitted(&self, message: &str) {
         for _ in 0..200 {
-            let out = vg().args(["logs", "--json", "--no-follow", "-n", "1", "--url", &self.url()]).output().unwrap();
-            if String::from_utf8_lossy(&out.stdout).contains(&format!("\"message\":\"{message}\"")) {
+            let out = vg()
+                .args([
+                    "logs",
+                    "--json",
+                    "--no-follow",
+                    "-n",
+                    "1",
+                    "--url",
+                    &self.url(),
+                ])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&out.stdout).contains(&format!("\"message\":\"{message}\""))
+            {
                 return;
             }
             std::thread::sleep(Duration::from_millis(25));
@@ -97,7 +122,11 @@ impl Logs {
             .unwrap();
         let stdout = line_reader(child.stdout.take().unwrap());
         let stderr = line_reader(child.stderr.take().unwrap());
-        Logs { child, stdout, stderr }
+        Logs {
+            child,
+            stdout,
+            stderr,
+        }
     }
 
     /// The next `n` stdout lines' messages (display format, message after the level column).
@@ -105,14 +134,19 @@ impl Logs {
         (0..n)
             .map(|_| {
                 let line = self.stdout.recv_timeout(LIMIT).expect("a line on stdout");
-                line.split_once(" info  ").map(|(_, m)| m.to_owned()).unwrap_or(line)
+                line.split_once(" info  ")
+                    .map(|(_, m)| m.to_owned())
+                    .unwrap_or(line)
             })
             .collect()
     }
 
     fn wait_stderr(&self, needle: &str) -> String {
         loop {
-            let line = self.stderr.recv_timeout(LIMIT).unwrap_or_else(|_| panic!("stderr never said {needle:?}"));
+            let line = self
+                .stderr
+                .recv_timeout(LIMIT)
+                .unwrap_or_else(|_| panic!("stderr never said {needle:?}"));
             if line.contains(needle) {
                 return line;
             }
@@ -151,9 +185,21 @@ fn json_output_matches_what_the_server_holds_and_filters_push_down() {
     server.stdin.flush().unwrap();
     let url = server.url();
     let run = |flags: &[&str]| -> Vec<serde_json::Value> {
-        let out = vg().args(["logs", "--json", "--no-follow", "--url", &url]).args(flags).output().unwrap();
-        assert!(out.status.success(), "{flags:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        let out = vg()
+            .args(["logs", "--json", "--no-follow", "--url", &url])
+            .args(flags)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{flags:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     };
     // The history may still be filling from stdin: wait (bounded) until all three are there.
     let mut all = Vec::new();
@@ -171,14 +217,23 @@ fn json_output_matches_what_the_server_holds_and_filters_push_down() {
         assert_eq!(got, &want, "entries come through unchanged, plus their seq");
     }
     let messages = |flags: &[&str]| -> Vec<String> {
-        run(flags).iter().map(|v| v["message"].as_str().unwrap().to_owned()).collect()
+        run(flags)
+            .iter()
+            .map(|v| v["message"].as_str().unwrap().to_owned())
+            .collect()
     };
     assert_eq!(messages(&["--level", "warn"]), ["GET /b 503", "slow query"]);
     assert_eq!(messages(&["--source", "db"]), ["slow query"]);
-    assert_eq!(messages(&["--exclude-source", "db"]), ["GET /a 200", "GET /b 503"]);
+    assert_eq!(
+        messages(&["--exclude-source", "db"]),
+        ["GET /a 200", "GET /b 503"]
+    );
     assert_eq!(messages(&["--grep", "^GET"]), ["GET /a 200", "GET /b 503"]);
     assert_eq!(messages(&["--where", "statusCode>=500"]), ["GET /b 503"]);
-    assert_eq!(messages(&["--since", "2026-02-05T18:13:39Z"]), ["GET /b 503", "slow query"]);
+    assert_eq!(
+        messages(&["--since", "2026-02-05T18:13:39Z"]),
+        ["GET /b 503", "slow query"]
+    );
     assert_eq!(messages(&["-n", "1"]), ["slow query"]);
 
     // A window that ends in the past needs no --no-follow: once history is printed, vg is done.
@@ -231,11 +286,16 @@ impl Relay {
                 if !accept_open.load(Ordering::SeqCst) {
                     continue; // dropped: the client sees the connection close at once
                 }
-                let Ok(server) = TcpStream::connect(upstream) else { continue };
+                let Ok(server) = TcpStream::connect(upstream) else {
+                    continue;
+                };
                 let mut held = accept_streams.lock().unwrap();
                 held.push(client.try_clone().unwrap());
                 held.push(server.try_clone().unwrap());
-                for (mut from, mut to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)] {
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
                     std::thread::spawn(move || {
                         let _ = std::io::copy(&mut from, &mut to);
                         let _ = to.shutdown(std::net::Shutdown::Both);
@@ -243,7 +303,11 @@ impl Relay {
                 }
             }
         });
-        Relay { addr, open, streams }
+        Relay {
+            addr,
+            open,
+            streams,
+        }
     }
 
     /// Cuts every open connection and refuses new ones until `reopen`.
@@ -274,7 +338,11 @@ fn a_cut_connection_resumes_exactly_where_it_stopped() {
     relay.reopen();
     logs.wait_stderr("reconnected");
     server.emit(numbered(10..=10));
-    assert_eq!(logs.messages(5), numbered(6..=10), "no line lost, none twice");
+    assert_eq!(
+        logs.messages(5),
+        numbered(6..=10),
+        "no line lost, none twice"
+    );
     logs.assert_no_more_stdout();
 }
 
@@ -292,7 +360,10 @@ fn entries_evicted_while_away_are_counted_exactly() {
     server.wait_emitted("entry 12");
     relay.reopen();
     let gap = logs.wait_stderr("entries missed");
-    assert!(gap.contains("vg: 7 entries missed (no longer in server history)"), "{gap}");
+    assert!(
+        gap.contains("vg: 7 entries missed (no longer in server history)"),
+        "{gap}"
+    );
     assert_eq!(logs.messages(3), numbered(10..=12));
     logs.assert_no_more_stdout();
 }

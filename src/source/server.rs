@@ -288,7 +288,11 @@ async fn connect_once(
                 ServerMessage::Hello(hello) => {
                     fresh = true;
                     // Seqs restart with each boot: the old position means nothing to a new server.
-                    if position.boot.as_ref().is_some_and(|boot| *boot != hello.boot) {
+                    if position
+                        .boot
+                        .as_ref()
+                        .is_some_and(|boot| *boot != hello.boot)
+                    {
                         position.last_seq = None;
                     }
                     position.boot = Some(hello.boot);

@@ -14,6 +14,7 @@ use ratatui::buffer::CellWidth;
 use regex::Regex;
 use unicode_segmentation::UnicodeSegmentation;
 
+pub(crate) use crate::format::thousands;
 use crate::format::{TimeMode, push_sanitized, write_origin, write_time, write_value};
 use crate::model::{Level, LogEntry, Meta};
 use crate::wire::Gap;
@@ -255,19 +256,6 @@ pub(crate) fn gap_line(gap: &Gap, at: &DateTime<Utc>, cols: &Columns) -> Line {
         seg(Class::Time, fit(&time, cols.time_width()) + " "),
         seg(Class::Gap, text),
     ]
-}
-
-/// `1234567` as `1,234,567`.
-pub(crate) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `1234567` as `1.2M`: for counts in tight places.
