@@ -47,7 +47,14 @@ fn usage(error: impl std::fmt::Display) -> anyhow::Error {
 
 fn flag_regex(flag: &str, pattern: Option<&String>) -> anyhow::Result<Option<Regex>> {
     pattern
-        .map(|p| Regex::new(p).map_err(|e| usage(format!("invalid {flag} regex '{p}': {}", regex_error_line(&e)))))
+        .map(|p| {
+            Regex::new(p).map_err(|e| {
+                usage(format!(
+                    "invalid {flag} regex '{p}': {}",
+                    regex_error_line(&e)
+                ))
+            })
+        })
         .transpose()
 }
 
@@ -60,17 +67,30 @@ fn plan(args: &LogsArgs) -> anyhow::Result<Plan> {
         Some(path) => (SourceKind::File(path.to_owned()), args.tail, args.follow),
         None => {
             source::stream_url(&args.source.url).map_err(usage)?;
-            let kind = SourceKind::Server { url: args.source.url.clone(), token: args.source.token.clone() };
+            let kind = SourceKind::Server {
+                url: args.source.url.clone(),
+                token: args.source.token.clone(),
+            };
             (kind, Some(args.tail.unwrap_or(DEFAULT_TAIL)), follow)
         }
     };
     Ok(Plan {
-        config: SourceConfig { kind, filter: spec, tail: tail.unwrap_or(usize::MAX), follow },
+        config: SourceConfig {
+            kind,
+            filter: spec,
+            tail: tail.unwrap_or(usize::MAX),
+            follow,
+        },
         filter,
         tail,
         until_match: flag_regex("--until-match", args.until_match.as_ref())?,
         fail_on: flag_regex("--fail-on", args.fail_on.as_ref())?,
-        timeout: args.timeout.as_deref().map(parse_duration).transpose().map_err(usage)?,
+        timeout: args
+            .timeout
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(usage)?,
     })
 }
 
@@ -79,7 +99,8 @@ fn use_color(choice: ColorChoice) -> bool {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     }
 }
@@ -87,7 +108,11 @@ fn use_color(choice: ColorChoice) -> bool {
 /// Runs `vg logs` to completion and returns the process exit code.
 pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
     let plan = plan(&args)?;
-    let formatter = LineFormatter { color: use_color(args.color), time: args.time, raw: args.raw };
+    let formatter = LineFormatter {
+        color: use_color(args.color),
+        time: args.time,
+        raw: args.raw,
+    };
     let mut output = Output::new(args.json, formatter);
     let deadline = plan.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut viewer = Viewer::new(&plan);
@@ -103,7 +128,10 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
             }
         };
         let Some(event) = event else { break };
-        match viewer.handle(event, &mut output).context("writing to stdout")? {
+        match viewer
+            .handle(event, &mut output)
+            .context("writing to stdout")?
+        {
             Step::Continue => {}
             Step::Exit(code) => {
                 output.flush().context("writing to stdout")?;
@@ -114,7 +142,9 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
         if events.is_empty() {
             match output.flush() {
                 Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    return Ok(ExitCode::SUCCESS);
+                }
                 Err(e) => return Err(e).context("writing to stdout"),
             }
         }
@@ -146,7 +176,12 @@ struct Viewer<'p> {
 
 impl<'p> Viewer<'p> {
     fn new(plan: &'p Plan) -> Viewer<'p> {
-        Viewer { plan, backfill: plan.tail.map(|_| VecDeque::new()), ever_connected: false, lost: false }
+        Viewer {
+            plan,
+            backfill: plan.tail.map(|_| VecDeque::new()),
+            ever_connected: false,
+            lost: false,
+        }
     }
 
     fn handle(&mut self, event: SourceEvent, output: &mut Output) -> std::io::Result<Step> {
@@ -182,18 +217,31 @@ impl<'p> Viewer<'p> {
             ConnState::Connected { target, server } => {
                 if self.lost {
                     eprintln!("vg: reconnected to {target}");
-                } else if !self.ever_connected && matches!(self.plan.config.kind, SourceKind::Server { .. }) {
-                    eprintln!("vg: connected to {target} ({})", crate::format::sanitize(&server));
+                } else if !self.ever_connected
+                    && matches!(self.plan.config.kind, SourceKind::Server { .. })
+                {
+                    eprintln!(
+                        "vg: connected to {target} ({})",
+                        crate::format::sanitize(&server)
+                    );
                 }
                 self.ever_connected = true;
                 self.lost = false;
             }
-            ConnState::Reconnecting { retry_at, reason, .. } => {
+            ConnState::Reconnecting {
+                retry_at, reason, ..
+            } => {
                 self.lost = true;
                 let wait = retry_at.saturating_duration_since(std::time::Instant::now());
-                eprintln!("vg: {}; retrying in {:.1}s", crate::format::sanitize(&reason), wait.as_secs_f64());
+                eprintln!(
+                    "vg: {}; retrying in {:.1}s",
+                    crate::format::sanitize(&reason),
+                    wait.as_secs_f64()
+                );
             }
-            ConnState::Disconnected { reason } => eprintln!("vg: disconnected: {}", crate::format::sanitize(&reason)),
+            ConnState::Disconnected { reason } => {
+                eprintln!("vg: disconnected: {}", crate::format::sanitize(&reason))
+            }
         }
     }
 
@@ -215,18 +263,34 @@ impl<'p> Viewer<'p> {
         }
     }
 
-    fn print(&self, entries: impl IntoIterator<Item = LogEntry>, output: &mut Output) -> std::io::Result<Step> {
+    fn print(
+        &self,
+        entries: impl IntoIterator<Item = LogEntry>,
+        output: &mut Output,
+    ) -> std::io::Result<Step> {
         let now = Utc::now();
         for entry in entries {
             match output.write(&entry, now) {
                 Ok(Written) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(Step::Exit(ExitCode::SUCCESS)),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    return Ok(Step::Exit(ExitCode::SUCCESS));
+                }
                 Err(e) => return Err(e),
             }
-            if self.plan.fail_on.as_ref().is_some_and(|re| re.is_match(&entry.message)) {
+            if self
+                .plan
+                .fail_on
+                .as_ref()
+                .is_some_and(|re| re.is_match(&entry.message))
+            {
                 return Ok(Step::Exit(ExitCode::FAILURE));
             }
-            if self.plan.until_match.as_ref().is_some_and(|re| re.is_match(&entry.message)) {
+            if self
+                .plan
+                .until_match
+                .as_ref()
+                .is_some_and(|re| re.is_match(&entry.message))
+            {
                 return Ok(Step::Exit(ExitCode::SUCCESS));
             }
         }
@@ -237,8 +301,14 @@ impl<'p> Viewer<'p> {
 /// One line for stderr about entries that will never arrive.
 pub fn describe_gap(gap: &Gap) -> String {
     match (gap.reason, gap.missed) {
-        (GapReason::Restart, 0) => "server restarted; entries from before the restart may be missing".into(),
-        (reason, missed) => format!("{} entries missed ({})", thousands(missed), reason.describe()),
+        (GapReason::Restart, 0) => {
+            "server restarted; entries from before the restart may be missing".into()
+        }
+        (reason, missed) => format!(
+            "{} entries missed ({})",
+            thousands(missed),
+            reason.describe()
+        ),
     }
 }
 
@@ -247,7 +317,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -261,9 +331,22 @@ mod tests {
 
     #[test]
     fn gaps_read_as_sentences() {
-        let gap = Gap { missed: 1234, from_seq: Some(1), to_seq: Some(1234), reason: GapReason::Lagged };
-        assert_eq!(describe_gap(&gap), "1,234 entries missed (viewer fell behind)");
-        let restart = Gap { missed: 0, from_seq: None, to_seq: None, reason: GapReason::Restart };
+        let gap = Gap {
+            missed: 1234,
+            from_seq: Some(1),
+            to_seq: Some(1234),
+            reason: GapReason::Lagged,
+        };
+        assert_eq!(
+            describe_gap(&gap),
+            "1,234 entries missed (viewer fell behind)"
+        );
+        let restart = Gap {
+            missed: 0,
+            from_seq: None,
+            to_seq: None,
+            reason: GapReason::Restart,
+        };
         assert!(describe_gap(&restart).starts_with("server restarted"));
         assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(thousands(999), "999");

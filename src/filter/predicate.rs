@@ -136,8 +136,7 @@ impl Predicate {
 pub(crate) fn one_line(err: &regex::Error) -> String {
     let text = err.to_string();
     text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .last()
+        .rfind(|l| !l.trim().is_empty())
         .unwrap_or("invalid pattern")
         .trim()
         .trim_start_matches("error: ")

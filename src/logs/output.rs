@@ -34,7 +34,11 @@ impl Output {
     }
 
     /// Adds one entry; NDJSON keeps the raw data, display lines are sanitized by the formatter.
-    pub(super) fn write(&mut self, entry: &LogEntry, now: DateTime<Utc>) -> std::io::Result<Written> {
+    pub(super) fn write(
+        &mut self,
+        entry: &LogEntry,
+        now: DateTime<Utc>,
+    ) -> std::io::Result<Written> {
         if self.json {
             serde_json::to_writer(&mut self.buffer, entry)?;
         } else {

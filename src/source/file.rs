@@ -84,7 +84,11 @@ pub(super) fn read_file(path: &Path, follow: bool, tx: &Sender<SourceEvent>) {
     {
         return;
     }
-    while follow {
+    if !follow {
+        let _ = tx.blocking_send(SourceEvent::End);
+        return;
+    }
+    loop {
         std::thread::sleep(FOLLOW_POLL);
         if tx.is_closed() {
             return;
@@ -104,7 +108,6 @@ pub(super) fn read_file(path: &Path, follow: bool, tx: &Sender<SourceEvent>) {
             return;
         }
     }
-    let _ = tx.blocking_send(SourceEvent::End);
 }
 
 /// Reads stdin until it closes. Everything on stdin is live: it has no history to backfill.

@@ -272,7 +272,10 @@ async fn connect_once(
                 // A simpler backend has no hello and no backfill: everything it sends is live.
                 if !fresh {
                     fresh = true;
-                    let state = ConnState::Connected { target: base.to_string(), server: "bare entries".into() };
+                    let state = ConnState::Connected {
+                        target: base.to_string(),
+                        server: "bare entries".into(),
+                    };
                     for event in [SourceEvent::State(state), SourceEvent::Live] {
                         if tx.send(event).await.is_err() {
                             return Ended::ViewerGone;
