@@ -7,7 +7,6 @@
 use std::io::BufRead;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 use super::{Emitter, EmitterConfig, Gateway, GatewayConfig, serve};
@@ -39,9 +38,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 /// Binds the listener, explaining a failure in one line.
 pub(crate) async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}; choose another address with --bind"))
+    TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!("cannot listen on {addr}: {e}; choose another address with --bind")
+    })
 }
 
 /// Reads lines until end of input, emitting one entry per non-blank line.
