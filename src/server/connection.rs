@@ -210,6 +210,14 @@ impl Connection {
                     return Ok(());
                 }
                 incoming = self.socket.recv() => self.incoming(incoming).await?,
+                // Before entries: a steady flood must not starve the keepalive.
+                _ = ping.tick() => {
+                    if self.last_heard.elapsed() >= self.shared.config.peer_timeout {
+                        tracing::debug!("dropping a viewer that stopped answering pings");
+                        return Err(Gone);
+                    }
+                    self.send_raw(Message::Ping(Default::default())).await?;
+                }
                 received = live.recv() => match received {
                     Ok(entry) => {
                         self.on_live(&entry).await?;
@@ -222,13 +230,6 @@ impl Connection {
                         return Ok(());
                     }
                 },
-                _ = ping.tick() => {
-                    if self.last_heard.elapsed() >= self.shared.config.peer_timeout {
-                        tracing::debug!("dropping a viewer that stopped answering pings");
-                        return Err(Gone);
-                    }
-                    self.send_raw(Message::Ping(Default::default())).await?;
-                }
             }
         }
     }

@@ -138,3 +138,22 @@ async fn workload(emitter: Emitter, mut world: World, rate: u32) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_demo_serves_seeded_history_and_hands_the_tui_its_url() {
+        let args = DemoArgs {
+            bind: "127.0.0.1:0".into(),
+            rate: 40,
+            no_tui: true,
+        };
+        let demo = Demo::start(&args).await.unwrap();
+        assert!(demo.emitter().stats().entries >= 50);
+        assert_eq!(demo.tui_args().source.url, demo.url());
+        assert!(demo.url().starts_with("http://127.0.0.1:"));
+        demo.shutdown().await;
+    }
+}
