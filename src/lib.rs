@@ -15,6 +15,8 @@ pub mod filter;
 pub mod format;
 pub mod logs;
 pub mod model;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod source;
 pub mod timespec;
 pub mod tui;

@@ -37,10 +37,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Logs(args) => vg::logs::run(args).await,
         Command::Tui(args) => vg::tui::run(args).await,
+        #[cfg(feature = "server")]
+        Command::Serve(args) => vg::server::standalone::run(args).await,
+        #[cfg(feature = "server")]
+        Command::Demo(args) => {
+            let demo = vg::server::demo::Demo::start(&args).await?;
+            if args.no_tui {
+                return vg::server::demo::serve_until_stopped(demo).await;
+            }
+            let code = vg::tui::run(demo.tui_args()).await;
+            demo.shutdown().await;
+            code
+        }
+        #[cfg(not(feature = "server"))]
         Command::Serve(_) | Command::Demo(_) => Err(needs_server_feature()),
     }
 }
 
+#[cfg(not(feature = "server"))]
 fn needs_server_feature() -> anyhow::Error {
     UsageError::new(
         "this command needs the `server` feature: rebuild with `cargo install vg --features server` \

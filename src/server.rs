@@ -1,0 +1,49 @@
+//! What an app gets with the `server` feature, and the parts `vg serve` and `vg demo` are built from.
+//!
+//! - [`Emitter`]: the cloneable handle an app logs through. `emit` never blocks: it stamps a seq, keeps
+//!   the entry in a bounded history and hands it to viewers.
+//! - [`Gateway`]: the axum routes viewers and ingesters use (`docs/protocol.md`, `docs/server.md`):
+//!   `GET /api/logs/stream` (WebSocket), `GET`/`POST /api/logs`, `GET /healthz`; and [`serve`] to run
+//!   them (or your app with them merged in) with `TCP_NODELAY` and a graceful shutdown.
+//! - [`RequestLogLayer`]: a `tower::Layer` logging one entry per HTTP request, secrets redacted.
+//! - [`TracingLayer`]: a `tracing_subscriber::Layer` streaming the app's `tracing` events.
+//!
+//! ```no_run
+//! use vg::server::{Emitter, EmitterConfig, Gateway, GatewayConfig, RequestLogLayer};
+//! # async fn app() -> std::io::Result<()> {
+//! let emitter = Emitter::new(EmitterConfig::default());
+//! let gateway = Gateway::new(emitter.clone(), GatewayConfig::default().token("s3cret"));
+//! let app = axum::Router::new()
+//!     .route("/", axum::routing::get(|| async { "hello" }))
+//!     .layer(RequestLogLayer::new(emitter.clone()))
+//!     .merge(gateway.router());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! vg::server::serve(listener, app, gateway, async {
+//!     let _ = tokio::signal::ctrl_c().await;
+//! })
+//! .await
+//! # }
+//! ```
+
+mod auth;
+mod config;
+mod connection;
+pub mod demo;
+mod emitter;
+mod frames;
+mod gateway;
+mod history;
+mod http_layer;
+mod ingest;
+mod query;
+mod redact;
+pub mod standalone;
+mod tracing_layer;
+
+pub use config::GatewayConfig;
+pub use emitter::{Emitter, EmitterConfig, HistoryStats};
+pub use gateway::{Gateway, serve};
+pub use http_layer::{
+    REQUEST_ID_HEADER, RequestId, RequestLog, RequestLogLayer, ResponseFuture, UserId,
+};
+pub use tracing_layer::TracingLayer;

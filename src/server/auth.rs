@@ -1,0 +1,201 @@
+//! Who may connect: the optional bearer token and the browser `Origin` rule.
+//!
+//! The token is accepted in `Authorization: Bearer <token>` or, because browsers cannot set headers on
+//! a WebSocket, as a subprotocol `vg.token.<token>` offered next to `vg.v1`. It is never read from the
+//! URL, where it would end up in proxy and access logs. Comparison is constant-time in the token's
+//! contents (only its length can be told apart by timing).
+//!
+//! A request without `Origin` comes from a program, not a page, and passes. A browser's `Origin` must be
+//! the page's own host (it names the same host and port as the `Host` header) or be on the allowlist;
+//! otherwise a page on another site could read the logs with the visitor's network position.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use subtle::ConstantTimeEq;
+
+/// The subprotocol a vg client offers; echoed back when offered.
+pub(crate) const PROTOCOL: &str = "vg.v1";
+/// The prefix of the subprotocol that carries the token.
+pub(crate) const TOKEN_PROTOCOL_PREFIX: &str = "vg.token.";
+
+/// Whether the request carries the expected token in either accepted form.
+pub(crate) fn token_ok(expected: &str, headers: &HeaderMap) -> bool {
+    let bearer = headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        });
+    let offered = offered_protocols(headers)
+        .into_iter()
+        .filter_map(|p| p.strip_prefix(TOKEN_PROTOCOL_PREFIX).map(str::to_owned));
+    // Every candidate is compared (no early exit) so the number of attempts does not leak either.
+    let mut ok = false;
+    for candidate in bearer.map(str::to_owned).chain(offered) {
+        ok |= bool::from(candidate.as_bytes().ct_eq(expected.as_bytes()));
+    }
+    ok
+}
+
+/// The subprotocols the client offered, in order.
+pub(crate) fn offered_protocols(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The subprotocol to answer with. A browser fails the handshake when it offered protocols and the
+/// server picks none, so: `vg.v1` when offered, else the token protocol itself when that is all
+/// there is (echoing it tells the client nothing it did not send).
+pub(crate) fn select_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
+    let offered = offered_protocols(headers);
+    let pick = offered
+        .iter()
+        .find(|p| p.as_str() == PROTOCOL)
+        .or_else(|| {
+            offered
+                .iter()
+                .find(|p| p.starts_with(TOKEN_PROTOCOL_PREFIX))
+        })?;
+    HeaderValue::from_str(pick).ok()
+}
+
+/// Whether a browser `Origin` may use this endpoint.
+pub(crate) fn origin_ok(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = normalize_origin(origin);
+    if allowed
+        .iter()
+        .any(|a| a == "*" || normalize_origin(a) == origin)
+    {
+        return true;
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    strip_default_port(scheme, authority) == strip_default_port(scheme, &host.to_ascii_lowercase())
+}
+
+fn normalize_origin(origin: &str) -> String {
+    origin.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+fn strip_default_port<'a>(scheme: &str, authority: &'a str) -> &'a str {
+    let default = match scheme {
+        "http" | "ws" => ":80",
+        "https" | "wss" => ":443",
+        _ => return authority,
+    };
+    authority.strip_suffix(default).unwrap_or(authority)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(*k, v.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn token_in_header_or_subprotocol() {
+        let t = "s3cret-token";
+        assert!(token_ok(
+            t,
+            &headers(&[("authorization", "Bearer s3cret-token")])
+        ));
+        assert!(token_ok(
+            t,
+            &headers(&[("authorization", "bearer  s3cret-token ")])
+        ));
+        assert!(token_ok(
+            t,
+            &headers(&[("sec-websocket-protocol", "vg.v1, vg.token.s3cret-token")])
+        ));
+        assert!(!token_ok(t, &headers(&[])));
+        assert!(!token_ok(
+            t,
+            &headers(&[("authorization", "Bearer s3cret-tokem")])
+        ));
+        assert!(!token_ok(
+            t,
+            &headers(&[("authorization", "Basic s3cret-token")])
+        ));
+        assert!(!token_ok(
+            t,
+            &headers(&[("authorization", "Bearer s3cret")])
+        ));
+        assert!(!token_ok(
+            t,
+            &headers(&[("sec-websocket-protocol", "vg.v1, s3cret-token")])
+        ));
+    }
+
+    #[test]
+    fn protocol_selection_echoes_something_offered() {
+        let pick = |v: &str| select_protocol(&headers(&[("sec-websocket-protocol", v)]));
+        assert_eq!(pick("vg.token.x, vg.v1").unwrap(), "vg.v1");
+        assert_eq!(pick("vg.token.x").unwrap(), "vg.token.x");
+        assert_eq!(pick("graphql-ws"), None);
+        assert_eq!(select_protocol(&headers(&[])), None);
+    }
+
+    #[test]
+    fn origins() {
+        let allowed = vec!["https://Dash.Example.com/".to_owned()];
+        let check = |pairs: &[(&'static str, &str)]| origin_ok(&headers(pairs), &allowed);
+        assert!(check(&[("host", "127.0.0.1:7007")]), "no Origin: a program");
+        assert!(check(&[
+            ("host", "127.0.0.1:7007"),
+            ("origin", "http://127.0.0.1:7007")
+        ]));
+        assert!(check(&[
+            ("host", "logs.example.com"),
+            ("origin", "https://logs.example.com")
+        ]));
+        assert!(check(&[
+            ("host", "logs.example.com:443"),
+            ("origin", "https://logs.example.com")
+        ]));
+        assert!(check(&[
+            ("host", "x"),
+            ("origin", "https://dash.example.com")
+        ]));
+        assert!(!check(&[
+            ("host", "127.0.0.1:7007"),
+            ("origin", "http://evil.example")
+        ]));
+        assert!(!check(&[
+            ("host", "127.0.0.1:7007"),
+            ("origin", "http://127.0.0.1:7008")
+        ]));
+        assert!(!check(&[("host", "127.0.0.1:7007"), ("origin", "null")]));
+        assert!(
+            !check(&[("origin", "http://127.0.0.1:7007")]),
+            "no Host to compare"
+        );
+        assert!(origin_ok(
+            &headers(&[("host", "a"), ("origin", "http://b")]),
+            &["*".to_owned()]
+        ));
+    }
+}

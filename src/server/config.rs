@@ -1,0 +1,86 @@
+//! [`GatewayConfig`]: security and the bounds on every buffer a peer can make the server fill.
+
+use std::time::Duration;
+
+/// How a [`Gateway`](super::Gateway) guards and bounds its endpoints. Start from `default()` and
+/// adjust; every limit has a safe default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GatewayConfig {
+    /// When set, every log endpoint (not `/healthz`) requires this token, as
+    /// `Authorization: Bearer <token>` or the WebSocket subprotocol `vg.token.<token>`.
+    pub token: Option<String>,
+    /// Browser origins (`https://dash.example.com`) allowed besides the server's own; `*` allows any.
+    pub allowed_origins: Vec<String>,
+    /// Most viewers at once; more are closed with code 1013 ("try again later").
+    pub max_connections: usize,
+    /// Largest message a viewer may send (a `filter` message is a few hundred bytes).
+    pub max_message_bytes: usize,
+    /// Largest `POST /api/logs` body; larger ones get 413.
+    pub max_ingest_bytes: usize,
+    /// Most bytes queued for one viewer's socket.
+    pub write_buffer_bytes: usize,
+    /// How often each viewer is pinged.
+    pub ping_interval: Duration,
+    /// A viewer silent for this long (no pong, no message), or whose socket accepts nothing for
+    /// this long, is dropped.
+    pub peer_timeout: Duration,
+    /// Most entries in one `entries` frame.
+    pub batch_entries: usize,
+    /// Most bytes (roughly) in one `entries` frame.
+    pub batch_bytes: usize,
+    /// `GET /api/logs` returns at most this many entries when the request names no `limit`.
+    pub default_query_limit: usize,
+    /// The server's name in `hello`.
+    pub server_name: String,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            token: None,
+            allowed_origins: Vec::new(),
+            max_connections: 256,
+            max_message_bytes: 64 * 1024,
+            max_ingest_bytes: 4 * 1024 * 1024,
+            write_buffer_bytes: 16 * 1024 * 1024,
+            ping_interval: Duration::from_secs(15),
+            peer_timeout: Duration::from_secs(40),
+            batch_entries: 512,
+            batch_bytes: 256 * 1024,
+            default_query_limit: 1000,
+            server_name: "vg".to_owned(),
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// Requires this token (builder style). An empty token means none.
+    #[must_use]
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into()).filter(|t| !t.is_empty());
+        self
+    }
+
+    /// Allows one more browser origin (builder style).
+    #[must_use]
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        self.allowed_origins.push(origin.into());
+        self
+    }
+
+    /// Sets the connection limit (builder style).
+    #[must_use]
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// Sets the ping interval and the silence after which a peer is dropped (builder style).
+    #[must_use]
+    pub fn keepalive(mut self, ping_interval: Duration, peer_timeout: Duration) -> Self {
+        self.ping_interval = ping_interval;
+        self.peer_timeout = peer_timeout;
+        self
+    }
+}

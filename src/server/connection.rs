@@ -1,0 +1,387 @@
+//! One viewer: hello, backfill, then live entries until the viewer leaves or the server stops.
+//!
+//! The connection keeps a `cursor`: every seq at or below it has been sent, deliberately filtered
+//! out, or reported in a `gap`. It subscribes before reading history, so the two overlap instead of
+//! leaving a hole; live entries at or below the cursor were already covered by the backfill and are
+//! skipped. The broadcast channel delivers seqs without holes unless this viewer fell behind, so a
+//! live seq above `cursor + 1` *is* the lag, and the `gap` it produces counts exactly the seqs in
+//! between. After a lag the viewer continues with the oldest entry the live buffer still holds.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use chrono::Utc;
+use futures_util::SinkExt;
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio::sync::{OwnedSemaphorePermit, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::emitter::Bounds;
+use super::frames::Batch;
+use super::gateway::Shared;
+use crate::filter::Filter;
+use crate::model::LogEntry;
+use crate::wire::{
+    ClientMessage, Gap, GapReason, Hello, PROTOCOL_VERSION, QueryError, ServerMessage, StreamQuery,
+};
+
+/// History is read in chunks so the emitter's lock is held only briefly at a time.
+const CHUNK: usize = 512;
+/// How many live entries one wake-up examines before the loop looks at pings and shutdown again.
+const DRAIN_MAX: usize = 4096;
+/// How long closing waits for the close frame to go out and for the peer's answer.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+const CLOSE_NORMAL: u16 = 1000;
+const CLOSE_POLICY: u16 = 1008;
+const CLOSE_TOO_BIG: u16 = 1009;
+
+/// The peer is gone or must be dropped; nothing more can be sent.
+struct Gone;
+
+struct Connection {
+    socket: WebSocket,
+    shared: Arc<Shared>,
+    filter: Filter,
+    cursor: u64,
+    batch: Batch,
+    shutdown: watch::Receiver<bool>,
+    last_heard: Instant,
+}
+
+/// Runs one viewer to the end. The permit is the viewer's slot under the connection limit.
+pub(crate) async fn run(
+    socket: WebSocket,
+    shared: Arc<Shared>,
+    query: Result<StreamQuery, QueryError>,
+    permit: OwnedSemaphorePermit,
+) {
+    let _permit = permit;
+    let config = &shared.config;
+    let batch = Batch::new(
+        config.batch_entries,
+        config.batch_bytes,
+        config.write_buffer_bytes / 2,
+    );
+    let mut conn = Connection {
+        socket,
+        shutdown: shared.shutdown.subscribe(),
+        shared: Arc::clone(&shared),
+        filter: Filter::all(),
+        cursor: 0,
+        batch,
+        last_heard: Instant::now(),
+    };
+    if *conn.shutdown.borrow() {
+        conn.close(CLOSE_NORMAL, "server shutting down").await;
+        return;
+    }
+    let compiled = query.map_err(|e| e.to_string()).and_then(|query| {
+        let filter = query
+            .filter
+            .compile(Utc::now())
+            .map_err(|e| e.to_string())?;
+        Ok((query, filter))
+    });
+    let (query, filter) = match compiled {
+        Ok(ok) => ok,
+        Err(message) => {
+            // Retrying the same query cannot help: 1008 tells the client to stop.
+            if conn.send(&ServerMessage::Error { message }).await.is_ok() {
+                conn.close(CLOSE_POLICY, "invalid filter").await;
+            }
+            return;
+        }
+    };
+    conn.filter = filter;
+    let _ = conn.stream(&query).await;
+}
+
+impl Connection {
+    async fn stream(&mut self, query: &StreamQuery) -> Result<(), Gone> {
+        // Subscribe first: from here on nothing can be emitted that this viewer would not see.
+        let (live, bounds) = self.shared.emitter.subscribe();
+        let emitter = &self.shared.emitter;
+        let hello = Hello {
+            protocol: PROTOCOL_VERSION,
+            server: self.shared.config.server_name.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            instance: emitter.instance().map(str::to_owned),
+            boot: emitter.boot().to_owned(),
+            newest_seq: bounds.newest,
+            oldest_seq: bounds.oldest,
+        };
+        self.send(&ServerMessage::Hello(hello)).await?;
+        self.backfill(query, bounds).await?;
+        self.cursor = bounds.newest.unwrap_or(0);
+        self.send(&ServerMessage::Live).await?;
+        if !query.follow {
+            self.close(CLOSE_NORMAL, "complete").await;
+            return Ok(());
+        }
+        self.live(live).await
+    }
+
+    /// Sends what the query asks for from history, up to `bounds.newest`.
+    async fn backfill(&mut self, query: &StreamQuery, bounds: Bounds) -> Result<(), Gone> {
+        let boot = self.shared.emitter.boot();
+        let restarted = query.after.is_some() && query.boot.as_deref().is_some_and(|b| b != boot);
+        if restarted {
+            self.gap(Gap {
+                missed: 0,
+                from_seq: None,
+                to_seq: None,
+                reason: GapReason::Restart,
+            })
+            .await?;
+        }
+        let Some(newest) = bounds.newest else {
+            return Ok(());
+        };
+        match (query.after, query.tail) {
+            // Everything this start of the server emitted, so evictions since seq 1 are reported.
+            (Some(_), _) if restarted => self.forward(1, newest).await,
+            (Some(after), _) => self.forward(after.saturating_add(1), newest).await,
+            (None, Some(tail)) => self.tail(tail, newest).await,
+            (None, None) if query.filter.since.is_some() => {
+                let oldest = bounds.oldest.unwrap_or(newest);
+                self.forward(oldest, newest).await
+            }
+            (None, None) => Ok(()),
+        }
+    }
+
+    /// Sends matching retained entries with `from <= seq <= to`; seqs evicted before they could be
+    /// read become an `evicted` gap with the exact range.
+    async fn forward(&mut self, from: u64, to: u64) -> Result<(), Gone> {
+        let mut next = from;
+        while next <= to {
+            self.check_shutdown()?;
+            let chunk = self.shared.emitter.forward(next, to, CHUNK);
+            let first = chunk.first().and_then(|e| e.seq).unwrap_or(to + 1);
+            if first > next {
+                self.gap(range_gap(next, first - 1, GapReason::Evicted))
+                    .await?;
+            }
+            for entry in &chunk {
+                self.push(entry).await?;
+            }
+            next = chunk.last().and_then(|e| e.seq).map_or(to + 1, |s| s + 1);
+        }
+        self.flush().await
+    }
+
+    /// Sends the last `n` matching entries at or below `newest`, oldest first.
+    async fn tail(&mut self, n: usize, newest: u64) -> Result<(), Gone> {
+        let mut picked: Vec<Arc<LogEntry>> = Vec::new();
+        let mut before = newest.saturating_add(1);
+        while picked.len() < n {
+            let chunk = self.shared.emitter.backward(before, CHUNK);
+            let Some(last) = chunk.last().and_then(|e| e.seq) else {
+                break;
+            };
+            before = last;
+            picked.extend(
+                chunk
+                    .into_iter()
+                    .filter(|e| self.filter.matches(e))
+                    .take(n - picked.len()),
+            );
+        }
+        for entry in picked.iter().rev() {
+            self.batch.push(entry);
+            if self.batch.is_full() {
+                self.flush().await?;
+            }
+        }
+        self.flush().await
+    }
+
+    async fn live(&mut self, mut live: broadcast::Receiver<Arc<LogEntry>>) -> Result<(), Gone> {
+        let period = self.shared.config.ping_interval;
+        let mut ping = tokio::time::interval_at(Instant::now() + period, period);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.shutdown.changed() => {
+                    self.close(CLOSE_NORMAL, "server shutting down").await;
+                    return Ok(());
+                }
+                incoming = self.socket.recv() => self.incoming(incoming).await?,
+                // Before entries: a steady flood must not starve the keepalive.
+                _ = ping.tick() => {
+                    if self.last_heard.elapsed() >= self.shared.config.peer_timeout {
+                        tracing::debug!("dropping a viewer that stopped answering pings");
+                        return Err(Gone);
+                    }
+                    self.send_raw(Message::Ping(Default::default())).await?;
+                }
+                received = live.recv() => match received {
+                    Ok(entry) => {
+                        self.on_live(&entry).await?;
+                        self.drain(&mut live).await?;
+                    }
+                    // The next entry received tells exactly which seqs were lost.
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => {
+                        self.close(CLOSE_NORMAL, "server shutting down").await;
+                        return Ok(());
+                    }
+                },
+            }
+        }
+    }
+
+    /// Takes what is already waiting, so a burst becomes a few large frames instead of many small.
+    async fn drain(&mut self, live: &mut broadcast::Receiver<Arc<LogEntry>>) -> Result<(), Gone> {
+        for _ in 0..DRAIN_MAX {
+            match live.try_recv() {
+                Ok(entry) => self.on_live(&entry).await?,
+                Err(TryRecvError::Lagged(_)) => {}
+                Err(_) => break,
+            }
+        }
+        self.flush().await
+    }
+
+    async fn on_live(&mut self, entry: &Arc<LogEntry>) -> Result<(), Gone> {
+        let Some(seq) = entry.seq else {
+            return Ok(());
+        };
+        if seq <= self.cursor {
+            return Ok(());
+        }
+        if seq > self.cursor + 1 {
+            self.gap(range_gap(self.cursor + 1, seq - 1, GapReason::Lagged))
+                .await?;
+        }
+        self.cursor = seq;
+        self.push(entry).await
+    }
+
+    /// Adds the entry to the batch if it passes the filter; sends the batch when full.
+    async fn push(&mut self, entry: &LogEntry) -> Result<(), Gone> {
+        if self.filter.matches(entry) {
+            self.batch.push(entry);
+            if self.batch.is_full() {
+                self.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), Gone> {
+        match self.batch.take() {
+            Some(frame) => self.send_raw(Message::Text(frame.into())).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Sends a gap after whatever entries precede it.
+    async fn gap(&mut self, gap: Gap) -> Result<(), Gone> {
+        self.flush().await?;
+        self.send(&ServerMessage::Gap(gap)).await
+    }
+
+    async fn incoming(
+        &mut self,
+        incoming: Option<Result<Message, axum::Error>>,
+    ) -> Result<(), Gone> {
+        let message = match incoming {
+            None => return Err(Gone),
+            Some(Err(error)) => {
+                // tungstenite reports an oversized message as "Space limit exceeded".
+                if error.to_string().contains("limit exceeded") {
+                    let limit = self.shared.config.max_message_bytes;
+                    self.close(CLOSE_TOO_BIG, &format!("message larger than {limit} bytes"))
+                        .await;
+                }
+                return Err(Gone);
+            }
+            Some(Ok(message)) => message,
+        };
+        self.last_heard = Instant::now();
+        match message {
+            Message::Text(text) => match serde_json::from_str::<ClientMessage>(&text) {
+                Ok(ClientMessage::Filter(spec)) => match spec.compile(Utc::now()) {
+                    Ok(filter) => self.filter = filter,
+                    // The previous filter stays in force.
+                    Err(e) => {
+                        self.send(&ServerMessage::Error {
+                            message: e.to_string(),
+                        })
+                        .await?;
+                    }
+                },
+                Err(e) => {
+                    let message = format!("unreadable message from client: {e}");
+                    self.send(&ServerMessage::Error { message }).await?;
+                }
+            },
+            Message::Binary(_) => {
+                let message = "binary messages are not part of the protocol".to_owned();
+                self.send(&ServerMessage::Error { message }).await?;
+            }
+            Message::Close(_) => {
+                // Flushes tungstenite's queued close reply.
+                let _ = tokio::time::timeout(CLOSE_WAIT, self.socket.flush()).await;
+                return Err(Gone);
+            }
+            Message::Ping(_) | Message::Pong(_) => {}
+        }
+        Ok(())
+    }
+
+    fn check_shutdown(&self) -> Result<(), Gone> {
+        if *self.shutdown.borrow() {
+            Err(Gone)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn send(&mut self, message: &ServerMessage) -> Result<(), Gone> {
+        self.send_raw(Message::Text(message.to_json().into())).await
+    }
+
+    /// Sends one frame; a socket that accepts nothing for the peer timeout is given up on.
+    async fn send_raw(&mut self, message: Message) -> Result<(), Gone> {
+        match tokio::time::timeout(self.shared.config.peer_timeout, self.socket.send(message)).await
+        {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Gone),
+        }
+    }
+
+    /// Sends a close frame and waits (briefly) for the peer's, so the TCP close is clean and the
+    /// peer reads the code instead of a reset.
+    async fn close(&mut self, code: u16, reason: &str) {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let sent =
+            tokio::time::timeout(CLOSE_WAIT, self.socket.send(Message::Close(Some(frame)))).await;
+        if matches!(sent, Ok(Ok(()))) {
+            let _ = tokio::time::timeout(CLOSE_WAIT, async {
+                while let Some(Ok(message)) = self.socket.recv().await {
+                    if matches!(message, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+    }
+}
+
+fn range_gap(from: u64, to: u64, reason: GapReason) -> Gap {
+    Gap {
+        missed: to - from + 1,
+        from_seq: Some(from),
+        to_seq: Some(to),
+        reason,
+    }
+}

@@ -1,0 +1,159 @@
+//! `vg demo`: the server with a realistic synthetic workload, to try vg without an app.
+//!
+//! [`Demo::start`] binds, serves and starts the workload in the background and returns at once with
+//! the address, so the caller can open a viewer on it (the TUI) or just print the URL. The history
+//! is seeded with the last couple of minutes, so a viewer has something to show immediately.
+
+mod world;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Parser as _;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use self::world::World;
+use super::standalone::{bind, shutdown_signal};
+use super::{Emitter, EmitterConfig, Gateway, GatewayConfig, serve};
+use crate::cli::{Cli, Command, DemoArgs, TuiArgs};
+
+/// How often the workload wakes to emit what its rate calls for.
+const TICK: Duration = Duration::from_millis(100);
+/// How much history is made up at start.
+const SEED_SPAN: Duration = Duration::from_secs(120);
+
+/// A running demo server and workload.
+#[derive(Debug)]
+pub struct Demo {
+    addr: SocketAddr,
+    emitter: Emitter,
+    stop: Option<oneshot::Sender<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+    workload: JoinHandle<()>,
+}
+
+impl Demo {
+    /// Binds `args.bind`, seeds history, and starts serving and the workload in the background.
+    pub async fn start(args: &DemoArgs) -> anyhow::Result<Demo> {
+        let emitter = Emitter::new(EmitterConfig::default().read_env(false));
+        let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
+        let listener = bind(&args.bind).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, gateway.router(), gateway, async {
+            let _ = stopped.await;
+        }));
+        let mut world = World::new(rand::random());
+        seed_history(&emitter, &mut world, args.rate);
+        let workload = tokio::spawn(workload(emitter.clone(), world, args.rate));
+        Ok(Demo {
+            addr,
+            emitter,
+            stop: Some(stop),
+            server,
+            workload,
+        })
+    }
+
+    /// The address the demo server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The URL viewers connect to: `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The emitter the workload logs into.
+    pub fn emitter(&self) -> &Emitter {
+        &self.emitter
+    }
+
+    /// Arguments for `vg tui` pointed at this demo, with every other option at its default.
+    pub fn tui_args(&self) -> TuiArgs {
+        // Parsed rather than built field by field, so it stays right as `vg tui` gains options.
+        match Cli::try_parse_from(["vg", "tui", "--url", &self.url()]).map(|cli| cli.command) {
+            Ok(Command::Tui(args)) => args,
+            _ => unreachable!("`vg tui --url URL` always parses"),
+        }
+    }
+
+    /// Stops the workload, closes viewers and waits for the server to finish.
+    pub async fn shutdown(mut self) {
+        self.workload.abort();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.server).await;
+    }
+}
+
+/// `vg demo --no-tui`: print where to connect, serve until Ctrl-C or SIGTERM.
+pub async fn serve_until_stopped(demo: Demo) -> anyhow::Result<ExitCode> {
+    let url = demo.url();
+    println!("{url}");
+    eprintln!("vg demo: serving synthetic logs on {url}");
+    eprintln!("  watch with: vg logs --url {url}   or   vg tui --url {url}");
+    eprintln!("  Ctrl-C to stop");
+    shutdown_signal().await;
+    demo.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Fills history with entries spread over the last [`SEED_SPAN`], oldest first.
+fn seed_history(emitter: &Emitter, world: &mut World, rate: u32) {
+    let count = (u64::from(rate) * SEED_SPAN.as_secs() / 4).clamp(50, 5000);
+    let now = Utc::now();
+    let step = SEED_SPAN / u32::try_from(count).unwrap_or(u32::MAX);
+    for i in (0..count).rev() {
+        let at = now - step * u32::try_from(i).unwrap_or(0);
+        emitter.emit(world.entry(at, i % 400 < 10));
+    }
+}
+
+/// Emits about `rate` entries a second with some jitter, and now and then an incident.
+async fn workload(emitter: Emitter, mut world: World, rate: u32) {
+    let mut tick = tokio::time::interval(TICK);
+    let mut budget = 0.0f64;
+    let mut next_burst = Instant::now() + Duration::from_secs(rand::random_range(20..45));
+    let mut burst_until = Instant::now();
+    loop {
+        tick.tick().await;
+        let now = Instant::now();
+        if now >= next_burst {
+            burst_until = now + Duration::from_secs(rand::random_range(4..10));
+            next_burst = burst_until + Duration::from_secs(rand::random_range(40..90));
+        }
+        let burst = now < burst_until;
+        let boost = if burst { 2.5 } else { 1.0 };
+        budget += f64::from(rate) * TICK.as_secs_f64() * boost * rand::random_range(0.3..1.7);
+        while budget >= 1.0 {
+            budget -= 1.0;
+            emitter.emit(world.entry(Utc::now(), burst));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_demo_serves_seeded_history_and_hands_the_tui_its_url() {
+        let args = DemoArgs {
+            bind: "127.0.0.1:0".into(),
+            rate: 40,
+            no_tui: true,
+        };
+        let demo = Demo::start(&args).await.unwrap();
+        assert!(demo.emitter().stats().entries >= 50);
+        assert_eq!(demo.tui_args().source.url, demo.url());
+        assert!(demo.url().starts_with("http://127.0.0.1:"));
+        demo.shutdown().await;
+    }
+}

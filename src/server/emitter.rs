@@ -1,0 +1,365 @@
+//! The emitter: the one place entries enter the server.
+//!
+//! [`Emitter::emit`] is synchronous and never waits on the network. Under one short mutex it stamps the
+//! next seq, pushes the entry into the bounded [`History`] and hands it to the broadcast channel that
+//! feeds every viewer; `broadcast::Sender::send` never blocks, it overwrites the oldest slot, and a
+//! viewer that had not read that slot learns it lagged. Doing the push and the send under the same
+//! lock keeps broadcast order equal to seq order, which is what lets a connection turn any jump in
+//! seqs into an exact `gap`. Subscribing takes the same lock, so a new viewer knows precisely which
+//! seqs are history and which will arrive live.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::broadcast;
+
+use super::history::History;
+use crate::model::{Level, LogEntry};
+
+/// Where the instance name is looked for when the configuration does not give one, in order.
+const INSTANCE_VARS: &[&str] = &["VG_INSTANCE", "FLY_MACHINE_ID", "FLY_ALLOC_ID"];
+/// Where the region is looked for when the configuration does not give one, in order.
+const REGION_VARS: &[&str] = &["VG_REGION", "FLY_REGION"];
+
+/// How an [`Emitter`] stamps and keeps entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EmitterConfig {
+    /// Instance name stamped on entries that have none. When `None` (and `read_env` is set) it comes
+    /// from `VG_INSTANCE`, then Fly's `FLY_MACHINE_ID` or `FLY_ALLOC_ID`.
+    pub instance: Option<String>,
+    /// Region stamped on entries that have none. When `None` (and `read_env` is set) it comes from
+    /// `VG_REGION`, then Fly's `FLY_REGION`.
+    pub region: Option<String>,
+    /// Whether to read the environment variables above.
+    pub read_env: bool,
+    /// Most entries kept for backfill and resume.
+    pub history: usize,
+    /// Most bytes kept in history (as counted by [`LogEntry::approx_size`]).
+    pub history_bytes: usize,
+    /// How many entries a viewer may fall behind the newest before it is told it missed some.
+    pub live_buffer: usize,
+}
+
+impl Default for EmitterConfig {
+    fn default() -> Self {
+        EmitterConfig {
+            instance: None,
+            region: None,
+            read_env: true,
+            history: 10_000,
+            history_bytes: 16 * 1024 * 1024,
+            live_buffer: 4096,
+        }
+    }
+}
+
+impl EmitterConfig {
+    /// Sets the instance name (builder style).
+    #[must_use]
+    pub fn instance(mut self, instance: impl Into<String>) -> Self {
+        self.instance = Some(instance.into());
+        self
+    }
+
+    /// Sets the region (builder style).
+    #[must_use]
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Whether instance and region may come from the environment (builder style).
+    #[must_use]
+    pub fn read_env(mut self, read_env: bool) -> Self {
+        self.read_env = read_env;
+        self
+    }
+
+    /// Sets the history limits: entries and bytes (builder style).
+    #[must_use]
+    pub fn history(mut self, entries: usize, bytes: usize) -> Self {
+        self.history = entries;
+        self.history_bytes = bytes;
+        self
+    }
+
+    /// Sets how far a viewer may fall behind before a `gap` (builder style).
+    #[must_use]
+    pub fn live_buffer(mut self, entries: usize) -> Self {
+        self.live_buffer = entries;
+        self
+    }
+}
+
+/// A cheap, cloneable handle that apps log through. All clones feed the same history and viewers.
+#[derive(Clone)]
+pub struct Emitter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    live: broadcast::Sender<Arc<LogEntry>>,
+    instance: Option<String>,
+    region: Option<String>,
+    boot: String,
+}
+
+struct State {
+    history: History,
+    next_seq: u64,
+}
+
+/// What history held at the instant a viewer subscribed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bounds {
+    /// Oldest seq retained.
+    pub(crate) oldest: Option<u64>,
+    /// Newest seq stamped; everything newer arrives on the subscription.
+    pub(crate) newest: Option<u64>,
+}
+
+/// A summary of what the emitter holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryStats {
+    /// Entries retained.
+    pub entries: usize,
+    /// Bytes charged for them.
+    pub bytes: usize,
+    /// Oldest seq retained.
+    pub oldest_seq: Option<u64>,
+    /// Newest seq stamped.
+    pub newest_seq: Option<u64>,
+}
+
+impl std::fmt::Debug for Emitter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emitter")
+            .field("boot", &self.inner.boot)
+            .field("instance", &self.inner.instance)
+            .field("region", &self.inner.region)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Emitter {
+    fn default() -> Self {
+        Emitter::new(EmitterConfig::default())
+    }
+}
+
+impl Emitter {
+    /// A new emitter with its own history and a fresh `boot` id.
+    pub fn new(config: EmitterConfig) -> Emitter {
+        let env = |key: &str| config.read_env.then(|| std::env::var(key).ok()).flatten();
+        let (live, _) = broadcast::channel(config.live_buffer.max(1));
+        Emitter {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    history: History::new(config.history, config.history_bytes),
+                    next_seq: 1,
+                }),
+                live,
+                instance: resolve(config.instance, INSTANCE_VARS, env),
+                region: resolve(config.region, REGION_VARS, env),
+                boot: new_boot_id(),
+            }),
+        }
+    }
+
+    /// Records an entry and returns the seq it was given. Never blocks on viewers or the network.
+    ///
+    /// The entry's `seq` is replaced; `instance` and `region` are filled in when it has none.
+    pub fn emit(&self, entry: LogEntry) -> u64 {
+        let mut entry = entry;
+        if entry.instance.is_none() {
+            entry.instance.clone_from(&self.inner.instance);
+        }
+        if entry.region.is_none() {
+            entry.region.clone_from(&self.inner.region);
+        }
+        // Measured and allocated before taking the lock, so the lock covers only the stamping.
+        let size = entry.approx_size();
+        let mut entry = Arc::new(entry);
+        let mut state = self.lock();
+        let seq = state.next_seq;
+        state.next_seq += 1;
+        if let Some(unique) = Arc::get_mut(&mut entry) {
+            unique.seq = Some(seq);
+        }
+        state.history.push(Arc::clone(&entry), size);
+        // An error only means nobody is watching right now.
+        let _ = self.inner.live.send(entry);
+        seq
+    }
+
+    /// Shorthand for emitting a new entry with this level, source and message.
+    pub fn log(&self, level: Level, source: &str, message: impl Into<String>) -> u64 {
+        self.emit(LogEntry::new(level, source, message))
+    }
+
+    /// Unique to this emitter (one start of the server): resuming viewers compare it.
+    pub fn boot(&self) -> &str {
+        &self.inner.boot
+    }
+
+    /// The instance name stamped on entries, if any.
+    pub fn instance(&self) -> Option<&str> {
+        self.inner.instance.as_deref()
+    }
+
+    /// The region stamped on entries, if any.
+    pub fn region(&self) -> Option<&str> {
+        self.inner.region.as_deref()
+    }
+
+    /// What history holds now.
+    pub fn stats(&self) -> HistoryStats {
+        let state = self.lock();
+        HistoryStats {
+            entries: state.history.len(),
+            bytes: state.history.bytes(),
+            oldest_seq: state.history.oldest_seq(),
+            newest_seq: state.history.newest_seq(),
+        }
+    }
+
+    /// The newest `max` retained entries, oldest first.
+    pub fn recent(&self, max: usize) -> Vec<Arc<LogEntry>> {
+        let mut entries = self.backward(u64::MAX, max);
+        entries.reverse();
+        entries
+    }
+
+    /// Subscribes to live entries. Taken under the stamping lock, so every seq up to
+    /// `Bounds::newest` is history and every later one arrives on the receiver.
+    pub(crate) fn subscribe(&self) -> (broadcast::Receiver<Arc<LogEntry>>, Bounds) {
+        let state = self.lock();
+        let receiver = self.inner.live.subscribe();
+        let bounds = Bounds {
+            oldest: state.history.oldest_seq(),
+            newest: state.next_seq.checked_sub(1).filter(|&s| s > 0),
+        };
+        (receiver, bounds)
+    }
+
+    /// Up to `max` retained entries with `from <= seq <= to`, oldest first.
+    pub(crate) fn forward(&self, from: u64, to: u64, max: usize) -> Vec<Arc<LogEntry>> {
+        self.lock().history.forward(from, to, max)
+    }
+
+    /// Up to `max` retained entries with `seq < before`, newest first.
+    pub(crate) fn backward(&self, before: u64, max: usize) -> Vec<Arc<LogEntry>> {
+        self.lock().history.backward(before, max)
+    }
+
+    /// A poisoned lock only means another thread panicked mid-push; the ring is still consistent
+    /// enough to log into, and `emit` must never panic in the app.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The configured value, else the first non-empty variable.
+fn resolve(
+    configured: Option<String>,
+    vars: &[&str],
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
+    configured.filter(|v| !v.is_empty()).or_else(|| {
+        vars.iter()
+            .find_map(|key| lookup(key).filter(|v| !v.trim().is_empty()))
+    })
+}
+
+/// 48 random bits in hex: short enough to read, unlikely to repeat across restarts.
+fn new_boot_id() -> String {
+    format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quiet() -> EmitterConfig {
+        EmitterConfig::default().read_env(false)
+    }
+
+    #[test]
+    fn emit_stamps_increasing_seqs_and_fills_origin() {
+        let emitter = Emitter::new(quiet().instance("148e").region("ord"));
+        assert_eq!(emitter.log(Level::Info, "api", "one"), 1);
+        let mut own = LogEntry::new(Level::Warn, "api", "two");
+        own.instance = Some("other".into());
+        own.seq = Some(999);
+        assert_eq!(emitter.emit(own), 2);
+        let recent = emitter.recent(10);
+        assert_eq!(recent[0].seq, Some(1));
+        assert_eq!(recent[0].instance.as_deref(), Some("148e"));
+        assert_eq!(recent[0].region.as_deref(), Some("ord"));
+        assert_eq!(recent[1].seq, Some(2));
+        assert_eq!(recent[1].instance.as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn subscribe_splits_history_from_live_exactly() {
+        let emitter = Emitter::new(quiet().history(2, usize::MAX));
+        let (_, empty) = emitter.subscribe();
+        assert_eq!((empty.oldest, empty.newest), (None, None));
+        for _ in 0..5 {
+            emitter.log(Level::Info, "a", "x");
+        }
+        let (mut rx, bounds) = emitter.subscribe();
+        assert_eq!((bounds.oldest, bounds.newest), (Some(4), Some(5)));
+        emitter.log(Level::Info, "a", "y");
+        assert_eq!(rx.try_recv().unwrap().seq, Some(6));
+    }
+
+    #[test]
+    fn a_slow_subscriber_lags_without_blocking_emit() {
+        let emitter = Emitter::new(quiet().live_buffer(4));
+        let (mut rx, _) = emitter.subscribe();
+        for _ in 0..10 {
+            emitter.log(Level::Info, "a", "x");
+        }
+        assert!(matches!(
+            rx.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(6))
+        ));
+        assert_eq!(rx.try_recv().unwrap().seq, Some(7));
+    }
+
+    #[test]
+    fn instance_and_region_come_from_config_then_vg_then_fly() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |key: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let fly = env(&[("FLY_ALLOC_ID", "alloc"), ("FLY_MACHINE_ID", "machine")]);
+        assert_eq!(
+            resolve(None, INSTANCE_VARS, fly).as_deref(),
+            Some("machine")
+        );
+        assert_eq!(
+            resolve(Some("mine".into()), INSTANCE_VARS, fly).as_deref(),
+            Some("mine")
+        );
+        let both = env(&[("FLY_REGION", "ord"), ("VG_REGION", "local")]);
+        assert_eq!(resolve(None, REGION_VARS, both).as_deref(), Some("local"));
+        let blank = env(&[("VG_REGION", " "), ("FLY_REGION", "ams")]);
+        assert_eq!(resolve(None, REGION_VARS, blank).as_deref(), Some("ams"));
+        assert_eq!(resolve(None, REGION_VARS, env(&[])), None);
+    }
+
+    #[test]
+    fn boots_differ() {
+        assert_ne!(Emitter::default().boot(), Emitter::default().boot());
+    }
+}

@@ -1,0 +1,143 @@
+//! Building `entries` frames: many entries per WebSocket message, each frame bounded in size.
+//!
+//! Entries are written straight from the shared `Arc<LogEntry>` into the frame's JSON, without
+//! cloning them into a `ServerMessage`. A single entry too large for one frame is sent shortened
+//! (message cut, meta replaced by a note saying so) rather than breaking the connection: otherwise a
+//! client would reconnect, ask for the same entry again and be cut off again, forever.
+
+use crate::model::LogEntry;
+
+const HEAD: &str = r#"{"type":"entries","entries":["#;
+const TAIL: &str = "]}";
+/// How much of an oversized entry's message is kept.
+const SHORTENED_MESSAGE: usize = 8 * 1024;
+
+/// Accumulates entries into one `entries` frame.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    json: Vec<u8>,
+    count: usize,
+    max_entries: usize,
+    max_bytes: usize,
+    max_entry_bytes: usize,
+}
+
+impl Batch {
+    /// A batch that reports full at `max_entries` entries or `max_bytes` of JSON; a single entry
+    /// larger than `max_entry_bytes` is shortened.
+    pub(crate) fn new(max_entries: usize, max_bytes: usize, max_entry_bytes: usize) -> Batch {
+        Batch {
+            json: Vec::new(),
+            count: 0,
+            max_entries: max_entries.max(1),
+            max_bytes,
+            max_entry_bytes,
+        }
+    }
+
+    /// Appends one entry.
+    pub(crate) fn push(&mut self, entry: &LogEntry) {
+        self.json
+            .extend_from_slice(if self.count == 0 { HEAD } else { "," }.as_bytes());
+        let mark = self.json.len();
+        write_entry(&mut self.json, entry);
+        let written = self.json.len() - mark;
+        if written > self.max_entry_bytes {
+            self.json.truncate(mark);
+            write_entry(&mut self.json, &shortened(entry, written));
+        }
+        self.count += 1;
+    }
+
+    /// Whether the batch should be sent before taking more.
+    pub(crate) fn is_full(&self) -> bool {
+        self.count >= self.max_entries || self.json.len() >= self.max_bytes
+    }
+
+    /// The finished frame, if any entries were pushed; the batch is empty afterwards.
+    pub(crate) fn take(&mut self) -> Option<String> {
+        if self.count == 0 {
+            return None;
+        }
+        self.json.extend_from_slice(TAIL.as_bytes());
+        self.count = 0;
+        let bytes = std::mem::take(&mut self.json);
+        // serde_json only ever writes UTF-8, so this never takes the lossy path.
+        Some(
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        )
+    }
+}
+
+fn write_entry(out: &mut Vec<u8>, entry: &LogEntry) {
+    // Writing into a Vec cannot fail, and a LogEntry always serializes.
+    let _ = serde_json::to_writer(out, entry);
+}
+
+/// The entry with its message cut and its meta replaced by a note of what was dropped.
+fn shortened(entry: &LogEntry, original_bytes: usize) -> LogEntry {
+    let mut cut = SHORTENED_MESSAGE.min(entry.message.len());
+    while !entry.message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut short = LogEntry {
+        message: format!("{}…", &entry.message[..cut]),
+        meta: crate::model::Meta::new(),
+        ..entry.clone()
+    };
+    short.meta.insert("vgTruncated".into(), true.into());
+    short
+        .meta
+        .insert("vgOriginalBytes".into(), original_bytes.into());
+    short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Level;
+    use crate::wire::{Incoming, ServerMessage, decode_server_frame};
+
+    fn entries(frame: &str) -> Vec<LogEntry> {
+        match decode_server_frame(frame).unwrap() {
+            Incoming::Message(ServerMessage::Entries { entries }) => entries,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn frames_decode_as_protocol_entries_and_respect_the_count_cap() {
+        let mut batch = Batch::new(2, usize::MAX, usize::MAX);
+        assert!(batch.take().is_none());
+        batch.push(&LogEntry::new(Level::Info, "a", "one"));
+        assert!(!batch.is_full());
+        batch.push(&LogEntry::new(Level::Warn, "b", "two \"quoted\"\n"));
+        assert!(batch.is_full());
+        let got = entries(&batch.take().unwrap());
+        assert_eq!(got[1].message, "two \"quoted\"\n");
+        assert!(batch.take().is_none(), "take leaves the batch empty");
+        batch.push(&LogEntry::new(Level::Info, "a", "three"));
+        assert_eq!(entries(&batch.take().unwrap()).len(), 1);
+    }
+
+    #[test]
+    fn byte_cap_marks_full() {
+        let mut batch = Batch::new(100, 200, usize::MAX);
+        batch.push(&LogEntry::new(Level::Info, "a", "x".repeat(300)));
+        assert!(batch.is_full());
+    }
+
+    #[test]
+    fn an_oversized_entry_is_shortened_not_dropped() {
+        let mut batch = Batch::new(10, usize::MAX, 4096);
+        let big = LogEntry::new(Level::Error, "a", "é".repeat(20_000)).with_meta("k", "v");
+        batch.push(&big);
+        let got = entries(&batch.take().unwrap());
+        assert!(got[0].message.len() <= SHORTENED_MESSAGE + 3);
+        assert!(got[0].message.ends_with('…'));
+        assert_eq!(got[0].meta["vgTruncated"], true);
+        assert!(got[0].meta["vgOriginalBytes"].as_u64().unwrap() > 40_000);
+        assert!(!got[0].meta.contains_key("k"));
+    }
+}

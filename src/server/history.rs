@@ -1,0 +1,185 @@
+//! The bounded history ring behind backfill, resume and `GET /api/logs`.
+//!
+//! Entries are kept in seq order with no holes (the emitter stamps every entry it keeps), so finding
+//! a seq is index arithmetic rather than a search. The ring is bounded twice: by entry count and by
+//! [`LogEntry::approx_size`] bytes; whichever limit is reached first evicts the oldest entries. The
+//! newest entry is always kept, even when it alone is larger than the byte limit, so `hello` can
+//! always name the newest seq.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::model::LogEntry;
+
+/// Entries in seq order, bounded by count and by bytes.
+#[derive(Debug)]
+pub(crate) struct History {
+    /// Each entry with the size it was charged when it arrived.
+    entries: VecDeque<(Arc<LogEntry>, usize)>,
+    bytes: usize,
+    max_entries: usize,
+    max_bytes: usize,
+}
+
+impl History {
+    /// An empty ring. `max_entries` is raised to 1: a ring that keeps nothing could not resume anyone.
+    pub(crate) fn new(max_entries: usize, max_bytes: usize) -> History {
+        History {
+            entries: VecDeque::new(),
+            bytes: 0,
+            max_entries: max_entries.max(1),
+            max_bytes,
+        }
+    }
+
+    /// Appends a stamped entry (its seq must follow the newest) and evicts what no longer fits.
+    pub(crate) fn push(&mut self, entry: Arc<LogEntry>, size: usize) {
+        debug_assert!(
+            self.newest_seq()
+                .is_none_or(|newest| entry.seq == Some(newest + 1)),
+            "history seqs must be contiguous"
+        );
+        self.entries.push_back((entry, size));
+        self.bytes += size;
+        while self.entries.len() > self.max_entries
+            || (self.bytes > self.max_bytes && self.entries.len() > 1)
+        {
+            if let Some((_, size)) = self.entries.pop_front() {
+                self.bytes -= size;
+            }
+        }
+    }
+
+    /// The oldest seq still retained.
+    pub(crate) fn oldest_seq(&self) -> Option<u64> {
+        self.entries.front().and_then(|(e, _)| e.seq)
+    }
+
+    /// The newest seq retained (always the newest stamped).
+    pub(crate) fn newest_seq(&self) -> Option<u64> {
+        self.entries.back().and_then(|(e, _)| e.seq)
+    }
+
+    /// How many entries are retained.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The bytes charged for the retained entries.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Up to `max` entries with `from <= seq <= to`, oldest first. Evicted seqs are simply absent:
+    /// the caller compares the first seq it got with `from` to learn what is gone.
+    pub(crate) fn forward(&self, from: u64, to: u64, max: usize) -> Vec<Arc<LogEntry>> {
+        let Some(oldest) = self.oldest_seq() else {
+            return Vec::new();
+        };
+        let start = from.max(oldest);
+        if start > to {
+            return Vec::new();
+        }
+        let first = usize::try_from(start - oldest).unwrap_or(usize::MAX);
+        let count = usize::try_from(to - start + 1).unwrap_or(usize::MAX);
+        self.entries
+            .iter()
+            .skip(first)
+            .take(count.min(max))
+            .map(|(e, _)| Arc::clone(e))
+            .collect()
+    }
+
+    /// Up to `max` entries with `seq < before`, newest first.
+    pub(crate) fn backward(&self, before: u64, max: usize) -> Vec<Arc<LogEntry>> {
+        let Some(oldest) = self.oldest_seq() else {
+            return Vec::new();
+        };
+        if before <= oldest {
+            return Vec::new();
+        }
+        let end = usize::try_from(before - oldest)
+            .unwrap_or(usize::MAX)
+            .min(self.entries.len());
+        self.entries
+            .range(..end)
+            .rev()
+            .take(max)
+            .map(|(e, _)| Arc::clone(e))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Level;
+
+    fn entry(seq: u64, message: &str) -> Arc<LogEntry> {
+        let mut e = LogEntry::new(Level::Info, "t", message);
+        e.seq = Some(seq);
+        Arc::new(e)
+    }
+
+    fn seqs(entries: &[Arc<LogEntry>]) -> Vec<u64> {
+        entries.iter().map(|e| e.seq.unwrap()).collect()
+    }
+
+    #[test]
+    fn count_limit_evicts_oldest() {
+        let mut h = History::new(3, usize::MAX);
+        for seq in 1..=5 {
+            h.push(entry(seq, "x"), 10);
+        }
+        assert_eq!(
+            (h.oldest_seq(), h.newest_seq(), h.len()),
+            (Some(3), Some(5), 3)
+        );
+        assert_eq!(h.bytes(), 30);
+    }
+
+    #[test]
+    fn byte_limit_evicts_oldest_but_keeps_the_newest() {
+        let mut h = History::new(100, 25);
+        for seq in 1..=4 {
+            h.push(entry(seq, "x"), 10);
+        }
+        assert_eq!(seqs(&h.forward(0, u64::MAX, 10)), [3, 4]);
+        h.push(entry(5, "huge"), 1000);
+        assert_eq!(seqs(&h.forward(0, u64::MAX, 10)), [5]);
+        assert_eq!(h.bytes(), 1000);
+    }
+
+    #[test]
+    fn forward_clamps_to_what_is_retained_and_to_the_bounds() {
+        let mut h = History::new(5, usize::MAX);
+        assert!(h.forward(1, 10, 10).is_empty());
+        for seq in 1..=8 {
+            h.push(entry(seq, "x"), 1);
+        }
+        assert_eq!(seqs(&h.forward(1, 100, 100)), [4, 5, 6, 7, 8]);
+        assert_eq!(seqs(&h.forward(5, 7, 100)), [5, 6, 7]);
+        assert_eq!(seqs(&h.forward(5, 100, 2)), [5, 6]);
+        assert!(h.forward(9, 100, 10).is_empty());
+        assert!(h.forward(6, 5, 10).is_empty());
+    }
+
+    #[test]
+    fn backward_reads_newest_first_below_a_seq() {
+        let mut h = History::new(5, usize::MAX);
+        for seq in 1..=8 {
+            h.push(entry(seq, "x"), 1);
+        }
+        assert_eq!(seqs(&h.backward(u64::MAX, 3)), [8, 7, 6]);
+        assert_eq!(seqs(&h.backward(6, 10)), [5, 4]);
+        assert!(h.backward(4, 10).is_empty());
+    }
+
+    #[test]
+    fn zero_entry_limit_still_keeps_one() {
+        let mut h = History::new(0, 0);
+        h.push(entry(1, "a"), 5);
+        h.push(entry(2, "b"), 5);
+        assert_eq!(seqs(&h.forward(0, u64::MAX, 10)), [2]);
+    }
+}

@@ -1,0 +1,249 @@
+//! HTTP request logging as a real `tower::Layer`: one entry per request, in the original format.
+//!
+//! `GET /api/users 200 12ms` with meta `method`, `path` (the matched route where the router knows
+//! it), `statusCode`, `duration` (ms, until the response head is ready), `requestId` and, when the app
+//! provides one, `userId`. Headers are never logged (so neither `Authorization`, `Cookie` nor API-key
+//! headers can leak) and secrets in the query string are redacted before it is logged as `query`.
+//!
+//! The request id comes from `x-request-id` when the caller sent a sane one, otherwise it is
+//! generated; either way the handler sees it in the request (header and [`RequestId`] extension),
+//! the response echoes it, and `tracing` events inside the request carry it (see [`RequestId::current`]).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::extract::MatchedPath;
+use http::{HeaderName, HeaderValue, Method, Request, Response};
+use tower::{Layer, Service};
+
+use super::emitter::Emitter;
+use super::redact::redact_query;
+use crate::model::{Level, LogEntry};
+
+/// The header carrying the request id, both ways.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+/// Longest incoming request id that is kept; longer ones are replaced.
+const MAX_REQUEST_ID: usize = 128;
+
+tokio::task_local! {
+    static CURRENT_REQUEST: RequestId;
+}
+
+/// The id of the request being handled; in the request's extensions and, while the request's future
+/// runs, available from [`RequestId::current`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id of the logged request whose future is running now, if any.
+    pub fn current() -> Option<RequestId> {
+        CURRENT_REQUEST.try_with(Clone::clone).ok()
+    }
+}
+
+/// Put this in a response's extensions (e.g. from an auth middleware inside the layer) to log who
+/// made the request as `userId`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserId(pub String);
+
+/// Logs one entry per request into an [`Emitter`]. Apply with `Router::layer` (which also gives it
+/// the matched route) or around any tower service.
+#[derive(Debug, Clone)]
+pub struct RequestLogLayer {
+    emitter: Emitter,
+    /// Shared, because every request clones the layer's settings into its pending log entry.
+    source: Arc<str>,
+}
+
+impl RequestLogLayer {
+    /// Logs into this emitter with source `http`.
+    pub fn new(emitter: Emitter) -> RequestLogLayer {
+        RequestLogLayer {
+            emitter,
+            source: Arc::from("http"),
+        }
+    }
+
+    /// Uses this source name instead of `http` (builder style).
+    #[must_use]
+    pub fn source(mut self, name: impl Into<String>) -> RequestLogLayer {
+        self.source = Arc::from(name.into());
+        self
+    }
+}
+
+impl<S> Layer<S> for RequestLogLayer {
+    type Service = RequestLog<S>;
+
+    fn layer(&self, inner: S) -> RequestLog<S> {
+        RequestLog {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service [`RequestLogLayer`] wraps around yours.
+#[derive(Debug, Clone)]
+pub struct RequestLog<S> {
+    inner: S,
+    layer: RequestLogLayer,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequestLog<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let started = Instant::now();
+        let id = incoming_id(request.headers()).unwrap_or_else(new_request_id);
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            request.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        request.extensions_mut().insert(RequestId(id.clone()));
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|m| m.as_str().to_owned());
+        let pending = Pending {
+            started,
+            method: request.method().clone(),
+            path: request.uri().path().to_owned(),
+            route,
+            query: request
+                .uri()
+                .query()
+                .map(redact_query)
+                .filter(|q| !q.is_empty()),
+            id: id.clone(),
+            layer: self.layer.clone(),
+        };
+        ResponseFuture {
+            inner: CURRENT_REQUEST.scope(RequestId(id), self.inner.call(request)),
+            pending: Some(pending),
+        }
+    }
+}
+
+/// What is known about a request before its response.
+#[derive(Debug)]
+struct Pending {
+    started: Instant,
+    method: Method,
+    path: String,
+    route: Option<String>,
+    query: Option<String>,
+    id: String,
+    layer: RequestLogLayer,
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`RequestLog`]: the inner future, run with the request id current.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: tokio::task::futures::TaskLocalFuture<RequestId, F>,
+        pending: Option<Pending>,
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = Result<Response<ResBody>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut result = std::task::ready!(this.inner.poll(cx));
+        if let Some(pending) = this.pending.take() {
+            match &mut result {
+                Ok(response) => {
+                    if let Ok(value) = HeaderValue::from_str(&pending.id) {
+                        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+                    }
+                    let user = response.extensions().get::<UserId>().map(|u| u.0.clone());
+                    pending.log(Some(response.status().as_u16()), user);
+                }
+                Err(_) => pending.log(None, None),
+            }
+        }
+        Poll::Ready(result)
+    }
+}
+
+impl Pending {
+    /// `status` is `None` when the service failed without a response.
+    fn log(self, status: Option<u16>, user: Option<String>) {
+        let millis = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let (level, outcome) = match status {
+            Some(s @ 500..) => (Level::Error, s.to_string()),
+            Some(s @ 400..) => (Level::Warn, s.to_string()),
+            Some(s) => (Level::Info, s.to_string()),
+            None => (Level::Error, "failed".to_owned()),
+        };
+        let message = format!("{} {} {outcome} {millis}ms", self.method, self.path);
+        let mut entry = LogEntry::new(level, &*self.layer.source, message)
+            .with_meta("method", self.method.as_str())
+            .with_meta("path", self.route.unwrap_or(self.path));
+        if let Some(status) = status {
+            entry = entry.with_meta("statusCode", status);
+        }
+        entry = entry
+            .with_meta("duration", millis)
+            .with_meta("requestId", self.id);
+        if let Some(user) = user {
+            entry = entry.with_meta("userId", user);
+        }
+        if let Some(query) = self.query {
+            entry = entry.with_meta("query", query);
+        }
+        self.layer.emitter.emit(entry);
+    }
+}
+
+/// The caller's `x-request-id` when it is short printable ASCII (it ends up in logs and headers).
+fn incoming_id(headers: &http::HeaderMap) -> Option<String> {
+    let id = headers.get(REQUEST_ID_HEADER)?.to_str().ok()?.trim();
+    let sane =
+        !id.is_empty() && id.len() <= MAX_REQUEST_ID && id.bytes().all(|b| b.is_ascii_graphic());
+    sane.then(|| id.to_owned())
+}
+
+fn new_request_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incoming_ids_must_be_sane() {
+        let with = |v: &str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(REQUEST_ID_HEADER, HeaderValue::from_str(v).unwrap());
+            incoming_id(&headers)
+        };
+        assert_eq!(with("abc-123").as_deref(), Some("abc-123"));
+        assert_eq!(with("has space"), None);
+        assert_eq!(with(&"x".repeat(200)), None);
+        assert_eq!(incoming_id(&http::HeaderMap::new()), None);
+        assert_eq!(new_request_id().len(), 16);
+    }
+}

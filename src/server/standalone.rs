@@ -1,0 +1,99 @@
+//! `vg serve`: the gateway alone, fed by `POST /api/logs` and, with `--stdin`, by standard input.
+//!
+//! `myapp 2>&1 | vg serve --stdin` turns any program's output into a stream: each line is decoded as
+//! the model describes (vg's JSON, other tools' JSON logs, or plain text). When the input ends the
+//! server keeps serving what it holds until it is stopped, so viewers can still read the history.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use tokio::net::TcpListener;
+
+use super::{Emitter, EmitterConfig, Gateway, GatewayConfig, serve};
+use crate::cli::ServeArgs;
+use crate::model::decode::LineDecoder;
+
+/// Runs `vg serve` until Ctrl-C or SIGTERM.
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let emitter = Emitter::new(EmitterConfig::default().history(args.history, args.history_bytes));
+    let mut config = GatewayConfig::default().max_connections(args.max_connections);
+    if let Some(token) = args.token {
+        config = config.token(token);
+    }
+    config.allowed_origins = args.allow_origin;
+    let gateway = Gateway::new(emitter.clone(), config);
+    let listener = bind(&args.bind).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    eprintln!("vg serve: listening on {url}");
+    eprintln!("  watch with: vg logs --url {url}   or   vg tui --url {url}");
+    eprintln!("  send with:  curl --data-binary @app.ndjson {url}/api/logs");
+    if args.stdin {
+        let source = args.stdin_source;
+        let emitter = emitter.clone();
+        tokio::task::spawn_blocking(move || read_stdin(&emitter, &source));
+    }
+    serve(listener, gateway.router(), gateway, shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Binds the listener, explaining a failure in one line.
+pub(crate) async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!("cannot listen on {addr}: {e}; choose another address with --bind")
+    })
+}
+
+/// Reads lines until end of input, emitting one entry per non-blank line.
+fn read_stdin(emitter: &Emitter, source: &str) {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut decoder = LineDecoder::default();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match input.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => {
+                if let Some(entry) = decoder.decode(&line, source) {
+                    emitter.emit(entry);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                eprintln!("vg serve: stopped reading stdin: {e}");
+                break;
+            }
+        }
+    }
+    let damaged = match decoder.damaged {
+        0 => String::new(),
+        n => format!(" ({n} damaged: invalid UTF-8 or too long)"),
+    };
+    eprintln!(
+        "vg serve: stdin ended after {} lines{damaged}; still serving, Ctrl-C to stop",
+        decoder.lines
+    );
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM where there is one (how platforms ask a server to stop).
+pub(crate) async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

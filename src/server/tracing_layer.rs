@@ -1,0 +1,296 @@
+//! The `tracing` bridge: an app's existing `tracing` events become vg entries.
+//!
+//! Level maps one to one; the event's target becomes the source (or a fixed name); the event's fields
+//! and those of the spans it is inside go into `meta` (innermost wins); inside a request logged by
+//! [`RequestLogLayer`](super::RequestLogLayer) the request's `requestId` is attached.
+//!
+//! Feedback: a viewer's connection writes to a socket, and the libraries doing that may emit their
+//! own `tracing` events; turning those into entries would make more writes, and so on. So events from
+//! vg's own targets are skipped, and so is every event raised while vg's connection code is being
+//! polled ([`Quiet`] marks that on the thread); other layers of the app still see them.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use chrono::Utc;
+use serde_json::Value;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber, span};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context as LayerContext;
+use tracing_subscriber::registry::LookupSpan;
+
+use super::emitter::Emitter;
+use super::http_layer::RequestId;
+use crate::model::{Level, LogEntry, Meta};
+
+thread_local! {
+    /// Set while vg's own connection code runs on this thread.
+    static INSIDE_VG: Cell<bool> = const { Cell::new(false) };
+}
+
+pin_project_lite::pin_project! {
+    /// Polls the inner future with the thread marked as "inside vg", so the bridge ignores events
+    /// raised meanwhile (by vg or by the socket libraries under it).
+    pub(crate) struct Quiet<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F> Quiet<F> {
+    pub(crate) fn new(inner: F) -> Quiet<F> {
+        Quiet { inner }
+    }
+}
+
+impl<F: Future> Future for Quiet<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        /// Restores the flag even if the inner poll panics.
+        struct Restore(bool);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                INSIDE_VG.set(self.0);
+            }
+        }
+        let _restore = Restore(INSIDE_VG.replace(true));
+        self.project().inner.poll(cx)
+    }
+}
+
+/// A `tracing_subscriber::Layer` that emits every event it sees as a vg entry.
+///
+/// ```no_run
+/// use tracing_subscriber::prelude::*;
+/// let emitter = vg::server::Emitter::default();
+/// tracing_subscriber::registry()
+///     .with(vg::server::TracingLayer::new(emitter.clone()))
+///     .init();
+/// ```
+#[derive(Debug, Clone)]
+pub struct TracingLayer {
+    emitter: Emitter,
+    source: Option<String>,
+}
+
+impl TracingLayer {
+    /// A bridge into this emitter; the source of each entry is the event's target.
+    pub fn new(emitter: Emitter) -> TracingLayer {
+        TracingLayer {
+            emitter,
+            source: None,
+        }
+    }
+
+    /// Uses this fixed source name instead of the event's target (builder style).
+    #[must_use]
+    pub fn source(mut self, name: impl Into<String>) -> TracingLayer {
+        self.source = Some(name.into());
+        self
+    }
+}
+
+/// A span's fields, kept in the span's extensions.
+struct SpanFields(Meta);
+
+impl<S> Layer<S> for TracingLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut fields = FieldVisitor::default();
+        attrs.record(&mut fields);
+        span.extensions_mut().insert(SpanFields(fields.meta));
+    }
+
+    fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        if let Some(SpanFields(meta)) = extensions.get_mut::<SpanFields>() {
+            let mut fields = FieldVisitor {
+                meta: std::mem::take(meta),
+                message: None,
+            };
+            values.record(&mut fields);
+            *meta = fields.meta;
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
+        let target = event.metadata().target();
+        if INSIDE_VG.get() || target == "vg" || target.starts_with("vg::") {
+            return;
+        }
+        let mut fields = FieldVisitor::default();
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope.from_root() {
+                if let Some(SpanFields(meta)) = span.extensions().get::<SpanFields>() {
+                    fields
+                        .meta
+                        .extend(meta.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+            }
+        }
+        event.record(&mut fields);
+        let mut meta = fields.meta;
+        // Events forwarded from the `log` crate carry their real target as a field.
+        let log_target = match meta.shift_remove("log.target") {
+            Some(Value::String(t)) => Some(t),
+            _ => None,
+        };
+        meta.retain(|k, _| !k.starts_with("log."));
+        if !meta.contains_key("requestId")
+            && let Some(id) = RequestId::current()
+        {
+            meta.insert("requestId".into(), id.as_str().into());
+        }
+        let source = match (&self.source, log_target) {
+            (Some(fixed), _) => fixed.clone(),
+            (None, Some(log_target)) => log_target,
+            (None, None) => target.to_owned(),
+        };
+        self.emitter.emit(LogEntry {
+            timestamp: Utc::now(),
+            level: level_of(event.metadata().level()),
+            source,
+            message: fields.message.unwrap_or_default(),
+            meta,
+            instance: None,
+            region: None,
+            seq: None,
+        });
+    }
+}
+
+fn level_of(level: &tracing::Level) -> Level {
+    match *level {
+        tracing::Level::TRACE => Level::Trace,
+        tracing::Level::DEBUG => Level::Debug,
+        tracing::Level::INFO => Level::Info,
+        tracing::Level::WARN => Level::Warn,
+        tracing::Level::ERROR => Level::Error,
+    }
+}
+
+/// Collects fields as JSON values; `message` is kept apart.
+#[derive(Default)]
+struct FieldVisitor {
+    meta: Meta,
+    message: Option<String>,
+}
+
+impl FieldVisitor {
+    fn put(&mut self, field: &Field, value: Value) {
+        if field.name() == "message" {
+            self.message = Some(match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            });
+        } else {
+            self.meta.insert(field.name().to_owned(), value);
+        }
+    }
+}
+
+impl Visit for FieldVisitor {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        let json = serde_json::Number::from_f64(value)
+            .map_or_else(|| Value::String(value.to_string()), Value::Number);
+        self.put(field, json);
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, value.into());
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, value.into());
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, value.into());
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, value.into());
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.put(field, value.to_string().into());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.put(field, format!("{value:?}").into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::EmitterConfig;
+    use tracing_subscriber::prelude::*;
+
+    fn capture(source: Option<&str>, body: impl FnOnce()) -> Vec<LogEntry> {
+        let emitter = Emitter::new(EmitterConfig::default().read_env(false));
+        let mut layer = TracingLayer::new(emitter.clone());
+        if let Some(source) = source {
+            layer = layer.source(source);
+        }
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, body);
+        emitter.recent(100).iter().map(|e| (**e).clone()).collect()
+    }
+
+    #[test]
+    fn events_become_entries_with_span_fields() {
+        let entries = capture(None, || {
+            let span = tracing::info_span!("job", job_id = 7, queue = "mail");
+            let _enter = span.enter();
+            tracing::warn!(target: "app::worker", attempt = 3, ok = false, ratio = 0.5, "retrying {}", "soon");
+            span.record("queue", "bulk");
+            tracing::error!(target: "app::worker", queue = "override", "gave up");
+        });
+        assert_eq!(entries.len(), 2);
+        let first = &entries[0];
+        assert_eq!(
+            (first.level, first.source.as_str()),
+            (Level::Warn, "app::worker")
+        );
+        assert_eq!(first.message, "retrying soon");
+        assert_eq!(first.meta["job_id"], 7);
+        assert_eq!(first.meta["queue"], "mail");
+        assert_eq!(first.meta["attempt"], 3);
+        assert_eq!(first.meta["ok"], false);
+        assert_eq!(first.meta["ratio"], 0.5);
+        assert_eq!(entries[1].level, Level::Error);
+        assert_eq!(entries[1].meta["queue"], "override");
+    }
+
+    #[test]
+    fn fixed_source_and_own_events_skipped() {
+        let entries = capture(Some("app"), || {
+            tracing::info!(target: "vg::server::connection", "internal");
+            tracing::info!(target: "something", "kept");
+            let waker = std::task::Waker::noop();
+            let mut quiet = std::pin::pin!(Quiet::new(async {
+                tracing::info!(target: "hyper", "write");
+            }));
+            assert!(
+                quiet
+                    .as_mut()
+                    .poll(&mut Context::from_waker(waker))
+                    .is_ready()
+            );
+        });
+        assert_eq!(entries.len(), 1);
+        assert_eq!(
+            (entries[0].source.as_str(), entries[0].message.as_str()),
+            ("app", "kept")
+        );
+    }
+}

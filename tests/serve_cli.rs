@@ -1,0 +1,158 @@
+//! `vg serve --stdin` and `vg demo --no-tui` as a user runs them: the real binary, a real client.
+
+#![cfg(feature = "server")]
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+
+use support::*;
+use vg::Level;
+
+/// A `vg` child process, killed when dropped, whose output lines arrive on channels.
+struct Vg {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stderr: mpsc::Receiver<String>,
+    stdout: mpsc::Receiver<String>,
+}
+
+impl Vg {
+    fn spawn(args: &[&str]) -> Vg {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vg"))
+            .args(args)
+            .env_remove("VG_TOKEN")
+            .env_remove("VG_INSTANCE")
+            .env_remove("VG_REGION")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = |stream: Box<dyn std::io::Read + Send>| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            rx
+        };
+        let stderr = lines(Box::new(child.stderr.take().unwrap()));
+        let stdout = lines(Box::new(child.stdout.take().unwrap()));
+        Vg {
+            stdin: child.stdin.take(),
+            child,
+            stderr,
+            stdout,
+        }
+    }
+
+    /// Waits for a line of `stream` containing `needle`.
+    fn wait_line(stream: &mpsc::Receiver<String>, needle: &str) -> String {
+        loop {
+            match stream.recv_timeout(LIMIT) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no line containing {needle:?}: {e}"),
+            }
+        }
+    }
+
+    /// The `http://127.0.0.1:PORT` the server printed.
+    fn url(line: &str) -> String {
+        let start = line.find("http://").expect("a URL");
+        line[start..].split_whitespace().next().unwrap().to_owned()
+    }
+}
+
+impl Drop for Vg {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_stdin_streams_what_it_reads() {
+    let mut vg = Vg::spawn(&["serve", "--stdin", "--bind", "127.0.0.1:0"]);
+    let url = Vg::url(&Vg::wait_line(&vg.stderr, "listening on"));
+    let ws_url = format!("{}/api/logs/stream", url.replacen("http", "ws", 1));
+    let mut ws = connect(&ws_url).await;
+    expect_hello(&mut ws).await;
+    until_live(&mut ws).await;
+
+    let stdin = vg.stdin.as_mut().unwrap();
+    writeln!(
+        stdin,
+        r#"{{"timestamp":"2026-02-05T18:13:38.000Z","level":"warn","source":"api","message":"native json"}}"#
+    )
+    .unwrap();
+    writeln!(
+        stdin,
+        r#"{{"level":"error","msg":"zap style","logger":"db","ts":1770315218.5}}"#
+    )
+    .unwrap();
+    writeln!(stdin, "a plain line").unwrap();
+    stdin.flush().unwrap();
+    let (got, _) = until_entry(&mut ws, |e| e.message == "a plain line").await;
+    assert_eq!(messages(&got), ["native json", "zap style", "a plain line"]);
+    assert_eq!((got[0].level, got[0].source.as_str()), (Level::Warn, "api"));
+    assert_eq!((got[1].level, got[1].source.as_str()), (Level::Error, "db"));
+    assert_eq!(
+        (got[2].level, got[2].source.as_str()),
+        (Level::Info, "stdin")
+    );
+
+    // End of input: the server says so and keeps serving its history.
+    drop(vg.stdin.take());
+    Vg::wait_line(&vg.stderr, "stdin ended after 3 lines");
+    let addr = url.trim_start_matches("http://").parse().unwrap();
+    let history = http(addr, "GET", "/api/logs", &[], b"").await;
+    assert_eq!(history.json().as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn demo_serves_synthetic_logs_and_prints_its_url() {
+    let vg = Vg::spawn(&["demo", "--no-tui", "--bind", "127.0.0.1:0", "--rate", "200"]);
+    let url = Vg::url(&Vg::wait_line(&vg.stdout, "http://"));
+    Vg::wait_line(&vg.stderr, "vg tui --url");
+    let addr = url.trim_start_matches("http://").parse().unwrap();
+    let seeded = http(addr, "GET", "/api/logs?limit=50", &[], b"")
+        .await
+        .json();
+    assert_eq!(seeded.as_array().unwrap().len(), 50);
+    let ws_url = format!("{}/api/logs/stream", url.replacen("http", "ws", 1));
+    let mut ws = connect(&ws_url).await;
+    let hello = expect_hello(&mut ws).await;
+    let newest = hello.newest_seq.unwrap();
+    until_live(&mut ws).await;
+    // The workload keeps going: new entries arrive live.
+    let (got, _) = until_entry(&mut ws, |e| e.seq > Some(newest)).await;
+    assert!(
+        got.iter()
+            .all(|e| e.instance.is_some() && e.region.is_some())
+    );
+}
+
+#[test]
+fn serve_explains_an_address_it_cannot_use() {
+    let output = Command::new(env!("CARGO_BIN_EXE_vg"))
+        .args(["serve", "--bind", "not-an-address"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("vg: cannot listen on not-an-address"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--bind"), "{stderr}");
+}

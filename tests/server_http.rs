@@ -1,0 +1,300 @@
+//! The HTTP side: ingest, the history query, the request-logging layer and the tracing bridge.
+
+#![cfg(feature = "server")]
+
+mod support;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use support::*;
+use tracing_subscriber::prelude::*;
+use vg::server::{Emitter, Gateway, GatewayConfig, RequestLogLayer, TracingLayer, UserId};
+use vg::{Level, LogEntry};
+
+#[tokio::test]
+async fn ingest_accepts_good_lines_and_explains_bad_ones() {
+    let server = TestServer::default().await;
+    let (mut ws, _) = server.connect("").await;
+    until_live(&mut ws).await;
+    let body = concat!(
+        r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"warn","source":"api","message":"native","seq":99}"#,
+        "\n",
+        r#"{"level":50,"time":1770315218000,"name":"billing","msg":"pino line","orderId":7}"#,
+        "\n\n",
+        "plain words\n",
+        r#"{"msg":"last"}"#,
+        "\n"
+    );
+    let response = http(server.addr, "POST", "/api/logs", &[], body.as_bytes()).await;
+    assert_eq!(response.status, 200);
+    let report = response.json();
+    assert_eq!(report["accepted"], 3);
+    assert_eq!(report["rejected"], 1);
+    assert_eq!(report["errors"][0]["line"], 4);
+    assert!(
+        report["errors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("not valid JSON")
+    );
+    let (got, _) = until_entry(&mut ws, |e| e.message == "last").await;
+    assert_eq!(messages(&got), ["native", "pino line", "last"]);
+    // The server stamps its own seqs.
+    assert_eq!(seqs(&got), [1, 2, 3]);
+    assert_eq!(
+        (got[1].level, got[1].source.as_str()),
+        (Level::Error, "billing")
+    );
+    assert_eq!(got[1].meta["orderId"], 7);
+
+    let array = br#"[{"message":"a","level":"info","source":"x"}, 42]"#;
+    let report = http(server.addr, "POST", "/api/logs", &[], array)
+        .await
+        .json();
+    assert_eq!(
+        (
+            report["accepted"].as_u64(),
+            report["errors"][0]["line"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
+
+    let all_bad = http(server.addr, "POST", "/api/logs", &[], b"nope\n").await;
+    assert_eq!(all_bad.status, 400);
+
+    let text = http(
+        server.addr,
+        "POST",
+        "/api/logs",
+        &[("Content-Type", "text/plain")],
+        b"started\nlistening\n",
+    )
+    .await;
+    assert_eq!(text.json()["accepted"], 2);
+    drop(ws);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ingest_bodies_are_bounded() {
+    let mut config = GatewayConfig::default();
+    config.max_ingest_bytes = 1024;
+    let server = TestServer::start(emitter_config(), config).await;
+    let body = format!("{{\"msg\":\"{}\"}}\n", "x".repeat(2000));
+    let response = http(server.addr, "POST", "/api/logs", &[], body.as_bytes()).await;
+    assert_eq!(response.status, 413);
+    assert!(
+        response.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("1024 bytes")
+    );
+    assert_eq!(server.emitter.stats().entries, 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_history_query_filters_limits_and_pages() {
+    let server = TestServer::default().await;
+    for i in 1..=20 {
+        let level = if i % 2 == 0 {
+            Level::Error
+        } else {
+            Level::Info
+        };
+        server.emitter.log(level, "api", format!("m{i}"));
+    }
+    let newest = http(
+        server.addr,
+        "GET",
+        "/api/logs?level=error&limit=3",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(newest.status, 200);
+    assert_eq!(newest.header("content-type"), Some("application/json"));
+    assert_eq!(newest.header("x-vg-boot"), Some(server.emitter.boot()));
+    assert_eq!(newest.header("x-vg-newest-seq"), Some("20"));
+    let entries: Vec<LogEntry> = serde_json::from_str(&newest.body).unwrap();
+    assert_eq!(messages(&entries), ["m16", "m18", "m20"]);
+
+    let page = http(
+        server.addr,
+        "GET",
+        "/api/logs?level=error&limit=2&after=5",
+        &[("Accept", "application/x-ndjson")],
+        b"",
+    )
+    .await;
+    assert_eq!(page.header("content-type"), Some("application/x-ndjson"));
+    let lines: Vec<LogEntry> = page
+        .body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(messages(&lines), ["m6", "m8"]);
+
+    let bad = http(server.addr, "GET", "/api/logs?since=someday", &[], b"").await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.json()["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid time 'someday'")
+    );
+    server.stop().await;
+}
+
+/// An app as an embedder writes it: its routes, the request layer, the gateway merged in.
+fn app(emitter: &Emitter, gateway: &Gateway) -> Router {
+    Router::new()
+        .route(
+            "/api/users/{id}",
+            get(|| async {
+                tracing::info!(target: "app::users", cache = "miss", "loading user");
+                let mut response = axum::response::IntoResponse::into_response("ok");
+                response.extensions_mut().insert(UserId("user_123".into()));
+                response
+            }),
+        )
+        .route("/boom", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
+        .layer(RequestLogLayer::new(emitter.clone()).source("api"))
+        .merge(gateway.router())
+}
+
+fn request_entries(emitter: &Emitter) -> Vec<LogEntry> {
+    emitter
+        .recent(100)
+        .iter()
+        .filter(|e| e.source == "api")
+        .map(|e| (**e).clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_request_layer_logs_one_entry_per_request_with_secrets_redacted() {
+    let emitter = Emitter::new(emitter_config());
+    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
+    let server = TestServer::serve(emitter.clone(), gateway.clone(), app(&emitter, &gateway)).await;
+    let target = "/api/users/42?page=2&token=SECRETtok&access_token=SECRETacc&api_key=SECRETkey\
+                  &password=SECRETpw&X-Amz-Signature=SECRETsig&client_secret=SECRETcs";
+    let response = http(
+        server.addr,
+        "GET",
+        target,
+        &[
+            ("Authorization", "Bearer SECRETauth"),
+            ("Cookie", "session=SECRETcookie"),
+            ("X-Api-Key", "SECRETheaderkey"),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(response.status, 200);
+    let echoed = response.header("x-request-id").unwrap().to_owned();
+    let entries = request_entries(&emitter);
+    assert_eq!(entries.len(), 1);
+    let entry = &entries[0];
+    let duration = entry.meta["duration"].as_u64().unwrap();
+    assert_eq!(entry.message, format!("GET /api/users/42 200 {duration}ms"));
+    assert_eq!(entry.level, Level::Info);
+    assert_eq!(entry.meta["method"], "GET");
+    assert_eq!(entry.meta["path"], "/api/users/{id}");
+    assert_eq!(entry.meta["statusCode"], 200);
+    assert_eq!(entry.meta["requestId"], echoed.as_str());
+    assert_eq!(entry.meta["userId"], "user_123");
+    let json = entry.to_json();
+    assert!(!json.contains("SECRET"), "a secret survived: {json}");
+    assert!(json.contains("page=2"), "{json}");
+    let keys: Vec<&str> = entry.meta.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "method",
+            "path",
+            "statusCode",
+            "duration",
+            "requestId",
+            "userId",
+            "query"
+        ]
+    );
+
+    // A caller's request id is kept; status sets the level.
+    let response = http(
+        server.addr,
+        "GET",
+        "/boom",
+        &[("X-Request-Id", "trace-abc")],
+        b"",
+    )
+    .await;
+    assert_eq!(response.header("x-request-id"), Some("trace-abc"));
+    http(server.addr, "GET", "/nowhere", &[], b"").await;
+    let entries = request_entries(&emitter);
+    let boom = &entries[1];
+    assert_eq!(
+        (boom.level, boom.meta["requestId"].as_str()),
+        (Level::Error, Some("trace-abc"))
+    );
+    assert_eq!(boom.meta["statusCode"], 500);
+    assert!(!boom.meta.contains_key("userId"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_request_layer_wraps_any_tower_service() {
+    use tower::{Layer, ServiceExt};
+    let emitter = Emitter::new(emitter_config());
+    let service = tower::service_fn(|_req: http::Request<String>| async {
+        Ok::<_, std::convert::Infallible>(
+            http::Response::builder()
+                .status(404)
+                .body(String::new())
+                .unwrap(),
+        )
+    });
+    let response = RequestLogLayer::new(emitter.clone())
+        .layer(service)
+        .oneshot(
+            http::Request::post("/upload?sig=SECRET&name=a")
+                .body(String::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(response.headers().contains_key("x-request-id"));
+    let entry = emitter.recent(1)[0].clone();
+    assert_eq!(entry.source, "http");
+    assert_eq!(entry.level, Level::Warn);
+    assert!(entry.message.starts_with("POST /upload 404 "));
+    assert_eq!(entry.meta["path"], "/upload");
+    assert_eq!(entry.meta["query"], "sig=[REDACTED]&name=a");
+}
+
+#[tokio::test]
+async fn tracing_events_stream_with_the_request_id() {
+    let emitter = Emitter::new(emitter_config());
+    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
+    // The test's runtime is single-threaded, so the server's tasks run on this thread and see it.
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::registry().with(TracingLayer::new(emitter.clone())),
+    );
+    let server = TestServer::serve(emitter.clone(), gateway.clone(), app(&emitter, &gateway)).await;
+    let (mut ws, _) = server.connect("source=app::users").await;
+    until_live(&mut ws).await;
+    let response = http(server.addr, "GET", "/api/users/7", &[], b"").await;
+    let request_id = response.header("x-request-id").unwrap().to_owned();
+    let (got, _) = until_entry(&mut ws, |_| true).await;
+    let event = &got[0];
+    assert_eq!(
+        (event.level, event.message.as_str()),
+        (Level::Info, "loading user")
+    );
+    assert_eq!(event.meta["cache"], "miss");
+    assert_eq!(event.meta["requestId"], request_id.as_str());
+    drop(ws);
+    server.stop().await;
+}

@@ -1,0 +1,183 @@
+//! Who may connect, and the limits a peer cannot push past.
+
+#![cfg(feature = "server")]
+
+mod support;
+
+use std::time::Duration;
+
+use futures_util::SinkExt;
+use support::*;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+use vg::Level;
+use vg::server::GatewayConfig;
+
+const TOKEN: &str = "s3cret-0123456789";
+
+/// Tries a handshake with extra headers: the socket, or the HTTP status it was refused with.
+async fn handshake(
+    server: &TestServer,
+    query: &str,
+    headers: &[(&'static str, &str)],
+) -> Result<(Ws, tungstenite::handshake::client::Response), u16> {
+    let mut request = server.ws_url(query).into_client_request().unwrap();
+    for (name, value) in headers {
+        request.headers_mut().insert(*name, value.parse().unwrap());
+    }
+    match within("handshake", tokio_tungstenite::connect_async(request)).await {
+        Ok(ok) => Ok(ok),
+        Err(tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(e) => panic!("handshake failed without a status: {e}"),
+    }
+}
+
+async fn with_token() -> TestServer {
+    TestServer::start(emitter_config(), GatewayConfig::default().token(TOKEN)).await
+}
+
+#[tokio::test]
+async fn a_token_is_required_when_set() {
+    let server = with_token().await;
+    assert_eq!(handshake(&server, "", &[]).await.err(), Some(401));
+    let wrong = format!("Bearer {TOKEN}x");
+    assert_eq!(
+        handshake(&server, "", &[("authorization", &wrong)])
+            .await
+            .err(),
+        Some(401)
+    );
+    // Never taken from the URL, where it would end up in access logs.
+    let in_url = format!("token={TOKEN}&access_token={TOKEN}");
+    assert_eq!(handshake(&server, &in_url, &[]).await.err(), Some(401));
+    let almost = format!("vg.v1, vg.token.{}", &TOKEN[1..]);
+    assert_eq!(
+        handshake(&server, "", &[("sec-websocket-protocol", &almost)])
+            .await
+            .err(),
+        Some(401)
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_token_in_a_header_or_a_subprotocol_is_accepted() {
+    let server = with_token().await;
+    let bearer = format!("Bearer {TOKEN}");
+    let (mut ws, _) = handshake(&server, "", &[("authorization", &bearer)])
+        .await
+        .unwrap();
+    expect_hello(&mut ws).await;
+    drop(ws);
+
+    // The browser form: the server must pick a protocol the client offered, and not the token one.
+    let offered = format!("vg.v1, vg.token.{TOKEN}");
+    let (mut ws, response) = handshake(&server, "", &[("sec-websocket-protocol", &offered)])
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers().get("sec-websocket-protocol").unwrap(),
+        "vg.v1"
+    );
+    expect_hello(&mut ws).await;
+    server.emitter.log(Level::Info, "api", "authorized");
+    until_live(&mut ws).await;
+    let (got, _) = until_entry(&mut ws, |_| true).await;
+    assert_eq!(messages(&got), ["authorized"]);
+    drop(ws);
+
+    // The HTTP endpoints take the same header.
+    let refused = http(server.addr, "GET", "/api/logs", &[], b"").await;
+    assert_eq!(refused.status, 401);
+    assert!(
+        refused
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    let ok = http(
+        server.addr,
+        "GET",
+        "/api/logs",
+        &[("Authorization", &bearer)],
+        b"",
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+    let post = http(server.addr, "POST", "/api/logs", &[], b"{\"msg\":\"x\"}").await;
+    assert_eq!(post.status, 401);
+    // Health checks need no token.
+    assert_eq!(
+        http(server.addr, "GET", "/healthz", &[], b"").await.status,
+        200
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_foreign_browser_origin_is_refused() {
+    let config = GatewayConfig::default().allow_origin("https://dash.example.com");
+    let server = TestServer::start(emitter_config(), config).await;
+    let foreign = [("origin", "http://evil.example")];
+    assert_eq!(handshake(&server, "", &foreign).await.err(), Some(403));
+    let post = http(
+        server.addr,
+        "POST",
+        "/api/logs",
+        &[("Origin", "http://evil.example")],
+        b"{\"msg\":\"x\"}",
+    )
+    .await;
+    assert_eq!(post.status, 403);
+    assert!(post.body.contains("--allow-origin"), "{}", post.body);
+    assert_eq!(server.emitter.stats().entries, 0);
+
+    let same = format!("http://{}", server.addr);
+    let (mut ws, _) = handshake(&server, "", &[("origin", &same)]).await.unwrap();
+    expect_hello(&mut ws).await;
+    drop(ws);
+    let (mut ws, _) = handshake(&server, "", &[("origin", "https://dash.example.com")])
+        .await
+        .unwrap();
+    expect_hello(&mut ws).await;
+    drop(ws);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn over_the_connection_limit_is_closed_with_1013() {
+    let server = TestServer::start(
+        emitter_config(),
+        GatewayConfig::default().max_connections(2),
+    )
+    .await;
+    let (one, _) = server.connect("").await;
+    let (_two, _) = server.connect("").await;
+    let mut three = connect(&server.ws_url("")).await;
+    assert_eq!(close_code(&mut three).await, Some(1013));
+    drop(one);
+    // The slot frees once the server notices the first viewer left.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        assert!(attempts < 100, "the slot never came back");
+        let mut ws = connect(&server.ws_url("")).await;
+        match next_event(&mut ws).await {
+            Event::Message(vg::wire::ServerMessage::Hello(_)) => break,
+            Event::Closed(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Event::Message(other) => panic!("{other:?}"),
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversized_message_is_refused_with_1009() {
+    let server = TestServer::default().await;
+    let (mut ws, _) = server.connect("").await;
+    until_live(&mut ws).await;
+    let huge = format!(r#"{{"type":"filter","q":"{}"}}"#, "a".repeat(100 * 1024));
+    within("send", ws.send(Message::text(huge))).await.unwrap();
+    assert_eq!(close_code(&mut ws).await, Some(1009));
+    server.stop().await;
+}
