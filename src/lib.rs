@@ -3,7 +3,7 @@
 //! - [`model`]: the log schema ([`LogEntry`], [`Level`]) and lenient decoding of other tools' JSON logs.
 //! - [`filter`]: one [`Filter`] used by the server, `vg logs` and the TUI.
 //! - [`wire`]: the WebSocket protocol (`docs/protocol.md`).
-//! - [`format`](crate::format): one display line per entry, and the sanitizer that keeps log content from controlling
+//! - [`format`](mod@format): one display line per entry, and the sanitizer that keeps log content from controlling
 //!   the terminal.
 //! - [`tui`]: the full-screen viewer behind `vg tui`.
 //!
