@@ -71,14 +71,18 @@ fn plan(args: &LogsArgs) -> anyhow::Result<Plan> {
                 url: args.source.url.clone(),
                 token: args.source.token.clone(),
             };
-            (kind, Some(args.tail.unwrap_or(DEFAULT_TAIL)), follow)
+            // A time window asks for all of itself; otherwise recent history, as `fly logs` shows.
+            let tail = args
+                .tail
+                .or((args.filter.since.is_none()).then_some(DEFAULT_TAIL));
+            (kind, tail, follow)
         }
     };
     Ok(Plan {
         config: SourceConfig {
             kind,
             filter: spec,
-            tail: tail.unwrap_or(usize::MAX),
+            tail,
             follow,
         },
         filter,

@@ -98,8 +98,9 @@ pub struct SourceConfig {
     pub kind: SourceKind,
     /// The filter to push down to a server (consumers still filter locally).
     pub filter: FilterSpec,
-    /// How many recent matching entries a server should backfill.
-    pub tail: usize,
+    /// How many recent matching entries a server should backfill (`None`: all that match, which with
+    /// `since` means the whole window).
+    pub tail: Option<usize>,
     /// Keep going after the backfill: reconnect to a server, follow a growing file.
     pub follow: bool,
 }

@@ -64,7 +64,7 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     let config = SourceConfig {
         kind,
         filter: args.filter.to_spec(),
-        tail: start.tail,
+        tail: Some(start.tail),
         follow: true,
     };
     let mut tui = terminal::Tui::enter().context("cannot take over the terminal")?;

@@ -319,6 +319,71 @@ fn following_a_file_prints_appended_lines_live() {
     child.wait().unwrap();
 }
 
+/// Appends to a file as a logger would.
+fn append(path: &str, text: &str) {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+}
+
+#[test]
+fn following_survives_rotation_truncation_and_half_written_lines() {
+    let dir = TempDir::new("rotate");
+    let path = dir.write("app.log", "old 1\n");
+    let mut child = vg()
+        .args(["logs", "-f", "--file", &path])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = line_reader(child.stdout.take().unwrap());
+    let next = || {
+        let line = lines.recv_timeout(Duration::from_secs(20)).expect("a line");
+        line.split_once(" info  ")
+            .map(|(_, m)| m.to_owned())
+            .unwrap_or(line)
+    };
+    assert_eq!(next(), "old 1");
+
+    // A line written in two pieces is one entry.
+    append(&path, "half");
+    std::thread::sleep(Duration::from_millis(600));
+    append(&path, " and half\n");
+    assert_eq!(next(), "half and half");
+
+    // Rotation: the old file is renamed away and a new one takes its path.
+    std::fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+    std::fs::write(&path, "new 1\n").unwrap();
+    assert_eq!(
+        next(),
+        "new 1",
+        "the new file is read, and the old one is not replayed"
+    );
+
+    // copytruncate: the same file emptied and written again.
+    std::fs::write(&path, "").unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    append(&path, "after truncate\n");
+    assert_eq!(next(), "after truncate");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        lines.try_iter().all(|l| !l.contains("old 1")),
+        "nothing replayed"
+    );
+}
+
+#[test]
+fn a_directory_is_not_a_log_file() {
+    let dir = TempDir::new("dir");
+    vg().args(["logs", "--file", &dir.path().to_string_lossy()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("it is a directory"));
+}
+
 #[test]
 fn no_server_with_no_follow_says_why_and_exits_1() {
     // Port 9 (discard) on loopback is closed on any sane test machine.

@@ -248,6 +248,25 @@ fn json_output_matches_what_the_server_holds_and_filters_push_down() {
 }
 
 #[test]
+fn a_time_window_is_not_cut_to_the_default_tail() {
+    let mut server = Server::start("127.0.0.1:0", &[]);
+    server.emit(numbered(1..=150));
+    server.wait_emitted("entry 150");
+    let url = server.url();
+    let count = |flags: &[&str]| {
+        let out = vg()
+            .args(["logs", "--no-follow", "--url", &url])
+            .args(flags)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().lines().count()
+    };
+    assert_eq!(count(&[]), 100, "recent history by default");
+    assert_eq!(count(&["--since", "2026-02-05"]), 150, "the whole window");
+    assert_eq!(count(&["--since", "2026-02-05", "-n", "7"]), 7);
+}
+
+#[test]
 fn a_server_restart_is_reported_and_streaming_continues() {
     let mut server = Server::start("127.0.0.1:0", &[]);
     let addr = server.addr.to_string();

@@ -157,6 +157,14 @@ fn take(object: &mut Map<String, Value>, keys: &[&str]) -> Option<Value> {
     object.shift_remove(&found)
 }
 
+/// Whether a JSON log line carries a time of its own (only consulted for Docker payloads).
+fn has_time_key(json: &str) -> bool {
+    serde_json::from_str::<Map<String, Value>>(json).is_ok_and(|o| {
+        o.keys()
+            .any(|k| TIME_KEYS.iter().any(|t| k.eq_ignore_ascii_case(t)))
+    })
+}
+
 fn take_str(object: &mut Map<String, Value>, keys: &[&str]) -> Option<String> {
     match take(object, keys)? {
         Value::String(s) => Some(s),
@@ -174,10 +182,10 @@ fn from_foreign(mut object: Map<String, Value>, default_source: &str) -> LogEntr
     if let Some(Value::String(inner)) = object.get("log").cloned()
         && object.contains_key("stream")
     {
-        let (mut entry, _) = decode_line(&inner, default_source);
+        let (mut entry, kind) = decode_line(&inner, default_source);
         let outer_time = take(&mut object, TIME_KEYS).and_then(|v| parse_time_value(&v));
         if let Some(time) = outer_time
-            && !inner.trim_start().starts_with('{')
+            && (kind == LineKind::Text || !has_time_key(&inner))
         {
             entry.timestamp = time;
         }

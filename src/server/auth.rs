@@ -8,6 +8,11 @@
 //! A request without `Origin` comes from a program, not a page, and passes. A browser's `Origin` must be
 //! the page's own host (it names the same host and port as the `Host` header) or be on the allowlist;
 //! otherwise a page on another site could read the logs with the visitor's network position.
+//!
+//! "Same host" alone is not enough on a server without a token: by DNS rebinding, a hostile site can
+//! point its own name at 127.0.0.1, and then its pages are "same origin" with a `Host` of its choosing.
+//! So without a token, same-origin counts only when the `Host` is an IP address or `localhost`, names
+//! no rebinding can forge; a tokenless server reached by DNS name lists its pages with `--allow-origin`.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use subtle::ConstantTimeEq;
@@ -67,8 +72,9 @@ pub(crate) fn select_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
     HeaderValue::from_str(pick).ok()
 }
 
-/// Whether a browser `Origin` may use this endpoint.
-pub(crate) fn origin_ok(headers: &HeaderMap, allowed: &[String]) -> bool {
+/// Whether a browser `Origin` may use this endpoint. `has_token`: the server requires a token, which
+/// a rebinding page cannot know.
+pub(crate) fn origin_ok(headers: &HeaderMap, allowed: &[String], has_token: bool) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
@@ -88,7 +94,18 @@ pub(crate) fn origin_ok(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some((scheme, authority)) = origin.split_once("://") else {
         return false;
     };
-    strip_default_port(scheme, authority) == strip_default_port(scheme, &host.to_ascii_lowercase())
+    let host = host.to_ascii_lowercase();
+    strip_default_port(scheme, authority) == strip_default_port(scheme, &host)
+        && (has_token || rebinding_proof(&host))
+}
+
+/// Whether a `Host` header names the machine in a way DNS cannot redirect: an IP address or localhost.
+fn rebinding_proof(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name == "localhost" || name.parse::<std::net::IpAddr>().is_ok()
 }
 
 fn normalize_origin(origin: &str) -> String {
@@ -162,7 +179,7 @@ mod tests {
     #[test]
     fn origins() {
         let allowed = vec!["https://Dash.Example.com/".to_owned()];
-        let check = |pairs: &[(&'static str, &str)]| origin_ok(&headers(pairs), &allowed);
+        let check = |pairs: &[(&'static str, &str)]| origin_ok(&headers(pairs), &allowed, true);
         assert!(check(&[("host", "127.0.0.1:7007")]), "no Origin: a program");
         assert!(check(&[
             ("host", "127.0.0.1:7007"),
@@ -195,7 +212,29 @@ mod tests {
         );
         assert!(origin_ok(
             &headers(&[("host", "a"), ("origin", "http://b")]),
-            &["*".to_owned()]
+            &["*".to_owned()],
+            false
         ));
+    }
+
+    #[test]
+    fn without_a_token_only_unforgeable_hosts_count_as_same_origin() {
+        let check = |host: &str, origin: &str| {
+            origin_ok(&headers(&[("host", host), ("origin", origin)]), &[], false)
+        };
+        assert!(check("127.0.0.1:7007", "http://127.0.0.1:7007"));
+        assert!(check("localhost:7007", "http://localhost:7007"));
+        assert!(check("[::1]:7007", "http://[::1]:7007"));
+        assert!(
+            !check(
+                "rebind.evil.example:7007",
+                "http://rebind.evil.example:7007"
+            ),
+            "DNS rebinding"
+        );
+        assert!(
+            !check("logs.example.com", "https://logs.example.com"),
+            "needs a token or --allow-origin"
+        );
     }
 }

@@ -149,7 +149,8 @@ pub(crate) fn refusal(
     headers: &HeaderMap,
     check_origin: bool,
 ) -> Option<Response> {
-    if check_origin && !auth::origin_ok(headers, &shared.config.allowed_origins) {
+    let has_token = shared.config.token.is_some();
+    if check_origin && !auth::origin_ok(headers, &shared.config.allowed_origins, has_token) {
         let origin = headers
             .get(header::ORIGIN)
             .and_then(|o| o.to_str().ok())

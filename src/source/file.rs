@@ -1,7 +1,9 @@
 //! Files and stdin: lines in, batches of entries out, on a blocking thread.
 //!
 //! Batches are flushed when full or when the reader has nothing more buffered, so a trickle from a pipe
-//! shows up at once while a large file moves in big batches.
+//! shows up at once while a large file moves in big batches. A followed file is polled: a line still
+//! being written (no newline yet) waits for its end, a truncated file is read again from the start, and
+//! a rotated one (a new file at the same path) is finished and then replaced by the new one.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -16,73 +18,137 @@ use crate::model::decode::LineDecoder;
 
 const BATCH: usize = 1024;
 const FOLLOW_POLL: Duration = Duration::from_millis(200);
+const READ_BUFFER: usize = 256 * 1024;
 
-/// Reads `reader` to its end, sending batches. Returns false when the receiver is gone.
-fn pump(
-    reader: &mut BufReader<impl Read>,
-    source: &str,
-    decoder: &mut LineDecoder,
-    tx: &Sender<SourceEvent>,
-) -> bool {
-    let mut line = Vec::with_capacity(256);
-    let mut batch: Vec<LogEntry> = Vec::with_capacity(BATCH);
-    let damaged_before = decoder.damaged;
-    loop {
-        line.clear();
-        let read = match reader.read_until(b'\n', &mut line) {
-            Ok(n) => n,
-            Err(e) => {
-                let _ = tx.blocking_send(SourceEvent::Notice(format!("read error: {e}")));
-                0
-            }
-        };
-        if read > 0
-            && let Some(entry) = decoder.decode(&line, source)
-        {
-            batch.push(entry);
-        }
-        // Only what is already buffered counts: asking the reader for more would block on a quiet pipe.
-        let idle = read == 0 || reader.buffer().is_empty();
-        if (batch.len() >= BATCH || idle) && !batch.is_empty() {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            if tx.blocking_send(SourceEvent::Entries(full)).is_err() {
-                return false;
-            }
-        }
-        if read == 0 {
-            break;
-        }
-    }
-    let damaged = decoder.damaged - damaged_before;
-    if damaged > 0 {
-        let note =
-            format!("{damaged} damaged line(s) (invalid UTF-8 or over 1 MiB) were repaired or cut");
-        return tx.blocking_send(SourceEvent::Notice(note)).is_ok();
-    }
-    true
+/// Turns a byte stream into batches of entries, keeping an unfinished last line for later.
+struct LinePump<'a> {
+    source: String,
+    decoder: LineDecoder,
+    /// Bytes of a line whose newline has not arrived yet.
+    line: Vec<u8>,
+    tx: &'a Sender<SourceEvent>,
 }
 
-/// Reads a file; with `follow`, keeps reading as it grows and starts over if it is truncated.
+/// What stopped a pump.
+#[derive(Debug, PartialEq, Eq)]
+enum Pumped {
+    /// Reached the end of what is there now.
+    Drained,
+    /// The viewer is gone.
+    Closed,
+    /// The input cannot be read (a directory, an I/O error).
+    Failed(String),
+}
+
+impl<'a> LinePump<'a> {
+    fn new(source: &str, tx: &'a Sender<SourceEvent>) -> LinePump<'a> {
+        LinePump {
+            source: source.to_owned(),
+            decoder: LineDecoder::default(),
+            line: Vec::with_capacity(256),
+            tx,
+        }
+    }
+
+    /// Reads to the current end. With `finish`, a last line without a newline is taken as complete
+    /// (the input is over); otherwise it waits in `line` for the rest.
+    fn pump(&mut self, reader: &mut BufReader<impl Read>, finish: bool) -> Pumped {
+        let mut batch: Vec<LogEntry> = Vec::with_capacity(BATCH);
+        let damaged_before = self.decoder.damaged;
+        let mut outcome = Pumped::Drained;
+        loop {
+            let read = match reader.read_until(b'\n', &mut self.line) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    outcome = Pumped::Failed(e.to_string());
+                    0
+                }
+            };
+            let complete =
+                self.line.ends_with(b"\n") || (read == 0 && finish && !self.line.is_empty());
+            if complete {
+                if let Some(entry) = self.decoder.decode(&self.line, &self.source) {
+                    batch.push(entry);
+                }
+                self.line.clear();
+            }
+            // Only what is already buffered counts: asking the reader for more would block on a quiet pipe.
+            let idle = read == 0 || reader.buffer().is_empty();
+            if (batch.len() >= BATCH || idle) && !batch.is_empty() {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if self.tx.blocking_send(SourceEvent::Entries(full)).is_err() {
+                    return Pumped::Closed;
+                }
+            }
+            if read == 0 {
+                break;
+            }
+        }
+        let damaged = self.decoder.damaged - damaged_before;
+        if damaged > 0 {
+            let note = format!(
+                "{damaged} damaged line(s) (invalid UTF-8 or over 1 MiB) were repaired or cut"
+            );
+            if !self.notice(note) {
+                return Pumped::Closed;
+            }
+        }
+        outcome
+    }
+
+    fn notice(&self, text: String) -> bool {
+        self.tx.blocking_send(SourceEvent::Notice(text)).is_ok()
+    }
+}
+
+/// Which file a path names, to notice when rotation puts a new one there.
+#[cfg(unix)]
+fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn identity(_meta: &std::fs::Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
+fn open_reader(path: &Path) -> std::io::Result<(BufReader<File>, (u64, u64))> {
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(std::io::Error::other("it is a directory"));
+    }
+    Ok((BufReader::with_capacity(READ_BUFFER, file), identity(&meta)))
+}
+
+/// Reads a file; with `follow`, keeps reading as it grows, through truncation and rotation.
 pub(super) fn read_file(path: &Path, follow: bool, tx: &Sender<SourceEvent>) {
     let target = path.display().to_string();
     let source = path
         .file_stem()
         .map_or("file".into(), |s| s.to_string_lossy().into_owned());
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) => {
-            let _ = tx.blocking_send(SourceEvent::Failed(format!("cannot read {target}: {e}")));
-            return;
-        }
+    let failed = |reason: String| {
+        let _ = tx.blocking_send(SourceEvent::Failed(format!(
+            "cannot read {target}: {reason}"
+        )));
+    };
+    let (mut reader, mut id) = match open_reader(path) {
+        Ok(opened) => opened,
+        Err(e) => return failed(e.to_string()),
     };
     let _ = tx.blocking_send(SourceEvent::State(ConnState::Connected {
         target: target.clone(),
         server: "file".into(),
     }));
-    let mut reader = BufReader::with_capacity(256 * 1024, file);
-    let mut decoder = LineDecoder::default();
-    if !pump(&mut reader, &source, &mut decoder, tx) || tx.blocking_send(SourceEvent::Live).is_err()
-    {
+    let mut pump = LinePump::new(&source, tx);
+    match pump.pump(&mut reader, !follow) {
+        Pumped::Drained => {}
+        Pumped::Closed => return,
+        Pumped::Failed(reason) => return failed(reason),
+    }
+    if tx.blocking_send(SourceEvent::Live).is_err() {
         return;
     }
     if !follow {
@@ -94,19 +160,35 @@ pub(super) fn read_file(path: &Path, follow: bool, tx: &Sender<SourceEvent>) {
         if tx.is_closed() {
             return;
         }
-        let position = reader.stream_position().unwrap_or(0);
-        let length = std::fs::metadata(path).map(|m| m.len()).unwrap_or(position);
-        if length < position {
-            // Truncated (log rotation by copytruncate): read the new contents from the start.
-            let _ = tx.blocking_send(SourceEvent::Notice(format!(
-                "{target} was truncated; reading from the start"
-            )));
-            if reader.seek(SeekFrom::Start(0)).is_err() {
-                return;
+        // Between a rotation's rename and the new file's creation the path may be missing: wait.
+        if let Ok(meta) = std::fs::metadata(path) {
+            let position = reader.stream_position().unwrap_or(0);
+            if identity(&meta) != id {
+                // Rotated: finish the old file, then read the new one from its start.
+                if pump.pump(&mut reader, true) == Pumped::Closed {
+                    return;
+                }
+                match open_reader(path) {
+                    Ok((new_reader, new_id)) => (reader, id) = (new_reader, new_id),
+                    Err(_) => continue,
+                }
+                if !pump.notice(format!("{target} was rotated; reading the new file")) {
+                    return;
+                }
+            } else if meta.len() < position {
+                // Truncated in place (copytruncate): what was half-read belongs to the old contents.
+                pump.line.clear();
+                if reader.seek(SeekFrom::Start(0)).is_err()
+                    || !pump.notice(format!("{target} was truncated; reading from the start"))
+                {
+                    return;
+                }
             }
         }
-        if !pump(&mut reader, &source, &mut decoder, tx) {
-            return;
+        match pump.pump(&mut reader, false) {
+            Pumped::Drained => {}
+            Pumped::Closed => return,
+            Pumped::Failed(reason) => return failed(reason),
         }
     }
 }
@@ -118,19 +200,26 @@ pub(super) fn read_stdin(tx: &Sender<SourceEvent>) {
         server: "stdin".into(),
     }));
     let _ = tx.blocking_send(SourceEvent::Live);
-    let mut reader = BufReader::with_capacity(256 * 1024, std::io::stdin().lock());
+    let mut reader = BufReader::with_capacity(READ_BUFFER, std::io::stdin().lock());
     read_stream(&mut reader, "stdin", tx);
 }
 
 /// Reads any stream of lines to its end, then sends `End`.
-pub(super) fn read_stream<R: Read>(
-    reader: &mut BufReader<R>,
+pub(super) fn read_stream(
+    reader: &mut BufReader<impl Read>,
     source: &str,
     tx: &Sender<SourceEvent>,
 ) {
-    let mut decoder = LineDecoder::default();
-    if pump(reader, source, &mut decoder, tx) {
-        let _ = tx.blocking_send(SourceEvent::End);
+    match LinePump::new(source, tx).pump(reader, true) {
+        Pumped::Drained => {
+            let _ = tx.blocking_send(SourceEvent::End);
+        }
+        Pumped::Closed => {}
+        Pumped::Failed(reason) => {
+            let _ = tx.blocking_send(SourceEvent::Failed(format!(
+                "cannot read {source}: {reason}"
+            )));
+        }
     }
 }
 

@@ -158,7 +158,7 @@ pub(super) async fn run(
 fn request_url(base: &Url, config: &SourceConfig, position: &Position) -> Url {
     let query = StreamQuery {
         filter: config.filter.clone(),
-        tail: position.last_seq.is_none().then_some(config.tail),
+        tail: config.tail.filter(|_| position.last_seq.is_none()),
         after: position.last_seq,
         boot: position.boot.clone(),
         follow: config.follow,
@@ -208,7 +208,7 @@ async fn connect_once(
                 CONNECT_TIMEOUT.as_secs()
             ));
         }
-        Ok(Err(e)) => return connect_error(base, e),
+        Ok(Err(e)) => return connect_error(base, e, token.is_some()),
         Ok(Ok((socket, _))) => socket,
     };
     let mut fresh = false;
@@ -339,7 +339,7 @@ fn retry(reason: String) -> Ended {
     }
 }
 
-fn connect_error(base: &Url, error: tungstenite::Error) -> Ended {
+fn connect_error(base: &Url, error: tungstenite::Error, had_token: bool) -> Ended {
     match error {
         tungstenite::Error::Http(response) => {
             let status = response.status();
@@ -357,8 +357,11 @@ fn connect_error(base: &Url, error: tungstenite::Error) -> Ended {
                 .map(|b| format!(": {}", crate::format::sanitize(&b)))
                 .unwrap_or_default();
             match status.as_u16() {
+                401 if had_token => Ended::Fatal(format!(
+                    "{base} rejected the token (401 unauthorized); check --token or VG_TOKEN"
+                )),
                 401 => Ended::Fatal(format!(
-                    "{base} needs a token: pass --token or set VG_TOKEN{body}"
+                    "{base} needs a token (401 unauthorized): pass --token or set VG_TOKEN"
                 )),
                 403 => Ended::Fatal(format!("{base} refused this client (403 forbidden){body}")),
                 404 => Ended::Fatal(format!(
@@ -425,7 +428,7 @@ mod tests {
                 level: Some("warn".into()),
                 ..Default::default()
             },
-            tail: 100,
+            tail: Some(100),
             follow: true,
         };
         let first = request_url(&base, &config, &Position::default());
