@@ -306,6 +306,7 @@ impl App {
         });
         self.search.counted = true;
         self.stale = false;
+        self.recount_new();
         self.view_changed();
         self.dirty = true;
     }

@@ -119,6 +119,22 @@ fn pausing_freezes_the_screen_but_keeps_counting() {
 }
 
 #[test]
+fn new_entries_are_recounted_when_a_filter_changes() {
+    let mut app = app(&[]);
+    push(&mut app, infos(0, 30));
+    press(&mut app, " ");
+    let mut more = infos(30, 5);
+    more.push(entry(35, Level::Error, "db", "boom"));
+    more.push(entry(36, Level::Fatal, "db", "down"));
+    push(&mut app, more);
+    assert_eq!((app.view.new, app.view.new_errors), (7, 2));
+    press(&mut app, "56");
+    assert_eq!((app.view.new, app.view.new_errors), (5, 0), "hidden levels are not new rows");
+    press(&mut app, "3");
+    assert_eq!((app.view.new, app.view.new_errors), (0, 0));
+}
+
+#[test]
 fn a_paused_screen_with_room_to_spare_still_does_not_move() {
     let mut app = app(&[]);
     push(&mut app, infos(0, 3));

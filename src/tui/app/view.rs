@@ -30,6 +30,8 @@ pub(crate) struct View {
     pub(crate) new: u64,
     /// ...and how many of them were errors or worse.
     pub(crate) new_errors: u64,
+    /// The first row id that counts as new: the buffer's next id when the view stopped following.
+    pub(crate) new_since: RowId,
 }
 
 impl Default for View {
@@ -43,6 +45,7 @@ impl Default for View {
             until: None,
             new: 0,
             new_errors: 0,
+            new_since: 0,
         }
     }
 }
@@ -218,6 +221,26 @@ impl App {
         self.view.selected = self.buffer.last_shown().unwrap_or(self.buffer.next_id());
         self.view.new = 0;
         self.view.new_errors = 0;
+        self.view.new_since = self.buffer.next_id();
+    }
+
+    /// Counts the new rows again after the shown set changed (a filter or search change), so
+    /// `+N new` describes what the view now shows.
+    pub(crate) fn recount_new(&mut self) {
+        if self.view.follow {
+            return;
+        }
+        let from = self.buffer.position(self.view.new_since);
+        let levels = (from..self.buffer.shown_len())
+            .filter_map(|pos| self.buffer.get(self.buffer.shown_id(pos)?))
+            .map(|row| row.entry().map(|e| e.level));
+        let (mut new, mut errors) = (0, 0);
+        for level in levels {
+            new += 1;
+            errors += u64::from(level.is_some_and(|l| l >= Level::Error));
+        }
+        self.view.new = new;
+        self.view.new_errors = errors;
     }
 
     /// Jumps to the newest entry and follows it.
