@@ -36,7 +36,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// Server to stream from: `http(s)://host[:port][/path]` or `ws(s)://...`; a bare host gets /api/logs/stream.
-    #[arg(long, env = "VG_URL", default_value_t = format!("http://{DEFAULT_ADDR}"))]
+    #[arg(long, env = "VG_URL", hide_env_values = true, default_value_t = format!("http://{DEFAULT_ADDR}"))]
     pub url: String,
     /// Bearer token for the server (sent in the Authorization header, never in the URL).
     #[arg(long, env = "VG_TOKEN", hide_env_values = true)]

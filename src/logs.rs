@@ -292,25 +292,23 @@ impl<'p> Viewer<'p> {
                 }
                 Err(e) => return Err(e),
             }
-            if self
-                .plan
-                .fail_on
-                .as_ref()
-                .is_some_and(|re| re.is_match(&entry.message))
-            {
+            let message = entry.message.as_str();
+            if let Some(pattern) = first_match(self.plan.fail_on.as_ref(), message) {
+                eprintln!("vg: an entry matched --fail-on '{pattern}'");
                 return Ok(Step::Exit(ExitCode::FAILURE));
             }
-            if self
-                .plan
-                .until_match
-                .as_ref()
-                .is_some_and(|re| re.is_match(&entry.message))
-            {
+            if let Some(pattern) = first_match(self.plan.until_match.as_ref(), message) {
+                eprintln!("vg: an entry matched --until-match '{pattern}'");
                 return Ok(Step::Exit(ExitCode::SUCCESS));
             }
         }
         Ok(Step::Continue)
     }
+}
+
+/// The pattern, when it is set and matches.
+fn first_match<'r>(regex: Option<&'r Regex>, message: &str) -> Option<&'r str> {
+    regex.filter(|re| re.is_match(message)).map(Regex::as_str)
 }
 
 /// One line for stderr about entries that will never arrive.

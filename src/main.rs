@@ -41,6 +41,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => vg::server::standalone::run(args).await,
         #[cfg(feature = "server")]
         Command::Demo(args) => {
+            if !args.no_tui && !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                let hint = "vg demo opens the viewer, which needs a terminal; `vg demo --no-tui` serves only";
+                return Err(UsageError::new(hint).into());
+            }
             let demo = vg::server::demo::Demo::start(&args).await?;
             if args.no_tui {
                 return vg::server::demo::serve_until_stopped(demo).await;

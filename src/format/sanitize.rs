@@ -19,12 +19,13 @@ pub fn is_unsafe(c: char) -> bool {
         | '\u{202a}'..='\u{202e}'                              // bidi embeddings and overrides
         | '\u{2066}'..='\u{2069}'                              // bidi isolates
         | '\u{2028}' | '\u{2029}'                              // line and paragraph separators
+        | '\u{200b}' | '\u{2060}'..='\u{2064}' | '\u{feff}'  // invisible: zero-width space, word joiner, BOM
     )
 }
 
 /// Byte offset of the first unsafe character. Scans bytes rather than chars: every unsafe character is
-/// either an ASCII control or starts with one of three lead bytes (0xC2 for C1, 0xD8 for U+061C, 0xE2
-/// for the bidi and separator characters), so clean text, the common case, costs one byte compare each.
+/// either an ASCII control or starts with one of four lead bytes (0xC2 for C1, 0xD8 for U+061C, 0xE2
+/// for the bidi, separator and zero-width characters, 0xEF for U+FEFF), so clean text, the common case, costs one byte compare each.
 fn find_unsafe(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -32,7 +33,7 @@ fn find_unsafe(text: &str) -> Option<usize> {
         match bytes[i] {
             b'\t' => {}
             0x00..=0x1f | 0x7f => return Some(i),
-            0xc2 | 0xd8 | 0xe2 => {
+            0xc2 | 0xd8 | 0xe2 | 0xef => {
                 let c = text[i..].chars().next().expect("a lead byte starts a char");
                 if is_unsafe(c) {
                     return Some(i);
@@ -125,6 +126,7 @@ mod tests {
         ("bidi isolates", "\u{2066}\u{2067}\u{2068}x\u{2069}"),
         ("bidi marks", "\u{200e}\u{200f}\u{61c}"),
         ("line separator", "a\u{2028}b\u{2029}c"),
+        ("invisible", "pass\u{200b}word\u{2060}\u{feff}"),
     ];
 
     #[test]
@@ -151,7 +153,10 @@ mod tests {
     #[test]
     fn the_byte_scan_agrees_with_the_char_rule() {
         // Every char in the ranges around the unsafe ones, alone and embedded in text.
-        for c in (0u32..0x3000).filter_map(char::from_u32) {
+        for c in (0u32..0x3000)
+            .chain(0xfe00..0x10000)
+            .filter_map(char::from_u32)
+        {
             let text = format!("ab{c}cd");
             assert_eq!(
                 find_unsafe(&text),

@@ -78,7 +78,8 @@ pub struct LineDecoder {
 impl LineDecoder {
     /// Decodes one line of raw bytes; returns `None` for a blank line.
     pub fn decode(&mut self, bytes: &[u8], default_source: &str) -> Option<LogEntry> {
-        let bytes = trim_line_end(bytes);
+        // A byte-order mark (files saved by some Windows editors) is not content.
+        let bytes = trim_line_end(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes));
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return None;
         }

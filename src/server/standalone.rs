@@ -17,6 +17,16 @@ use crate::model::decode::LineDecoder;
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let emitter = Emitter::new(EmitterConfig::default().history(args.history, args.history_bytes));
     let mut config = GatewayConfig::default().max_connections(args.max_connections);
+    let token_hint = if args.token.is_some() {
+        " --token \"$VG_TOKEN\""
+    } else {
+        ""
+    };
+    let curl_auth = if args.token.is_some() {
+        " -H \"Authorization: Bearer $VG_TOKEN\""
+    } else {
+        ""
+    };
     if let Some(token) = args.token {
         config = config.token(token);
     }
@@ -25,8 +35,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let listener = bind(&args.bind).await?;
     let url = format!("http://{}", listener.local_addr()?);
     eprintln!("vg serve: listening on {url}");
-    eprintln!("  watch with: vg logs --url {url}   or   vg tui --url {url}");
-    eprintln!("  send with:  curl --data-binary @app.ndjson {url}/api/logs");
+    eprintln!(
+        "  watch with: vg logs --url {url}{token_hint}   or   vg tui --url {url}{token_hint}"
+    );
+    eprintln!("  send with:  curl{curl_auth} --data-binary @app.ndjson {url}/api/logs");
     if args.stdin {
         let source = args.stdin_source;
         let emitter = emitter.clone();
@@ -39,7 +51,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// Binds the listener, explaining a failure in one line.
 pub(crate) async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|e| {
-        anyhow::anyhow!("cannot listen on {addr}: {e}; choose another address with --bind")
+        crate::cli::UsageError::new(format!(
+            "cannot listen on {addr}: {e}; choose another address with --bind (e.g. 127.0.0.1:7007)"
+        ))
+        .into()
     })
 }
 
@@ -70,8 +85,9 @@ fn read_stdin(emitter: &Emitter, source: &str) {
         n => format!(" ({n} damaged: invalid UTF-8 or too long)"),
     };
     eprintln!(
-        "vg serve: stdin ended after {} lines{damaged}; still serving, Ctrl-C to stop",
-        decoder.lines
+        "vg serve: stdin ended after {} line{}{damaged}; still serving, Ctrl-C to stop",
+        decoder.lines,
+        if decoder.lines == 1 { "" } else { "s" }
     );
 }
 

@@ -129,7 +129,11 @@ fn new_entries_are_recounted_when_a_filter_changes() {
     push(&mut app, more);
     assert_eq!((app.view.new, app.view.new_errors), (7, 2));
     press(&mut app, "56");
-    assert_eq!((app.view.new, app.view.new_errors), (5, 0), "hidden levels are not new rows");
+    assert_eq!(
+        (app.view.new, app.view.new_errors),
+        (5, 0),
+        "hidden levels are not new rows"
+    );
     press(&mut app, "3");
     assert_eq!((app.view.new, app.view.new_errors), (0, 0));
 }
