@@ -45,17 +45,33 @@ const JOBS: &[&str] = &[
     "export-csv",
 ];
 
+/// How many recent request ids database and auth entries may belong to.
+const RECENT_REQUESTS: usize = 16;
+
 /// Generates entries; deterministic for a given seed.
 #[derive(Debug)]
 pub(crate) struct World {
     rng: StdRng,
+    /// Ids of recent requests, so queries and auth checks can belong to one (and `r` in the viewer
+    /// finds a request's whole story).
+    recent: std::collections::VecDeque<String>,
 }
 
 impl World {
     pub(crate) fn new(seed: u64) -> World {
         World {
             rng: StdRng::seed_from_u64(seed),
+            recent: std::collections::VecDeque::with_capacity(RECENT_REQUESTS),
         }
+    }
+
+    /// Tags most database and auth entries with a recent request's id, as a traced service would.
+    fn in_request(&mut self, entry: LogEntry) -> LogEntry {
+        if self.recent.is_empty() || !self.rng.random_bool(0.7) {
+            return entry;
+        }
+        let id = self.recent[self.rng.random_range(0..self.recent.len())].clone();
+        entry.with_meta("requestId", id)
     }
 
     /// One entry at `at`. In a `burst` the system is having an incident.
@@ -63,9 +79,15 @@ impl World {
         let roll = self.rng.random_range(0..100);
         let mut entry = match roll {
             0..50 => self.request(burst),
-            50..65 => self.database(burst),
+            50..65 => {
+                let query = self.database(burst);
+                self.in_request(query)
+            }
             65..80 => self.worker(burst),
-            80..92 => self.auth(),
+            80..92 => {
+                let check = self.auth();
+                self.in_request(check)
+            }
             _ => self.scheduler(),
         };
         let (instance, region) = MACHINES[self.rng.random_range(0..MACHINES.len())];
@@ -88,7 +110,12 @@ impl World {
             .unwrap_or(&ROUTES[0]);
         let id = self.rng.random_range(1..5000);
         let path = route.replace("{id}", &id.to_string());
-        let status = self.status(method, burst);
+        // Health checks are answered by the load balancer's probe path: always quick and fine.
+        let status = if route == "/healthz" {
+            200
+        } else {
+            self.status(method, burst)
+        };
         // Log-normal-ish latency: most requests take tens of ms, a few take seconds.
         let base = (self.rng.random_range(2.0f64..4.5)).exp();
         let slow = if self.rng.random_bool(0.03) {
@@ -111,7 +138,7 @@ impl World {
         .with_meta("path", route)
         .with_meta("statusCode", status)
         .with_meta("duration", duration)
-        .with_meta("requestId", format!("req_{:08x}", self.rng.random::<u32>()));
+        .with_meta("requestId", self.new_request_id());
         if route != "/healthz" && self.rng.random_bool(0.7) {
             entry = entry.with_meta(
                 "userId",
@@ -119,6 +146,15 @@ impl World {
             );
         }
         entry
+    }
+
+    fn new_request_id(&mut self) -> String {
+        let id = format!("req_{:08x}", self.rng.random::<u32>());
+        if self.recent.len() == RECENT_REQUESTS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(id.clone());
+        id
     }
 
     fn status(&mut self, method: &str, burst: bool) -> u16 {
@@ -298,5 +334,23 @@ mod tests {
         for level in [Level::Debug, Level::Info, Level::Warn, Level::Error] {
             assert!(entries.iter().any(|e| e.level == level), "{level:?}");
         }
+        assert!(
+            entries
+                .iter()
+                .filter(|e| e.meta.get("path").is_some_and(|p| p == "/healthz"))
+                .all(|e| e.meta["statusCode"] == 200),
+            "health checks pass"
+        );
+        let mut per_request = std::collections::HashMap::<&str, usize>::new();
+        for id in entries
+            .iter()
+            .filter_map(|e| e.meta.get("requestId")?.as_str())
+        {
+            *per_request.entry(id).or_default() += 1;
+        }
+        assert!(
+            per_request.values().filter(|n| **n > 1).count() > 100,
+            "queries and auth checks belong to requests, so `r` finds more than one row"
+        );
     }
 }
