@@ -58,7 +58,10 @@ fn emit_round(viewers: usize, rate: u64, secs: u64) -> (u64, u64, u64, u64) {
     let mut times = paced(&emitter, rate, total, base, |i, _| entries::entry(i));
     // Give the viewers time to take the tail of the stream.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while seen.iter().any(|s| s.entries.load(Ordering::Relaxed) < total) && Instant::now() < deadline
+    while seen
+        .iter()
+        .any(|s| s.entries.load(Ordering::Relaxed) < total)
+        && Instant::now() < deadline
     {
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -83,7 +86,9 @@ fn emit_figure(name: &str, counts: &[usize], rate: u64, secs: u64) {
             let (p50, p99, missed, short) = emit_round(n, rate, secs);
             p50s[k].push(p50 as f64);
             p99s[k].push(p99 as f64);
-            println!("  round: {n:>3} viewers  p50 {p50:>5} ns  p99 {p99:>6} ns  missed {missed}  undelivered {short}");
+            println!(
+                "  round: {n:>3} viewers  p50 {p50:>5} ns  p99 {p99:>6} ns  missed {missed}  undelivered {short}"
+            );
         }
     }
     let (base50, base99) = (median(&p50s[0]), median(&p99s[0]));
@@ -119,8 +124,13 @@ fn latency() {
             let mut lags = Vec::new();
             for line in BufReader::new(stdout).lines() {
                 let line = line.unwrap();
-                let Some(at) = line.find("\"sent_ns\":") else { continue };
-                let digits: String = line[at + 10..].chars().take_while(char::is_ascii_digit).collect();
+                let Some(at) = line.find("\"sent_ns\":") else {
+                    continue;
+                };
+                let digits: String = line[at + 10..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
                 let now = base.elapsed().as_nanos() as u64;
                 lags.push(now.saturating_sub(digits.parse::<u64>().unwrap()));
                 if lags.len() as u64 == RATE * SECS {
@@ -145,7 +155,11 @@ fn latency() {
         // The first second is warm-up (page faults, first allocations).
         let mut lags = lags.split_off((RATE as usize).min(got));
         let (p50, p99) = (quantile(&mut lags, 0.5), quantile(&mut lags, 0.99));
-        println!("  round: received {got}/{}  p50 {p50} ns  p99 {p99} ns  max {} ns", RATE * SECS, lags.last().unwrap());
+        println!(
+            "  round: received {got}/{}  p50 {p50} ns  p99 {p99} ns  max {} ns",
+            RATE * SECS,
+            lags.last().unwrap()
+        );
         p50s.push(p50 as f64);
         p99s.push(p99 as f64);
         drop(server);
@@ -160,7 +174,9 @@ fn latency() {
 /// `vg logs --json` reading a large backfill over loopback, against serde_json decoding the same bytes.
 fn throughput() {
     const N: u64 = 500_000;
-    println!("## throughput: `vg logs --json --tail {N} --no-follow` over loopback vs serde_json on its output");
+    println!(
+        "## throughput: `vg logs --json --tail {N} --no-follow` over loopback vs serde_json on its output"
+    );
     let emitter = quiet_emitter(N as usize);
     for i in 0..N {
         emitter.emit(entries::entry(i));
@@ -170,7 +186,15 @@ fn throughput() {
     for _ in 0..rounds() {
         let start = Instant::now();
         let mut child = Command::new(vg_bin())
-            .args(["logs", "--json", "--no-follow", "--tail", &N.to_string(), "--url", &server.url])
+            .args([
+                "logs",
+                "--json",
+                "--no-follow",
+                "--tail",
+                &N.to_string(),
+                "--url",
+                &server.url,
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -188,7 +212,10 @@ fn throughput() {
         }
         let raw_secs = start.elapsed().as_secs_f64();
         let (vg_rate, raw_rate) = (N as f64 / vg_secs, N as f64 / raw_secs);
-        println!("  round: vg {vg_rate:.0}/s ({lines} lines, {} MB)  serde_json::Value {raw_rate:.0}/s", out.len() / 1_000_000);
+        println!(
+            "  round: vg {vg_rate:.0}/s ({lines} lines, {} MB)  serde_json::Value {raw_rate:.0}/s",
+            out.len() / 1_000_000
+        );
         vg_rates.push(vg_rate);
         raw_rates.push(raw_rate);
         ratios.push(vg_rate / raw_rate);
@@ -202,7 +229,10 @@ fn throughput() {
 }
 
 fn main() {
-    let asked: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let asked: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let all = asked.is_empty();
     let want = |name: &str| all || asked.iter().any(|a| a == name);
     if want("emit") {

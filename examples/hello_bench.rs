@@ -28,6 +28,9 @@ async fn main() -> std::io::Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(tokio::time::sleep(Duration::from_secs(seconds)))
         .await?;
-    eprintln!("hello_bench: {} entries logged", emitter.stats().newest_seq.unwrap_or(0));
+    eprintln!(
+        "hello_bench: {} entries logged",
+        emitter.stats().newest_seq.unwrap_or(0)
+    );
     Ok(())
 }

@@ -77,12 +77,19 @@ pub struct Seen {
 pub fn viewer(server: &Server) -> Arc<Seen> {
     let seen = Arc::new(Seen::default());
     let mine = Arc::clone(&seen);
-    let url = format!("{}/api/logs/stream?tail=0", server.url.replace("http", "ws"));
+    let url = format!(
+        "{}/api/logs/stream?tail=0",
+        server.url.replace("http", "ws")
+    );
     server.runtime.spawn(async move {
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+        let (mut ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect");
         let mut last: Option<u64> = None;
         while let Some(Ok(message)) = ws.next().await {
-            let Ok(text) = message.into_text() else { continue };
+            let Ok(text) = message.into_text() else {
+                continue;
+            };
             match decode_server_frame(&text) {
                 Ok(Incoming::Message(ServerMessage::Hello(_))) => {
                     mine.hello.store(1, Ordering::Release);
@@ -92,7 +99,8 @@ pub fn viewer(server: &Server) -> Arc<Seen> {
                         if let Some(prev) = last
                             && seq != prev + 1
                         {
-                            mine.missed.fetch_add(seq.saturating_sub(prev + 1), Ordering::Relaxed);
+                            mine.missed
+                                .fetch_add(seq.saturating_sub(prev + 1), Ordering::Relaxed);
                         }
                         last = Some(seq);
                     }
@@ -137,7 +145,10 @@ pub fn paced(
     while i < total {
         let tick = start + Duration::from_micros(i / per_tick * 1000);
         while Instant::now() < tick {
-            std::thread::sleep(tick.saturating_duration_since(Instant::now()).min(Duration::from_micros(200)));
+            std::thread::sleep(
+                tick.saturating_duration_since(Instant::now())
+                    .min(Duration::from_micros(200)),
+            );
         }
         for _ in 0..per_tick.min(total - i) {
             let entry = make(i, base.elapsed().as_nanos() as u64);
