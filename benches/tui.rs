@@ -42,7 +42,7 @@ fn tui(c: &mut Criterion) {
     fixture.escape();
     group.bench_function("receive_4096", |b| {
         b.iter_batched(
-            || entries(4096),
+            || entries(0, 4096),
             |batch| fixture.receive(batch),
             BatchSize::SmallInput,
         )

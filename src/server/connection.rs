@@ -14,7 +14,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use chrono::Utc;
 use futures_util::SinkExt;
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
-use tokio::sync::{OwnedSemaphorePermit, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::emitter::Bounds;
@@ -199,6 +199,7 @@ impl Connection {
     }
 
     async fn live(&mut self, mut live: broadcast::Receiver<Arc<LogEntry>>) -> Result<(), Gone> {
+        let wake = self.shared.emitter.viewer_wake();
         let period = self.shared.config.ping_interval;
         let mut ping = tokio::time::interval_at(Instant::now() + period, period);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -218,7 +219,7 @@ impl Connection {
                     }
                     self.send_raw(Message::Ping(Default::default())).await?;
                 }
-                received = live.recv() => match received {
+                received = next_live(&mut live, &wake) => match received {
                     Ok(entry) => {
                         self.on_live(&entry).await?;
                         self.drain(&mut live).await?;
@@ -373,6 +374,26 @@ impl Connection {
                 }
             })
             .await;
+        }
+    }
+}
+
+/// The next live entry. Waits on the emitter's relay rather than on the channel, so `emit()` never
+/// wakes viewers itself (see `emitter`). Cancel-safe: nothing is taken unless it is returned.
+async fn next_live(
+    live: &mut broadcast::Receiver<Arc<LogEntry>>,
+    wake: &Notify,
+) -> Result<Arc<LogEntry>, RecvError> {
+    loop {
+        // Registered before looking, so an entry sent after the look still wakes us.
+        let notified = wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        match live.try_recv() {
+            Ok(entry) => return Ok(entry),
+            Err(TryRecvError::Lagged(n)) => return Err(RecvError::Lagged(n)),
+            Err(TryRecvError::Closed) => return Err(RecvError::Closed),
+            Err(TryRecvError::Empty) => notified.await,
         }
     }
 }

@@ -30,11 +30,11 @@ const MESSAGES: &[&str] = &[
     "user u_42 logged in from 203.0.113.7",
 ];
 
-/// `n` varied entries, as a real stream would send them.
-pub fn entries(n: usize) -> Vec<LogEntry> {
+/// `n` varied entries, as a real stream would send them, starting with the `start`th.
+pub fn entries(start: usize, n: usize) -> Vec<LogEntry> {
     let t0 = Utc.with_ymd_and_hms(2026, 2, 5, 18, 0, 0).unwrap();
     let sources = ["api", "worker", "db", "auth", "cron"];
-    (0..n)
+    (start..start + n)
         .map(|i| {
             let level = Level::ALL[[2, 2, 2, 1, 3, 2, 0, 4][i % 8]];
             let mut e = LogEntry::new(level, sources[i % 5], MESSAGES[i % MESSAGES.len()]);
@@ -64,8 +64,10 @@ impl Fixture {
         let now = Instant::now();
         let mut app = App::new(start, "bench", (width, height), now, Utc::now());
         app.on_source(SourceEvent::Live, now);
-        for chunk in entries(buffered).chunks(4096) {
-            app.on_source(SourceEvent::Entries(chunk.to_vec()), now);
+        // Made a chunk at a time, so the only large allocation is the viewer's own buffer.
+        for start in (0..buffered).step_by(4096) {
+            let batch = entries(start, 4096.min(buffered - start));
+            app.on_source(SourceEvent::Entries(batch), now);
         }
         let terminal = Terminal::new(TestBackend::new(width, height)).expect("in memory");
         Fixture { app, terminal }

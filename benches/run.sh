@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs vg's benchmark suite and prints every figure of docs/benchmarks.md, each as a ratio against a
+# baseline measured in the same run (medians over several rounds).
+#
+#   benches/run.sh            # everything (about 15 minutes on 2 cores)
+#   ROUNDS=5 benches/run.sh   # more rounds per figure
+#   SKIP_INSTALL=1 benches/run.sh
+#
+# Installs its peers (jq, wrk, hyperfine, lnav from Debian; tailspin from crates.io) unless
+# SKIP_INSTALL is set. Data is generated into a temporary directory and removed at the end. Every
+# server binds 127.0.0.1 and stops by itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS="${ROUNDS:-3}"
+LINES="${LINES:-1000000}"
+PORT="${PORT:-3917}"
+export VG_BENCH_ROUNDS="$ROUNDS"
+DATA="$(mktemp -d)"
+trap 'rm -rf "$DATA"' EXIT
+
+if [ -z "${SKIP_INSTALL:-}" ]; then
+    if ! command -v jq >/dev/null || ! command -v wrk >/dev/null || ! command -v hyperfine >/dev/null; then
+        sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+        $sudo apt-get update -qq && $sudo apt-get install -y -qq jq wrk hyperfine lnav
+    fi
+    command -v tspin >/dev/null || cargo install tailspin --locked
+fi
+
+echo "== build (release)"
+cargo build --release --features server --bins --examples
+VG=target/release/vg
+export VG_BIN="$PWD/$VG"
+
+echo "== data: $LINES NDJSON lines"
+target/release/examples/gen_ndjson "$LINES" > "$DATA/app.ndjson"
+ls -l "$DATA/app.ndjson"
+
+echo "== vg logs --file formatting vs jq -c . and tailspin (hyperfine, $ROUNDS runs each)"
+hyperfine --warmup 1 --runs "$ROUNDS" --export-json "$DATA/file.json" \
+    -n vg "$VG logs --file $DATA/app.ndjson --color never > /dev/null" \
+    -n jq "jq -c . $DATA/app.ndjson > /dev/null" \
+    -n tailspin "tspin --print $DATA/app.ndjson > /dev/null"
+jq -r --argjson n "$LINES" '.results as $r | ($r[] | select(.command=="vg") | .median) as $vg
+    | $r[] | "file \(.command) median=\(.median | .*1000 | round)ms lines_per_s=\($n / .median | round) vg_speedup=\(.median / $vg * 100 | round / 100)"' "$DATA/file.json"
+
+echo "== request-logging layer: hello world under wrk, alternating without/with, $ROUNDS rounds"
+rps() { # $1: extra flag for hello_bench
+    target/release/examples/hello_bench "$PORT" 8 $1 2>/dev/null &
+    local pid=$!
+    sleep 0.5
+    wrk -t1 -c32 -d5s "http://127.0.0.1:$PORT/" | awk '/Requests\/sec/ {print $2}'
+    wait "$pid"
+}
+plain=(); layered=()
+for _ in $(seq "$ROUNDS"); do plain+=("$(rps "")"); layered+=("$(rps --layer)"); done
+printf '%s\n' "${plain[@]}" | sort -n > "$DATA/plain"; printf '%s\n' "${layered[@]}" | sort -n > "$DATA/layered"
+p=$(sed -n "$(( (ROUNDS + 1) / 2 ))p" "$DATA/plain"); l=$(sed -n "$(( (ROUNDS + 1) / 2 ))p" "$DATA/layered")
+echo "request_layer plain=${p}/s layer=${l}/s ratio=$(awk -v a="$l" -v b="$p" 'BEGIN {printf "%.3f", a/b}') (limit 0.95)"
+
+echo "== in-process figures (criterion)"
+cargo bench --features server --bench pipeline -- --noplot 2>&1 | grep -E "^pipeline|time:|thrpt:"
+cargo bench --features server --bench emitter -- --noplot 2>&1 | grep -E "^emit|time:"
+cargo bench --bench tui -- --noplot 2>&1 | grep -E "^tui|time:"
+cargo bench --bench tui_memory
+
+echo "== end to end (servers on 127.0.0.1:0, $ROUNDS rounds each)"
+cargo bench --features server --bench e2e
