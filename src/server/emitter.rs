@@ -267,7 +267,11 @@ impl Emitter {
             let relay = Arc::clone(&self.inner.relay);
             let viewers = Arc::clone(&self.inner.viewers);
             let inner = Arc::downgrade(&self.inner);
+            // If the relay's runtime shuts down while the emitter lives on (an app that runs several
+            // runtimes), the next viewer must start a new relay rather than wait for a dead one.
+            let guard = RelayGuard(inner.clone());
             tokio::spawn(async move {
+                let _guard = guard;
                 loop {
                     relay.notified().await;
                     if inner.strong_count() == 0 {
@@ -302,6 +306,17 @@ impl Emitter {
     }
 }
 
+/// Marks the relay as stopped when its task ends or is dropped with its runtime.
+struct RelayGuard(std::sync::Weak<Inner>);
+
+impl Drop for RelayGuard {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.relay_started.store(false, Ordering::Release);
+        }
+    }
+}
+
 impl Drop for Inner {
     /// Lets the relay task end with the emitter.
     fn drop(&mut self) {
@@ -332,6 +347,25 @@ mod tests {
 
     fn quiet() -> EmitterConfig {
         EmitterConfig::default().read_env(false)
+    }
+
+    #[test]
+    fn viewers_are_woken_on_each_runtime_the_emitter_outlives() {
+        let emitter = Emitter::new(quiet());
+        for round in 0..2 {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let wake = emitter.viewer_wake();
+                let waiter = tokio::spawn(async move { wake.notified().await });
+                tokio::task::yield_now().await;
+                emitter.log(Level::Info, "t", "x");
+                let woken = tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await;
+                assert!(woken.is_ok(), "round {round}: a viewer waited forever");
+            });
+        }
     }
 
     #[test]
