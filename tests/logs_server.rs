@@ -267,6 +267,22 @@ fn a_time_window_is_not_cut_to_the_default_tail() {
 }
 
 #[test]
+fn a_server_that_is_not_there_yet_is_waited_for() {
+    // A free port: bound and released, so nothing listens there when vg logs starts.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let logs = Logs::start(&["--url", &format!("http://{addr}")]);
+    let first = logs.wait_stderr("retrying in");
+    assert!(first.contains("cannot reach"), "{first}");
+    let mut server = Server::start(&addr, &[]);
+    server.emit(numbered(1..=2));
+    assert_eq!(logs.messages(2), numbered(1..=2));
+}
+
+#[test]
 fn a_server_restart_is_reported_and_streaming_continues() {
     let mut server = Server::start("127.0.0.1:0", &[]);
     let addr = server.addr.to_string();
