@@ -170,6 +170,12 @@ pub fn decode_server_frame(text: &str) -> Result<Incoming, FrameError> {
             .map_err(|e| FrameError::new(text, e))?;
         return Ok(Incoming::Bare(entries));
     }
+    // vg servers write the tag first; then the hot frame needs no separate pass to find it.
+    if trimmed.starts_with(r#"{"type":"entries","#) {
+        return serde_json::from_str::<EntriesFrame>(trimmed)
+            .map(|f| Incoming::Message(ServerMessage::Entries { entries: f.entries }))
+            .map_err(|e| FrameError::new(text, e));
+    }
     let tag: Tag<'_> = serde_json::from_str(trimmed).map_err(|e| FrameError::new(text, e))?;
     match tag.kind.as_deref() {
         Some("entries") => serde_json::from_str::<EntriesFrame>(trimmed)
