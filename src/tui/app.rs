@@ -100,6 +100,8 @@ pub(crate) struct App {
     capacity: usize,
     tail: usize,
     cut_backfill: bool,
+    /// Reused to build each stored row's text (see [`Stored::new`]).
+    scratch: String,
 }
 
 impl App {
@@ -156,6 +158,7 @@ impl App {
             capacity: start.buffer,
             tail: start.tail,
             cut_backfill: start.cut_backfill,
+            scratch: String::new(),
         }
     }
 
@@ -268,7 +271,13 @@ impl App {
         let level = entry.level;
         let names = self.names.add(&entry);
         let fixed = self.filter.fixed.matches(&entry);
-        let row = Row::Entry(Stored::new(entry, names, &self.names, fixed));
+        let row = Row::Entry(Stored::new(
+            entry,
+            names,
+            &self.names,
+            fixed,
+            &mut self.scratch,
+        ));
         let class = self.filter.classify(
             &row,
             &self.names,

@@ -56,8 +56,14 @@ pub(crate) struct EntryRef<'a> {
 }
 
 impl Stored {
-    /// Stores `entry`, whose names `names` interned as `ids`.
-    pub(crate) fn new(entry: LogEntry, ids: [NameId; 3], names: &Names, fixed: bool) -> Stored {
+    /// Stores `entry`, whose names `names` interned as `ids`; `scratch` is reused between calls.
+    pub(crate) fn new(
+        entry: LogEntry,
+        ids: [NameId; 3],
+        names: &Names,
+        fixed: bool,
+        scratch: &mut String,
+    ) -> Stored {
         let LogEntry {
             timestamp,
             level,
@@ -77,13 +83,16 @@ impl Stored {
             message.truncate(end);
         }
         let message_len = message.len() as u32;
-        let mut text = message.into_bytes();
+        // Written into a reused scratch buffer, then copied once into an exact-size allocation:
+        // growing the message's own buffer instead costs reallocations on every arrival.
+        scratch.clear();
+        scratch.push_str(&message);
         if !meta.is_empty() {
-            serde_json::to_writer(&mut text, &meta).expect("a Map always serializes");
+            let mut json = std::mem::take(scratch).into_bytes();
+            serde_json::to_writer(&mut json, &meta).expect("a Map always serializes");
+            *scratch = String::from_utf8(json).expect("JSON is UTF-8");
         }
-        let text = String::from_utf8(text)
-            .expect("a message and JSON are UTF-8")
-            .into_boxed_str();
+        let text = Box::<str>::from(scratch.as_str());
         let actual = [
             Some(source.as_str()),
             instance.as_deref(),
@@ -257,7 +266,7 @@ pub(crate) mod tests {
     pub(crate) fn stored(entry: LogEntry) -> (Names, Stored) {
         let mut names = Names::new([NewRule::On, NewRule::On, NewRule::On]);
         let ids = names.add(&entry);
-        let stored = Stored::new(entry, ids, &names, true);
+        let stored = Stored::new(entry, ids, &names, true, &mut String::new());
         (names, stored)
     }
 
@@ -300,7 +309,7 @@ pub(crate) mod tests {
             let mut entry = LogEntry::new(Level::Info, format!("s{n}"), "m");
             entry.instance = Some(format!("i{n}"));
             let ids = names.add(&entry);
-            last = Some((Stored::new(entry, ids, &names, true), n));
+            last = Some((Stored::new(entry, ids, &names, true, &mut String::new()), n));
         }
         let (stored, n) = last.unwrap();
         let view = stored.view(&names);
