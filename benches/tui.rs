@@ -1,5 +1,6 @@
 //! What a user of `vg tui` waits for, with a million entries buffered: a frame, a filter change, a
-//! search keystroke, and taking in a batch of arrivals.
+//! search keystroke, taking in a batch of arrivals, and the `r` request filter (last: it leaves the
+//! view paused on the selected entry).
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use vg::tui::bench::{Fixture, entries};
@@ -46,6 +47,14 @@ fn tui(c: &mut Criterion) {
             |batch| fixture.receive(batch),
             BatchSize::SmallInput,
         )
+    });
+    // `r` on the newest entry keeps only its request's rows, `r` again shows all: two passes that
+    // look into each row's meta.
+    group.bench_function("request_filter_on_and_off", |b| {
+        b.iter(|| {
+            fixture.press('r');
+            fixture.press('r');
+        })
     });
     group.finish();
 }

@@ -12,6 +12,7 @@ mod picker;
 mod rate;
 mod search;
 mod start;
+mod stored;
 mod view;
 
 use std::time::{Duration, Instant};
@@ -26,6 +27,9 @@ pub(crate) use picker::Picker;
 pub(crate) use rate::Rate;
 pub(crate) use search::Search;
 pub(crate) use start::Start;
+#[cfg(test)]
+pub(crate) use stored::tests::stored as stored_alone;
+pub(crate) use stored::{EntryRef, Stored};
 pub(crate) use view::View;
 
 use crate::format::TimeMode;
@@ -96,6 +100,8 @@ pub(crate) struct App {
     capacity: usize,
     tail: usize,
     cut_backfill: bool,
+    /// Reused to build each stored row's text (see [`Stored::new`]).
+    scratch: String,
 }
 
 impl App {
@@ -152,6 +158,7 @@ impl App {
             capacity: start.buffer,
             tail: start.tail,
             cut_backfill: start.cut_backfill,
+            scratch: String::new(),
         }
     }
 
@@ -212,7 +219,10 @@ impl App {
             SourceEvent::Gap(gap) => {
                 self.stats.gaps += 1;
                 self.stats.missed += gap.missed;
-                let row = Row::Gap { gap, at: self.wall };
+                let row = Row::Gap {
+                    gap: Box::new(gap),
+                    at: self.wall,
+                };
                 let evicted = self.buffer.push(row, true);
                 self.forget(evicted);
                 self.count_new(None);
@@ -260,7 +270,14 @@ impl App {
         self.stats.levels[entry.level.index()] += 1;
         let level = entry.level;
         let names = self.names.add(&entry);
-        let row = Row::Entry { entry, names };
+        let fixed = self.filter.fixed.matches(&entry);
+        let row = Row::Entry(Stored::new(
+            entry,
+            names,
+            &self.names,
+            fixed,
+            &mut self.scratch,
+        ));
         let class = self.filter.classify(
             &row,
             &self.names,
@@ -280,15 +297,15 @@ impl App {
         let Some(Evicted { row, shown }) = evicted else {
             return;
         };
-        if let Row::Entry { entry, names } = row {
-            self.stats.levels[entry.level.index()] -= 1;
-            self.names.remove(names);
+        if let Row::Entry(entry) = row {
+            self.stats.levels[entry.level().index()] -= 1;
+            self.names.remove(entry.names());
             if shown
                 && self
                     .search
                     .regex
                     .as_ref()
-                    .is_some_and(|re| re.is_match(&entry.message))
+                    .is_some_and(|re| re.is_match(entry.message()))
             {
                 self.search.matches = self.search.matches.saturating_sub(1);
             }
@@ -337,9 +354,15 @@ impl App {
         self.dirty = true;
     }
 
-    /// The entry the user has selected (the newest while following).
-    pub(crate) fn selected_entry(&self) -> Option<&LogEntry> {
-        self.buffer.get(self.selected()?)?.entry()
+    /// The entry the user has selected (the newest while following), with its names looked up.
+    pub(crate) fn selected_ref(&self) -> Option<EntryRef<'_>> {
+        let entry = self.buffer.get(self.selected()?)?.entry()?;
+        Some(entry.view(&self.names))
+    }
+
+    /// The entry the user has selected, rebuilt whole: for the detail view and `y`, once per key.
+    pub(crate) fn selected_entry(&self) -> Option<LogEntry> {
+        self.selected_ref().map(|e| e.to_entry())
     }
 
     /// Entries received in the last complete second.

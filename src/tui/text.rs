@@ -15,8 +15,9 @@ use regex::Regex;
 use unicode_segmentation::UnicodeSegmentation;
 
 pub(crate) use crate::format::thousands;
-use crate::format::{TimeMode, push_sanitized, write_origin, write_time, write_value};
-use crate::model::{Level, LogEntry, Meta};
+use crate::format::{TimeMode, push_sanitized, write_time, write_value};
+use crate::model::{Level, Meta};
+use crate::tui::app::EntryRef;
 use crate::wire::Gap;
 
 /// What a piece of text is, which decides its style.
@@ -167,8 +168,9 @@ fn prefix(text: &str, n: usize) -> (&str, bool) {
     }
 }
 
-/// One log entry as a row: time, level, origin, message (with search matches marked), meta.
-pub(crate) fn entry_line(entry: &LogEntry, cols: &Columns, search: Option<&Regex>) -> Line {
+/// One log entry as a row: time, level, origin, message (with search matches marked), meta. Meta is
+/// parsed here from the stored text: only the rows on screen get this far.
+pub(crate) fn entry_line(entry: &EntryRef, cols: &Columns, search: Option<&Regex>) -> Line {
     let mut line = Vec::with_capacity(8);
     let mut time = String::with_capacity(24);
     cols.write_time(&mut time, &entry.timestamp);
@@ -186,7 +188,7 @@ pub(crate) fn entry_line(entry: &LogEntry, cols: &Columns, search: Option<&Regex
             fit(&display(&origin), cols.origin_width) + " ",
         ));
     }
-    let (message, cut) = prefix(&entry.message, cols.max_chars);
+    let (message, cut) = prefix(entry.message, cols.max_chars);
     push_message(&mut line, message, search);
     if cut {
         line.push(seg(Class::Meta, "…"));
@@ -194,10 +196,24 @@ pub(crate) fn entry_line(entry: &LogEntry, cols: &Columns, search: Option<&Regex
     if !entry.meta.is_empty() {
         line.push(seg(
             Class::Meta,
-            format!("  {}", meta_text(&entry.meta, cols.max_chars)),
+            format!("  {}", meta_text(&entry.meta(), cols.max_chars)),
         ));
     }
     line
+}
+
+/// `source[instance] region`, sanitized, as `vg logs` writes it.
+fn write_origin(out: &mut String, entry: &EntryRef) {
+    push_sanitized(out, entry.source);
+    if let Some(instance) = entry.instance {
+        out.push('[');
+        push_sanitized(out, instance);
+        out.push(']');
+    }
+    if let Some(region) = entry.region {
+        out.push(' ');
+        push_sanitized(out, region);
+    }
 }
 
 /// The message, split where the search matches so those parts can be highlighted.
@@ -315,6 +331,7 @@ pub(crate) fn wrap(row: &[Segment], width: usize, indent: usize) -> Vec<Line> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::LogEntry;
 
     fn cols() -> Columns {
         Columns {
@@ -334,13 +351,18 @@ mod tests {
         .unwrap()
     }
 
+    fn line_of(entry: LogEntry, search: Option<&Regex>) -> Line {
+        let (names, stored) = crate::tui::app::stored_alone(entry);
+        entry_line(&stored.view(&names), &cols(), search)
+    }
+
     fn text(line: &[Segment]) -> String {
         line.iter().map(|s| s.text.as_str()).collect()
     }
 
     #[test]
     fn a_row_reads_left_to_right_with_aligned_columns() {
-        let line = entry_line(&entry("GET /users"), &cols(), None);
+        let line = line_of(entry("GET /users"), None);
         assert_eq!(
             text(&line),
             r#"18:13:38.000Z warn  api      GET /users  k="v w""#
@@ -350,7 +372,7 @@ mod tests {
 
     #[test]
     fn hostile_text_is_escaped_and_tabs_expand() {
-        let line = entry_line(&entry("a\tb\u{1b}[2J\nforged\u{202e}"), &cols(), None);
+        let line = line_of(entry("a\tb\u{1b}[2J\nforged\u{202e}"), None);
         let all = text(&line);
         assert!(all.contains(r"a   b\e[2J\nforged\u{202e}"), "{all}");
         assert!(!all.chars().any(|c| c.is_control()), "{all:?}");
@@ -359,7 +381,7 @@ mod tests {
     #[test]
     fn search_matches_are_their_own_segments() {
         let re = Regex::new("o+").unwrap();
-        let line = entry_line(&entry("foo boo\u{1b}"), &cols(), Some(&re));
+        let line = line_of(entry("foo boo\u{1b}"), Some(&re));
         let matches: Vec<&str> = line
             .iter()
             .filter(|s| s.class == Class::Match)

@@ -3,6 +3,7 @@
 
 use tui_input::InputRequest;
 
+use super::stored::meta_get;
 use super::{App, Detail, Effect, RequestFilter};
 use crate::tui::keymap::{self, Action, Mode};
 use crate::tui::layout;
@@ -79,10 +80,7 @@ impl App {
             }
             Action::OpenDetail => match self.selected_entry() {
                 Some(entry) => {
-                    self.detail = Some(Detail {
-                        entry: entry.clone(),
-                        scroll: 0,
-                    });
+                    self.detail = Some(Detail { entry, scroll: 0 });
                     self.mode = Mode::Detail;
                 }
                 None => self.notify("no entry selected"),
@@ -194,11 +192,11 @@ impl App {
     }
 
     fn copy(&mut self) -> Effect {
-        let entry = match (&self.detail, self.mode) {
-            (Some(detail), Mode::Detail) => Some(&detail.entry),
-            _ => self.selected_entry(),
+        let json = match (&self.detail, self.mode) {
+            (Some(detail), Mode::Detail) => Some(detail.entry.to_json()),
+            _ => self.selected_entry().map(|e| e.to_json()),
         };
-        match entry.map(crate::model::LogEntry::to_json) {
+        match json {
             Some(json) => {
                 self.notify(format!(
                     "copied the entry as JSON ({} bytes) to the clipboard",
@@ -220,19 +218,16 @@ impl App {
             return;
         }
         let selected = self.selected();
-        let found = self.selected_entry().and_then(|entry| {
+        let found = self.selected_ref().and_then(|entry| {
             REQUEST_KEYS
                 .iter()
-                .find_map(|key| Some((*key, entry.meta.get(*key)?.clone())))
+                .find_map(|key| Some((*key, meta_get(entry.meta, key)?)))
         });
         let Some((key, value)) = found else {
             self.notify(format!("the selected entry has no {}", REQUEST_KEYS[0]));
             return;
         };
-        self.filter.request = Some(RequestFilter {
-            key: key.to_owned(),
-            value,
-        });
+        self.filter.request = Some(RequestFilter::new(key.to_owned(), value));
         self.refilter();
         if let Some(id) = selected.filter(|&id| self.buffer.is_shown(id)) {
             self.reveal(id);

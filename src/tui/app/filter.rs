@@ -8,24 +8,25 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 use serde_json::Value;
 
-use super::{NameId, Names};
+use super::Names;
+use super::stored::{Stored, meta_get};
 use crate::filter::Filter;
-use crate::model::LogEntry;
 use crate::wire::Gap;
 
 /// One row of the scrollback.
 #[derive(Debug, Clone)]
 pub(crate) enum Row {
-    /// An entry and its interned source, instance and region.
-    Entry { entry: LogEntry, names: [NameId; 3] },
+    /// An entry, stored compactly with its interned source, instance and region.
+    Entry(Stored),
     /// Entries that will never arrive, shown where they were missed; `at` is when we learned of it.
-    Gap { gap: Gap, at: DateTime<Utc> },
+    /// Boxed: gaps are rare, and every row is as big as the biggest variant.
+    Gap { gap: Box<Gap>, at: DateTime<Utc> },
 }
 
 impl Row {
-    pub(crate) fn entry(&self) -> Option<&LogEntry> {
+    pub(crate) fn entry(&self) -> Option<&Stored> {
         match self {
-            Row::Entry { entry, .. } => Some(entry),
+            Row::Entry(entry) => Some(entry),
             Row::Gap { .. } => None,
         }
     }
@@ -36,13 +37,41 @@ impl Row {
 pub(crate) struct RequestFilter {
     pub(crate) key: String,
     pub(crate) value: Value,
+    /// `"key":value` as it must appear in a matching row's compact meta JSON, for a scalar value:
+    /// a row without it is rejected by a substring search, and only the few with it are parsed.
+    needle: Option<String>,
+}
+
+impl RequestFilter {
+    pub(crate) fn new(key: String, value: Value) -> RequestFilter {
+        // Objects compare equal in any key order, so only scalars have one spelling to look for.
+        let needle = (!value.is_object() && !value.is_array()).then(|| {
+            let key = serde_json::to_string(&key).expect("a string serializes");
+            format!("{key}:{value}")
+        });
+        RequestFilter { key, value, needle }
+    }
+
+    /// Whether compact JSON `meta` holds the value under the key, at the top level.
+    pub(crate) fn matches(&self, meta: &str) -> bool {
+        if self
+            .needle
+            .as_ref()
+            .is_some_and(|n| !meta.contains(n.as_str()))
+        {
+            return false;
+        }
+        // The needle may sit in a nested object or be a longer number's prefix: parse to be sure.
+        meta_get(meta, &self.key).is_some_and(|v| v == self.value)
+    }
 }
 
 /// The filters that decide which rows the view shows, apart from the names.
 #[derive(Debug)]
 pub(crate) struct ViewFilter {
     pub(crate) levels: [bool; 6],
-    /// From the command line, without a control: predicates and time range.
+    /// From the command line, without a control: predicates and time range. Checked once per entry on
+    /// arrival (see [`Stored::passes_fixed`]), as it never changes.
     pub(crate) fixed: Filter,
     pub(crate) request: Option<RequestFilter>,
 }
@@ -57,20 +86,38 @@ impl ViewFilter {
         search: Option<&Regex>,
         only_matches: bool,
     ) -> Option<bool> {
-        let Row::Entry { entry, names: ids } = row else {
+        let Row::Entry(entry) = row else {
             return Some(false);
         };
-        let shown = self.levels[entry.level.index()]
-            && names.shows(*ids)
-            && self.fixed.matches(entry)
+        let shown = self.levels[entry.level().index()]
+            && names.shows(entry.names())
+            && entry.passes_fixed()
             && self
                 .request
                 .as_ref()
-                .is_none_or(|r| entry.meta.get(&r.key) == Some(&r.value));
+                .is_none_or(|r| r.matches(entry.meta_json()));
         if !shown {
             return None;
         }
-        let matched = search.is_some_and(|re| re.is_match(&entry.message));
+        let matched = search.is_some_and(|re| re.is_match(entry.message()));
         (matched || !only_matches || search.is_none()).then_some(matched)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_matches_only_its_own_top_level_value() {
+        let r = RequestFilter::new("requestId".into(), "req_1".into());
+        assert!(r.matches(r#"{"a":1,"requestId":"req_1"}"#));
+        assert!(!r.matches(r#"{"requestId":"req_12"}"#));
+        assert!(!r.matches(r#"{"inner":{"requestId":"req_1"},"requestId":"req_2"}"#));
+        assert!(!r.matches(""));
+        let n = RequestFilter::new("id".into(), 12.into());
+        assert!(n.matches(r#"{"id":12}"#) && !n.matches(r#"{"id":123}"#));
+        let o = RequestFilter::new("id".into(), serde_json::json!({"a":1,"b":2}));
+        assert!(o.matches(r#"{"id":{"b":2,"a":1}}"#));
     }
 }

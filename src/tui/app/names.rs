@@ -161,6 +161,11 @@ impl NameSet {
         }
     }
 
+    /// The name as interned: the empty name for "absent", `(other)` for names past the bound.
+    pub(crate) fn name(&self, id: NameId) -> &str {
+        self.names.get(id as usize).map_or("", String::as_str)
+    }
+
     pub(crate) fn count(&self, id: NameId) -> u64 {
         self.counts.get(id as usize).copied().unwrap_or(0)
     }

@@ -81,7 +81,10 @@ pub(crate) fn press_code(app: &mut App, code: KeyCode) -> Effect {
 fn shown_messages(app: &App) -> Vec<String> {
     (0..app.buffer.shown_len())
         .filter_map(|p| app.buffer.get(app.buffer.shown_id(p)?))
-        .map(|row| row.entry().map_or("<gap>".into(), |e| e.message.clone()))
+        .map(|row| {
+            row.entry()
+                .map_or("<gap>".into(), |e| e.message().to_owned())
+        })
         .collect()
 }
 

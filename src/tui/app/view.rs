@@ -89,7 +89,7 @@ impl App {
     /// A row as one unwrapped line, with search matches marked.
     pub(crate) fn row_line(&self, id: RowId, cols: &Columns, search: Option<&Regex>) -> Line {
         match self.buffer.get(id) {
-            Some(Row::Entry { entry, .. }) => text::entry_line(entry, cols, search),
+            Some(Row::Entry(entry)) => text::entry_line(&entry.view(&self.names), cols, search),
             Some(Row::Gap { gap, at }) => text::gap_line(gap, at, cols),
             None => Line::new(),
         }
@@ -233,7 +233,7 @@ impl App {
         let from = self.buffer.position(self.view.new_since);
         let levels = (from..self.buffer.shown_len())
             .filter_map(|pos| self.buffer.get(self.buffer.shown_id(pos)?))
-            .map(|row| row.entry().map(|e| e.level));
+            .map(|row| row.entry().map(|e| e.level()));
         let (mut new, mut errors) = (0, 0);
         for level in levels {
             new += 1;
@@ -357,7 +357,7 @@ impl App {
         let hit = |pos: usize| {
             let id = self.buffer.shown_id(pos)?;
             let entry = self.buffer.get(id)?.entry()?;
-            regex.is_match(&entry.message).then_some(id)
+            regex.is_match(entry.message()).then_some(id)
         };
         let order: Box<dyn Iterator<Item = (usize, bool)>> = if forward {
             let from = if include_selected { sel } else { sel + 1 };
