@@ -291,34 +291,6 @@ fn a_closed_pipe_ends_quietly_with_exit_0() {
     assert!(stderr.is_empty(), "quiet: {stderr}");
 }
 
-#[test]
-fn following_a_file_prints_appended_lines_live() {
-    let dir = TempDir::new("follow");
-    let path = dir.write("grow.log", "one\n");
-    let mut child = vg()
-        .args(["logs", "-f", "--file", &path])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = line_reader(child.stdout.take().unwrap());
-    let first = lines
-        .recv_timeout(Duration::from_secs(20))
-        .expect("first line");
-    assert!(first.ends_with("info  one"), "{first}");
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .unwrap()
-        .write_all(b"two\n")
-        .unwrap();
-    let second = lines
-        .recv_timeout(Duration::from_secs(20))
-        .expect("appended line");
-    assert!(second.ends_with("info  two"), "{second}");
-    child.kill().unwrap();
-    child.wait().unwrap();
-}
-
 /// Appends to a file as a logger would.
 fn append(path: &str, text: &str) {
     std::fs::OpenOptions::new()
