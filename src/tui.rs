@@ -31,7 +31,8 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc::Receiver;
 use tokio::sync::mpsc::error::TryRecvError;
 
-use crate::cli::{SourceArgs, TuiArgs, UsageError};
+use crate::cli::{FilterArgs, SourceArgs, TuiArgs, UsageError};
+use crate::filter::FilterSpec;
 use crate::source::{self, SourceConfig, SourceEvent, SourceKind};
 use app::{App, Effect, Start};
 
@@ -63,7 +64,7 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     };
     let config = SourceConfig {
         kind,
-        filter: args.filter.to_spec(),
+        filter: server_filter(&args.filter),
         tail: Some(start.tail),
         follow: true,
     };
@@ -80,6 +81,18 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     let code = event_loop(&mut tui, app, events).await;
     drop(tui);
     code
+}
+
+/// The part of the command-line filter the server applies. Only filters the viewer has no control
+/// for are pushed down: level, source, instance, region and `--grep` are starting positions of toggles,
+/// pickers and the search, and the user must be able to turn them back on and see what they hid.
+fn server_filter(flags: &FilterArgs) -> FilterSpec {
+    FilterSpec {
+        predicates: flags.predicates.clone(),
+        since: flags.since.clone(),
+        until: flags.until.clone(),
+        ..FilterSpec::default()
+    }
 }
 
 /// Which source the flags name, checked before the screen is taken over so mistakes read as one line.
@@ -179,4 +192,26 @@ fn drain(app: &mut App, first: SourceEvent, source: &mut Receiver<SourceEvent>) 
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_filters_without_a_control_are_pushed_to_the_server() {
+        let flags = FilterArgs {
+            level: Some("warn".into()),
+            source: vec!["api".into()],
+            grep: Some("timeout".into()),
+            predicates: vec!["statusCode>=500".into()],
+            since: Some("10m".into()),
+            ..FilterArgs::default()
+        };
+        let pushed = server_filter(&flags);
+        assert_eq!(pushed.level, None, "level toggles can turn info back on");
+        assert!(pushed.source.is_empty() && pushed.q.is_none());
+        assert_eq!(pushed.predicates, ["statusCode>=500"]);
+        assert_eq!(pushed.since.as_deref(), Some("10m"));
+    }
 }
