@@ -68,6 +68,16 @@ pub enum FilterError {
     /// `since` / `until`.
     #[error(transparent)]
     Time(#[from] TimeError),
+    /// `since` is after `until`: nothing could ever match.
+    #[error(
+        "empty time window: since '{since}' is after until '{until}'; swap them or widen the window"
+    )]
+    EmptyWindow {
+        /// `since` as given.
+        since: String,
+        /// `until` as given.
+        until: String,
+    },
     /// A `where` predicate.
     #[error("invalid predicate '{value}': {reason}")]
     Predicate {
@@ -147,6 +157,24 @@ impl FilterSpec {
                 reason: regex_error_line(&e),
             })
         };
+        let since = self
+            .since
+            .as_deref()
+            .map(|t| parse_instant(t, now))
+            .transpose()?;
+        let until = self
+            .until
+            .as_deref()
+            .map(|t| parse_instant(t, now))
+            .transpose()?;
+        if let (Some(from), Some(to)) = (since, until)
+            && from > to
+        {
+            return Err(FilterError::EmptyWindow {
+                since: self.since.clone().unwrap_or_default(),
+                until: self.until.clone().unwrap_or_default(),
+            });
+        }
         Ok(Filter {
             min_level: self
                 .level
@@ -159,16 +187,8 @@ impl FilterSpec {
             pattern: self.q.as_ref().map(regex).transpose()?,
             instances: self.instance.clone(),
             regions: self.region.clone(),
-            since: self
-                .since
-                .as_deref()
-                .map(|t| parse_instant(t, now))
-                .transpose()?,
-            until: self
-                .until
-                .as_deref()
-                .map(|t| parse_instant(t, now))
-                .transpose()?,
+            since,
+            until,
             predicates: self
                 .predicates
                 .iter()
@@ -395,6 +415,14 @@ mod tests {
                     ..Default::default()
                 },
                 "invalid predicate 'status'",
+            ),
+            (
+                FilterSpec {
+                    since: Some("2030-01-01".into()),
+                    until: Some("2020-01-01".into()),
+                    ..Default::default()
+                },
+                "empty time window: since '2030-01-01' is after until '2020-01-01'",
             ),
         ];
         for (spec, want) in cases {
