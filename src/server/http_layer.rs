@@ -198,20 +198,22 @@ impl Pending {
             None => (Level::Error, "failed".to_owned()),
         };
         let message = format!("{} {} {outcome} {millis}ms", self.method, self.path);
-        let mut entry = LogEntry::new(level, &*self.layer.source, message)
-            .with_meta("method", self.method.as_str())
-            .with_meta("path", self.route.unwrap_or(self.path));
+        let mut entry = LogEntry::new(level, &*self.layer.source, message);
+        // Sized once: this runs on every request, and growing the map would reallocate it twice.
+        entry.meta = serde_json::Map::with_capacity(7);
+        let meta = &mut entry.meta;
+        meta.insert("method".into(), self.method.as_str().into());
+        meta.insert("path".into(), self.route.unwrap_or(self.path).into());
         if let Some(status) = status {
-            entry = entry.with_meta("statusCode", status);
+            meta.insert("statusCode".into(), status.into());
         }
-        entry = entry
-            .with_meta("duration", millis)
-            .with_meta("requestId", self.id);
+        meta.insert("duration".into(), millis.into());
+        meta.insert("requestId".into(), self.id.into());
         if let Some(user) = user {
-            entry = entry.with_meta("userId", user);
+            meta.insert("userId".into(), user.into());
         }
         if let Some(query) = self.query {
-            entry = entry.with_meta("query", query);
+            meta.insert("query".into(), query.into());
         }
         self.layer.emitter.emit(entry);
     }
