@@ -35,6 +35,32 @@ async fn hello_then_live_entries_in_seq_order() {
 }
 
 #[tokio::test]
+async fn many_viewers_each_get_every_entry() {
+    // More viewers than emit() wakes directly, so the relay task delivers the wake-ups. Pings are
+    // pushed far out so that nothing but the relay could wake a viewer within the test's limits.
+    let hour = std::time::Duration::from_secs(3600);
+    let config = GatewayConfig::default().keepalive(hour, hour);
+    let server = TestServer::start(emitter_config(), config).await;
+    let mut viewers = Vec::new();
+    for _ in 0..40 {
+        let (mut ws, _) = server.connect("").await;
+        until_live(&mut ws).await;
+        viewers.push(ws);
+    }
+    for i in 1..=5 {
+        server.emitter.log(Level::Info, "api", format!("m{i}"));
+        tokio::task::yield_now().await;
+    }
+    for ws in &mut viewers {
+        let (entries, gaps) = until_entry(ws, |e| e.message == "m5").await;
+        assert!(gaps.is_empty());
+        assert_eq!(seqs(&entries), [1, 2, 3, 4, 5]);
+    }
+    drop(viewers);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_burst_is_coalesced_into_batches() {
     let server = TestServer::default().await;
     let (mut ws, _) = server.connect("").await;
