@@ -37,6 +37,7 @@ mod http_layer;
 mod ingest;
 mod query;
 mod redact;
+mod relay;
 pub mod standalone;
 mod tracing_layer;
 

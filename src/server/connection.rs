@@ -3,9 +3,9 @@
 //! The connection keeps a `cursor`: every seq at or below it has been sent, deliberately filtered
 //! out, or reported in a `gap`. It subscribes before reading history, so the two overlap instead of
 //! leaving a hole; live entries at or below the cursor were already covered by the backfill and are
-//! skipped. The broadcast channel delivers seqs without holes unless this viewer fell behind, so a
-//! live seq above `cursor + 1` *is* the lag, and the `gap` it produces counts exactly the seqs in
-//! between. After a lag the viewer continues with the oldest entry the live buffer still holds.
+//! skipped. The live ring holds seqs without holes, so when it no longer holds `cursor + 1` the viewer
+//! fell behind, and the `gap` it produces counts exactly the seqs in between. After a lag the viewer
+//! continues with the oldest entry the ring still holds.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,13 +13,13 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use chrono::Utc;
 use futures_util::SinkExt;
-use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
-use tokio::sync::{Notify, OwnedSemaphorePermit, watch};
+use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::emitter::Bounds;
 use super::frames::Batch;
 use super::gateway::Shared;
+use super::relay::Subscription;
 use crate::filter::Filter;
 use crate::model::LogEntry;
 use crate::wire::{
@@ -28,7 +28,7 @@ use crate::wire::{
 
 /// History is read in chunks so the emitter's lock is held only briefly at a time.
 const CHUNK: usize = 512;
-/// How many live entries one wake-up examines before the loop looks at pings and shutdown again.
+/// How many live entries one read takes before the loop looks at pings and shutdown again.
 const DRAIN_MAX: usize = 4096;
 /// How long closing waits for the close frame to go out and for the peer's answer.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
@@ -198,8 +198,7 @@ impl Connection {
         self.flush().await
     }
 
-    async fn live(&mut self, mut live: broadcast::Receiver<Arc<LogEntry>>) -> Result<(), Gone> {
-        let wake = self.shared.emitter.viewer_wake();
+    async fn live(&mut self, live: Subscription) -> Result<(), Gone> {
         let period = self.shared.config.ping_interval;
         let mut ping = tokio::time::interval_at(Instant::now() + period, period);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -219,32 +218,20 @@ impl Connection {
                     }
                     self.send_raw(Message::Ping(Default::default())).await?;
                 }
-                received = next_live(&mut live, &wake) => match received {
-                    Ok(entry) => {
-                        self.on_live(&entry).await?;
-                        self.drain(&mut live).await?;
+                entries = next_live(&live, self.cursor) => match entries {
+                    Some(entries) => {
+                        for entry in &entries {
+                            self.on_live(entry).await?;
+                        }
+                        self.flush().await?;
                     }
-                    // The next entry received tells exactly which seqs were lost.
-                    Err(RecvError::Lagged(_)) => {}
-                    Err(RecvError::Closed) => {
+                    None => {
                         self.close(CLOSE_NORMAL, "server shutting down").await;
                         return Ok(());
                     }
                 },
             }
         }
-    }
-
-    /// Takes what is already waiting, so a burst becomes a few large frames instead of many small.
-    async fn drain(&mut self, live: &mut broadcast::Receiver<Arc<LogEntry>>) -> Result<(), Gone> {
-        for _ in 0..DRAIN_MAX {
-            match live.try_recv() {
-                Ok(entry) => self.on_live(&entry).await?,
-                Err(TryRecvError::Lagged(_)) => {}
-                Err(_) => break,
-            }
-        }
-        self.flush().await
     }
 
     async fn on_live(&mut self, entry: &Arc<LogEntry>) -> Result<(), Gone> {
@@ -378,23 +365,23 @@ impl Connection {
     }
 }
 
-/// The next live entry. Waits on the emitter's relay rather than on the channel, so `emit()` never
-/// wakes viewers itself (see `emitter`). Cancel-safe: nothing is taken unless it is returned.
-async fn next_live(
-    live: &mut broadcast::Receiver<Arc<LogEntry>>,
-    wake: &Notify,
-) -> Result<Arc<LogEntry>, RecvError> {
+/// The live entries after `cursor`, waiting for the relay to deliver some; `None` once the emitter is
+/// gone and the ring is drained. Cancel-safe: it only reads.
+async fn next_live(live: &Subscription, cursor: u64) -> Option<Vec<Arc<LogEntry>>> {
     loop {
-        // Registered before looking, so an entry sent after the look still wakes us.
-        let notified = wake.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        match live.try_recv() {
-            Ok(entry) => return Ok(entry),
-            Err(TryRecvError::Lagged(n)) => return Err(RecvError::Lagged(n)),
-            Err(TryRecvError::Closed) => return Err(RecvError::Closed),
-            Err(TryRecvError::Empty) => notified.await,
+        // Registered before looking, so a delivery after the look still wakes us.
+        let delivered = live.delivered();
+        tokio::pin!(delivered);
+        delivered.as_mut().enable();
+        let closed = live.closed();
+        let entries = live.read(cursor, DRAIN_MAX);
+        if !entries.is_empty() {
+            return Some(entries);
         }
+        if closed {
+            return None;
+        }
+        delivered.await;
     }
 }
 

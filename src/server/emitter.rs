@@ -1,31 +1,17 @@
 //! The emitter: the one place entries enter the server.
 //!
 //! [`Emitter::emit`] is synchronous and never waits on the network. Under one short mutex it stamps the
-//! next seq, pushes the entry into the bounded [`History`] and hands it to the broadcast channel that
-//! feeds every viewer; `broadcast::Sender::send` never blocks, it overwrites the oldest slot, and a
-//! viewer that had not read that slot learns it lagged. Doing the push and the send under the same
-//! lock keeps broadcast order equal to seq order, which is what lets a connection turn any jump in
-//! seqs into an exact `gap`. Subscribing takes the same lock, so a new viewer knows precisely which
+//! next seq, pushes the entry into the bounded [`History`] and, when anyone is watching, queues it for
+//! the [`Relay`], which carries it to the viewers on its own thread (see `relay`). Doing all of it
+//! under the same lock keeps every queue in seq order, which is what lets a connection turn any jump
+//! in seqs into an exact `gap`. Subscribing takes the same lock, so a new viewer knows precisely which
 //! seqs are history and which will arrive live.
-//!
-//! Viewers do not park on the broadcast channel itself: its `send` wakes every parked receiver on the
-//! sending thread, which made `emit()` cost about 1 µs more per 10 viewers and put futex wake-ups on the
-//! app's thread. Instead, beyond [`DIRECT_WAKE_MAX`] viewers, `emit()` wakes one relay task
-//! ([`Notify::notify_one`], a no-op while a wake is already pending) and the relay wakes all viewers on
-//! the server's runtime. With few viewers the extra hop costs more than it saves, so `emit()` wakes
-//! them itself.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use tokio::sync::{Notify, broadcast};
-
 use super::history::History;
+use super::relay::{Relay, Subscription};
 use crate::model::{Level, LogEntry};
-
-/// Up to this many viewers, `emit()` wakes them itself; beyond it, through the relay task. Measured:
-/// at 10 viewers direct wakes cost about 1 µs against 3.8 µs through the relay; at 100 the relay wins.
-const DIRECT_WAKE_MAX: usize = 32;
 
 /// Where the instance name is looked for when the configuration does not give one, in order.
 const INSTANCE_VARS: &[&str] = &["VG_INSTANCE", "FLY_MACHINE_ID", "FLY_ALLOC_ID"];
@@ -111,12 +97,8 @@ pub struct Emitter {
 
 struct Inner {
     state: Mutex<State>,
-    live: broadcast::Sender<Arc<LogEntry>>,
-    /// Woken by `emit()`; the relay task waits on it.
-    relay: Arc<Notify>,
-    /// Woken (all at once) by the relay; viewers wait on it, then `try_recv`.
-    viewers: Arc<Notify>,
-    relay_started: AtomicBool,
+    /// Carries emitted entries to the viewers.
+    relay: Arc<Relay>,
     instance: Option<String>,
     region: Option<String>,
     boot: String,
@@ -169,17 +151,13 @@ impl Emitter {
     /// A new emitter with its own history and a fresh `boot` id.
     pub fn new(config: EmitterConfig) -> Emitter {
         let env = |key: &str| config.read_env.then(|| std::env::var(key).ok()).flatten();
-        let (live, _) = broadcast::channel(config.live_buffer.max(1));
         Emitter {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
                     history: History::new(config.history, config.history_bytes),
                     next_seq: 1,
                 }),
-                live,
-                relay: Arc::new(Notify::new()),
-                viewers: Arc::new(Notify::new()),
-                relay_started: AtomicBool::new(false),
+                relay: Arc::new(Relay::new(config.live_buffer)),
                 instance: resolve(config.instance, INSTANCE_VARS, env),
                 region: resolve(config.region, REGION_VARS, env),
                 boot: new_boot_id(),
@@ -208,15 +186,10 @@ impl Emitter {
             unique.seq = Some(seq);
         }
         state.history.push(Arc::clone(&entry), size);
-        // An error only means nobody is watching right now.
-        let viewers = self.inner.live.send(entry).unwrap_or(0);
+        let queued = self.inner.relay.queue(&entry, seq);
         drop(state);
-        // A few viewers are cheaper to wake directly than through the relay (one hop fewer); many
-        // are cheaper through it (one wake here, the rest on the server's runtime).
-        if viewers <= DIRECT_WAKE_MAX {
-            self.inner.viewers.notify_waiters();
-        } else {
-            self.inner.relay.notify_one();
+        if queued {
+            self.inner.relay.nudge();
         }
         seq
     }
@@ -260,41 +233,16 @@ impl Emitter {
     }
 
     /// Subscribes to live entries. Taken under the stamping lock, so every seq up to
-    /// `Bounds::newest` is history and every later one arrives on the receiver.
-    pub(crate) fn subscribe(&self) -> (broadcast::Receiver<Arc<LogEntry>>, Bounds) {
+    /// `Bounds::newest` is history and every later one arrives on the subscription.
+    pub(crate) fn subscribe(&self) -> (Subscription, Bounds) {
+        self.inner.relay.ensure_started();
         let state = self.lock();
-        let receiver = self.inner.live.subscribe();
+        let subscription = self.inner.relay.subscribe();
         let bounds = Bounds {
             oldest: state.history.oldest_seq(),
             newest: state.next_seq.checked_sub(1).filter(|&s| s > 0),
         };
-        (receiver, bounds)
-    }
-
-    /// What a viewer waits on before `try_recv`-ing its receiver: notified after entries were sent.
-    /// Starts the relay on the current runtime the first time it is asked for.
-    pub(crate) fn viewer_wake(&self) -> Arc<Notify> {
-        if !self.inner.relay_started.swap(true, Ordering::AcqRel) {
-            let relay = Arc::clone(&self.inner.relay);
-            let viewers = Arc::clone(&self.inner.viewers);
-            let inner = Arc::downgrade(&self.inner);
-            // If the relay's runtime shuts down while the emitter lives on (an app that runs several
-            // runtimes), the next viewer must start a new relay rather than wait for a dead one.
-            let guard = RelayGuard(inner.clone());
-            tokio::spawn(async move {
-                let _guard = guard;
-                loop {
-                    relay.notified().await;
-                    if inner.strong_count() == 0 {
-                        // The emitter is gone; wake viewers once more so they see the channel closed.
-                        viewers.notify_waiters();
-                        return;
-                    }
-                    viewers.notify_waiters();
-                }
-            });
-        }
-        Arc::clone(&self.inner.viewers)
+        (subscription, bounds)
     }
 
     /// Up to `max` retained entries with `from <= seq <= to`, oldest first.
@@ -317,21 +265,10 @@ impl Emitter {
     }
 }
 
-/// Marks the relay as stopped when its task ends or is dropped with its runtime.
-struct RelayGuard(std::sync::Weak<Inner>);
-
-impl Drop for RelayGuard {
-    fn drop(&mut self) {
-        if let Some(inner) = self.0.upgrade() {
-            inner.relay_started.store(false, Ordering::Release);
-        }
-    }
-}
-
 impl Drop for Inner {
-    /// Lets the relay task end with the emitter.
+    /// Tells the viewers the stream has ended and lets the relay thread end.
     fn drop(&mut self) {
-        self.relay.notify_one();
+        self.relay.close();
     }
 }
 
@@ -360,25 +297,93 @@ mod tests {
         EmitterConfig::default().read_env(false)
     }
 
-    #[test]
-    fn viewers_are_woken_on_each_runtime_the_emitter_outlives() {
-        let emitter = Emitter::new(quiet());
-        // Enough subscribers that emit() wakes through the relay, the path under test.
-        let _receivers: Vec<_> = (0..=DIRECT_WAKE_MAX).map(|_| emitter.subscribe()).collect();
-        for round in 0..2 {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let wake = emitter.viewer_wake();
-                let waiter = tokio::spawn(async move { wake.notified().await });
-                tokio::task::yield_now().await;
-                emitter.log(Level::Info, "t", "x");
-                let woken = tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await;
-                assert!(woken.is_ok(), "round {round}: a viewer waited forever");
-            });
+    /// Reads what the subscription holds after `cursor`, waiting (bounded) for the relay to deliver.
+    fn read_soon(sub: &Subscription, cursor: u64) -> Vec<Arc<LogEntry>> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let entries = sub.read(cursor, usize::MAX);
+            if !entries.is_empty() || std::time::Instant::now() > deadline {
+                return entries;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
+    }
+
+    fn messages(entries: &[Arc<LogEntry>]) -> Vec<&str> {
+        entries.iter().map(|e| e.message.as_str()).collect()
+    }
+
+    /// Waits (bounded) for one delivery notice after `act` ran.
+    fn woken_after(sub: &Subscription, act: impl FnOnce()) -> bool {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let delivered = sub.delivered();
+            tokio::pin!(delivered);
+            delivered.as_mut().enable();
+            act();
+            tokio::time::timeout(std::time::Duration::from_secs(5), delivered)
+                .await
+                .is_ok()
+        })
+    }
+
+    #[test]
+    fn viewers_are_woken_and_read_what_was_emitted() {
+        let emitter = Emitter::new(quiet());
+        let (sub, bounds) = emitter.subscribe();
+        assert_eq!(bounds.newest, None);
+        let woken = woken_after(&sub, || {
+            emitter.log(Level::Info, "t", "one");
+            emitter.log(Level::Info, "t", "two");
+        });
+        assert!(woken, "a viewer waited forever");
+        assert_eq!(messages(&read_soon(&sub, 0)), ["one", "two"]);
+        assert_eq!(messages(&sub.read(1, 10)), ["two"]);
+    }
+
+    #[test]
+    fn a_parked_relay_is_woken_by_the_next_emit() {
+        let emitter = Emitter::new(quiet());
+        let (sub, _) = emitter.subscribe();
+        emitter.log(Level::Info, "t", "first");
+        assert_eq!(messages(&read_soon(&sub, 0)), ["first"]);
+        // Long past the relay's linger, so it has parked and only `emit()` can wake it.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let woken = woken_after(&sub, || {
+            emitter.log(Level::Info, "t", "after a quiet spell");
+        });
+        assert!(woken, "the parked relay never woke the viewer");
+        assert_eq!(messages(&read_soon(&sub, 1)), ["after a quiet spell"]);
+    }
+
+    #[test]
+    fn dropping_the_emitter_delivers_the_rest_and_closes() {
+        let emitter = Emitter::new(quiet());
+        let (sub, _) = emitter.subscribe();
+        let woken = woken_after(&sub, move || {
+            emitter.log(Level::Info, "t", "last words");
+            drop(emitter);
+        });
+        assert!(woken, "a viewer was not told the emitter is gone");
+        assert!(sub.closed());
+        assert_eq!(messages(&sub.read(0, 10)), ["last words"]);
+    }
+
+    #[test]
+    fn entries_emitted_while_nobody_watched_are_history_not_live() {
+        let emitter = Emitter::new(quiet());
+        let (first, _) = emitter.subscribe();
+        emitter.log(Level::Info, "t", "seen by the first");
+        assert_eq!(read_soon(&first, 0).len(), 1);
+        drop(first);
+        emitter.log(Level::Info, "t", "nobody watching");
+        let (second, bounds) = emitter.subscribe();
+        assert_eq!(bounds.newest, Some(2));
+        emitter.log(Level::Info, "t", "seen by the second");
+        assert_eq!(messages(&read_soon(&second, 2)), ["seen by the second"]);
     }
 
     #[test]
@@ -405,24 +410,29 @@ mod tests {
         for _ in 0..5 {
             emitter.log(Level::Info, "a", "x");
         }
-        let (mut rx, bounds) = emitter.subscribe();
+        let (sub, bounds) = emitter.subscribe();
         assert_eq!((bounds.oldest, bounds.newest), (Some(4), Some(5)));
         emitter.log(Level::Info, "a", "y");
-        assert_eq!(rx.try_recv().unwrap().seq, Some(6));
+        let live = read_soon(&sub, 5);
+        assert_eq!(live[0].seq, Some(6));
     }
 
     #[test]
     fn a_slow_subscriber_lags_without_blocking_emit() {
         let emitter = Emitter::new(quiet().live_buffer(4));
-        let (mut rx, _) = emitter.subscribe();
+        let (sub, _) = emitter.subscribe();
         for _ in 0..10 {
             emitter.log(Level::Info, "a", "x");
         }
-        assert!(matches!(
-            rx.try_recv(),
-            Err(broadcast::error::TryRecvError::Lagged(6))
-        ));
-        assert_eq!(rx.try_recv().unwrap().seq, Some(7));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while sub.read(0, 10).last().and_then(|e| e.seq) != Some(10)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        // Only the newest four are kept; the jump from the cursor tells the viewer it missed six.
+        let seqs: Vec<_> = sub.read(0, 10).iter().filter_map(|e| e.seq).collect();
+        assert_eq!(seqs, [7, 8, 9, 10]);
     }
 
     #[test]

@@ -50,6 +50,12 @@ impl History {
         }
     }
 
+    /// Forgets every entry.
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+        self.bytes = 0;
+    }
+
     /// The oldest seq still retained.
     pub(crate) fn oldest_seq(&self) -> Option<u64> {
         self.entries.front().and_then(|(e, _)| e.seq)

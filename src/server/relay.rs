@@ -1,0 +1,252 @@
+//! The relay: carries entries from `emit()` to the viewers so that `emit()` does as little as possible.
+//!
+//! `emit()` appends the entry to a short `pending` queue and stores its seq in an atomic; that is all
+//! it does for viewers, however many there are. One relay thread per emitter looks at the seq every
+//! [`POLL`]; when it moved, the relay moves everything pending into the `live` ring (one lock for the
+//! whole batch) and wakes every viewer once. Viewers read the ring under a read lock the app's thread
+//! never takes, so neither their number nor their reading touches `emit()`.
+//!
+//! Waking a parked task from the app's thread costs a system call (a futex or eventfd write to
+//! unpark an idle runtime worker), so the relay polls instead of being signalled while entries flow.
+//! When nothing has arrived for [`LINGER`] it parks, and the next `emit()` unparks it: a steady stream
+//! costs the app no system call at all, a trickle costs one per entry, and an idle app nothing. This
+//! is the "sleeping wait strategy" of low-latency loggers: about `1 / POLL` wake-ups a second on the
+//! relay's side while entries flow, for a producer that never waits. It is a plain thread because
+//! tokio's timer is 1 ms coarse, which would be most of the latency budget.
+//!
+//! The ring holds seqs without holes, so a viewer that finds the seq after its cursor missing knows
+//! exactly how many it missed; both the ring and `pending` are bounded by the live buffer size.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use tokio::sync::futures::Notified;
+
+use super::history::History;
+use crate::model::LogEntry;
+
+/// How often the relay looks for new entries while they flow. Adds about half of it (plus the
+/// kernel's timer slack) to the emit-to-viewer latency.
+const POLL: Duration = Duration::from_micros(100);
+/// How long the relay keeps polling after the last entry before it parks.
+const LINGER: Duration = Duration::from_millis(10);
+
+type Queue = VecDeque<Arc<LogEntry>>;
+
+/// Shared between the emitter, its relay thread and the viewers' subscriptions.
+#[derive(Debug)]
+pub(crate) struct Relay {
+    /// Entries emitted since the relay last looked, in seq order.
+    pending: Mutex<Queue>,
+    /// The newest seq queued; the relay moves `pending` when it changes.
+    queued: AtomicU64,
+    /// Entries viewers read, seqs without holes.
+    live: RwLock<History>,
+    capacity: usize,
+    /// Open subscriptions; with none, `emit()` queues nothing.
+    subscribers: AtomicUsize,
+    /// Set by the relay just before it parks; whoever clears it unparks the relay.
+    parked: AtomicBool,
+    /// Set when the emitter is gone: viewers drain the ring and stop.
+    closed: AtomicBool,
+    thread: OnceLock<Thread>,
+    /// Woken after entries were moved into `live`.
+    wake: Notify,
+}
+
+impl Relay {
+    /// A relay whose ring keeps up to `capacity` entries: how far a viewer may fall behind.
+    pub(crate) fn new(capacity: usize) -> Relay {
+        let capacity = capacity.max(1);
+        Relay {
+            pending: Mutex::new(Queue::new()),
+            queued: AtomicU64::new(0),
+            live: RwLock::new(History::new(capacity, usize::MAX)),
+            capacity,
+            subscribers: AtomicUsize::new(0),
+            parked: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            thread: OnceLock::new(),
+            wake: Notify::new(),
+        }
+    }
+
+    /// Called by `emit()` with its stamping lock held, so entries queue in seq order. Returns whether
+    /// the entry was queued; if so, call [`Relay::nudge`] once the lock is released.
+    pub(crate) fn queue(&self, entry: &Arc<LogEntry>, seq: u64) -> bool {
+        if self.subscribers.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        let mut pending = lock(&self.pending);
+        if pending.len() == self.capacity {
+            // The relay has not looked for a whole ring's worth: these become a gap for viewers.
+            pending.pop_front();
+        }
+        pending.push_back(Arc::clone(entry));
+        self.queued.store(seq, Ordering::SeqCst);
+        true
+    }
+
+    /// Makes sure the relay will look: an unpark only when it has gone to sleep. Without a relay
+    /// thread (it could not be started), delivers on this thread instead.
+    pub(crate) fn nudge(&self) {
+        match self.thread.get() {
+            Some(thread) => {
+                if self.parked.load(Ordering::SeqCst) && self.parked.swap(false, Ordering::SeqCst) {
+                    thread.unpark();
+                }
+            }
+            None => self.deliver(&mut Queue::new()),
+        }
+    }
+
+    /// Starts the relay thread if it is not running yet. Call before taking the emitter's lock.
+    pub(crate) fn ensure_started(self: &Arc<Self>) {
+        if self.thread.get().is_none() {
+            self.start();
+        }
+    }
+
+    /// A new viewer's view of the ring. Call with the emitter's stamping lock held, so that every
+    /// entry emitted afterwards is queued for it.
+    pub(crate) fn subscribe(self: &Arc<Self>) -> Subscription {
+        self.subscribers.fetch_add(1, Ordering::SeqCst);
+        Subscription {
+            relay: Arc::clone(self),
+        }
+    }
+
+    /// Delivers what is pending, wakes every viewer a last time and ends the relay thread.
+    pub(crate) fn close(&self) {
+        self.deliver(&mut Queue::new());
+        self.closed.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+        if let Some(thread) = self.thread.get() {
+            thread.unpark();
+        }
+    }
+
+    fn start(self: &Arc<Self>) {
+        let relay = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("vg-relay".into())
+            .spawn(move || relay.run());
+        match spawned {
+            // Two first viewers may race here: `OnceLock` keeps one handle, and the other thread
+            // ends as soon as it sees it is not the registered one.
+            Ok(handle) => {
+                let _ = self.thread.set(handle.thread().clone());
+            }
+            // Without a thread `nudge` delivers on the emitting thread: slower, still correct.
+            Err(error) => tracing::warn!("could not start the viewer relay thread: {error}"),
+        }
+    }
+
+    fn run(&self) {
+        let registered = loop {
+            if let Some(thread) = self.thread.get() {
+                break thread.id();
+            }
+            std::thread::yield_now();
+        };
+        if registered != std::thread::current().id() {
+            return;
+        }
+        let mut spare = Queue::new();
+        // Not the current value: entries may have been queued before this thread got going.
+        let mut seen = 0;
+        let mut last_change = Instant::now();
+        while !self.closed.load(Ordering::SeqCst) {
+            let queued = self.queued.load(Ordering::SeqCst);
+            if queued != seen {
+                seen = queued;
+                last_change = Instant::now();
+                self.deliver(&mut spare);
+            } else if last_change.elapsed() >= LINGER {
+                self.park_unless_queued(seen);
+                continue;
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Moves everything pending into the ring and wakes the viewers. `spare` is an empty queue to
+    /// swap in, so that neither side allocates once both have grown.
+    fn deliver(&self, spare: &mut Queue) {
+        std::mem::swap(&mut *lock(&self.pending), spare);
+        if spare.is_empty() {
+            return;
+        }
+        {
+            let mut live = self.live.write().unwrap_or_else(PoisonError::into_inner);
+            for entry in spare.drain(..) {
+                // Entries emitted while nobody watched were not queued; the ring starts afresh.
+                if live
+                    .newest_seq()
+                    .is_some_and(|newest| entry.seq != Some(newest + 1))
+                {
+                    live.clear();
+                }
+                live.push(entry, 0);
+            }
+        }
+        self.wake.notify_waiters();
+    }
+
+    /// Parks unless something was queued after `seen`. The flag is raised before the last look, so
+    /// an `emit()` is either seen by that look or sees the flag and unparks.
+    fn park_unless_queued(&self, seen: u64) {
+        self.parked.store(true, Ordering::SeqCst);
+        if self.queued.load(Ordering::SeqCst) == seen && !self.closed.load(Ordering::SeqCst) {
+            std::thread::park();
+        }
+        self.parked.store(false, Ordering::SeqCst);
+    }
+}
+
+/// One viewer's view of the live ring; entries emitted after it was taken are delivered to it.
+#[derive(Debug)]
+pub(crate) struct Subscription {
+    relay: Arc<Relay>,
+}
+
+impl Subscription {
+    /// Up to `max` entries with seqs after `cursor`, oldest first. When the ring no longer holds
+    /// `cursor + 1`, it starts at the oldest it has, and the jump tells how many were missed.
+    pub(crate) fn read(&self, cursor: u64, max: usize) -> Vec<Arc<LogEntry>> {
+        let live = self
+            .relay
+            .live
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        live.forward(cursor.saturating_add(1), u64::MAX, max)
+    }
+
+    /// Resolves after the next delivery. Enable it before [`Subscription::read`] so that a
+    /// delivery between the two is not missed.
+    pub(crate) fn delivered(&self) -> Notified<'_> {
+        self.relay.wake.notified()
+    }
+
+    /// Whether the emitter is gone (read the ring once more after seeing this: it may hold the last
+    /// entries).
+    pub(crate) fn closed(&self) -> bool {
+        self.relay.closed.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.relay.subscribers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A poisoned lock only means a thread panicked mid-push; the queue is still usable, and `emit()`
+/// must never panic in the app.
+fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+    queue.lock().unwrap_or_else(PoisonError::into_inner)
+}
