@@ -172,7 +172,9 @@ enum Step {
 /// The per-stream state: backfill held for `--tail`, what was said about the connection.
 struct Viewer<'p> {
     plan: &'p Plan,
-    /// Matching backfill entries, held until `live` so only the last `tail` are printed.
+    /// Matching backfill entries of a file or stdin, held until `live` so only the last `tail` are
+    /// printed. A server applies the filter and `tail` itself, so its backfill streams straight
+    /// through (memory stays bounded however large the tail).
     backfill: Option<VecDeque<LogEntry>>,
     ever_connected: bool,
     lost: bool,
@@ -182,7 +184,10 @@ impl<'p> Viewer<'p> {
     fn new(plan: &'p Plan) -> Viewer<'p> {
         Viewer {
             plan,
-            backfill: plan.tail.map(|_| VecDeque::new()),
+            backfill: plan
+                .tail
+                .filter(|_| !matches!(plan.config.kind, SourceKind::Server { .. }))
+                .map(|_| VecDeque::new()),
             ever_connected: false,
             lost: false,
         }

@@ -5,6 +5,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use vg::cli::{Cli, Command, UsageError};
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
