@@ -65,7 +65,7 @@ async fn a_burst_is_coalesced_into_batches() {
     let server = TestServer::default().await;
     let (mut ws, _) = server.connect("").await;
     until_live(&mut ws).await;
-    // Emitted without yielding, so the (single-threaded) server finds all of them waiting.
+    // Emitted without yielding, so most of them are waiting by the time the viewer looks.
     for i in 1..=1000 {
         server.emitter.log(Level::Info, "api", format!("m{i}"));
     }
@@ -81,8 +81,9 @@ async fn a_burst_is_coalesced_into_batches() {
         }
     }
     assert_eq!(seqs(&got), (1..=1000).collect::<Vec<_>>());
-    // 512 entries per frame at most (the default): two frames, not a thousand.
-    assert_eq!(frames, 2);
+    // The relay hands over whatever arrived since it last looked (every 100 µs), and a frame takes
+    // up to 512 entries: a handful of frames, not a thousand.
+    assert!(frames < 50, "{frames} frames for a burst of 1000");
     drop(ws);
     server.stop().await;
 }

@@ -185,9 +185,10 @@ impl Emitter {
         if let Some(unique) = Arc::get_mut(&mut entry) {
             unique.seq = Some(seq);
         }
-        state.history.push(Arc::clone(&entry), size);
+        let evicted = state.history.push(Arc::clone(&entry), size);
         let queued = self.inner.relay.queue(&entry, seq);
         drop(state);
+        drop(evicted);
         if queued {
             self.inner.relay.nudge();
         }

@@ -9,6 +9,7 @@
 //! generated; either way the handler sees it in the request (header and [`RequestId`] extension),
 //! the response echoes it, and `tracing` events inside the request carry it (see [`RequestId::current`]).
 
+use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::MatchedPath;
-use http::{HeaderName, HeaderValue, Method, Request, Response};
+use http::{HeaderName, HeaderValue, Method, Request, Response, Uri};
 use tower::{Layer, Service};
 
 use super::emitter::Emitter;
@@ -35,7 +36,7 @@ tokio::task_local! {
 /// The id of the request being handled; in the request's extensions and, while the request's future
 /// runs, available from [`RequestId::current`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(String);
+pub struct RequestId(Arc<str>);
 
 impl RequestId {
     /// The id as text.
@@ -58,25 +59,37 @@ pub struct UserId(pub String);
 /// the matched route) or around any tower service.
 #[derive(Debug, Clone)]
 pub struct RequestLogLayer {
+    /// Shared, because every request takes the settings into its pending log entry: one reference
+    /// count to bump instead of one per setting.
+    settings: Arc<Settings>,
+}
+
+#[derive(Debug)]
+struct Settings {
     emitter: Emitter,
-    /// Shared, because every request clones the layer's settings into its pending log entry.
-    source: Arc<str>,
+    source: String,
 }
 
 impl RequestLogLayer {
     /// Logs into this emitter with source `http`.
     pub fn new(emitter: Emitter) -> RequestLogLayer {
         RequestLogLayer {
-            emitter,
-            source: Arc::from("http"),
+            settings: Arc::new(Settings {
+                emitter,
+                source: "http".to_owned(),
+            }),
         }
     }
 
     /// Uses this source name instead of `http` (builder style).
     #[must_use]
-    pub fn source(mut self, name: impl Into<String>) -> RequestLogLayer {
-        self.source = Arc::from(name.into());
-        self
+    pub fn source(self, name: impl Into<String>) -> RequestLogLayer {
+        RequestLogLayer {
+            settings: Arc::new(Settings {
+                emitter: self.settings.emitter.clone(),
+                source: name.into(),
+            }),
+        }
     }
 }
 
@@ -112,27 +125,29 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let started = Instant::now();
-        let id = incoming_id(request.headers()).unwrap_or_else(new_request_id);
-        if let Ok(value) = HeaderValue::from_str(&id) {
-            request.headers_mut().insert(REQUEST_ID_HEADER, value);
+        // Checked (sane) or generated (hex), so it is always a valid header value; made once and
+        // shared by the request, the response and the log entry.
+        let id: Arc<str> = match incoming_id(request.headers()) {
+            Some(id) => Arc::from(id),
+            None => Arc::from(new_request_id().as_str()),
+        };
+        let header = HeaderValue::from_str(&id).ok();
+        if let Some(value) = &header {
+            request
+                .headers_mut()
+                .insert(REQUEST_ID_HEADER, value.clone());
         }
-        request.extensions_mut().insert(RequestId(id.clone()));
-        let route = request
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|m| m.as_str().to_owned());
+        request.extensions_mut().insert(RequestId(Arc::clone(&id)));
+        // Cheap clones (reference counts), turned into text only when the entry is built.
+        let route = request.extensions().get::<MatchedPath>().cloned();
         let pending = Pending {
             started,
             method: request.method().clone(),
-            path: request.uri().path().to_owned(),
+            uri: request.uri().clone(),
             route,
-            query: request
-                .uri()
-                .query()
-                .map(redact_query)
-                .filter(|q| !q.is_empty()),
-            id: id.clone(),
-            layer: self.layer.clone(),
+            id: RequestId(Arc::clone(&id)),
+            header,
+            settings: Arc::clone(&self.layer.settings),
         };
         ResponseFuture {
             inner: CURRENT_REQUEST.scope(RequestId(id), self.inner.call(request)),
@@ -146,11 +161,12 @@ where
 struct Pending {
     started: Instant,
     method: Method,
-    path: String,
-    route: Option<String>,
-    query: Option<String>,
-    id: String,
-    layer: RequestLogLayer,
+    uri: Uri,
+    route: Option<MatchedPath>,
+    id: RequestId,
+    /// The id as a header value for the response.
+    header: Option<HeaderValue>,
+    settings: Arc<Settings>,
 }
 
 pin_project_lite::pin_project! {
@@ -171,10 +187,10 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut result = std::task::ready!(this.inner.poll(cx));
-        if let Some(pending) = this.pending.take() {
+        if let Some(mut pending) = this.pending.take() {
             match &mut result {
                 Ok(response) => {
-                    if let Ok(value) = HeaderValue::from_str(&pending.id) {
+                    if let Some(value) = pending.header.take() {
                         response.headers_mut().insert(REQUEST_ID_HEADER, value);
                     }
                     let user = response.extensions().get::<UserId>().map(|u| u.0.clone());
@@ -191,42 +207,49 @@ impl Pending {
     /// `status` is `None` when the service failed without a response.
     fn log(self, status: Option<u16>, user: Option<String>) {
         let millis = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let (level, outcome) = match status {
-            Some(s @ 500..) => (Level::Error, s.to_string()),
-            Some(s @ 400..) => (Level::Warn, s.to_string()),
-            Some(s) => (Level::Info, s.to_string()),
-            None => (Level::Error, "failed".to_owned()),
+        let level = match status {
+            Some(500..) | None => Level::Error,
+            Some(400..) => Level::Warn,
+            Some(_) => Level::Info,
         };
-        let message = format!("{} {} {outcome} {millis}ms", self.method, self.path);
-        let mut entry = LogEntry::new(level, &*self.layer.source, message);
+        let path = self.uri.path();
+        let mut message = String::with_capacity(path.len() + 24);
+        let _ = match status {
+            Some(s) => write!(message, "{} {path} {s} {millis}ms", self.method),
+            None => write!(message, "{} {path} failed {millis}ms", self.method),
+        };
+        let settings = &self.settings;
+        let mut entry = LogEntry::new(level, settings.source.as_str(), message);
         // Sized once: this runs on every request, and growing the map would reallocate it twice.
         entry.meta = serde_json::Map::with_capacity(7);
         let meta = &mut entry.meta;
         meta.insert("method".into(), self.method.as_str().into());
-        meta.insert("path".into(), self.route.unwrap_or(self.path).into());
+        let logged_path = self.route.as_ref().map_or(path, MatchedPath::as_str);
+        meta.insert("path".into(), logged_path.into());
         if let Some(status) = status {
             meta.insert("statusCode".into(), status.into());
         }
         meta.insert("duration".into(), millis.into());
-        meta.insert("requestId".into(), self.id.into());
+        meta.insert("requestId".into(), self.id.as_str().into());
         if let Some(user) = user {
             meta.insert("userId".into(), user.into());
         }
-        if let Some(query) = self.query {
+        if let Some(query) = self.uri.query().map(redact_query).filter(|q| !q.is_empty()) {
             meta.insert("query".into(), query.into());
         }
-        self.layer.emitter.emit(entry);
+        settings.emitter.emit(entry);
     }
 }
 
 /// The caller's `x-request-id` when it is short printable ASCII (it ends up in logs and headers).
-fn incoming_id(headers: &http::HeaderMap) -> Option<String> {
+fn incoming_id(headers: &http::HeaderMap) -> Option<&str> {
     let id = headers.get(REQUEST_ID_HEADER)?.to_str().ok()?.trim();
     let sane =
         !id.is_empty() && id.len() <= MAX_REQUEST_ID && id.bytes().all(|b| b.is_ascii_graphic());
-    sane.then(|| id.to_owned())
+    sane.then_some(id)
 }
 
+/// 64 random bits as 16 hex digits.
 fn new_request_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
@@ -240,7 +263,7 @@ mod tests {
         let with = |v: &str| {
             let mut headers = http::HeaderMap::new();
             headers.insert(REQUEST_ID_HEADER, HeaderValue::from_str(v).unwrap());
-            incoming_id(&headers)
+            incoming_id(&headers).map(str::to_owned)
         };
         assert_eq!(with("abc-123").as_deref(), Some("abc-123"));
         assert_eq!(with("has space"), None);

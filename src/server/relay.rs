@@ -191,7 +191,8 @@ impl Relay {
                 {
                     live.clear();
                 }
-                live.push(entry, 0);
+                // On the relay thread, not the app's: an entry the ring drops can be freed right here.
+                let _ = live.push(entry, 0);
             }
         }
         self.wake.notify_waiters();
