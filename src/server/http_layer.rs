@@ -200,20 +200,20 @@ impl Pending {
         let message = format!("{} {} {outcome} {millis}ms", self.method, self.path);
         let mut entry = LogEntry::new(level, &*self.layer.source, message);
         // Sized once: this runs on every request, and growing the map would reallocate it twice.
-        entry.meta = serde_json::Map::with_capacity(7);
+        entry.meta = crate::model::Meta::with_capacity(7);
         let meta = &mut entry.meta;
-        meta.insert("method".into(), self.method.as_str().into());
-        meta.insert("path".into(), self.route.unwrap_or(self.path).into());
+        meta.insert("method", self.method.as_str());
+        meta.insert("path", self.route.unwrap_or(self.path));
         if let Some(status) = status {
-            meta.insert("statusCode".into(), status.into());
+            meta.insert("statusCode", status);
         }
-        meta.insert("duration".into(), millis.into());
-        meta.insert("requestId".into(), self.id.into());
+        meta.insert("duration", millis);
+        meta.insert("requestId", self.id);
         if let Some(user) = user {
-            meta.insert("userId".into(), user.into());
+            meta.insert("userId", user);
         }
         if let Some(query) = self.query {
-            meta.insert("query".into(), query.into());
+            meta.insert("query", query);
         }
         self.layer.emitter.emit(entry);
     }
