@@ -297,7 +297,8 @@ mod tests {
         e.meta = json!({"statusCode":503,"method":"GET"})
             .as_object()
             .unwrap()
-            .clone();
+            .clone()
+            .into();
         e
     }
 

@@ -228,8 +228,7 @@ mod tests {
         let mut e = example();
         e.message = "ok\u{1b}]0;pwned\u{7}\nforged line".into();
         e.source = "api\u{1b}[2J".into();
-        e.meta
-            .insert("k\r".into(), Value::String("v\u{202e}".into()));
+        e.meta.insert("k\r", Value::String("v\u{202e}".into()));
         let line = LineFormatter::default().line(&e, Utc::now());
         assert!(!line.chars().any(is_unsafe), "{line:?}");
         assert!(line.contains(r"ok\e]0;pwned\x07\nforged line"), "{line}");

@@ -7,15 +7,14 @@
 
 pub mod decode;
 mod level;
+mod meta;
 
 use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use level::{Level, UnknownLevel};
-
-/// Structured metadata attached to an entry; keys keep their original order.
-pub type Meta = Map<String, Value>;
+pub use meta::{Meta, MetaIter, MetaKey};
 
 /// One structured log entry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,7 +30,7 @@ pub struct LogEntry {
     /// The human-readable message; may span several lines (stack traces).
     pub message: String,
     /// Structured fields. Omitted from JSON when empty.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[serde(default, skip_serializing_if = "Meta::is_empty")]
     pub meta: Meta,
     /// The machine or process that produced it, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,8 +60,8 @@ impl LogEntry {
 
     /// Adds one meta field (builder style).
     #[must_use]
-    pub fn with_meta(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.meta.insert(key.into(), value.into());
+    pub fn with_meta(mut self, key: impl Into<MetaKey>, value: impl Into<Value>) -> Self {
+        self.meta.insert(key, value);
         self
     }
 

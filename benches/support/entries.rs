@@ -32,13 +32,11 @@ pub fn entry(i: u64) -> LogEntry {
     e.timestamp = t0 + chrono::Duration::milliseconds(i as i64);
     e.instance = Some(format!("148e{:04x}", i % 7));
     e.region = Some(REGIONS[(i % 3) as usize].into());
-    e.meta
-        .insert("requestId".into(), format!("req_{:08x}", i / 3).into());
-    e.meta.insert("method".into(), "GET".into());
-    e.meta.insert("path".into(), path.into());
-    e.meta.insert("status".into(), status.into());
-    e.meta.insert("duration_ms".into(), ms.into());
-    e.meta
-        .insert("userId".into(), format!("user_{}", i % 5000).into());
+    e.meta.insert("requestId", format!("req_{:08x}", i / 3));
+    e.meta.insert("method", "GET");
+    e.meta.insert("path", path);
+    e.meta.insert("status", status);
+    e.meta.insert("duration_ms", ms);
+    e.meta.insert("userId", format!("user_{}", i % 5000));
     e
 }

@@ -149,7 +149,7 @@ mod tests {
     use serde_json::json;
 
     fn meta(value: Value) -> Meta {
-        value.as_object().unwrap().clone()
+        value.as_object().unwrap().clone().into()
     }
 
     #[test]

@@ -191,9 +191,7 @@ fn from_foreign(mut object: Map<String, Value>, default_source: &str) -> LogEntr
             entry.timestamp = time;
         }
         object.shift_remove("log");
-        for (k, v) in object {
-            entry.meta.entry(k).or_insert(v);
-        }
+        entry.meta.extend_missing(object);
         return entry;
     }
 
@@ -207,12 +205,12 @@ fn from_foreign(mut object: Map<String, Value>, default_source: &str) -> LogEntr
             instance = instance.or_else(|| take_str(&mut app, &["instance"]));
             source = take_str(&mut app, &["name"]);
             if !app.is_empty() {
-                meta.insert("fly.app".into(), Value::Object(app));
+                meta.insert("fly.app", app);
             }
         }
         region = region.or_else(|| take_str(&mut fly, &["region"]));
         if !fly.is_empty() {
-            meta.insert("fly".into(), Value::Object(fly));
+            meta.insert("fly", fly);
         }
     }
     if let Some(Value::Object(log)) = object.get_mut("log") {
@@ -235,14 +233,14 @@ fn from_foreign(mut object: Map<String, Value>, default_source: &str) -> LogEntr
 
     let timestamp = match take(&mut object, TIME_KEYS) {
         Some(value) => parse_time_value(&value).unwrap_or_else(|| {
-            meta.insert("timestamp".into(), value);
+            meta.insert("timestamp", value);
             Utc::now()
         }),
         None => Utc::now(),
     };
     let level = match level_value {
         Some(value) => parse_level_value(&value).unwrap_or_else(|| {
-            meta.insert("level".into(), value);
+            meta.insert("level", value);
             Level::Info
         }),
         None => Level::Info,

@@ -86,10 +86,8 @@ fn shortened(entry: &LogEntry, original_bytes: usize) -> LogEntry {
         meta: crate::model::Meta::new(),
         ..entry.clone()
     };
-    short.meta.insert("vgTruncated".into(), true.into());
-    short
-        .meta
-        .insert("vgOriginalBytes".into(), original_bytes.into());
+    short.meta.insert("vgTruncated", true);
+    short.meta.insert("vgOriginalBytes", original_bytes);
     short
 }
 

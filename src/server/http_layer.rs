@@ -221,21 +221,23 @@ impl Pending {
         let settings = &self.settings;
         let mut entry = LogEntry::new(level, settings.source.as_str(), message);
         // Sized once: this runs on every request, and growing the map would reallocate it twice.
-        entry.meta = serde_json::Map::with_capacity(7);
+        entry.meta = crate::model::Meta::with_capacity(7);
         let meta = &mut entry.meta;
-        meta.insert("method".into(), self.method.as_str().into());
-        let logged_path = self.route.as_ref().map_or(path, MatchedPath::as_str);
-        meta.insert("path".into(), logged_path.into());
+        meta.insert("method", self.method.as_str());
+        meta.insert(
+            "path",
+            self.route.as_ref().map_or(path, MatchedPath::as_str),
+        );
         if let Some(status) = status {
-            meta.insert("statusCode".into(), status.into());
+            meta.insert("statusCode", status);
         }
-        meta.insert("duration".into(), millis.into());
-        meta.insert("requestId".into(), self.id.as_str().into());
+        meta.insert("duration", millis);
+        meta.insert("requestId", self.id.as_str());
         if let Some(user) = user {
-            meta.insert("userId".into(), user.into());
+            meta.insert("userId", user);
         }
         if let Some(query) = self.uri.query().map(redact_query).filter(|q| !q.is_empty()) {
-            meta.insert("query".into(), query.into());
+            meta.insert("query", query);
         }
         settings.emitter.emit(entry);
     }

@@ -130,16 +130,14 @@ where
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
                 if let Some(SpanFields(meta)) = span.extensions().get::<SpanFields>() {
-                    fields
-                        .meta
-                        .extend(meta.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    fields.meta.extend(meta.clone());
                 }
             }
         }
         event.record(&mut fields);
         let mut meta = fields.meta;
         // Events forwarded from the `log` crate carry their real target as a field.
-        let log_target = match meta.shift_remove("log.target") {
+        let log_target = match meta.remove("log.target") {
             Some(Value::String(t)) => Some(t),
             _ => None,
         };
@@ -147,7 +145,7 @@ where
         if !meta.contains_key("requestId")
             && let Some(id) = RequestId::current()
         {
-            meta.insert("requestId".into(), id.as_str().into());
+            meta.insert("requestId", id.as_str());
         }
         let source = match (&self.source, log_target) {
             (Some(fixed), _) => fixed.clone(),
@@ -192,7 +190,7 @@ impl FieldVisitor {
                 other => other.to_string(),
             });
         } else {
-            self.meta.insert(field.name().to_owned(), value);
+            self.meta.insert(field.name(), value);
         }
     }
 }

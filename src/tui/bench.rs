@@ -41,10 +41,8 @@ pub fn entries(start: usize, n: usize) -> Vec<LogEntry> {
             e.timestamp = t0 + chrono::Duration::milliseconds(i as i64);
             e.instance = Some(format!("{:04x}", i % 7));
             e.region = Some(["ord", "ams", "fra"][i % 3].into());
-            e.meta
-                .insert("requestId".into(), format!("req_{}", i / 3).into());
-            e.meta
-                .insert("status".into(), [200, 201, 404, 500][i % 4].into());
+            e.meta.insert("requestId", format!("req_{}", i / 3));
+            e.meta.insert("status", [200, 201, 404, 500][i % 4]);
             e.seq = Some(i as u64);
             e
         })

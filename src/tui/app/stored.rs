@@ -1,12 +1,12 @@
 //! An entry as the scrollback keeps it: a compact row, not the [`LogEntry`] the source delivers.
 //!
 //! The buffer is nearly all of the viewer's memory, and a `LogEntry` costs about four times its JSON
-//! size: three `String`s with their capacity slack, and `meta` as an `IndexMap` (a hash table, an
-//! entries vector, a `String` per key and a 32-byte `Value` per value). A stored row keeps inline only
-//! what a filter pass reads (level, the interned name ids, whether the fixed filters pass) and makes
-//! one heap allocation: the message followed by `meta` as compact JSON. Meta is parsed back only where
-//! it is shown (the visible rows of a frame, the detail view) or copied (`y`); `r` reads the one key it
-//! needs from the text without building a map.
+//! size: three `String`s with their capacity slack, and `meta` as a vector of pairs (a `String` per key
+//! read from JSON and a 32-byte `Value` per value). A stored row keeps inline only what a filter pass
+//! reads (level, the interned name ids, whether the fixed filters pass) and makes one heap allocation:
+//! the message followed by `meta` as compact JSON. Meta is parsed back only where it is shown (the
+//! visible rows of a frame, the detail view) or copied (`y`); `r` reads the one key it needs from the
+//! text without building a map.
 
 use chrono::{DateTime, Utc};
 use serde::Deserializer as _;
@@ -89,7 +89,7 @@ impl Stored {
         scratch.push_str(&message);
         if !meta.is_empty() {
             let mut json = std::mem::take(scratch).into_bytes();
-            serde_json::to_writer(&mut json, &meta).expect("a Map always serializes");
+            serde_json::to_writer(&mut json, &meta).expect("a Meta always serializes");
             *scratch = String::from_utf8(json).expect("JSON is UTF-8");
         }
         let text = Box::<str>::from(scratch.as_str());
@@ -181,7 +181,7 @@ impl EntryRef<'_> {
         if self.meta.is_empty() {
             return Meta::new();
         }
-        serde_json::from_str(self.meta).expect("stored meta is JSON that a Map wrote")
+        serde_json::from_str(self.meta).expect("stored meta is JSON that a Meta wrote")
     }
 
     /// The entry as the source delivered it, field for field (its JSON is the same bytes).

@@ -400,8 +400,7 @@ fn request_filter_isolates_one_request_and_toggles_off() {
     let mut app = app(&[]);
     let mut entries = infos(0, 6);
     for (i, e) in entries.iter_mut().enumerate() {
-        e.meta
-            .insert("requestId".into(), format!("req_{}", i % 2).into());
+        e.meta.insert("requestId", format!("req_{}", i % 2));
     }
     push(&mut app, entries);
     press(&mut app, "kr");

@@ -43,9 +43,9 @@ fn draw(app: &App) -> String {
     out
 }
 
-fn with_meta(mut e: LogEntry, pairs: &[(&str, serde_json::Value)]) -> LogEntry {
+fn with_meta(mut e: LogEntry, pairs: &[(&'static str, serde_json::Value)]) -> LogEntry {
     for (k, v) in pairs {
-        e.meta.insert((*k).into(), v.clone());
+        e.meta.insert(*k, v.clone());
     }
     e
 }
@@ -352,8 +352,7 @@ fn hostile_escape_sequences_are_shown_not_obeyed() {
         "api\u{1b}[2J",
         "title \u{1b}]0;pwned\u{7} clear \u{1b}[2J\u{1b}[H bidi \u{202e}gnp.exe",
     );
-    evil.meta
-        .insert("ua\r".into(), "curl\u{1b}[8m hidden".into());
+    evil.meta.insert("ua\r", "curl\u{1b}[8m hidden");
     let forged = entry(
         31,
         Level::Info,
