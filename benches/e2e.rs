@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Servers bind 127.0.0.1:0 and everything stops by itself. `VG_BIN` names the `vg` binary to drive
-//! (default: this checkout's `target/release/vg`); `VG_BENCH_ROUNDS` sets the rounds (default 3).
+//! (default: this checkout's `target/release/vg`); `VG_BENCH_ROUNDS` sets the rounds (default 3);
+//! `VG_BENCH_TAIL=1` also prints p90 to p99.9 of each `emit()` round.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
@@ -50,7 +51,12 @@ fn quiet_emitter(history: usize) -> Emitter {
 /// `emit()` p50 and p99 in ns with `viewers` live viewers, at `rate` a second for `secs`; and the
 /// entries the viewers missed (must be 0) and did not receive by the end.
 fn emit_round(viewers: usize, rate: u64, secs: u64) -> (u64, u64, u64, u64) {
-    let emitter = quiet_emitter(10_000);
+    const HISTORY: usize = 10_000;
+    let emitter = quiet_emitter(HISTORY);
+    // A full history, as in an app that has run for a while: every timed emit() also evicts one.
+    for i in 0..HISTORY as u64 {
+        emitter.emit(entries::entry(i));
+    }
     let server = Server::start(emitter.clone());
     let seen = live::viewers(&server, viewers);
     let total = rate * secs;
@@ -72,6 +78,13 @@ fn emit_round(viewers: usize, rate: u64, secs: u64) -> (u64, u64, u64, u64) {
         .sum();
     let p50 = quantile(&mut times, 0.5);
     let p99 = quantile(&mut times, 0.99);
+    if std::env::var_os("VG_BENCH_TAIL").is_some() {
+        let tail: Vec<u64> = [0.9, 0.95, 0.98, 0.99, 0.995, 0.999]
+            .iter()
+            .map(|&q| quantile(&mut times, q))
+            .collect();
+        println!("  tail (p90 p95 p98 p99 p99.5 p99.9): {tail:?}");
+    }
     drop(server);
     (p50, p99, missed, short)
 }
