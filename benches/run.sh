@@ -44,11 +44,17 @@ jq -r --argjson n "$LINES" '.results as $r | ($r[] | select(.command=="vg") | .m
     | $r[] | "file \(.command) median=\(.median | .*1000 | round)ms lines_per_s=\($n / .median | round) vg_speedup=\(.median / $vg * 100 | round / 100)"' "$DATA/file.json"
 
 echo "== request-logging layer: hello world under wrk, alternating without/with, $ROUNDS rounds"
+# The server on one core and wrk on another, when there are two: otherwise they trade cores and the
+# rounds scatter by +-10%.
+server_cpu=(); client_cpu=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    server_cpu=(taskset -c 0); client_cpu=(taskset -c 1)
+fi
 rps() { # $1: extra flag for hello_bench
-    target/release/examples/hello_bench "$PORT" 8 $1 2>/dev/null &
+    "${server_cpu[@]}" target/release/examples/hello_bench "$PORT" 8 $1 2>/dev/null &
     local pid=$!
     sleep 0.5
-    wrk -t1 -c32 -d5s "http://127.0.0.1:$PORT/" | awk '/Requests\/sec/ {print $2}'
+    "${client_cpu[@]}" wrk -t1 -c32 -d5s "http://127.0.0.1:$PORT/" | awk '/Requests\/sec/ {print $2}'
     wait "$pid"
 }
 plain=(); layered=()
@@ -60,6 +66,7 @@ echo "request_layer plain=${p}/s layer=${l}/s ratio=$(awk -v a="$l" -v b="$p" 'B
 echo "== in-process figures (criterion)"
 cargo bench --features server --bench pipeline -- --noplot 2>&1 | grep -E "^pipeline|time:|thrpt:"
 cargo bench --features server --bench emitter -- --noplot 2>&1 | grep -E "^emit|time:"
+cargo bench --features server --bench request_layer -- --noplot 2>&1 | grep -E "^request|time:"
 cargo bench --bench tui -- --noplot 2>&1 | grep -E "^tui|time:"
 cargo bench --bench tui_memory
 
