@@ -16,11 +16,6 @@
 //!
 //! The ring holds seqs without holes, so a viewer that finds the seq after its cursor missing knows
 //! exactly how many it missed; both the ring and `pending` are bounded by the live buffer size.
-//!
-//! The relay also frees the entries history evicts. Freeing an old entry (its strings and `meta`,
-//! long out of cache) cost `emit()` about 0.45 µs, more than everything else it does; `emit()` now
-//! hands the evicted entry over with the new one, and the relay frees them in batches (waking for
-//! that alone once every [`FREE_BATCH`] entries).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -39,33 +34,14 @@ use crate::model::LogEntry;
 const POLL: Duration = Duration::from_micros(100);
 /// How long the relay keeps polling after the last entry before it parks.
 const LINGER: Duration = Duration::from_millis(10);
-/// Evicted entries that make it worth waking a relay parked for good just to free them.
-const FREE_BATCH: usize = 256;
-/// How long a relay with evicted entries to free sleeps when no viewer needs it: it wakes itself
-/// to free them, so `emit()` never has to wake it for that.
-const SWEEP: Duration = Duration::from_millis(50);
-/// Most evicted entries waiting to be freed; beyond it (a starved relay) `emit()` frees them itself.
-const FREE_MAX: usize = 8192;
-/// The relay's stack: it loops, wakes viewers and drops entries (whose nested `meta` values are
-/// dropped recursively, within serde_json's nesting limit).
-const STACK_BYTES: usize = 256 * 1024;
 
 type Queue = VecDeque<Arc<LogEntry>>;
-
-/// What `emit()` leaves for the relay, swapped out whole.
-#[derive(Debug, Default)]
-struct Handoff {
-    /// Entries for the viewers, in seq order.
-    entries: Queue,
-    /// Entries history dropped, to be freed off the app's thread.
-    evicted: Vec<Arc<LogEntry>>,
-}
 
 /// Shared between the emitter, its relay thread and the viewers' subscriptions.
 #[derive(Debug)]
 pub(crate) struct Relay {
-    /// What was emitted and evicted since the relay last looked.
-    pending: Mutex<Handoff>,
+    /// Entries emitted since the relay last looked, in seq order.
+    pending: Mutex<Queue>,
     /// The newest seq queued; the relay moves `pending` when it changes.
     queued: AtomicU64,
     /// Entries viewers read, seqs without holes. On cache lines of its own, as is `wake`: every
@@ -76,9 +52,6 @@ pub(crate) struct Relay {
     subscribers: AtomicUsize,
     /// Set by the relay just before it parks; whoever clears it unparks the relay.
     parked: AtomicBool,
-    /// Set while the relay sleeps with a timeout to free evicted entries: only new entries for
-    /// viewers are worth waking it early.
-    sweeping: AtomicBool,
     /// Set when the emitter is gone: viewers drain the ring and stop.
     closed: AtomicBool,
     thread: OnceLock<Thread>,
@@ -104,50 +77,32 @@ impl Relay {
     pub(crate) fn new(capacity: usize) -> Relay {
         let capacity = capacity.max(1);
         Relay {
-            pending: Mutex::new(Handoff::default()),
+            pending: Mutex::new(Queue::new()),
             queued: AtomicU64::new(0),
             live: CacheLines(RwLock::new(History::new(capacity, usize::MAX))),
             capacity,
             subscribers: AtomicUsize::new(0),
             parked: AtomicBool::new(false),
-            sweeping: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             thread: OnceLock::new(),
             wake: CacheLines(Notify::new()),
         }
     }
 
-    /// Called by `emit()` with its stamping lock held, so entries queue in seq order: queues `entry`
-    /// for the viewers (when there are any) and takes `evicted` to free later (when there is a relay
-    /// thread and room). Whatever is left in `evicted` is the caller's to drop. Returns whether to
-    /// call [`Relay::nudge`] once the lock is released.
-    pub(crate) fn hand_over(
-        &self,
-        entry: &Arc<LogEntry>,
-        seq: u64,
-        evicted: &mut Option<Arc<LogEntry>>,
-    ) -> bool {
-        let watched = self.subscribers.load(Ordering::Relaxed) > 0;
-        let collect = evicted.is_some() && self.thread.get().is_some();
-        if !watched && !collect {
+    /// Called by `emit()` with its stamping lock held, so entries queue in seq order. Returns whether
+    /// the entry was queued; if so, call [`Relay::nudge`] once the lock is released.
+    pub(crate) fn queue(&self, entry: &Arc<LogEntry>, seq: u64) -> bool {
+        if self.subscribers.load(Ordering::Relaxed) == 0 {
             return false;
         }
         let mut pending = lock(&self.pending);
-        let mut nudge = false;
-        if watched {
-            if pending.entries.len() == self.capacity {
-                // The relay has not looked for a whole ring's worth: these become a gap for viewers.
-                pending.entries.pop_front();
-            }
-            pending.entries.push_back(Arc::clone(entry));
-            self.queued.store(seq, Ordering::SeqCst);
-            nudge = true;
+        if pending.len() == self.capacity {
+            // The relay has not looked for a whole ring's worth: these become a gap for viewers.
+            pending.pop_front();
         }
-        if collect && pending.evicted.len() < FREE_MAX {
-            pending.evicted.extend(evicted.take());
-            nudge |= pending.evicted.len() >= FREE_BATCH && !self.sweeping.load(Ordering::Relaxed);
-        }
-        nudge
+        pending.push_back(Arc::clone(entry));
+        self.queued.store(seq, Ordering::SeqCst);
+        true
     }
 
     /// Makes sure the relay will look: an unpark only when it has gone to sleep. Without a relay
@@ -159,9 +114,7 @@ impl Relay {
                     thread.unpark();
                 }
             }
-            None => {
-                self.deliver(&mut Handoff::default());
-            }
+            None => self.deliver(&mut Queue::new()),
         }
     }
 
@@ -183,7 +136,7 @@ impl Relay {
 
     /// Delivers what is pending, wakes every viewer a last time and ends the relay thread.
     pub(crate) fn close(&self) {
-        self.deliver(&mut Handoff::default());
+        self.deliver(&mut Queue::new());
         self.closed.store(true, Ordering::SeqCst);
         self.wake.notify_waiters();
         if let Some(thread) = self.thread.get() {
@@ -195,7 +148,6 @@ impl Relay {
         let relay = Arc::clone(self);
         let spawned = std::thread::Builder::new()
             .name("vg-relay".into())
-            .stack_size(STACK_BYTES)
             .spawn(move || relay.run());
         match spawned {
             // Two first viewers may race here: `OnceLock` keeps one handle, and the other thread
@@ -218,40 +170,34 @@ impl Relay {
         if registered != std::thread::current().id() {
             return;
         }
-        let mut spare = Handoff::default();
+        let mut spare = Queue::new();
         // Not the current value: entries may have been queued before this thread got going.
         let mut seen = 0;
-        let mut last_work = Instant::now();
+        let mut last_change = Instant::now();
         while !self.closed.load(Ordering::SeqCst) {
             let queued = self.queued.load(Ordering::SeqCst);
             if queued != seen {
                 seen = queued;
+                last_change = Instant::now();
                 self.deliver(&mut spare);
-                last_work = Instant::now();
-            } else if last_work.elapsed() >= LINGER {
-                let to_free = !lock(&self.pending).evicted.is_empty();
-                self.park_unless_queued(seen, to_free.then_some(SWEEP));
-                // Woken for entries (the loop sees the seq move) or for evicted entries to free.
-                self.deliver(&mut spare);
+            } else if last_change.elapsed() >= LINGER {
+                self.park_unless_queued(seen);
                 continue;
             }
             std::thread::sleep(POLL);
         }
     }
 
-    /// Moves everything pending into the ring, wakes the viewers and frees the evicted entries.
-    /// `spare` is an empty handoff to swap in, so that neither side allocates once both have grown.
-    /// Returns whether there was anything to do.
-    fn deliver(&self, spare: &mut Handoff) -> bool {
+    /// Moves everything pending into the ring and wakes the viewers. `spare` is an empty queue to
+    /// swap in, so that neither side allocates once both have grown.
+    fn deliver(&self, spare: &mut Queue) {
         std::mem::swap(&mut *lock(&self.pending), spare);
-        let freed = !spare.evicted.is_empty();
-        spare.evicted.clear();
-        if spare.entries.is_empty() {
-            return freed;
+        if spare.is_empty() {
+            return;
         }
         {
             let mut live = self.live.write().unwrap_or_else(PoisonError::into_inner);
-            for entry in spare.entries.drain(..) {
+            for entry in spare.drain(..) {
                 // Entries emitted while nobody watched were not queued; the ring starts afresh.
                 if live
                     .newest_seq()
@@ -264,23 +210,16 @@ impl Relay {
             }
         }
         self.wake.notify_waiters();
-        true
     }
 
-    /// Parks (for at most `sweep`, when given) unless something was queued after `seen`. The flag is
-    /// raised before the last look, so an `emit()` is either seen by that look or sees the flag and
-    /// unparks.
-    fn park_unless_queued(&self, seen: u64, sweep: Option<Duration>) {
-        self.sweeping.store(sweep.is_some(), Ordering::SeqCst);
+    /// Parks unless something was queued after `seen`. The flag is raised before the last look, so
+    /// an `emit()` is either seen by that look or sees the flag and unparks.
+    fn park_unless_queued(&self, seen: u64) {
         self.parked.store(true, Ordering::SeqCst);
         if self.queued.load(Ordering::SeqCst) == seen && !self.closed.load(Ordering::SeqCst) {
-            match sweep {
-                Some(timeout) => std::thread::park_timeout(timeout),
-                None => std::thread::park(),
-            }
+            std::thread::park();
         }
         self.parked.store(false, Ordering::SeqCst);
-        self.sweeping.store(false, Ordering::SeqCst);
     }
 }
 
@@ -323,6 +262,6 @@ impl Drop for Subscription {
 
 /// A poisoned lock only means a thread panicked mid-push; the queue is still usable, and `emit()`
 /// must never panic in the app.
-fn lock(pending: &Mutex<Handoff>) -> MutexGuard<'_, Handoff> {
-    pending.lock().unwrap_or_else(PoisonError::into_inner)
+fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+    queue.lock().unwrap_or_else(PoisonError::into_inner)
 }
