@@ -54,8 +54,9 @@ impl Dim {
 pub(crate) enum NewRule {
     On,
     Off,
-    /// `--source` / `--exclude-source` globs, compiled as a filter that checks only the source.
-    Sources(Box<Filter>),
+    /// `--source` / `--exclude-source` globs, compiled as a filter that checks only the source, and
+    /// how they read in the status bar (`api*,-worker`).
+    Sources(Box<Filter>, String),
     /// `--instance` / `--region` values.
     List(Vec<String>),
 }
@@ -65,7 +66,7 @@ impl NewRule {
         match self {
             NewRule::On => true,
             NewRule::Off => false,
-            NewRule::Sources(filter) => filter.matches(&LogEntry::new(Level::Fatal, name, "")),
+            NewRule::Sources(filter, _) => filter.matches(&LogEntry::new(Level::Fatal, name, "")),
             NewRule::List(names) => names.iter().any(|n| n == name),
         }
     }
@@ -174,6 +175,16 @@ impl NameSet {
         self.names.len()
     }
 
+    /// The command line's rule for names not chosen in the picker, as typed; `None` once the user
+    /// chose for all names, or when there was none.
+    pub(crate) fn rule_label(&self) -> Option<String> {
+        match &self.rule {
+            NewRule::On | NewRule::Off => None,
+            NewRule::Sources(_, label) => Some(label.clone()),
+            NewRule::List(names) => Some(names.join(",")),
+        }
+    }
+
     /// How many names are hidden.
     pub(crate) fn hidden(&self) -> usize {
         self.on.iter().filter(|on| !**on).count()
@@ -257,16 +268,19 @@ mod tests {
             source: vec!["api*".into()],
             ..Default::default()
         };
-        let mut set = NameSet::new(NewRule::Sources(Box::new(
-            spec.compile(chrono::Utc::now()).unwrap(),
-        )));
+        let mut set = NameSet::new(NewRule::Sources(
+            Box::new(spec.compile(chrono::Utc::now()).unwrap()),
+            "api*".into(),
+        ));
+        assert_eq!(set.rule_label().as_deref(), Some("api*"));
         let api = set.add("api-eu");
         let db = set.add("db");
         assert!(set.is_on(api) && !set.is_on(db));
         assert_eq!(set.add("api-eu"), api);
         assert_eq!(set.count(api), 2);
-        // All on, for everything: names seen later are on too.
+        // All on, for everything: names seen later are on too, and the rule is gone.
         set.toggle_all(&[api, db], true);
+        assert_eq!(set.rule_label(), None);
         let worker = set.add("worker");
         assert!(set.is_on(db) && set.is_on(worker));
         // All off, narrowed to some: the rule stays.

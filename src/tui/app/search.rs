@@ -31,6 +31,9 @@ impl Search {
         let mut search = Search {
             input: Input::new(pattern.to_owned()),
             only_matches,
+            // Given before any entry arrived, and arrivals are counted as they come: the count is
+            // exact from the start, so the view shows it rather than "enter counts matches".
+            counted: true,
             ..Search::default()
         };
         search.compile();

@@ -69,11 +69,21 @@ impl Start {
                 exclude_source: spec.exclude_source.clone(),
                 ..FilterSpec::default()
             };
-            NewRule::Sources(Box::new(
-                only_sources
-                    .compile(now)
-                    .map_err(|e| UsageError::new(e.to_string()))?,
-            ))
+            let label = spec
+                .source
+                .iter()
+                .cloned()
+                .chain(spec.exclude_source.iter().map(|s| format!("-{s}")))
+                .collect::<Vec<_>>()
+                .join(",");
+            NewRule::Sources(
+                Box::new(
+                    only_sources
+                        .compile(now)
+                        .map_err(|e| UsageError::new(e.to_string()))?,
+                ),
+                label,
+            )
         };
         let list = |values: &Vec<String>| {
             if values.is_empty() {
@@ -130,7 +140,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.levels, [false, false, false, true, true, true]);
-        assert!(matches!(s.rules[0], NewRule::Sources(_)));
+        assert!(matches!(&s.rules[0], NewRule::Sources(_, label) if label == "api*"));
         assert!(matches!(s.rules[1], NewRule::On));
         assert_eq!(s.search.as_deref(), Some("time.?out"));
         assert_eq!(s.fixed_labels, ["status>=500", "since 10m"]);

@@ -350,6 +350,8 @@ fn grep_on_the_command_line_starts_as_a_filtering_search() {
         ],
     );
     assert_eq!(shown_messages(&app), ["b"]);
+    // Counted as entries arrive: the search line shows the count, not "enter counts matches".
+    assert_eq!((app.search.matches, app.search.counted), (1, true));
     press(&mut app, "f");
     assert_eq!(shown_messages(&app), ["a", "b"]);
 }

@@ -190,9 +190,14 @@ fn filters(app: &App) -> String {
     }
     for dim in Dim::ALL {
         let set = app.names.get(dim);
-        if set.hidden() > 0 {
-            let name = dim.title().to_lowercase();
-            out.push(format!("{name} {}/{}", set.len() - set.hidden(), set.len()));
+        let name = dim.title().to_lowercase();
+        // The command line's rule (`--source 'api*'`) says what is kept even before a name is hidden.
+        let rule = set.rule_label().map(|rule| format!(" {}", display(&rule)));
+        let shown =
+            (set.hidden() > 0).then(|| format!(" {}/{}", set.len() - set.hidden(), set.len()));
+        if rule.is_some() || shown.is_some() {
+            let (rule, shown) = (rule.unwrap_or_default(), shown.unwrap_or_default());
+            out.push(format!("{name}{rule}{shown}"));
         }
     }
     if let Some(regex) = app.search.filtering() {
