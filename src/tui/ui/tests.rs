@@ -387,3 +387,11 @@ fn tiny_terminals_do_not_panic() {
         draw(&app);
     }
 }
+
+#[test]
+fn the_command_lines_name_rules_are_listed_among_the_filters() {
+    let app = streaming((160, 8), &["--source", "api*", "--exclude-source", "db"]);
+    let screen = draw(&app);
+    let status = screen.lines().last().unwrap();
+    assert!(status.contains("filters: sources api*,-db 1/4"), "{status}");
+}
