@@ -67,7 +67,6 @@ pub(crate) enum Action {
     PickerType(char),
     PickerStartNarrow,
     PickerNarrowEdit(InputRequest),
-    PickerEndNarrow,
     PickerCancelNarrow,
 }
 
@@ -181,17 +180,16 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(&[Search], &[Code(Esc)], Action::CancelSearch, "clear the search"),
     bind(&[Picker, PickerNarrow], &[Code(Up)], Action::Up, "move up"),
     bind(&[Picker, PickerNarrow], &[Code(Down)], Action::Down, "move down"),
-    bind(&[Picker], &[Char('k')], Action::Up, "move up"),
-    bind(&[Picker], &[Char('j')], Action::Down, "move down"),
     bind(&[Picker, PickerNarrow], &[Char(' ')], Action::PickerToggle, "show / hide the highlighted one"),
-    bind(&[Picker], &[Char('a')], Action::PickerAll, "all / none (of those listed)"),
-    bind(&[Picker, PickerNarrow], &[Ctrl('a')], Action::PickerAll, "all / none, while typing"),
+    bind(&[Picker, PickerNarrow], &[Ctrl('a')], Action::PickerAll, "all / none (of those listed)"),
     bind(&[Picker, PickerNarrow], &[Code(Tab)], Action::PickerNextDim, "next list: sources, instances, regions"),
     bind(&[Picker, PickerNarrow], &[Code(BackTab)], Action::PickerPrevDim, "previous list"),
-    bind(&[Picker], &[Char('/')], Action::PickerStartNarrow, "type to narrow (any other letter starts too)"),
-    bind(&[PickerNarrow], &[Code(Enter)], Action::PickerEndNarrow, "stop typing, keep the narrowed list"),
+    // Every letter narrows: names are typed here, so no letter may do anything else (a source
+    // named `scheduler` must not close the picker on `s` and clear the buffer on `c`).
+    bind(&[Picker], &[Char('/')], Action::PickerStartNarrow, "type to narrow (any letter starts too)"),
     bind(&[PickerNarrow], &[Code(Esc)], Action::PickerCancelNarrow, "clear the typed text"),
-    bind(&[Picker], &[Code(Enter), Code(Esc), Char('s'), Char('q')], Action::Close, "close"),
+    bind(&[Picker, PickerNarrow], &[Code(Enter)], Action::Close, "close, keeping the choices"),
+    bind(&[Picker], &[Code(Esc)], Action::Close, "close"),
     bind(&[Detail], &[Code(Enter), Code(Esc), Char('q')], Action::Close, "close"),
     bind(&[Help], &[Code(Esc), Char('?'), Char('q')], Action::Close, "close"),
 ];
@@ -338,15 +336,21 @@ mod tests {
             action(Mode::Search, key(KeyCode::Backspace)),
             Action::SearchEdit(InputRequest::DeletePrevChar)
         );
-        // In the picker list, `a` is all/none and other letters start narrowing...
-        assert_eq!(action(Mode::Picker, ch('a')), Action::PickerAll);
-        assert_eq!(action(Mode::Picker, ch('d')), Action::PickerType('d'));
+        // In the picker list, every letter starts narrowing (even those that are keys elsewhere)...
+        for letter in ['a', 's', 'c', 'q', 'j', 'd'] {
+            assert_eq!(action(Mode::Picker, ch(letter)), Action::PickerType(letter));
+        }
+        assert_eq!(action(Mode::Picker, key(KeyCode::Enter)), Action::Close);
         // ...and once narrowing, every letter is text.
         assert_eq!(
             action(Mode::PickerNarrow, ch('a')),
             Action::PickerNarrowEdit(InputRequest::InsertChar('a'))
         );
         assert_eq!(action(Mode::PickerNarrow, ch(' ')), Action::PickerToggle);
+        assert_eq!(
+            action(Mode::PickerNarrow, key(KeyCode::Enter)),
+            Action::Close
+        );
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(action(Mode::Search, ctrl_c), Action::Quit);
     }

@@ -103,7 +103,6 @@ impl App {
             Action::PickerType(c) => self.picker_edit(InputRequest::InsertChar(c)),
             Action::PickerStartNarrow => self.mode = Mode::PickerNarrow,
             Action::PickerNarrowEdit(request) => self.picker_edit(request),
-            Action::PickerEndNarrow => self.mode = Mode::Picker,
             Action::PickerCancelNarrow => {
                 self.picker.narrow.reset();
                 self.picker.cursor = 0;

@@ -78,6 +78,12 @@ pub(crate) fn press_code(app: &mut App, code: KeyCode) -> Effect {
     effect
 }
 
+fn press_ctrl(app: &mut App, letter: char) {
+    let key = KeyEvent::new(KeyCode::Char(letter), KeyModifiers::CONTROL);
+    app.handle_event(&Event::Key(key));
+    app.settle();
+}
+
 fn shown_messages(app: &App) -> Vec<String> {
     (0..app.buffer.shown_len())
         .filter_map(|p| app.buffer.get(app.buffer.shown_id(p)?))
@@ -230,22 +236,34 @@ fn the_picker_toggles_narrows_and_decides_for_new_sources() {
             ("worker".into(), 1, true)
         ]
     );
-    press(&mut app, "j ");
+    press_code(&mut app, KeyCode::Down);
+    press(&mut app, " ");
     assert_eq!(shown_messages(&app), ["worker", "api", "api"]);
-    // Some are off: `a` turns all on; again, all off, and sources seen later start off too.
-    press(&mut app, "a");
+    // Some are off: ctrl-a turns all on; again, all off, and sources seen later start off too.
+    press_ctrl(&mut app, 'a');
     assert_eq!(shown_messages(&app).len(), 4);
-    press(&mut app, "a");
+    press_ctrl(&mut app, 'a');
     assert!(shown_messages(&app).is_empty());
     push(&mut app, vec![entry(9, Level::Info, "cron", "cron")]);
     assert!(shown_messages(&app).is_empty());
-    // Typing narrows (even `a` once typing), and all/none then applies to what is listed.
-    press(&mut app, "/wor");
+    // Any letter narrows, even ones that are keys elsewhere (`s` closes the picker in the log view,
+    // `c` clears the buffer), and all/none then applies to what is listed.
+    press(&mut app, "wor");
     assert_eq!(app.mode, Mode::PickerNarrow);
     assert_eq!(labels(&app), [("worker".into(), 1, false)]);
-    press_code(&mut app, KeyCode::Enter);
-    press(&mut app, "a");
+    press_ctrl(&mut app, 'a');
     assert_eq!(shown_messages(&app), ["worker"]);
+    press_code(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode, Mode::Normal);
+    press(&mut app, "s");
+    press(&mut app, "sc");
+    assert_eq!(app.mode, Mode::PickerNarrow);
+    assert_eq!(
+        app.buffer.len(),
+        5,
+        "typing in the picker cleared the buffer"
+    );
+    press_code(&mut app, KeyCode::Esc);
     press_code(&mut app, KeyCode::Esc);
     assert_eq!(app.mode, Mode::Normal);
     // Tab moves to instances: entries without one are listed as (none).

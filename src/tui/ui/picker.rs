@@ -38,7 +38,7 @@ pub(super) fn render(app: &App, area: Rect, frame: &mut Frame) {
         .border_style(theme::border())
         .title(Line::from(titles))
         .title_bottom(Line::styled(
-            " space toggle · a all/none · tab next · enter close ",
+            " space toggle · ^a all/none · tab next · enter close ",
             theme::dim(),
         ));
     if popup.width >= 56 {

@@ -210,7 +210,8 @@ fn filter_to_matches() {
 fn source_picker_lists_names_with_counts() {
     let mut app = streaming((100, 16), &[]);
     press(&mut app, "s");
-    press(&mut app, "j ");
+    crate::tui::app::tests::press_code(&mut app, KeyCode::Down);
+    press(&mut app, " ");
     assert_snapshot!(draw(&app));
 }
 
