@@ -402,3 +402,44 @@ fn entries_evicted_while_away_are_counted_exactly() {
     assert_eq!(logs.messages(3), numbered(10..=12));
     logs.assert_no_more_stdout();
 }
+
+#[test]
+fn a_reader_that_falls_behind_catches_up_from_history_instead_of_losing_entries() {
+    const N: u32 = 60_000;
+    let mut server = Server::start("127.0.0.1:0", &["--history", "100000"]);
+    // Nobody reads its stdout at first: the pipe and the socket fill, and the server's live ring
+    // (4,096 entries) moves on without this viewer.
+    let mut child = vg()
+        .args(["logs", "--json", "-n", "0", "--url", &server.url()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = line_reader(child.stderr.take().unwrap());
+    let connected = stderr
+        .recv_timeout(LIMIT)
+        .expect("vg logs says it connects");
+    assert!(connected.contains("connect"), "{connected}");
+    std::thread::sleep(Duration::from_millis(300));
+    server.emit(numbered(1..=N));
+    server.wait_emitted(&format!("entry {N}"));
+    let stdout = line_reader(child.stdout.take().unwrap());
+    let mut expected = 1;
+    while expected <= N {
+        let line = stdout.recv_timeout(LIMIT).expect("every entry arrives");
+        let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            entry["message"],
+            format!("entry {expected}"),
+            "in order, none lost"
+        );
+        expected += 1;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let said: Vec<String> = stderr.try_iter().collect();
+    assert!(
+        said.iter().all(|l| !l.contains("missed")),
+        "reported a loss: {said:?}"
+    );
+}

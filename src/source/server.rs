@@ -2,8 +2,9 @@
 //!
 //! It remembers the last seq it delivered and the server's `boot` id, and on every reconnect asks for
 //! `after=SEQ&boot=ID`, so the viewer gets no entry twice and is told exactly what it missed (the
-//! server's `gap` messages) when history could not cover the outage. Backoff is exponential with full
-//! jitter, capped, and reset once a connection has delivered its `hello`.
+//! server's `gap` messages) when history could not cover the outage. A viewer that falls behind the
+//! live stream does the same at once: the server's history still holds what it skipped. Backoff is
+//! exponential with full jitter, capped, and reset once a connection has delivered its `hello`.
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,9 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use url::Url;
 
 use super::{ConnState, SourceConfig, SourceEvent};
-use crate::wire::{Incoming, STREAM_PATH, ServerMessage, StreamQuery, decode_server_frame};
+use crate::wire::{
+    GapReason, Incoming, STREAM_PATH, ServerMessage, StreamQuery, decode_server_frame,
+};
 
 const BACKOFF_START: Duration = Duration::from_millis(250);
 const BACKOFF_CAP: Duration = Duration::from_secs(10);
@@ -80,6 +83,9 @@ enum Ended {
     Complete,
     /// Worth retrying; `fresh` means the connection got as far as `hello`.
     Retry { reason: String, fresh: bool },
+    /// This viewer fell behind the live stream: reconnect at once with `after`, so the server sends
+    /// what it skipped from history instead of the viewer losing it.
+    CatchUp,
     /// Retrying cannot help (bad token, rejected filter...).
     Fatal(String),
 }
@@ -130,6 +136,11 @@ pub(super) async fn run(
                     attempt = 0;
                 }
                 reason
+            }
+            Ended::CatchUp => {
+                backoff = BACKOFF_START;
+                attempt = 0;
+                continue;
             }
         };
         if !config.follow {
@@ -313,6 +324,13 @@ async fn connect_once(
                         continue;
                     }
                     SourceEvent::Entries(entries)
+                }
+                // The skipped entries may well still be in history: ask for them rather than
+                // report them lost. (What history no longer holds comes back as an exact
+                // `evicted` gap.)
+                ServerMessage::Gap(gap) if gap.reason == GapReason::Lagged && config.follow => {
+                    let _ = socket.close(None).await;
+                    return Ended::CatchUp;
                 }
                 ServerMessage::Gap(gap) => {
                     if let Some(to) = gap.to_seq {
