@@ -29,6 +29,8 @@ use output::{Output, Written};
 const EXIT_TIMEOUT: u8 = 124;
 /// Default history from a server, as `fly logs` shows.
 const DEFAULT_TAIL: usize = 100;
+/// During an outage, the same reason is said again at most this often.
+const RETRY_REPEAT: Duration = Duration::from_secs(30);
 
 /// Everything `vg logs` checks before it starts, so a mistake is reported before any connection.
 struct Plan {
@@ -178,6 +180,9 @@ struct Viewer<'p> {
     backfill: Option<VecDeque<LogEntry>>,
     ever_connected: bool,
     lost: bool,
+    /// The last retry reason printed and when: an outage prints a line when the reason changes or
+    /// every [`RETRY_REPEAT`], not one per attempt.
+    last_retry: Option<(String, std::time::Instant)>,
 }
 
 impl<'p> Viewer<'p> {
@@ -190,6 +195,7 @@ impl<'p> Viewer<'p> {
                 .map(|_| VecDeque::new()),
             ever_connected: false,
             lost: false,
+            last_retry: None,
         }
     }
 
@@ -247,17 +253,32 @@ impl<'p> Viewer<'p> {
                 }
                 self.ever_connected = true;
                 self.lost = false;
+                self.last_retry = None;
             }
             ConnState::Reconnecting {
                 retry_at, reason, ..
             } => {
                 self.lost = true;
-                let wait = retry_at.saturating_duration_since(std::time::Instant::now());
-                eprintln!(
-                    "vg: {}; retrying in {:.1}s",
-                    crate::format::sanitize(&reason),
-                    wait.as_secs_f64()
-                );
+                let now = std::time::Instant::now();
+                let said = match &self.last_retry {
+                    None => true,
+                    Some((last, _)) if *last != reason => true,
+                    Some((_, at)) => now.duration_since(*at) >= RETRY_REPEAT,
+                };
+                if said {
+                    let wait = retry_at.saturating_duration_since(now);
+                    let again = if self.last_retry.is_some() {
+                        "still "
+                    } else {
+                        ""
+                    };
+                    eprintln!(
+                        "vg: {}; {again}retrying in {:.1}s",
+                        crate::format::sanitize(&reason),
+                        wait.as_secs_f64()
+                    );
+                    self.last_retry = Some((reason, now));
+                }
             }
             ConnState::Disconnected { reason } => {
                 eprintln!("vg: disconnected: {}", crate::format::sanitize(&reason))

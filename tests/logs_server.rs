@@ -277,6 +277,13 @@ fn a_server_that_is_not_there_yet_is_waited_for() {
     let logs = Logs::start(&["--url", &format!("http://{addr}")]);
     let first = logs.wait_stderr("retrying in");
     assert!(first.contains("cannot reach"), "{first}");
+    // Several more attempts fail the same way meanwhile (backoff 0.25 s, 0.5 s, 1 s): said once.
+    std::thread::sleep(Duration::from_millis(1800));
+    let repeated: Vec<String> = logs.stderr.try_iter().collect();
+    assert!(
+        repeated.is_empty(),
+        "an outage repeats itself: {repeated:?}"
+    );
     let mut server = Server::start(&addr, &[]);
     server.emit(numbered(1..=2));
     assert_eq!(logs.messages(2), numbered(1..=2));

@@ -62,6 +62,23 @@ async fn ingest_accepts_good_lines_and_explains_bad_ones() {
 
     let all_bad = http(server.addr, "POST", "/api/logs", &[], b"nope\n").await;
     assert_eq!(all_bad.status, 400);
+    assert!(all_bad.json().get("hint").is_none());
+    // What `curl --data-binary @app.log` sends: a form, holding plain text. The answer says how.
+    let form = http(
+        server.addr,
+        "POST",
+        "/api/logs",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"started\n",
+    )
+    .await;
+    assert_eq!(form.status, 400);
+    assert!(
+        form.json()["hint"]
+            .as_str()
+            .unwrap()
+            .contains("Content-Type: text/plain")
+    );
 
     let text = http(
         server.addr,

@@ -33,6 +33,9 @@ pub(crate) struct Report {
     pub(crate) rejected: usize,
     /// The first rejected items and why.
     pub(crate) errors: Vec<Rejection>,
+    /// What to do about them, when the request suggests it (plain text sent without saying so).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) hint: Option<&'static str>,
 }
 
 /// One item that could not be read.
@@ -87,9 +90,20 @@ pub(crate) async fn handle(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().starts_with("text/plain"));
-    let report = ingest(&bytes, plain, |entry| {
+    let mut report = ingest(&bytes, plain, |entry| {
         shared.emitter.emit(entry);
     });
+    // `curl -d`/`--data-binary` label a body as a form; someone sending log lines that way most
+    // likely has plain text.
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if report.rejected > 0 && form {
+        report.hint = Some(
+            "for plain text lines, send Content-Type: text/plain (curl -H 'Content-Type: text/plain')",
+        );
+    }
     // Partly good is still useful work done; only a batch where nothing could be read is a 400.
     let status = if report.accepted == 0 && report.rejected > 0 {
         StatusCode::BAD_REQUEST
