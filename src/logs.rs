@@ -4,6 +4,7 @@
 //! about the connection goes to stderr. Output is buffered and flushed whenever the source has nothing
 //! more waiting, so `vg logs | grep x` is live while a flood still moves in large writes.
 
+mod closed;
 mod output;
 
 use std::collections::VecDeque;
@@ -123,9 +124,17 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
     let deadline = plan.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut viewer = Viewer::new(&plan);
     let mut events = source::spawn(plan.config.clone());
+    let mut reader_check = tokio::time::interval(closed::CHECK_EVERY);
+    reader_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let event = tokio::select! {
             event = events.recv() => event,
+            _ = reader_check.tick() => {
+                if closed::stdout_closed() {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                continue;
+            }
             () = sleep_until(deadline) => {
                 output.flush().context("writing to stdout")?;
                 let waited = args.timeout.as_deref().unwrap_or_default();

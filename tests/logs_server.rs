@@ -450,3 +450,25 @@ fn a_reader_that_falls_behind_catches_up_from_history_instead_of_losing_entries(
         "reported a loss: {said:?}"
     );
 }
+
+#[test]
+fn closing_the_pipe_ends_vg_logs_even_when_no_entry_arrives() {
+    use std::io::{BufRead, BufReader};
+    let mut server = Server::start("127.0.0.1:0", &[]);
+    server.emit(numbered(1..=2));
+    server.wait_emitted("entry 2");
+    let mut child = vg()
+        .args(["logs", "--url", &server.url()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // `vg logs | head -1`: one line read, then the reader goes, and the server stays quiet.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("entry 1"), "{first}");
+    let status = common::wait_with_deadline(&mut child, LIMIT);
+    assert!(status.success(), "{status:?}");
+}
