@@ -114,8 +114,9 @@ fn parts(app: &App) -> Vec<Part> {
     parts.push(part(5, vec![Span::raw(format!("buf {used}%"))]));
     let filters = filters(app);
     if !filters.is_empty() {
+        // Kept nearly as long as the state: "shown 0" with its reason gone would be a mystery.
         parts.push(part(
-            3,
+            1,
             vec![Span::styled(format!("filters: {filters}"), theme::key())],
         ));
     }

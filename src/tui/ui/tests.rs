@@ -396,3 +396,12 @@ fn the_command_lines_name_rules_are_listed_among_the_filters() {
     let status = screen.lines().last().unwrap();
     assert!(status.contains("filters: sources api*,-db 1/4"), "{status}");
 }
+
+#[test]
+fn a_narrow_status_bar_keeps_the_filters_that_explain_what_is_hidden() {
+    let app = streaming((60, 8), &["--level", "warn", "--source", "api*"]);
+    let screen = draw(&app);
+    let status = screen.lines().last().unwrap();
+    assert!(status.contains("connected"), "{status}");
+    assert!(status.contains("filters: -trace,debug,info"), "{status}");
+}
