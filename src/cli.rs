@@ -201,9 +201,10 @@ pub struct ServeArgs {
 /// `vg demo`.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    /// Address to listen on (port 0 picks a free one).
-    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
-    pub bind: String,
+    /// Address to listen on [default: 127.0.0.1:7007, where `vg logs` and `vg tui` look without
+    /// --url; a free port when that one is taken]
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
     /// Synthetic entries per second, on average.
     #[arg(long, default_value_t = 40, value_name = "N")]
     pub rate: u32,

@@ -37,11 +37,19 @@ pub struct Demo {
 }
 
 impl Demo {
-    /// Binds `args.bind`, seeds history, and starts serving and the workload in the background.
+    /// Binds `args.bind` (by default 127.0.0.1:7007, else a free port), seeds history, and starts serving and the workload in the background.
     pub async fn start(args: &DemoArgs) -> anyhow::Result<Demo> {
         let emitter = Emitter::new(EmitterConfig::default().read_env(false));
         let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
-        let listener = bind(&args.bind).await?;
+        let listener = match &args.bind {
+            Some(addr) => bind(addr).await?,
+            // Where the clients look by default, so `vg logs` in another terminal just works;
+            // any free port when another server already has it.
+            None => match bind(crate::cli::DEFAULT_ADDR).await {
+                Ok(listener) => listener,
+                Err(_) => bind("127.0.0.1:0").await?,
+            },
+        };
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(serve(listener, gateway.router(), gateway, async {
@@ -146,7 +154,7 @@ mod tests {
     #[tokio::test]
     async fn a_demo_serves_seeded_history_and_hands_the_tui_its_url() {
         let args = DemoArgs {
-            bind: "127.0.0.1:0".into(),
+            bind: Some("127.0.0.1:0".into()),
             rate: 40,
             no_tui: true,
         };
