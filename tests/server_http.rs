@@ -1,4 +1,4 @@
-//! The HTTP side: ingest, the history query, the request-logging layer and the tracing bridge.
+//! The HTTP side: ingest, the history query and the request-logging layer.
 
 #![cfg(feature = "server")]
 
@@ -8,8 +8,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
 use support::*;
-use tracing_subscriber::prelude::*;
-use vg::server::{Emitter, Gateway, GatewayConfig, RequestLogLayer, TracingLayer, UserId};
+use vg::server::{Emitter, Gateway, GatewayConfig, RequestLogLayer, UserId};
 use vg::{Level, LogEntry};
 
 #[tokio::test]
@@ -289,29 +288,4 @@ async fn the_request_layer_wraps_any_tower_service() {
     assert!(entry.message.starts_with("POST /upload 404 "));
     assert_eq!(entry.meta["path"], "/upload");
     assert_eq!(entry.meta["query"], "sig=[REDACTED]&name=a");
-}
-
-#[tokio::test]
-async fn tracing_events_stream_with_the_request_id() {
-    let emitter = Emitter::new(emitter_config());
-    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
-    // The test's runtime is single-threaded, so the server's tasks run on this thread and see it.
-    let _guard = tracing::subscriber::set_default(
-        tracing_subscriber::registry().with(TracingLayer::new(emitter.clone())),
-    );
-    let server = TestServer::serve(emitter.clone(), gateway.clone(), app(&emitter, &gateway)).await;
-    let (mut ws, _) = server.connect("source=app::users").await;
-    until_live(&mut ws).await;
-    let response = http(server.addr, "GET", "/api/users/7", &[], b"").await;
-    let request_id = response.header("x-request-id").unwrap().to_owned();
-    let (got, _) = until_entry(&mut ws, |_| true).await;
-    let event = &got[0];
-    assert_eq!(
-        (event.level, event.message.as_str()),
-        (Level::Info, "loading user")
-    );
-    assert_eq!(event.meta["cache"], "miss");
-    assert_eq!(event.meta["requestId"], request_id.as_str());
-    drop(ws);
-    server.stop().await;
 }

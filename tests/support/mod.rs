@@ -151,40 +151,47 @@ pub async fn expect_hello(ws: &mut Ws) -> Hello {
     }
 }
 
-/// Everything up to and including `live`.
+/// Everything up to and including `live`. Bounded as a whole: pings must not keep it waiting.
 pub async fn until_live(ws: &mut Ws) -> (Vec<LogEntry>, Vec<Gap>) {
-    let mut entries = Vec::new();
-    let mut gaps = Vec::new();
-    loop {
-        match next_message(ws).await {
-            ServerMessage::Entries { entries: batch } => entries.extend(batch),
-            ServerMessage::Gap(gap) => gaps.push(gap),
-            ServerMessage::Live => return (entries, gaps),
-            other => panic!("unexpected before live: {other:?}"),
+    within("live", async {
+        let mut entries = Vec::new();
+        let mut gaps = Vec::new();
+        loop {
+            match next_message(ws).await {
+                ServerMessage::Entries { entries: batch } => entries.extend(batch),
+                ServerMessage::Gap(gap) => gaps.push(gap),
+                ServerMessage::Live => return (entries, gaps),
+                other => panic!("unexpected before live: {other:?}"),
+            }
         }
-    }
+    })
+    .await
 }
 
 /// Reads until an entry satisfying `last` arrives; returns everything read, that entry included.
+/// Bounded as a whole: pings must not keep it waiting for an entry that never comes.
 pub async fn until_entry(
     ws: &mut Ws,
     last: impl Fn(&LogEntry) -> bool,
 ) -> (Vec<LogEntry>, Vec<Gap>) {
-    let mut entries = Vec::new();
-    let mut gaps = Vec::new();
-    loop {
-        match next_message(ws).await {
-            ServerMessage::Entries { entries: batch } => {
-                let done = batch.iter().any(&last);
-                entries.extend(batch);
-                if done {
-                    return (entries, gaps);
+    within("the expected entry", async {
+        let mut entries = Vec::new();
+        let mut gaps = Vec::new();
+        loop {
+            match next_message(ws).await {
+                ServerMessage::Entries { entries: batch } => {
+                    let done = batch.iter().any(&last);
+                    entries.extend(batch);
+                    if done {
+                        return (entries, gaps);
+                    }
                 }
+                ServerMessage::Gap(gap) => gaps.push(gap),
+                other => panic!("unexpected while streaming: {other:?}"),
             }
-            ServerMessage::Gap(gap) => gaps.push(gap),
-            other => panic!("unexpected while streaming: {other:?}"),
         }
-    }
+    })
+    .await
 }
 
 /// Sends a text frame.
