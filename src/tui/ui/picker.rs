@@ -33,7 +33,8 @@ pub(super) fn render(app: &App, area: Rect, frame: &mut Frame) {
             ]
         })
         .collect();
-    let shown = format!(" {} of {} shown ", set.len() - set.hidden(), set.len());
+    // Counts the ticked boxes, not the rows a narrowed list shows.
+    let shown = format!(" {} of {} checked ", set.len() - set.hidden(), set.len());
     let mut block = Block::bordered()
         .border_style(theme::border())
         .title(Line::from(titles))
