@@ -2,12 +2,14 @@
 
 #![cfg(feature = "server")]
 
+mod common;
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 
+use common::{line_reader, vg};
 use support::*;
 use vg::Level;
 
@@ -21,30 +23,15 @@ struct Vg {
 
 impl Vg {
     fn spawn(args: &[&str]) -> Vg {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vg"))
+        let mut child = vg()
             .args(args)
-            .env_remove("VG_TOKEN")
-            .env_remove("VG_INSTANCE")
-            .env_remove("VG_REGION")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let lines = |stream: Box<dyn std::io::Read + Send>| {
-            let (tx, rx) = mpsc::channel();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-            rx
-        };
-        let stderr = lines(Box::new(child.stderr.take().unwrap()));
-        let stdout = lines(Box::new(child.stdout.take().unwrap()));
+        let stderr = line_reader(child.stderr.take().unwrap());
+        let stdout = line_reader(child.stdout.take().unwrap());
         Vg {
             stdin: child.stdin.take(),
             child,

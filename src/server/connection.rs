@@ -19,6 +19,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::emitter::Bounds;
 use super::frames::Batch;
 use super::gateway::Shared;
+use super::query::with_filter;
 use super::relay::Subscription;
 use crate::filter::Filter;
 use crate::model::LogEntry;
@@ -77,14 +78,7 @@ pub(crate) async fn run(
         conn.close(CLOSE_NORMAL, "server shutting down").await;
         return;
     }
-    let compiled = query.map_err(|e| e.to_string()).and_then(|query| {
-        let filter = query
-            .filter
-            .compile(Utc::now())
-            .map_err(|e| e.to_string())?;
-        Ok((query, filter))
-    });
-    let (query, filter) = match compiled {
+    let (query, filter) = match with_filter(query.map_err(|e| e.to_string()), |q| &q.filter) {
         Ok(ok) => ok,
         Err(message) => {
             // Retrying the same query cannot help: 1008 tells the client to stop.

@@ -50,6 +50,19 @@ fn parse(query: &str) -> Result<Params, String> {
     Ok(params)
 }
 
+/// A parsed request with its filter compiled against the present time; either failing is one line
+/// of text for the client.
+pub(crate) fn with_filter<T>(
+    parsed: Result<T, String>,
+    spec: impl Fn(&T) -> &FilterSpec,
+) -> Result<(T, Filter), String> {
+    let parsed = parsed?;
+    let filter = spec(&parsed)
+        .compile(Utc::now())
+        .map_err(|e| e.to_string())?;
+    Ok((parsed, filter))
+}
+
 pub(crate) async fn handle(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -58,14 +71,7 @@ pub(crate) async fn handle(
     if let Some(refusal) = refusal(&shared, &headers, false) {
         return refusal;
     }
-    let compiled = parse(raw.as_deref().unwrap_or("")).and_then(|params| {
-        let filter = params
-            .filter
-            .compile(Utc::now())
-            .map_err(|e| e.to_string())?;
-        Ok((params, filter))
-    });
-    let (params, filter) = match compiled {
+    let (params, filter) = match with_filter(parse(raw.as_deref().unwrap_or("")), |p| &p.filter) {
         Ok(ok) => ok,
         Err(error) => {
             let body = axum::Json(serde_json::json!({ "error": error }));
