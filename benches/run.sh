@@ -67,6 +67,7 @@ echo "== in-process figures (criterion)"
 cargo bench --features server --bench pipeline -- --noplot 2>&1 | grep -E "^pipeline|time:|thrpt:"
 cargo bench --features server --bench emitter -- --noplot 2>&1 | grep -E "^emit|time:"
 cargo bench --features server --bench request_layer -- --noplot 2>&1 | grep -E "^request|time:"
+cargo bench --features server --bench request_allocs 2>&1 | grep "^allocations"
 cargo bench --bench tui -- --noplot 2>&1 | grep -E "^tui|time:"
 cargo bench --bench tui_memory
 

@@ -17,6 +17,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::MatchedPath;
+use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Request, Response, Uri};
 use tower::{Layer, Service};
 
@@ -131,7 +132,10 @@ where
             Some(id) => Arc::from(id),
             None => Arc::from(new_request_id().as_str()),
         };
-        let header = HeaderValue::from_str(&id).ok();
+        // The header values borrow the same `Arc` (no copy), so the request's and the response's
+        // header are one allocation between them.
+        let header =
+            HeaderValue::from_maybe_shared(Bytes::from_owner(SharedId(Arc::clone(&id)))).ok();
         if let Some(value) = &header {
             request
                 .headers_mut()
@@ -251,14 +255,34 @@ fn incoming_id(headers: &http::HeaderMap) -> Option<&str> {
     sane.then_some(id)
 }
 
-/// 64 random bits as 16 hex digits (by hand: this runs for every request).
-fn new_request_id() -> String {
+/// 64 random bits as 16 hex digits, on the stack (this runs for every request, and the id is then
+/// copied once, into the `Arc` every part of the request shares).
+fn new_request_id() -> HexId {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bits = rand::random::<u64>();
-    (0..16)
-        .rev()
-        .map(|digit| char::from(HEX[((bits >> (digit * 4)) & 0xf) as usize]))
-        .collect()
+    let mut digits = [0u8; 16];
+    for (i, digit) in digits.iter_mut().enumerate() {
+        *digit = HEX[((bits >> ((15 - i) * 4)) & 0xf) as usize];
+    }
+    HexId(digits)
+}
+
+/// A request id as header bytes.
+struct SharedId(Arc<str>);
+
+impl AsRef<[u8]> for SharedId {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+/// A generated request id: 16 ASCII hex digits.
+struct HexId([u8; 16]);
+
+impl HexId {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
+    }
 }
 
 #[cfg(test)]
@@ -276,6 +300,8 @@ mod tests {
         assert_eq!(with("has space"), None);
         assert_eq!(with(&"x".repeat(200)), None);
         assert_eq!(incoming_id(&http::HeaderMap::new()), None);
-        assert_eq!(new_request_id().len(), 16);
+        let id = new_request_id();
+        assert!(id.as_str().len() == 16 && id.as_str().bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(id.as_str(), new_request_id().as_str());
     }
 }
