@@ -227,7 +227,10 @@ impl<'p> Viewer<'p> {
                     return Ok(Step::Exit(ExitCode::SUCCESS));
                 }
             }
-            SourceEvent::Gap(gap) => eprintln!("vg: {}", describe_gap(&gap)),
+            SourceEvent::Gap(gap) => eprintln!(
+                "vg: {}",
+                describe_gap(&gap, !self.plan.config.filter.is_empty())
+            ),
             SourceEvent::State(state) => self.state(state),
             SourceEvent::Notice(text) => eprintln!("vg: {}", crate::format::sanitize(&text)),
             SourceEvent::Failed(reason) => {
@@ -346,14 +349,16 @@ fn first_match<'r>(regex: Option<&'r Regex>, message: &str) -> Option<&'r str> {
     regex.filter(|re| re.is_match(message)).map(Regex::as_str)
 }
 
-/// One line for stderr about entries that will never arrive.
-pub fn describe_gap(gap: &Gap) -> String {
+/// One line for stderr about entries that will never arrive. A gap counts seqs, so with a filter set
+/// some of the missed entries would not have been shown anyway: the count is then an upper bound.
+pub fn describe_gap(gap: &Gap, filtered: bool) -> String {
     match (gap.reason, gap.missed) {
         (GapReason::Restart, 0) => {
             "server restarted; entries from before the restart may be missing".into()
         }
         (reason, missed) => format!(
-            "{} entries missed ({})",
+            "{}{} entries missed ({})",
+            if filtered { "up to " } else { "" },
             thousands(missed),
             reason.describe()
         ),
@@ -373,8 +378,12 @@ mod tests {
             reason: GapReason::Lagged,
         };
         assert_eq!(
-            describe_gap(&gap),
+            describe_gap(&gap, false),
             "1,234 entries missed (viewer fell behind)"
+        );
+        assert_eq!(
+            describe_gap(&gap, true),
+            "up to 1,234 entries missed (viewer fell behind)"
         );
         let restart = Gap {
             missed: 0,
@@ -382,7 +391,7 @@ mod tests {
             to_seq: None,
             reason: GapReason::Restart,
         };
-        assert!(describe_gap(&restart).starts_with("server restarted"));
+        assert!(describe_gap(&restart, true).starts_with("server restarted"));
         assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(thousands(999), "999");
     }
