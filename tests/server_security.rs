@@ -145,6 +145,31 @@ async fn a_foreign_browser_origin_is_refused() {
 }
 
 #[tokio::test]
+async fn a_dns_rebound_page_cannot_read_history_from_a_tokenless_server() {
+    let server = TestServer::start(emitter_config(), GatewayConfig::default()).await;
+    server.emitter.log(Level::Info, "api", "private");
+    // A hostile name pointed at 127.0.0.1: the page's own GET is same-origin, so it sends no Origin.
+    let rebound = format!("rebind.evil.example:{}", server.addr.port());
+    let page = [
+        ("Host", rebound.as_str()),
+        ("Sec-Fetch-Site", "same-origin"),
+    ];
+    let response = http(server.addr, "GET", "/api/logs", &page, b"").await;
+    assert_eq!(response.status, 403, "{}", response.body);
+    assert!(!response.body.contains("private"));
+    assert!(
+        response.body.contains("--allow-origin"),
+        "{}",
+        response.body
+    );
+    // A program (no Fetch Metadata) may use any name for the server.
+    let program = http(server.addr, "GET", "/api/logs", &[("Host", &rebound)], b"").await;
+    assert_eq!(program.status, 200);
+    assert!(program.body.contains("private"));
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn over_the_connection_limit_is_closed_with_1013() {
     let server = TestServer::start(
         emitter_config(),

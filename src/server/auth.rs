@@ -5,14 +5,18 @@
 //! URL, where it would end up in proxy and access logs. Comparison is constant-time in the token's
 //! contents (only its length can be told apart by timing).
 //!
-//! A request without `Origin` comes from a program, not a page, and passes. A browser's `Origin` must be
-//! the page's own host (it names the same host and port as the `Host` header) or be on the allowlist;
-//! otherwise a page on another site could read the logs with the visitor's network position.
+//! A request without `Origin` comes from a program, not a page, and passes (unless the browser marks it
+//! as a page's same-origin request, below). A browser's `Origin` must be the page's own host (it names
+//! the same host and port as the `Host` header) or be on the allowlist; otherwise a page on another
+//! site could read the logs with the visitor's network position.
 //!
 //! "Same host" alone is not enough on a server without a token: by DNS rebinding, a hostile site can
 //! point its own name at 127.0.0.1, and then its pages are "same origin" with a `Host` of its choosing.
 //! So without a token, same-origin counts only when the `Host` is an IP address or `localhost`, names
 //! no rebinding can forge; a tokenless server reached by DNS name lists its pages with `--allow-origin`.
+//! A browser sends no `Origin` on a same-origin `GET`, which is how a rebound page would read
+//! `GET /api/logs`; browsers mark such requests `Sec-Fetch-Site: same-origin`, so those get the same
+//! `Host` rule.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use subtle::ConstantTimeEq;
@@ -56,27 +60,21 @@ pub(crate) fn offered_protocols(headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
-/// The subprotocol to answer with. A browser fails the handshake when it offered protocols and the
-/// server picks none, so: `vg.v1` when offered, else the token protocol itself when that is all
-/// there is (echoing it tells the client nothing it did not send).
+/// The subprotocol to answer with: `vg.v1` when offered. Never the token protocol, even when it is
+/// all the client offered: the response's headers end up in proxy logs, and the token must not. (A
+/// browser offering only the token then fails the handshake, which is why clients offer both.)
 pub(crate) fn select_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
-    let offered = offered_protocols(headers);
-    let pick = offered
+    offered_protocols(headers)
         .iter()
-        .find(|p| p.as_str() == PROTOCOL)
-        .or_else(|| {
-            offered
-                .iter()
-                .find(|p| p.starts_with(TOKEN_PROTOCOL_PREFIX))
-        })?;
-    HeaderValue::from_str(pick).ok()
+        .any(|p| p == PROTOCOL)
+        .then(|| HeaderValue::from_static(PROTOCOL))
 }
 
 /// Whether a browser `Origin` may use this endpoint. `has_token`: the server requires a token, which
 /// a rebinding page cannot know.
 pub(crate) fn origin_ok(headers: &HeaderMap, allowed: &[String], has_token: bool) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
-        return true;
+        return !same_origin_page(headers) || has_token || host_trusted(headers, allowed);
     };
     let Ok(origin) = origin.to_str() else {
         return false;
@@ -97,6 +95,31 @@ pub(crate) fn origin_ok(headers: &HeaderMap, allowed: &[String], has_token: bool
     let host = host.to_ascii_lowercase();
     strip_default_port(scheme, authority) == strip_default_port(scheme, &host)
         && (has_token || rebinding_proof(&host))
+}
+
+/// Whether the browser says a page of this very origin made the request (Fetch Metadata). Programs do
+/// not send the header.
+fn same_origin_page(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"same-origin"))
+}
+
+/// For a same-origin page on a tokenless server: whether its `Host` is one rebinding cannot forge, or
+/// the authority of an allowed origin.
+fn host_trusted(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let host = host.to_ascii_lowercase();
+    rebinding_proof(&host)
+        || allowed.iter().any(|a| {
+            let a = normalize_origin(a);
+            a == "*"
+                || a.split_once("://").is_some_and(|(scheme, authority)| {
+                    strip_default_port(scheme, authority) == strip_default_port(scheme, &host)
+                })
+        })
 }
 
 /// Whether a `Host` header names the machine in a way DNS cannot redirect: an IP address or localhost.
@@ -171,7 +194,7 @@ mod tests {
     fn protocol_selection_echoes_something_offered() {
         let pick = |v: &str| select_protocol(&headers(&[("sec-websocket-protocol", v)]));
         assert_eq!(pick("vg.token.x, vg.v1").unwrap(), "vg.v1");
-        assert_eq!(pick("vg.token.x").unwrap(), "vg.token.x");
+        assert_eq!(pick("vg.token.x"), None, "the token is never echoed");
         assert_eq!(pick("graphql-ws"), None);
         assert_eq!(select_protocol(&headers(&[])), None);
     }
@@ -235,6 +258,35 @@ mod tests {
         assert!(
             !check("logs.example.com", "https://logs.example.com"),
             "needs a token or --allow-origin"
+        );
+    }
+
+    #[test]
+    fn a_pages_same_origin_get_without_origin_gets_the_host_rule() {
+        let allowed = vec!["http://logs.internal:7007".to_owned()];
+        let check = |host: &str, has_token: bool| {
+            let pairs = [("host", host), ("sec-fetch-site", "same-origin")];
+            origin_ok(&headers(&pairs), &allowed, has_token)
+        };
+        assert!(!check("rebind.evil.example:7007", false), "DNS rebinding");
+        assert!(
+            check("rebind.evil.example:7007", true),
+            "a token protects it"
+        );
+        assert!(check("127.0.0.1:7007", false));
+        assert!(
+            check("logs.internal:7007", false),
+            "an allowed origin's host"
+        );
+        let program = headers(&[("host", "logs.example.com")]);
+        assert!(
+            origin_ok(&program, &[], false),
+            "programs send no Fetch Metadata"
+        );
+        let typed = headers(&[("host", "logs.example.com"), ("sec-fetch-site", "none")]);
+        assert!(
+            origin_ok(&typed, &[], false),
+            "a URL typed into the address bar"
         );
     }
 }

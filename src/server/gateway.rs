@@ -144,20 +144,22 @@ where
 
 /// The browser-origin and token checks shared by every endpoint that reads or writes logs: the
 /// response refusing the request, if it must be refused.
-pub(crate) fn refusal(
-    shared: &Shared,
-    headers: &HeaderMap,
-    check_origin: bool,
-) -> Option<Response> {
+pub(crate) fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     let has_token = shared.config.token.is_some();
-    if check_origin && !auth::origin_ok(headers, &shared.config.allowed_origins, has_token) {
-        let origin = headers
-            .get(header::ORIGIN)
-            .and_then(|o| o.to_str().ok())
-            .unwrap_or("?");
-        let body = format!(
-            "origin {origin} is not allowed; allow it on the server (e.g. vg serve --allow-origin {origin})\n"
-        );
+    if !auth::origin_ok(headers, &shared.config.allowed_origins, has_token) {
+        let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        let body = match text(header::ORIGIN) {
+            Some(origin) => format!(
+                "origin {origin} is not allowed; allow it on the server (e.g. vg serve --allow-origin {origin})\n"
+            ),
+            // A page's same-origin request, which carries no Origin (see `auth`).
+            None => {
+                let host = text(header::HOST).unwrap_or("?");
+                format!(
+                    "pages from {host} may not read these logs without a token; allow them on the server (e.g. vg serve --allow-origin http://{host})\n"
+                )
+            }
+        };
         return Some((StatusCode::FORBIDDEN, body).into_response());
     }
     if let Some(token) = &shared.config.token
@@ -183,7 +185,7 @@ async fn stream(
     RawQuery(raw): RawQuery,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    if let Some(refusal) = refusal(&shared, &headers, true) {
+    if let Some(refusal) = refusal(&shared, &headers) {
         return refusal;
     }
     let mut upgrade = match upgrade {

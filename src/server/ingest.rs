@@ -64,7 +64,7 @@ pub(crate) async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Some(refusal) = refusal(&shared, &headers, true) {
+    if let Some(refusal) = refusal(&shared, &headers) {
         return refusal;
     }
     let limit = shared.config.max_ingest_bytes;

@@ -68,7 +68,7 @@ pub(crate) async fn handle(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Some(refusal) = refusal(&shared, &headers, false) {
+    if let Some(refusal) = refusal(&shared, &headers) {
         return refusal;
     }
     let (params, filter) = match with_filter(parse(raw.as_deref().unwrap_or("")), |p| &p.filter) {
