@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::filter::FilterSpec;
 use crate::format::TimeMode;
@@ -17,6 +18,30 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the process's arguments, exiting with clap's message on bad usage.
+    ///
+    /// `--file` and `--url` conflict only when both are typed: clap counts a value from `VG_URL` as
+    /// given, and a `VG_URL` kept in the shell for servers must not stop `--file` from working.
+    pub fn parse_args() -> Cli {
+        let mut command = Cli::command();
+        let matches = command.get_matches_mut();
+        if let Some((name, sub)) = matches.subcommand()
+            && sub.try_contains_id("file").unwrap_or(false)
+            && sub.value_source("url") == Some(ValueSource::CommandLine)
+            && let Some(subcommand) = command.find_subcommand_mut(name)
+        {
+            subcommand
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "--file reads a file instead of a server, so it cannot be used with --url",
+                )
+                .exit();
+        }
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit())
+    }
 }
 
 /// The subcommands.
@@ -42,7 +67,7 @@ pub struct SourceArgs {
     #[arg(long, env = "VG_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Read a file (NDJSON or plain text) instead of a server; `-` reads stdin.
-    #[arg(long, value_name = "PATH", conflicts_with = "url")]
+    #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
 }
 

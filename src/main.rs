@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use vg::cli::{Cli, Command, UsageError};
 
 #[cfg(feature = "mimalloc")]
@@ -10,7 +9,7 @@ use vg::cli::{Cli, Command, UsageError};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

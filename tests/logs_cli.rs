@@ -370,3 +370,24 @@ fn no_server_with_no_follow_says_why_and_exits_1() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_file_wins_over_a_server_url_from_the_environment() {
+    let dir = TempDir::new("env-url");
+    vg().env("VG_URL", "http://127.0.0.1:9")
+        .args(["logs", "--file", &sample_file(&dir)])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("GET /api/users 200 12ms"));
+    // Typed together, the two are a mistake worth saying so.
+    vg().args([
+        "logs",
+        "--url",
+        "http://127.0.0.1:9",
+        "--file",
+        &sample_file(&dir),
+    ])
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("cannot be used with --url"));
+}
