@@ -284,8 +284,10 @@ impl<'p> Viewer<'p> {
                     } else {
                         ""
                     };
+                    // Said once per outage (and every 30 s), so it must read true for the whole
+                    // outage: the first wait alone would look stale after it passed.
                     eprintln!(
-                        "vg: {}; {again}retrying in {:.1}s",
+                        "vg: {}; {again}retrying until it is back (next try in {:.1}s)",
                         crate::format::sanitize(&reason),
                         wait.as_secs_f64()
                     );

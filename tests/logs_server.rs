@@ -275,7 +275,7 @@ fn a_server_that_is_not_there_yet_is_waited_for() {
         .unwrap()
         .to_string();
     let logs = Logs::start(&["--url", &format!("http://{addr}")]);
-    let first = logs.wait_stderr("retrying in");
+    let first = logs.wait_stderr("retrying until it is back");
     assert!(first.contains("cannot reach"), "{first}");
     // Several more attempts fail the same way meanwhile (backoff 0.25 s, 0.5 s, 1 s): said once.
     std::thread::sleep(Duration::from_millis(1800));
@@ -298,7 +298,7 @@ fn a_server_restart_is_reported_and_streaming_continues() {
     assert_eq!(logs.messages(3), numbered(1..=3));
 
     drop(server);
-    logs.wait_stderr("retrying in");
+    logs.wait_stderr("retrying until it is back");
     let mut server = Server::start(&addr, &[]);
     logs.wait_stderr("reconnected");
     logs.wait_stderr("server restarted");
@@ -374,7 +374,7 @@ fn a_cut_connection_resumes_exactly_where_it_stopped() {
     assert_eq!(logs.messages(5), numbered(1..=5));
 
     relay.cut();
-    logs.wait_stderr("retrying in");
+    logs.wait_stderr("retrying until it is back");
     server.emit(numbered(6..=9)); // logged while the viewer is away
     server.wait_emitted("entry 9");
     relay.reopen();
@@ -418,7 +418,7 @@ fn gap_after_eviction(args: &[&str]) -> String {
     assert_eq!(logs.messages(2), numbered(1..=2));
 
     relay.cut();
-    logs.wait_stderr("retrying in");
+    logs.wait_stderr("retrying until it is back");
     server.emit(numbered(3..=12)); // history keeps only 10..=12
     server.wait_emitted("entry 12");
     relay.reopen();

@@ -143,3 +143,19 @@ fn serve_explains_an_address_it_cannot_use() {
     );
     assert!(stderr.contains("--bind"), "{stderr}");
 }
+
+#[test]
+fn serve_explains_a_port_that_is_taken() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_vg"))
+        .args(["serve", "--bind", &addr])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "not a usage mistake");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("already in use"), "{stderr}");
+    assert!(stderr.contains("--bind 127.0.0.1:0"), "{stderr}");
+}

@@ -48,13 +48,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Binds the listener, explaining a failure in one line.
+/// Binds the listener, explaining a failure in one line. A taken port is the machine's state, not a
+/// usage mistake (exit 1); an address that cannot be used at all is (exit 2).
 pub(crate) async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|e| {
-        crate::cli::UsageError::new(format!(
-            "cannot listen on {addr}: {e}; choose another address with --bind (e.g. 127.0.0.1:7007)"
-        ))
-        .into()
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            anyhow::anyhow!(
+                "cannot listen on {addr}: the address is already in use (another vg serve or vg demo?); choose another with --bind, e.g. --bind 127.0.0.1:0 for any free port"
+            )
+        } else {
+            crate::cli::UsageError::new(format!(
+                "cannot listen on {addr}: {e}; choose another address with --bind (e.g. 127.0.0.1:7007)"
+            ))
+            .into()
+        }
     })
 }
 
