@@ -6,6 +6,7 @@
 //! viewer that cannot keep up stops the reader, and the server then reports the lag as a gap.
 
 mod file;
+pub(crate) mod lines;
 mod server;
 
 use std::path::PathBuf;

@@ -105,6 +105,39 @@ async fn serve_stdin_streams_what_it_reads() {
 }
 
 #[tokio::test]
+async fn serve_stdin_reports_damage_while_reading_and_marks_cut_lines() {
+    let mut vg = Vg::spawn(&["serve", "--stdin", "--bind", "127.0.0.1:0"]);
+    let url = Vg::url(&Vg::wait_line(&vg.stderr, "listening on"));
+    let stdin = vg.stdin.as_mut().unwrap();
+    // Two MiB without a newline, then a normal line; stdin stays open, as a piped app's does.
+    stdin.write_all(&vec![b'x'; 2 * 1024 * 1024]).unwrap();
+    stdin.write_all(b"\nafter the long one\n").unwrap();
+    stdin.flush().unwrap();
+    let said = Vg::wait_line(&vg.stderr, "damaged");
+    assert!(said.contains("1 damaged stdin line"), "{said}");
+
+    let addr = url.trim_start_matches("http://").parse().unwrap();
+    // The notice comes as the long line is read; the next line follows it into history.
+    let deadline = std::time::Instant::now() + LIMIT;
+    let entries = loop {
+        let history = http(addr, "GET", "/api/logs", &[], b"").await.json();
+        let entries = history.as_array().unwrap().clone();
+        if entries.len() >= 2 || std::time::Instant::now() > deadline {
+            break entries;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        entries.len(),
+        2,
+        "the cut line is kept, and the next one survives"
+    );
+    assert_eq!(entries[0]["message"].as_str().unwrap().len(), 1024 * 1024);
+    assert_eq!(entries[0]["meta"]["truncated"], true);
+    assert_eq!(entries[1]["message"], "after the long one");
+}
+
+#[tokio::test]
 async fn demo_serves_synthetic_logs_and_prints_its_url() {
     let vg = Vg::spawn(&["demo", "--no-tui", "--bind", "127.0.0.1:0", "--rate", "200"]);
     let url = Vg::url(&Vg::wait_line(&vg.stdout, "http://"));

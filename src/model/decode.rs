@@ -84,13 +84,9 @@ impl LineDecoder {
             return None;
         }
         self.lines += 1;
-        let mut damaged = false;
-        let bytes = if bytes.len() > MAX_LINE_BYTES {
-            damaged = true;
-            &bytes[..MAX_LINE_BYTES]
-        } else {
-            bytes
-        };
+        let cut = bytes.len() > MAX_LINE_BYTES;
+        let mut damaged = cut;
+        let bytes = &bytes[..bytes.len().min(MAX_LINE_BYTES)];
         let text = match std::str::from_utf8(bytes) {
             Ok(text) => std::borrow::Cow::Borrowed(text),
             Err(_) => {
@@ -99,7 +95,12 @@ impl LineDecoder {
             }
         };
         self.damaged += u64::from(damaged);
-        Some(decode_line(&text, default_source).0)
+        let mut entry = decode_line(&text, default_source).0;
+        if cut {
+            // Said on the entry itself, so whoever reads it knows the rest is missing.
+            entry.meta.insert("truncated", true);
+        }
+        Some(entry)
     }
 }
 
@@ -492,10 +493,9 @@ mod tests {
         let e = decoder.decode(b"bad \xff byte\n", "s").unwrap();
         assert_eq!(e.message, "bad \u{fffd} byte");
         let long = vec![b'a'; MAX_LINE_BYTES + 10];
-        assert_eq!(
-            decoder.decode(&long, "s").unwrap().message.len(),
-            MAX_LINE_BYTES
-        );
+        let cut = decoder.decode(&long, "s").unwrap();
+        assert_eq!(cut.message.len(), MAX_LINE_BYTES);
+        assert_eq!(cut.meta.get("truncated"), Some(&Value::Bool(true)));
         assert_eq!((decoder.lines, decoder.damaged), (2, 2));
     }
 }

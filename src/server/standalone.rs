@@ -4,14 +4,18 @@
 //! the model describes (vg's JSON, other tools' JSON logs, or plain text). When the input ends the
 //! server keeps serving what it holds until it is stopped, so viewers can still read the history.
 
-use std::io::BufRead;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
 use super::{Emitter, EmitterConfig, Gateway, GatewayConfig, serve};
 use crate::cli::ServeArgs;
 use crate::model::decode::LineDecoder;
+use crate::source::lines::read_line_capped;
+
+/// How often damaged stdin lines are reported while they keep coming.
+const DAMAGE_REPEAT: Duration = Duration::from_secs(10);
 
 /// Runs `vg serve` until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -65,26 +69,37 @@ pub(crate) async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
     })
 }
 
-/// Reads lines until end of input, emitting one entry per non-blank line.
+/// Reads lines until end of input, emitting one entry per non-blank line. Damaged lines (invalid
+/// UTF-8, over 1 MiB) are kept, repaired or cut, and said on stderr as they come, at most every
+/// [`DAMAGE_REPEAT`]: a piped app's stdin may never end.
 fn read_stdin(emitter: &Emitter, source: &str) {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut decoder = LineDecoder::default();
     let mut line = Vec::new();
+    let mut damage_said: Option<(u64, std::time::Instant)> = None;
     loop {
         line.clear();
-        match input.read_until(b'\n', &mut line) {
+        match read_line_capped(&mut input, &mut line) {
             Ok(0) => break,
             Ok(_) => {
                 if let Some(entry) = decoder.decode(&line, source) {
                     emitter.emit(entry);
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
                 eprintln!("vg serve: stopped reading stdin: {e}");
                 break;
             }
+        }
+        let said = damage_said.map_or(0, |(count, _)| count);
+        let due = damage_said.is_none_or(|(_, at)| at.elapsed() >= DAMAGE_REPEAT);
+        if decoder.damaged > said && due {
+            eprintln!(
+                "vg serve: {} damaged stdin line(s) so far (invalid UTF-8 or over 1 MiB): kept, repaired or cut (marked truncated=true)",
+                decoder.damaged
+            );
+            damage_said = Some((decoder.damaged, std::time::Instant::now()));
         }
     }
     let damaged = match decoder.damaged {

@@ -6,7 +6,7 @@
 //! a rotated one (a new file at the same path) is finished and then replaced by the new one.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::Duration;
 
@@ -57,7 +57,7 @@ impl<'a> LinePump<'a> {
         let damaged_before = self.decoder.damaged;
         let mut outcome = Pumped::Drained;
         loop {
-            let read = match reader.read_until(b'\n', &mut self.line) {
+            let read = match super::lines::read_line_capped(reader, &mut self.line) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {

@@ -1,0 +1,82 @@
+//! Reading lines with a bound, so one line that never ends cannot take all the memory.
+
+use std::io::{BufRead, ErrorKind};
+
+use crate::model::decode::MAX_LINE_BYTES;
+
+/// Like `read_until(b'\n', line)`, but keeps at most one byte more than [`MAX_LINE_BYTES`] of a line
+/// in `line` (one more, so the decoder sees it was too long and cuts and counts it). The rest of an
+/// overlong line is read and dropped up to its newline, which is kept so the caller still sees where
+/// the line ends. Returns the bytes consumed; 0 means the input has nothing more now.
+pub(crate) fn read_line_capped(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    let cap = MAX_LINE_BYTES + 1;
+    let mut consumed = 0;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(consumed);
+        }
+        let end = memchr::memchr(b'\n', available);
+        let body = &available[..end.unwrap_or(available.len())];
+        let room = cap.saturating_sub(line.len());
+        line.extend_from_slice(&body[..body.len().min(room)]);
+        let used = end.map_or(available.len(), |at| {
+            line.push(b'\n');
+            at + 1
+        });
+        reader.consume(used);
+        consumed += used;
+        if end.is_some() {
+            return Ok(consumed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8], capacity: usize) -> Vec<Vec<u8>> {
+        let mut reader = std::io::BufReader::with_capacity(capacity, input);
+        let mut out = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            if read_line_capped(&mut reader, &mut line).unwrap() == 0 {
+                return out;
+            }
+            out.push(line);
+        }
+    }
+
+    #[test]
+    fn short_lines_come_whole_whatever_the_buffer() {
+        for capacity in [1, 3, 64] {
+            assert_eq!(
+                lines(b"one\ntwo\n\nlast", capacity),
+                [&b"one\n"[..], b"two\n", b"\n", b"last"]
+            );
+        }
+    }
+
+    #[test]
+    fn an_endless_line_is_held_to_the_bound_and_the_next_line_survives() {
+        let mut input = vec![b'x'; 5 * MAX_LINE_BYTES];
+        input.extend_from_slice(b"\nnext\n");
+        let got = lines(&input, 8192);
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[0].len(),
+            MAX_LINE_BYTES + 2,
+            "the bound, one over, and the newline"
+        );
+        assert!(got[0].ends_with(b"x\n"));
+        assert_eq!(got[1], b"next\n");
+    }
+}
