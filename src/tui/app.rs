@@ -246,6 +246,7 @@ impl App {
                 };
             }
         }
+        self.keep_view_in_buffer();
         self.view_changed();
     }
 

@@ -553,3 +553,35 @@ fn wrapping_keeps_the_selection_on_screen() {
         assert!(screen_ids(&app).contains(&app.selected().unwrap()));
     }
 }
+
+/// The notice the status bar shows, if any.
+fn notice(app: &App) -> Option<&str> {
+    app.notice.as_ref().map(|n| n.0.as_str())
+}
+
+#[test]
+fn a_paused_view_whose_rows_were_evicted_shows_the_oldest_rows_still_held() {
+    let mut app = app(&["--buffer", "20"]);
+    push(&mut app, infos(0, 20));
+    press(&mut app, " ");
+    // Faster than the buffer can hold: every row on the paused screen is evicted.
+    push(&mut app, infos(20, 50));
+    let height = app.log_height() as u64;
+    assert_eq!(
+        screen_ids(&app),
+        (50..50 + height).collect::<Vec<_>>(),
+        "a full screen of the oldest rows still held, not an empty view"
+    );
+    assert!(app.view.paused);
+    assert_eq!(app.selected_entry().unwrap().message, "message 50");
+    assert!(
+        notice(&app).unwrap().contains("dropped"),
+        "{:?}",
+        notice(&app)
+    );
+    // Later evictions keep it full; resuming still goes live.
+    push(&mut app, infos(70, 5));
+    assert_eq!(screen_ids(&app), (55..55 + height).collect::<Vec<_>>());
+    press(&mut app, " ");
+    assert_eq!(app.selected_entry().unwrap().message, "message 74");
+}

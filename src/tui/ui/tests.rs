@@ -405,3 +405,17 @@ fn a_narrow_status_bar_keeps_the_filters_that_explain_what_is_hidden() {
     assert!(status.contains("connected"), "{status}");
     assert!(status.contains("filters: -trace,debug,info"), "{status}");
 }
+
+#[test]
+fn a_paused_screen_whose_rows_were_evicted_shows_the_oldest_still_held() {
+    let mut app = streaming((100, 12), &["--buffer", "9"]);
+    press(&mut app, " ");
+    let now = app.now;
+    let late = (1..=12)
+        .map(|n| entry(20 + n, Level::Info, "api", &format!("late {n}")))
+        .collect();
+    app.on_source(SourceEvent::Entries(late), now);
+    let screen = draw(&app);
+    assert!(!screen.contains("none shown"), "{screen}");
+    assert_snapshot!(screen);
+}
