@@ -57,8 +57,11 @@ impl App {
                 }
             }
             Action::ConfirmSearch => {
+                if !self.search.confirm() {
+                    self.notify("the pattern does not compile: fix it, or esc to cancel");
+                    return Effect::None;
+                }
                 self.mode = Mode::Normal;
-                self.search.confirm();
                 self.stale |= !self.search.counted;
                 self.settle();
                 // A live view stays live (new matches highlight as they arrive, N goes back to the

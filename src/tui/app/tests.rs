@@ -78,7 +78,7 @@ pub(crate) fn press_code(app: &mut App, code: KeyCode) -> Effect {
     effect
 }
 
-fn press_ctrl(app: &mut App, letter: char) {
+pub(crate) fn press_ctrl(app: &mut App, letter: char) {
     let key = KeyEvent::new(KeyCode::Char(letter), KeyModifiers::CONTROL);
     app.handle_event(&Event::Key(key));
     app.settle();
@@ -584,4 +584,55 @@ fn a_paused_view_whose_rows_were_evicted_shows_the_oldest_rows_still_held() {
     assert_eq!(screen_ids(&app), (55..55 + height).collect::<Vec<_>>());
     press(&mut app, " ");
     assert_eq!(app.selected_entry().unwrap().message, "message 74");
+}
+
+#[test]
+fn enter_refuses_an_invalid_pattern_and_a_search_that_ends_takes_only_matches_with_it() {
+    let mut app = app(&[]);
+    push(
+        &mut app,
+        vec![
+            entry(0, Level::Info, "api", "slow query"),
+            entry(1, Level::Info, "api", "fast query"),
+        ],
+    );
+    press(&mut app, "/slow");
+    press_code(&mut app, KeyCode::Enter);
+    press(&mut app, "f");
+    assert_eq!(shown_messages(&app), ["slow query"]);
+    press(&mut app, "/");
+    press_ctrl(&mut app, 'u');
+    press(&mut app, "(oops");
+    press_code(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.mode,
+        Mode::Search,
+        "enter must not confirm a broken pattern"
+    );
+    assert!(app.search_line());
+    assert!(
+        app.search
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("unclosed group")
+    );
+    assert_eq!(app.search.input.value(), "(oops");
+    assert!(notice(&app).unwrap().contains("does not compile"));
+    // Esc ends the search, and "only matches" with it.
+    press_code(&mut app, KeyCode::Esc);
+    press(&mut app, "/slow");
+    press_code(&mut app, KeyCode::Enter);
+    assert!(!app.search.only_matches);
+    assert_eq!(shown_messages(&app).len(), 2);
+    // So does enter on an emptied pattern: `f` then turns it on, not off.
+    press(&mut app, "f/");
+    press_ctrl(&mut app, 'u');
+    press_code(&mut app, KeyCode::Enter);
+    assert!(app.search.regex.is_none() && !app.search.only_matches);
+    press(&mut app, "/fast");
+    press_code(&mut app, KeyCode::Enter);
+    assert_eq!(shown_messages(&app).len(), 2);
+    press(&mut app, "f");
+    assert_eq!(shown_messages(&app), ["fast query"]);
 }

@@ -13,7 +13,7 @@ use super::render;
 use crate::model::{Level, LogEntry};
 use crate::source::{ConnState, SourceEvent};
 use crate::tui::app::App;
-use crate::tui::app::tests::{app_with, entry, press, press_code, wall};
+use crate::tui::app::tests::{app_with, entry, press, press_code, press_ctrl, wall};
 use crate::wire::{Gap, GapReason};
 
 fn draw_buffer(app: &App) -> Buffer {
@@ -418,4 +418,16 @@ fn a_paused_screen_whose_rows_were_evicted_shows_the_oldest_still_held() {
     let screen = draw(&app);
     assert!(!screen.contains("none shown"), "{screen}");
     assert_snapshot!(screen);
+}
+
+#[test]
+fn retyping_a_filtering_search_says_only_matches_stays_on() {
+    let mut app = streaming((100, 10), &[]);
+    press(&mut app, "/timeout");
+    press_code(&mut app, KeyCode::Enter);
+    press(&mut app, "f/");
+    press_ctrl(&mut app, 'u');
+    let screen = draw(&app);
+    let search = screen.lines().nth(8).unwrap();
+    assert!(search.contains("only matches (f)"), "{screen}");
 }
