@@ -20,6 +20,9 @@ impl App {
     /// Carries out one action.
     pub(crate) fn apply(&mut self, action: Action) -> Effect {
         self.dirty = true;
+        if action != Action::Nothing {
+            self.drop_stale_notice();
+        }
         // Keystrokes in the search coalesce into one pass; anything else sees an up-to-date view.
         if !matches!(action, Action::SearchEdit(_)) {
             self.settle();

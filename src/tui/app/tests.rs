@@ -306,7 +306,7 @@ fn search_highlights_while_typing_reports_errors_and_navigates() {
     assert_eq!(app.selected_entry().unwrap().message, "timeout 1");
     press(&mut app, "N");
     assert_eq!(app.selected_entry().unwrap().message, "timeout 2");
-    assert!(app.notice.as_ref().unwrap().0.contains("wrapped"));
+    assert!(notice(&app).unwrap().contains("wrapped"));
     // From a scrolled view, Enter goes to the nearest match at or above the selection.
     press(&mut app, "kk/");
     press_code(&mut app, KeyCode::Enter);
@@ -434,10 +434,7 @@ fn request_filter_isolates_one_request_and_toggles_off() {
     push(&mut app, vec![entry(9, Level::Info, "api", "no id")]);
     press(&mut app, "G");
     press(&mut app, "r");
-    assert_eq!(
-        app.notice.as_ref().unwrap().0,
-        "the selected entry has no requestId"
-    );
+    assert_eq!(notice(&app).unwrap(), "the selected entry has no requestId");
 }
 
 #[test]
@@ -556,7 +553,7 @@ fn wrapping_keeps_the_selection_on_screen() {
 
 /// The notice the status bar shows, if any.
 fn notice(app: &App) -> Option<&str> {
-    app.notice.as_ref().map(|n| n.0.as_str())
+    app.notice.as_ref().map(|n| n.text.as_str())
 }
 
 #[test]
@@ -584,6 +581,11 @@ fn a_paused_view_whose_rows_were_evicted_shows_the_oldest_rows_still_held() {
     assert_eq!(screen_ids(&app), (55..55 + height).collect::<Vec<_>>());
     press(&mut app, " ");
     assert_eq!(app.selected_entry().unwrap().message, "message 74");
+    assert_eq!(
+        notice(&app),
+        None,
+        "following again, nothing is being dropped"
+    );
 }
 
 #[test]
@@ -635,4 +637,22 @@ fn enter_refuses_an_invalid_pattern_and_a_search_that_ends_takes_only_matches_wi
     assert_eq!(shown_messages(&app).len(), 2);
     press(&mut app, "f");
     assert_eq!(shown_messages(&app), ["fast query"]);
+}
+
+#[test]
+fn the_next_action_replaces_a_notice_that_answered_a_key() {
+    let mut app = app(&[]);
+    let mut entries = infos(0, 2);
+    entries[0].meta.insert("requestId", "req_1");
+    push(&mut app, entries);
+    press(&mut app, "r");
+    assert_eq!(notice(&app), Some("the selected entry has no requestId"));
+    press(&mut app, "kr");
+    assert_eq!(shown_messages(&app), ["message 0"]);
+    assert_eq!(notice(&app), None, "the answer to the previous r is stale");
+    // News from the source is not an answer to a key: it stays its time.
+    let now = app.now;
+    app.on_source(SourceEvent::Notice("server: slow down".into()), now);
+    press(&mut app, "r");
+    assert_eq!(notice(&app), Some("server: slow down"));
 }
