@@ -145,9 +145,11 @@ impl App {
                 _ => self.move_by(delta),
             },
             Mode::Detail => {
-                let max = self.detail_lines().saturating_sub(1);
+                let max = self.detail_max_scroll();
                 if let Some(detail) = &mut self.detail {
-                    detail.scroll = detail.scroll.saturating_add_signed(delta).min(max);
+                    // Clamped first too: after a resize the old scroll may lie past the end.
+                    let from = detail.scroll.min(max);
+                    detail.scroll = from.saturating_add_signed(delta).min(max);
                 }
             }
             Mode::Help => {
@@ -168,6 +170,12 @@ impl App {
         self.detail
             .as_ref()
             .map_or(0, |d| text::detail::lines(&d.entry, self.wall, width).len())
+    }
+
+    /// The furthest the detail scrolls: its last page filled, the last line at the bottom.
+    fn detail_max_scroll(&self) -> usize {
+        let height = usize::from(layout::detail_text(self.area()).height);
+        text::detail::max_scroll(self.detail_lines(), height)
     }
 
     /// Esc: clears the search, or else the request filter.
