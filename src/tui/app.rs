@@ -63,6 +63,18 @@ pub(crate) struct Stats {
     pub(crate) rate: Rate,
 }
 
+/// A one-line message in the status bar.
+#[derive(Debug)]
+pub(crate) struct Notice {
+    pub(crate) text: String,
+    /// When it goes, if nothing replaces it first.
+    pub(crate) until: Instant,
+    /// It is about what the last action left on screen (an answer to a key, "no match", or rows
+    /// dropped from under a held view), so the next action makes it stale and drops it. News from the
+    /// source is not: it stays its full time, whatever keys are pressed.
+    about_the_view: bool,
+}
+
 /// The entry the detail overlay shows: a copy, so eviction cannot pull it away.
 #[derive(Debug)]
 pub(crate) struct Detail {
@@ -87,7 +99,7 @@ pub(crate) struct App {
     pub(crate) conn: ConnState,
     /// The backfill is done.
     pub(crate) live: bool,
-    pub(crate) notice: Option<(String, Instant)>,
+    pub(crate) notice: Option<Notice>,
     pub(crate) time: TimeMode,
     /// The terminal size.
     pub(crate) size: (u16, u16),
@@ -235,9 +247,9 @@ impl App {
                     evicted.into_iter().for_each(|e| self.forget(Some(e)));
                 }
             }
-            SourceEvent::Notice(text) => self.notify(text),
+            SourceEvent::Notice(text) => self.announce(text),
             SourceEvent::Failed(reason) => {
-                self.notify(reason.clone());
+                self.announce(reason.clone());
                 self.conn = ConnState::Disconnected { reason };
             }
             SourceEvent::End => {
@@ -246,6 +258,7 @@ impl App {
                 };
             }
         }
+        self.keep_view_in_buffer();
         self.view_changed();
     }
 
@@ -341,7 +354,7 @@ impl App {
         let new_second = self.stats.rate.advance(now);
         self.now = now;
         self.wall = wall;
-        if self.notice.as_ref().is_some_and(|(_, until)| *until <= now) {
+        if self.notice.as_ref().is_some_and(|n| n.until <= now) {
             self.notice = None;
             self.dirty = true;
         }
@@ -349,9 +362,32 @@ impl App {
         self.dirty |= new_second;
     }
 
+    /// Tells the user about what they see now (the answer to a key, rows dropped from under the view);
+    /// the next action drops it.
     pub(crate) fn notify(&mut self, text: impl Into<String>) {
-        self.notice = Some((text.into(), self.now + NOTICE_FOR));
+        self.set_notice(text.into(), true);
+    }
+
+    /// Tells news from the source, which no key makes stale: it stays its full time.
+    pub(crate) fn announce(&mut self, text: impl Into<String>) {
+        self.set_notice(text.into(), false);
+    }
+
+    fn set_notice(&mut self, text: String, about_the_view: bool) {
+        self.notice = Some(Notice {
+            text,
+            until: self.now + NOTICE_FOR,
+            about_the_view,
+        });
         self.dirty = true;
+    }
+
+    /// A new action makes what was said about the last one stale ("the selected entry has no
+    /// requestId" must not outlive the `r` that worked after it).
+    fn drop_stale_notice(&mut self) {
+        if self.notice.as_ref().is_some_and(|n| n.about_the_view) {
+            self.notice = None;
+        }
     }
 
     /// The entry the user has selected (the newest while following), with its names looked up.

@@ -52,6 +52,11 @@ impl<T> Buffer<T> {
         self.rows.len()
     }
 
+    /// The id of the oldest row held (the next id when empty): rows before it were evicted.
+    pub(crate) fn first_id(&self) -> RowId {
+        self.first
+    }
+
     /// The id the next pushed row will get.
     pub(crate) fn next_id(&self) -> RowId {
         self.first + self.rows.len() as RowId

@@ -20,6 +20,9 @@ impl App {
     /// Carries out one action.
     pub(crate) fn apply(&mut self, action: Action) -> Effect {
         self.dirty = true;
+        if action != Action::Nothing {
+            self.drop_stale_notice();
+        }
         // Keystrokes in the search coalesce into one pass; anything else sees an up-to-date view.
         if !matches!(action, Action::SearchEdit(_)) {
             self.settle();
@@ -57,8 +60,11 @@ impl App {
                 }
             }
             Action::ConfirmSearch => {
+                if !self.search.confirm() {
+                    self.notify("the pattern does not compile: fix it, or esc to cancel");
+                    return Effect::None;
+                }
                 self.mode = Mode::Normal;
-                self.search.confirm();
                 self.stale |= !self.search.counted;
                 self.settle();
                 // A live view stays live (new matches highlight as they arrive, N goes back to the
@@ -139,9 +145,11 @@ impl App {
                 _ => self.move_by(delta),
             },
             Mode::Detail => {
-                let max = self.detail_lines().saturating_sub(1);
+                let max = self.detail_max_scroll();
                 if let Some(detail) = &mut self.detail {
-                    detail.scroll = detail.scroll.saturating_add_signed(delta).min(max);
+                    // Clamped first too: after a resize the old scroll may lie past the end.
+                    let from = detail.scroll.min(max);
+                    detail.scroll = from.saturating_add_signed(delta).min(max);
                 }
             }
             Mode::Help => {
@@ -162,6 +170,12 @@ impl App {
         self.detail
             .as_ref()
             .map_or(0, |d| text::detail::lines(&d.entry, self.wall, width).len())
+    }
+
+    /// The furthest the detail scrolls: its last page filled, the last line at the bottom.
+    fn detail_max_scroll(&self) -> usize {
+        let height = usize::from(layout::detail_text(self.area()).height);
+        text::detail::max_scroll(self.detail_lines(), height)
     }
 
     /// Esc: clears the search, or else the request filter.

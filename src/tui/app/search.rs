@@ -2,7 +2,11 @@
 //!
 //! Matches highlight as the user types, so every keystroke recompiles; a pattern that does not compile
 //! (an unclosed group halfway through typing) shows its error but leaves the last good pattern in
-//! force, so the screen does not flash empty between keystrokes.
+//! force, so the screen does not flash empty between keystrokes. Enter will not confirm it, though:
+//! the user fixes it or cancels, and never ends up searching for something they did not type.
+//!
+//! "Only matches" belongs to the search: it survives retyping the pattern (`ctrl-u`, then a new one)
+//! but ends with the search, on `esc` or on `enter` with nothing typed.
 
 use regex::Regex;
 use tui_input::{Input, InputRequest};
@@ -66,12 +70,18 @@ impl Search {
         }
     }
 
-    /// Enter: the pattern in force becomes the text, dropping a half-typed invalid one.
-    pub(crate) fn confirm(&mut self) {
-        if self.error.take().is_some() {
-            let good = self.regex.as_ref().map_or("", Regex::as_str).to_owned();
-            self.input = Input::new(good);
+    /// Enter: returns whether the text can be confirmed. A pattern that does not compile cannot:
+    /// quietly falling back to the last good one (or to none) would leave the user searching for
+    /// something other than what they typed. With no pattern at all the search ends, and "only
+    /// matches" with it, so the flag cannot lie in wait for the next search.
+    pub(crate) fn confirm(&mut self) -> bool {
+        if self.error.is_some() {
+            return false;
         }
+        if self.regex.is_none() {
+            self.clear();
+        }
+        true
     }
 
     /// Esc: no search at all. Returns whether a pattern was in force.
@@ -114,12 +124,17 @@ mod tests {
     }
 
     #[test]
-    fn confirming_an_invalid_pattern_falls_back_to_the_good_one() {
+    fn an_invalid_pattern_cannot_be_confirmed_and_an_empty_one_ends_the_search() {
         let mut search = Search::default();
         typed(&mut search, "x[");
-        search.confirm();
-        assert_eq!(search.input.value(), "x");
-        assert_eq!(search.error, None);
+        assert!(!search.confirm());
+        assert_eq!(search.input.value(), "x[");
+        assert!(search.error.is_some());
+        search.only_matches = true;
+        search.edit(InputRequest::DeleteLine);
+        assert!(search.confirm());
+        assert!(!search.only_matches);
+        typed(&mut search, "x");
         assert!(search.clear());
         assert!(search.regex.is_none() && search.input.value().is_empty());
         assert!(!search.clear());

@@ -78,7 +78,7 @@ pub(crate) fn press_code(app: &mut App, code: KeyCode) -> Effect {
     effect
 }
 
-fn press_ctrl(app: &mut App, letter: char) {
+pub(crate) fn press_ctrl(app: &mut App, letter: char) {
     let key = KeyEvent::new(KeyCode::Char(letter), KeyModifiers::CONTROL);
     app.handle_event(&Event::Key(key));
     app.settle();
@@ -306,7 +306,7 @@ fn search_highlights_while_typing_reports_errors_and_navigates() {
     assert_eq!(app.selected_entry().unwrap().message, "timeout 1");
     press(&mut app, "N");
     assert_eq!(app.selected_entry().unwrap().message, "timeout 2");
-    assert!(app.notice.as_ref().unwrap().0.contains("wrapped"));
+    assert!(notice(&app).unwrap().contains("wrapped"));
     // From a scrolled view, Enter goes to the nearest match at or above the selection.
     press(&mut app, "kk/");
     press_code(&mut app, KeyCode::Enter);
@@ -434,10 +434,7 @@ fn request_filter_isolates_one_request_and_toggles_off() {
     push(&mut app, vec![entry(9, Level::Info, "api", "no id")]);
     press(&mut app, "G");
     press(&mut app, "r");
-    assert_eq!(
-        app.notice.as_ref().unwrap().0,
-        "the selected entry has no requestId"
-    );
+    assert_eq!(notice(&app).unwrap(), "the selected entry has no requestId");
 }
 
 #[test]
@@ -552,4 +549,110 @@ fn wrapping_keeps_the_selection_on_screen() {
         press(&mut app, "k");
         assert!(screen_ids(&app).contains(&app.selected().unwrap()));
     }
+}
+
+/// The notice the status bar shows, if any.
+fn notice(app: &App) -> Option<&str> {
+    app.notice.as_ref().map(|n| n.text.as_str())
+}
+
+#[test]
+fn a_paused_view_whose_rows_were_evicted_shows_the_oldest_rows_still_held() {
+    let mut app = app(&["--buffer", "20"]);
+    push(&mut app, infos(0, 20));
+    press(&mut app, " ");
+    // Faster than the buffer can hold: every row on the paused screen is evicted.
+    push(&mut app, infos(20, 50));
+    let height = app.log_height() as u64;
+    assert_eq!(
+        screen_ids(&app),
+        (50..50 + height).collect::<Vec<_>>(),
+        "a full screen of the oldest rows still held, not an empty view"
+    );
+    assert!(app.view.paused);
+    assert_eq!(app.selected_entry().unwrap().message, "message 50");
+    assert!(
+        notice(&app).unwrap().contains("dropped"),
+        "{:?}",
+        notice(&app)
+    );
+    // Later evictions keep it full; resuming still goes live.
+    push(&mut app, infos(70, 5));
+    assert_eq!(screen_ids(&app), (55..55 + height).collect::<Vec<_>>());
+    press(&mut app, " ");
+    assert_eq!(app.selected_entry().unwrap().message, "message 74");
+    assert_eq!(
+        notice(&app),
+        None,
+        "following again, nothing is being dropped"
+    );
+}
+
+#[test]
+fn enter_refuses_an_invalid_pattern_and_a_search_that_ends_takes_only_matches_with_it() {
+    let mut app = app(&[]);
+    push(
+        &mut app,
+        vec![
+            entry(0, Level::Info, "api", "slow query"),
+            entry(1, Level::Info, "api", "fast query"),
+        ],
+    );
+    press(&mut app, "/slow");
+    press_code(&mut app, KeyCode::Enter);
+    press(&mut app, "f");
+    assert_eq!(shown_messages(&app), ["slow query"]);
+    press(&mut app, "/");
+    press_ctrl(&mut app, 'u');
+    press(&mut app, "(oops");
+    press_code(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.mode,
+        Mode::Search,
+        "enter must not confirm a broken pattern"
+    );
+    assert!(app.search_line());
+    assert!(
+        app.search
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("unclosed group")
+    );
+    assert_eq!(app.search.input.value(), "(oops");
+    assert!(notice(&app).unwrap().contains("does not compile"));
+    // Esc ends the search, and "only matches" with it.
+    press_code(&mut app, KeyCode::Esc);
+    press(&mut app, "/slow");
+    press_code(&mut app, KeyCode::Enter);
+    assert!(!app.search.only_matches);
+    assert_eq!(shown_messages(&app).len(), 2);
+    // So does enter on an emptied pattern: `f` then turns it on, not off.
+    press(&mut app, "f/");
+    press_ctrl(&mut app, 'u');
+    press_code(&mut app, KeyCode::Enter);
+    assert!(app.search.regex.is_none() && !app.search.only_matches);
+    press(&mut app, "/fast");
+    press_code(&mut app, KeyCode::Enter);
+    assert_eq!(shown_messages(&app).len(), 2);
+    press(&mut app, "f");
+    assert_eq!(shown_messages(&app), ["fast query"]);
+}
+
+#[test]
+fn the_next_action_replaces_a_notice_that_answered_a_key() {
+    let mut app = app(&[]);
+    let mut entries = infos(0, 2);
+    entries[0].meta.insert("requestId", "req_1");
+    push(&mut app, entries);
+    press(&mut app, "r");
+    assert_eq!(notice(&app), Some("the selected entry has no requestId"));
+    press(&mut app, "kr");
+    assert_eq!(shown_messages(&app), ["message 0"]);
+    assert_eq!(notice(&app), None, "the answer to the previous r is stale");
+    // News from the source is not an answer to a key: it stays its time.
+    let now = app.now;
+    app.on_source(SourceEvent::Notice("server: slow down".into()), now);
+    press(&mut app, "r");
+    assert_eq!(notice(&app), Some("server: slow down"));
 }

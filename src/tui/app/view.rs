@@ -206,6 +206,37 @@ impl App {
         self.view.selected = self.buffer.shown_id(sel).unwrap_or_default();
     }
 
+    /// The position just past the rows that fill a screen of `height` lines from position `top`.
+    fn screen_end(&self, top: usize, height: usize, cols: &Columns) -> usize {
+        let len = self.buffer.shown_len();
+        let (mut pos, mut used) = (top, 0);
+        while pos < len && used < height {
+            used += self.row_height(self.buffer.shown_id(pos).unwrap_or_default(), cols);
+            pos += 1;
+        }
+        pos
+    }
+
+    /// After evictions: when the rows a paused or scrolled view was showing have left the bounded
+    /// buffer, the view moves to the oldest rows still held and says so. A paused view's end moves
+    /// with it, or nothing before it would be left and the screen would claim the filters hide
+    /// everything.
+    pub(crate) fn keep_view_in_buffer(&mut self) {
+        let first = self.buffer.first_id();
+        if self.view.follow || self.view.top >= first {
+            return;
+        }
+        self.view.top = first;
+        if let Some(until) = self.view.until {
+            let cols = self.columns();
+            let end = self.screen_end(0, self.log_height(), &cols);
+            let end = self.buffer.shown_id(end).unwrap_or(self.buffer.next_id());
+            self.view.until = Some(until.max(end));
+        }
+        // Short enough to stay beside the paused banner on a 100-column status bar.
+        self.notify("the rows you were viewing were dropped: the buffer is full");
+    }
+
     /// Stops following, keeping what the screen shows.
     pub(crate) fn unfollow(&mut self) {
         if !self.view.follow {

@@ -50,6 +50,13 @@ fn block(lines: &mut Vec<Line>, name: &str, body: &str, class: Class, width: usi
     }
 }
 
+/// The furthest `lines` lines scroll in a pane `height` lines tall: the last page full, the last
+/// line at the bottom. The keys and the drawing both use it, so the `N/M` indicator (the last line
+/// on screen) reads `M/M` exactly when the keys stop.
+pub(crate) fn max_scroll(lines: usize, height: usize) -> usize {
+    lines.saturating_sub(height)
+}
+
 /// Every line of the detail of `entry`, wrapped to `width`.
 pub(crate) fn lines(entry: &LogEntry, now: DateTime<Utc>, width: usize) -> Vec<Line> {
     let mut lines = Vec::new();

@@ -27,7 +27,9 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let lines = detail::lines(&open.entry, app.wall, usize::from(inner.width));
-    let scroll = open.scroll.min(lines.len().saturating_sub(1));
+    let scroll = open
+        .scroll
+        .min(detail::max_scroll(lines.len(), usize::from(inner.height)));
     for (y, line) in (inner.y..inner.bottom()).zip(lines.iter().skip(scroll)) {
         buf.set_line(inner.x, y, &to_line(line), inner.width);
     }

@@ -49,6 +49,11 @@ pub(super) fn render(app: &App, area: Rect, frame: &mut Frame) {
                 Span::styled(format!("{only}{hint}"), theme::dim()),
             ]
         }
+        // "Only matches" outlives retyping the pattern, so say so while there is none.
+        (None, None) if search.only_matches => vec![Span::styled(
+            "  type a regex · only matches (f) · esc cancels",
+            theme::dim(),
+        )],
         (None, None) => vec![Span::styled(
             "  type a regex · enter confirms · esc cancels",
             theme::dim(),

@@ -77,8 +77,11 @@ fn parts(app: &App) -> Vec<Part> {
     }
     let (state, target, reason) = connection(app);
     parts.push(part(0, vec![state]));
-    if let Some((text, _)) = &app.notice {
-        parts.push(part(1, vec![Span::styled(display(text), theme::warn())]));
+    if let Some(notice) = &app.notice {
+        parts.push(part(
+            1,
+            vec![Span::styled(display(&notice.text), theme::warn())],
+        ));
     }
     if let Some(reason) = reason {
         parts.push(part(2, vec![Span::styled(reason, theme::dim())]));

@@ -13,7 +13,7 @@ use super::render;
 use crate::model::{Level, LogEntry};
 use crate::source::{ConnState, SourceEvent};
 use crate::tui::app::App;
-use crate::tui::app::tests::{app_with, entry, press, press_code, wall};
+use crate::tui::app::tests::{app_with, entry, press, press_code, press_ctrl, wall};
 use crate::wire::{Gap, GapReason};
 
 fn draw_buffer(app: &App) -> Buffer {
@@ -404,4 +404,65 @@ fn a_narrow_status_bar_keeps_the_filters_that_explain_what_is_hidden() {
     let status = screen.lines().last().unwrap();
     assert!(status.contains("connected"), "{status}");
     assert!(status.contains("filters: -trace,debug,info"), "{status}");
+}
+
+#[test]
+fn a_paused_screen_whose_rows_were_evicted_shows_the_oldest_still_held() {
+    let mut app = streaming((100, 12), &["--buffer", "9"]);
+    press(&mut app, " ");
+    let now = app.now;
+    let late = (1..=12)
+        .map(|n| entry(20 + n, Level::Info, "api", &format!("late {n}")))
+        .collect();
+    app.on_source(SourceEvent::Entries(late), now);
+    let screen = draw(&app);
+    assert!(!screen.contains("none shown"), "{screen}");
+    assert_snapshot!(screen);
+}
+
+#[test]
+fn retyping_a_filtering_search_says_only_matches_stays_on() {
+    let mut app = streaming((100, 10), &[]);
+    press(&mut app, "/timeout");
+    press_code(&mut app, KeyCode::Enter);
+    press(&mut app, "f/");
+    press_ctrl(&mut app, 'u');
+    let screen = draw(&app);
+    let search = screen.lines().nth(8).unwrap();
+    assert!(search.contains("only matches (f)"), "{screen}");
+}
+
+#[test]
+fn detail_end_shows_the_last_page_full() {
+    let mut app = streaming((90, 24), &[]);
+    let message = (1..=100)
+        .map(|n| format!("line {n}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let now = app.now;
+    app.on_source(
+        SourceEvent::Entries(vec![entry(9, Level::Info, "api", &message)]),
+        now,
+    );
+    press_code(&mut app, KeyCode::Enter);
+    let total = app.detail_lines();
+    // The text area is rows 1..=21: a border above and below, the status bar last.
+    let pane = |app: &App| {
+        let screen = draw(app);
+        let rows: Vec<String> = screen.lines().map(str::to_owned).collect();
+        (rows[0].clone(), rows[1..=21].to_vec())
+    };
+    press(&mut app, "G");
+    let (top, rows) = pane(&app);
+    assert!(top.contains(&format!(" {total}/{total} ")), "{top}");
+    assert!(rows[20].contains("  line 100 "), "{rows:#?}");
+    assert!(rows[0].contains("  line 80 "), "a full page: {rows:#?}");
+    // Nothing lies past the end: j and pgdn stay, and k moves at once.
+    press(&mut app, "j");
+    press_code(&mut app, KeyCode::PageDown);
+    assert_eq!(pane(&app), (top.clone(), rows.clone()));
+    press(&mut app, "k");
+    let (top, rows) = pane(&app);
+    assert!(top.contains(&format!(" {}/{total} ", total - 1)), "{top}");
+    assert!(rows[20].contains("  line 99 "), "{rows:#?}");
 }
