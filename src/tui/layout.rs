@@ -58,6 +58,26 @@ pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     )
 }
 
+/// Lines of the help overlay: each section's title and keys, a blank line between sections.
+pub(crate) fn help_line_count() -> usize {
+    let sections = crate::tui::keymap::help_sections();
+    let titles_and_keys: usize = sections.iter().map(|(_, keys)| keys.len() + 1).sum();
+    titles_and_keys + sections.len().saturating_sub(1)
+}
+
+/// The help overlay's box in `area`: as tall as its text and its border, when the screen allows.
+pub(crate) fn help_popup(area: Rect) -> Rect {
+    let height = u16::try_from(help_line_count() + 2).unwrap_or(u16::MAX);
+    centered(area, 72, height)
+}
+
+/// How far the help text scrolls in `area`: the last page full. The keys and the drawing both use
+/// it, so no key press scrolls into nothing.
+pub(crate) fn help_max_scroll(area: Rect) -> usize {
+    let shown = usize::from(help_popup(area).height.saturating_sub(2));
+    help_line_count().saturating_sub(shown)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

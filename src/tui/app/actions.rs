@@ -5,7 +5,7 @@ use tui_input::InputRequest;
 
 use super::stored::meta_get;
 use super::{App, Detail, Effect, RequestFilter};
-use crate::tui::keymap::{self, Action, Mode};
+use crate::tui::keymap::{Action, Mode};
 use crate::tui::layout;
 use crate::tui::text;
 
@@ -153,11 +153,10 @@ impl App {
                 }
             }
             Mode::Help => {
-                let max = keymap::help_sections()
-                    .iter()
-                    .map(|(_, lines)| lines.len() + 2)
-                    .sum::<usize>();
-                self.help_scroll = self.help_scroll.saturating_add_signed(delta).min(max);
+                let max = layout::help_max_scroll(self.area());
+                // Clamped first too: after a resize the old scroll may lie past the end.
+                let from = self.help_scroll.min(max);
+                self.help_scroll = from.saturating_add_signed(delta).min(max);
             }
             Mode::Picker | Mode::PickerNarrow => self.picker_move(delta.signum()),
             Mode::Search => {}

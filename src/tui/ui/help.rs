@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Clear, Widget};
 use super::theme;
 use crate::tui::app::App;
 use crate::tui::keymap::help_sections;
-use crate::tui::layout::centered;
+use crate::tui::layout;
 
 pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     // Narrow terminals give the descriptions more room.
@@ -29,7 +29,8 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ]));
         }
     }
-    let popup = centered(area, 72, lines.len() as u16 + 2);
+    debug_assert_eq!(lines.len(), layout::help_line_count());
+    let popup = layout::help_popup(area);
     let block = Block::bordered()
         .border_style(theme::border())
         .title(Line::styled(" Keys ", theme::key()))
@@ -37,9 +38,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(popup);
     Clear.render(popup, buf);
     block.render(popup, buf);
-    let scroll = app
-        .help_scroll
-        .min(lines.len().saturating_sub(usize::from(inner.height)));
+    let scroll = app.help_scroll.min(layout::help_max_scroll(area));
     for (y, line) in (inner.y..inner.bottom()).zip(lines.iter().skip(scroll)) {
         buf.set_line(inner.x, y, line, inner.width);
     }

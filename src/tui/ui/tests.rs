@@ -252,6 +252,27 @@ fn help_is_generated_from_the_keymap() {
 }
 
 #[test]
+fn help_scrolls_no_further_than_its_last_page() {
+    let mut app = streaming((80, 16), &[]);
+    press(&mut app, "?");
+    let first = draw(&app);
+    for _ in 0..200 {
+        press(&mut app, "j");
+    }
+    let end = draw(&app);
+    assert_ne!(end, first, "the help scrolls");
+    // The bottom border sits right under the last line, and k moves back at once.
+    let rows: Vec<&str> = end.lines().collect();
+    let bottom = rows.iter().rposition(|r| r.contains("esc close")).unwrap();
+    assert!(
+        !rows[bottom - 1].trim_matches(['│', ' ']).is_empty(),
+        "{end}"
+    );
+    press(&mut app, "k");
+    assert_ne!(draw(&app), end, "k after the end moves at once");
+}
+
+#[test]
 fn wrapped_rows_continue_under_the_message() {
     let mut app = streaming((72, 14), &[]);
     press(&mut app, "w");
