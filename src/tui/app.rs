@@ -35,7 +35,7 @@ pub(crate) use view::View;
 use crate::format::TimeMode;
 use crate::model::{Level, LogEntry};
 use crate::source::{ConnState, SourceEvent};
-use crate::tui::buffer::{Buffer, Evicted};
+use crate::tui::buffer::{Buffer, Evicted, RowId};
 use crate::tui::keymap::{self, Mode};
 
 /// How long a one-line notice stays in the status bar.
@@ -86,6 +86,9 @@ pub(crate) struct Detail {
 #[derive(Debug)]
 pub(crate) struct App {
     pub(crate) buffer: Buffer<Row>,
+    /// Ids of the gap rows that may still be in the buffer, oldest first. Gap rows always show, so
+    /// the entries shown are the shown rows less these.
+    gap_rows: std::collections::VecDeque<RowId>,
     pub(crate) names: Names,
     pub(crate) filter: ViewFilter,
     pub(crate) fixed_labels: Vec<String>,
@@ -147,6 +150,7 @@ impl App {
             picker: Picker::default(),
             detail: None,
             help_scroll: 0,
+            gap_rows: std::collections::VecDeque::new(),
             mode: Mode::Normal,
             stats: Stats {
                 received: 0,
@@ -235,8 +239,11 @@ impl App {
                     gap: Box::new(gap),
                     at: self.wall,
                 };
+                self.gap_rows.push_back(self.buffer.next_id());
                 let evicted = self.buffer.push(row, true);
                 self.forget(evicted);
+                let first = self.buffer.first_id();
+                self.gap_rows.retain(|&id| id >= first);
                 self.count_new(None);
             }
             SourceEvent::State(state) => self.conn = state,
@@ -399,6 +406,13 @@ impl App {
     /// The entry the user has selected, rebuilt whole: for the detail view and `y`, once per key.
     pub(crate) fn selected_entry(&self) -> Option<LogEntry> {
         self.selected_ref().map(|e| e.to_entry())
+    }
+
+    /// Entries (not gap rows) the view shows.
+    pub(crate) fn shown_entries(&self) -> usize {
+        let first = self.buffer.first_id();
+        let gaps = self.gap_rows.iter().filter(|&&id| id >= first).count();
+        self.buffer.shown_len().saturating_sub(gaps)
     }
 
     /// Entries received in the last complete second.

@@ -91,7 +91,7 @@ fn parts(app: &App) -> Vec<Part> {
         vec![Span::raw(format!(
             "recv {} shown {}",
             compact(app.stats.received),
-            compact(app.buffer.shown_len() as u64)
+            compact(app.shown_entries() as u64)
         ))],
     ));
     parts.push(part(
