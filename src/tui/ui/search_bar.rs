@@ -25,41 +25,37 @@ pub(super) fn render(app: &App, area: Rect, frame: &mut Frame) {
                 theme::bad(),
             )]
         }
-        (None, Some(_)) if !search.counted => vec![Span::styled(
-            "  enter confirms and counts matches · esc clears",
-            theme::dim(),
-        )],
+        (None, Some(_)) if !search.counted => {
+            dim_phrases(&["  enter confirms and counts matches", " · esc clears"])
+        }
         (None, Some(_)) => {
-            let only = if search.only_matches {
-                " · only matches (f)"
-            } else {
-                ""
-            };
-            let hint = if editing {
-                " · enter confirms · esc clears"
-            } else {
-                " · n/N next/prev"
-            };
             let count = match search.matches {
                 1 => "  1 match".to_owned(),
                 n => format!("  {} matches", thousands(n as u64)),
             };
-            vec![
-                Span::styled(count, theme::key()),
-                Span::styled(format!("{only}{hint}"), theme::dim()),
-            ]
+            let only: &[&str] = if search.only_matches {
+                &[" · only matches (f)"]
+            } else {
+                &[]
+            };
+            let hints: &[&str] = if editing {
+                &[" · enter confirms", " · esc clears"]
+            } else {
+                &[" · n/N next/prev"]
+            };
+            let mut spans = vec![Span::styled(count, theme::key())];
+            spans.extend(dim_phrases(only));
+            spans.extend(dim_phrases(hints));
+            spans
         }
         // "Only matches" outlives retyping the pattern, so say so while there is none.
-        (None, None) if search.only_matches => vec![Span::styled(
-            "  type a regex · only matches (f) · esc cancels",
-            theme::dim(),
-        )],
-        (None, None) => vec![Span::styled(
-            "  type a regex · enter confirms · esc cancels",
-            theme::dim(),
-        )],
+        (None, None) if search.only_matches => {
+            dim_phrases(&["  type a regex", " · only matches (f)", " · esc cancels"])
+        }
+        (None, None) => dim_phrases(&["  type a regex", " · enter confirms", " · esc cancels"]),
     };
-    // The pattern gets at least half the line; the info gives way.
+    // The pattern gets at least half the line; the info gives way, whole phrases first.
+    let info = whole_phrases(info, usize::from(area.width) / 2);
     let info_width = spans_width(&info).min(usize::from(area.width) / 2) as u16;
     let input_width = area.width - info_width;
     let input = &search.input;
@@ -95,4 +91,27 @@ fn skip_columns(text: &str, columns: usize) -> String {
         }
     }
     out
+}
+
+/// Hint phrases, each its own span so a narrow line drops whole ones.
+fn dim_phrases(phrases: &[&'static str]) -> Vec<Span<'static>> {
+    phrases
+        .iter()
+        .map(|phrase| Span::styled(*phrase, theme::dim()))
+        .collect()
+}
+
+/// The leading spans that fit in `width` columns; the first is kept (and cut) even when it alone
+/// does not fit, so a count or an error always shows.
+fn whole_phrases(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
+    let mut used = 0;
+    let mut kept = Vec::with_capacity(spans.len());
+    for span in spans {
+        used += span.width();
+        if used > width && !kept.is_empty() {
+            break;
+        }
+        kept.push(span);
+    }
+    kept
 }
