@@ -49,8 +49,10 @@ async fn main() -> std::io::Result<()> {
         .route("/users/{id}", get(user))
         .route("/checkout", post(checkout).get(checkout))
         .route("/fail", get(fail))
-        .layer(RequestLogLayer::new(emitter.clone()).source("api"))
-        .merge(gateway.router());
+        // After the merge, so unmatched paths (404s) are logged too; the gateway's own
+        // requests are left out of the log.
+        .merge(gateway.router())
+        .layer(RequestLogLayer::new(emitter.clone()).source("api"));
 
     tokio::spawn(background_job(emitter.clone()));
 

@@ -207,7 +207,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "stdin", value_name = "NAME")]
     pub stdin_source: String,
     /// Require this bearer token from viewers and ingesters.
-    #[arg(long, env = "VG_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "VG_TOKEN", hide_env_values = true, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub token: Option<String>,
     /// Entries kept in history for backfill and resume.
     #[arg(long, default_value_t = 100_000, value_name = "N")]

@@ -15,8 +15,8 @@
 //! let gateway = Gateway::new(emitter.clone(), GatewayConfig::default().token("s3cret"));
 //! let app = axum::Router::new()
 //!     .route("/", axum::routing::get(|| async { "hello" }))
-//!     .layer(RequestLogLayer::new(emitter.clone()))
-//!     .merge(gateway.router());
+//!     .merge(gateway.router())
+//!     .layer(RequestLogLayer::new(emitter.clone()));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! vg::server::serve(listener, app, gateway, async {
 //!     let _ = tokio::signal::ctrl_c().await;

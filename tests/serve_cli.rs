@@ -178,6 +178,21 @@ fn serve_explains_an_address_it_cannot_use() {
 }
 
 #[test]
+fn serve_refuses_an_empty_token() {
+    let output = Command::new(env!("CARGO_BIN_EXE_vg"))
+        .args(["serve", "--token", "", "--bind", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "an empty token would mean no auth"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--token"));
+}
+
+#[test]
 fn serve_explains_a_port_that_is_taken() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();

@@ -176,8 +176,8 @@ fn app(emitter: &Emitter, gateway: &Gateway) -> Router {
             }),
         )
         .route("/boom", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
-        .layer(RequestLogLayer::new(emitter.clone()).source("api"))
         .merge(gateway.router())
+        .layer(RequestLogLayer::new(emitter.clone()).source("api"))
 }
 
 fn request_entries(emitter: &Emitter) -> Vec<LogEntry> {
@@ -187,6 +187,38 @@ fn request_entries(emitter: &Emitter) -> Vec<LogEntry> {
         .filter(|e| e.source == "api")
         .map(|e| (**e).clone())
         .collect()
+}
+
+#[tokio::test]
+async fn unmatched_paths_are_logged_and_the_gateways_own_requests_are_not() {
+    let emitter = Emitter::new(emitter_config());
+    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
+    let server = TestServer::serve(emitter.clone(), gateway.clone(), app(&emitter, &gateway)).await;
+    assert_eq!(
+        http(server.addr, "GET", "/nope", &[], b"").await.status,
+        404
+    );
+    assert_eq!(
+        http(server.addr, "GET", "/healthz", &[], b"").await.status,
+        200
+    );
+    assert_eq!(
+        http(server.addr, "GET", "/api/logs", &[], b"").await.status,
+        200
+    );
+    let (mut ws, _) = server.connect("").await;
+    until_live(&mut ws).await;
+    drop(ws);
+    let messages: Vec<String> = request_entries(&emitter)
+        .into_iter()
+        .map(|e| format!("{} {}", e.level, e.message))
+        .collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].starts_with("warn GET /nope 404 "),
+        "{messages:?}"
+    );
+    server.stop().await;
 }
 
 #[tokio::test]

@@ -115,6 +115,26 @@ async fn the_token_in_a_header_or_a_subprotocol_is_accepted() {
 }
 
 #[tokio::test]
+async fn an_empty_token_refuses_everyone_instead_of_nobody() {
+    // As from `token(std::env::var("VG_TOKEN").unwrap_or_default())` with the variable set empty.
+    let server = TestServer::start(emitter_config(), GatewayConfig::default().token("")).await;
+    server.emitter.log(Level::Info, "api", "private");
+    let open = http(server.addr, "GET", "/api/logs", &[], b"").await;
+    assert_eq!(open.status, 401, "{}", open.body);
+    let empty = http(
+        server.addr,
+        "GET",
+        "/api/logs",
+        &[("Authorization", "Bearer ")],
+        b"",
+    )
+    .await;
+    assert_eq!(empty.status, 401);
+    assert_eq!(handshake(&server, "", &[]).await.err(), Some(401));
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_foreign_browser_origin_is_refused() {
     let config = GatewayConfig::default().allow_origin("https://dash.example.com");
     let server = TestServer::start(emitter_config(), config).await;

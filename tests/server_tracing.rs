@@ -24,8 +24,8 @@ fn app(emitter: &Emitter, gateway: &Gateway) -> Router {
                 "ok"
             }),
         )
-        .layer(RequestLogLayer::new(emitter.clone()).source("api"))
         .merge(gateway.router())
+        .layer(RequestLogLayer::new(emitter.clone()).source("api"))
 }
 
 #[tokio::test]

@@ -40,11 +40,12 @@ pub(crate) fn token_ok(expected: &str, headers: &HeaderMap) -> bool {
         .into_iter()
         .filter_map(|p| p.strip_prefix(TOKEN_PROTOCOL_PREFIX).map(str::to_owned));
     // Every candidate is compared (no early exit) so the number of attempts does not leak either.
+    // An empty expected token matches nothing: misconfigured means closed, not open.
     let mut ok = false;
     for candidate in bearer.map(str::to_owned).chain(offered) {
         ok |= bool::from(candidate.as_bytes().ct_eq(expected.as_bytes()));
     }
-    ok
+    ok && !expected.is_empty()
 }
 
 /// The subprotocols the client offered, in order.
@@ -172,6 +173,10 @@ mod tests {
             &headers(&[("sec-websocket-protocol", "vg.v1, vg.token.s3cret-token")])
         ));
         assert!(!token_ok(t, &headers(&[])));
+        assert!(
+            !token_ok("", &headers(&[("authorization", "Bearer ")])),
+            "an empty token admits nobody"
+        );
         assert!(!token_ok(
             t,
             &headers(&[("authorization", "Bearer s3cret-tokem")])

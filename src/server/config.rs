@@ -55,10 +55,12 @@ impl Default for GatewayConfig {
 }
 
 impl GatewayConfig {
-    /// Requires this token (builder style). An empty token means none.
+    /// Requires this token (builder style). An empty token refuses every request rather than none:
+    /// `token(std::env::var("VG_TOKEN").unwrap_or_default())` with the variable set but empty must
+    /// not quietly turn authentication off. For no token, don't call this.
     #[must_use]
     pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(token.into()).filter(|t| !t.is_empty());
+        self.token = Some(token.into());
         self
     }
 

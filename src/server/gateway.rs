@@ -23,6 +23,7 @@ use tokio::sync::{Semaphore, watch};
 
 use super::config::GatewayConfig;
 use super::emitter::Emitter;
+use super::http_layer::NotLogged;
 use super::tracing_layer::Quiet;
 use super::{auth, connection, ingest, query};
 use crate::wire::{STREAM_PATH, StreamQuery};
@@ -55,6 +56,12 @@ pub(crate) struct Shared {
 impl Gateway {
     /// A gateway serving this emitter's entries.
     pub fn new(emitter: Emitter, config: GatewayConfig) -> Gateway {
+        if config.token.as_deref() == Some("") {
+            tracing::warn!(
+                target: "vg",
+                "the gateway's token is empty, so every viewer and ingester is refused"
+            );
+        }
         let max_permits =
             u32::try_from(config.max_connections.min(Semaphore::MAX_PERMITS)).unwrap_or(u32::MAX);
         Gateway {
@@ -74,7 +81,9 @@ impl Gateway {
     }
 
     /// The routes: `GET /api/logs/stream` (WebSocket), `GET` and `POST /api/logs`, `GET /healthz`.
-    /// Merge it into an app's router with `Router::merge`; it works with any router state.
+    /// Merge it into an app's router with `Router::merge`; it works with any router state. Merge it
+    /// before adding [`RequestLogLayer`](super::RequestLogLayer): the layer then also covers the
+    /// router's fallback (404s), and it leaves these routes' own requests out of the log.
     pub fn router<S>(&self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
@@ -83,6 +92,8 @@ impl Gateway {
             .route(STREAM_PATH, get(stream))
             .route("/api/logs", get(query::handle).post(ingest::handle))
             .route("/healthz", get(healthz))
+            // Routes only: the fallback must stay unmarked, since a merge may make it the app's.
+            .route_layer(axum::middleware::map_response(not_logged))
             .with_state(Arc::clone(&self.shared))
     }
 
@@ -225,6 +236,12 @@ async fn close_at_once(mut socket: WebSocket, code: u16, reason: &'static str) {
         socket.send(Message::Close(Some(frame))),
     )
     .await;
+}
+
+/// Marks the gateway's responses for the request-logging layer (see [`NotLogged`]).
+async fn not_logged(mut response: Response) -> Response {
+    response.extensions_mut().insert(NotLogged);
+    response
 }
 
 async fn healthz(State(shared): State<Arc<Shared>>) -> Response {

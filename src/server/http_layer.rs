@@ -56,6 +56,12 @@ impl RequestId {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserId(pub String);
 
+/// Marks a response the layer does not log: the gateway's own endpoints put it on theirs, so an app
+/// that puts the layer over the merged gateway logs its own requests (and its 404s), not every
+/// viewer's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NotLogged;
+
 /// Logs one entry per request into an [`Emitter`]. Apply with `Router::layer` (which also gives it
 /// the matched route) or around any tower service.
 #[derive(Debug, Clone)]
@@ -197,8 +203,10 @@ where
                     if let Some(value) = pending.header.take() {
                         response.headers_mut().insert(REQUEST_ID_HEADER, value);
                     }
-                    let user = response.extensions().get::<UserId>().map(|u| u.0.clone());
-                    pending.log(Some(response.status().as_u16()), user);
+                    if response.extensions().get::<NotLogged>().is_none() {
+                        let user = response.extensions().get::<UserId>().map(|u| u.0.clone());
+                        pending.log(Some(response.status().as_u16()), user);
+                    }
                 }
                 Err(_) => pending.log(None, None),
             }

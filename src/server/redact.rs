@@ -3,7 +3,8 @@
 //! Names are compared after lower-casing and dropping everything but letters and digits, so
 //! `access_token`, `Access-Token` and `accessToken` are one name. Some words are secrets wherever they
 //! appear in a name (`token`, `secret`, `password`...); short ones only as the whole name (`key`,
-//! `sig`, `code`), or `monkey` and `zipcode` would be hidden too. Over-redacting is the safe mistake.
+//! `sig`, `code`), or `monkey` and `zipcode` would be hidden too, and `key` also as the last word of
+//! a name (`access_key`, `client-key`, `accessKey`). Over-redacting is the safe mistake.
 
 /// What a secret's value is replaced with.
 pub(crate) const REDACTED: &str = "[REDACTED]";
@@ -21,6 +22,7 @@ const SECRET_PARTS: &[&str] = &[
     "cookie",
     "privatekey",
     "authorization",
+    "bearer",
 ];
 const SECRET_NAMES: &[&str] = &["key", "sig", "code", "auth", "pass", "otp"];
 
@@ -50,7 +52,26 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
     let Ok(squashed) = std::str::from_utf8(squashed) else {
         return true;
     };
-    SECRET_PARTS.iter().any(|part| squashed.contains(part)) || SECRET_NAMES.contains(&squashed)
+    SECRET_PARTS.iter().any(|part| squashed.contains(part))
+        || SECRET_NAMES.contains(&squashed)
+        || ends_with_the_word_key(name)
+}
+
+/// `access_key`, `client-key`, `signing.key`, `accessKey`: `key` as a word of its own at the end.
+fn ends_with_the_word_key(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let Some(split) = bytes.len().checked_sub(3) else {
+        return false;
+    };
+    let (head, tail) = bytes.split_at(split);
+    let Some(&before) = head.last() else {
+        return false;
+    };
+    match tail {
+        [b'K', b'e' | b'E', b'y' | b'Y'] => true,
+        [b'k', b'e' | b'E', b'y' | b'Y'] => matches!(before, b'_' | b'-' | b'.'),
+        _ => false,
+    }
 }
 
 /// The query string with every secret's value replaced; other pairs are kept exactly as written.
@@ -99,10 +120,17 @@ mod tests {
             "key",
             "sig",
             "code",
+            "access_key",
+            "client-key",
+            "accessKey",
+            "AWS_SECRET_ACCESS_KEY",
+            "bearer",
         ] {
             assert!(is_secret_name(name), "{name}");
         }
-        for name in ["page", "monkey", "zipcode", "user", "sort", "q"] {
+        for name in [
+            "page", "monkey", "zipcode", "user", "sort", "q", "hockey", "turkey",
+        ] {
             assert!(!is_secret_name(name), "{name}");
         }
         // Longer than the stack buffer: still squashed and checked whole.
