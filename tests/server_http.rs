@@ -190,6 +190,46 @@ fn request_entries(emitter: &Emitter) -> Vec<LogEntry> {
 }
 
 #[tokio::test]
+async fn what_a_handler_emits_carries_the_request_id_and_a_request_scoped_user_is_logged() {
+    let emitter = Emitter::new(emitter_config());
+    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
+    let in_handler = emitter.clone();
+    let app = Router::new()
+        .route(
+            "/orders",
+            get(move || async move {
+                in_handler.log(Level::Info, "orders", "order placed");
+                "ok"
+            }),
+        )
+        .merge(gateway.router())
+        .layer(RequestLogLayer::new(emitter.clone()).source("api"))
+        // An auth middleware outside the request layer puts the user on the request.
+        .layer(axum::middleware::map_request(
+            |mut request: axum::extract::Request| async move {
+                request.extensions_mut().insert(UserId("user_7".into()));
+                request
+            },
+        ));
+    let server = TestServer::serve(emitter.clone(), gateway.clone(), app).await;
+    let response = http(server.addr, "GET", "/orders", &[], b"").await;
+    assert_eq!(response.status, 200);
+    let id = response.header("x-request-id").unwrap().to_owned();
+    let recent = emitter.recent(10);
+    let by_source = |source: &str| {
+        recent
+            .iter()
+            .find(|e| e.source == source)
+            .unwrap_or_else(|| panic!("no {source} entry in {recent:?}"))
+    };
+    assert_eq!(by_source("orders").meta["requestId"], id.as_str());
+    let request = by_source("api");
+    assert_eq!(request.meta["requestId"], id.as_str());
+    assert_eq!(request.meta["userId"], "user_7");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn unmatched_paths_are_logged_and_the_gateways_own_requests_are_not() {
     let emitter = Emitter::new(emitter_config());
     let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());

@@ -10,6 +10,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::history::History;
+use super::http_layer::add_current_request_id;
 use super::relay::{Relay, Subscription};
 use crate::model::{Level, LogEntry};
 
@@ -167,9 +168,12 @@ impl Emitter {
 
     /// Records an entry and returns the seq it was given. Never blocks on viewers or the network.
     ///
-    /// The entry's `seq` is replaced; `instance` and `region` are filled in when it has none.
+    /// The entry's `seq` is replaced; `instance` and `region` are filled in when it has none, and so
+    /// is `meta.requestId` while a request logged by [`RequestLogLayer`](super::RequestLogLayer) is
+    /// being handled (not in tasks the handler spawns: the id is a task-local).
     pub fn emit(&self, entry: LogEntry) -> u64 {
         let mut entry = entry;
+        add_current_request_id(&mut entry.meta);
         if entry.instance.is_none() {
             entry.instance.clone_from(&self.inner.instance);
         }

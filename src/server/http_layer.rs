@@ -51,8 +51,21 @@ impl RequestId {
     }
 }
 
-/// Put this in a response's extensions (e.g. from an auth middleware inside the layer) to log who
-/// made the request as `userId`.
+/// Adds the id of the request being handled to `meta`, unless it has a `requestId` already. The
+/// emitter calls it for every entry, so whatever an app logs while handling a request (through
+/// `tracing` or `emit`) can be found by the request's id. Outside a request it costs one
+/// thread-local lookup.
+pub(crate) fn add_current_request_id(meta: &mut crate::model::Meta) {
+    let _ = CURRENT_REQUEST.try_with(|id| {
+        if !meta.contains_key("requestId") {
+            meta.insert("requestId", id.as_str());
+        }
+    });
+}
+
+/// Put this in the request's extensions (from an auth middleware outside the layer) or the
+/// response's (from one inside it, or the handler) to log who made the request as `userId`; the
+/// response's wins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserId(pub String);
 
@@ -150,12 +163,15 @@ where
         request.extensions_mut().insert(RequestId(Arc::clone(&id)));
         // Cheap clones (reference counts), turned into text only when the entry is built.
         let route = request.extensions().get::<MatchedPath>().cloned();
+        // Set by an auth middleware outside this layer; one inside sets it on the response.
+        let user = request.extensions().get::<UserId>().map(|u| u.0.clone());
         let pending = Pending {
             started,
             method: request.method().clone(),
             uri: request.uri().clone(),
             route,
             id: RequestId(Arc::clone(&id)),
+            user,
             header,
             settings: Arc::clone(&self.layer.settings),
         };
@@ -174,6 +190,8 @@ struct Pending {
     uri: Uri,
     route: Option<MatchedPath>,
     id: RequestId,
+    /// The user the request carried in its extensions, if any.
+    user: Option<String>,
     /// The id as a header value for the response.
     header: Option<HeaderValue>,
     settings: Arc<Settings>,
@@ -204,11 +222,13 @@ where
                         response.headers_mut().insert(REQUEST_ID_HEADER, value);
                     }
                     if response.extensions().get::<NotLogged>().is_none() {
-                        let user = response.extensions().get::<UserId>().map(|u| u.0.clone());
-                        pending.log(Some(response.status().as_u16()), user);
+                        if let Some(user) = response.extensions().get::<UserId>() {
+                            pending.user = Some(user.0.clone());
+                        }
+                        pending.log(Some(response.status().as_u16()));
                     }
                 }
-                Err(_) => pending.log(None, None),
+                Err(_) => pending.log(None),
             }
         }
         Poll::Ready(result)
@@ -217,7 +237,7 @@ where
 
 impl Pending {
     /// `status` is `None` when the service failed without a response.
-    fn log(self, status: Option<u16>, user: Option<String>) {
+    fn log(self, status: Option<u16>) {
         let millis = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let level = match status {
             Some(500..) | None => Level::Error,
@@ -245,7 +265,7 @@ impl Pending {
         }
         meta.insert("duration", millis);
         meta.insert("requestId", self.id.as_str());
-        if let Some(user) = user {
+        if let Some(user) = self.user {
             meta.insert("userId", user);
         }
         if let Some(query) = self.uri.query().map(redact_query).filter(|q| !q.is_empty()) {

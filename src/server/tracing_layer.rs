@@ -23,7 +23,6 @@ use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::emitter::Emitter;
-use super::http_layer::RequestId;
 use crate::model::{Level, LogEntry, Meta};
 
 thread_local! {
@@ -142,11 +141,6 @@ where
             _ => None,
         };
         meta.retain(|k, _| !k.starts_with("log."));
-        if !meta.contains_key("requestId")
-            && let Some(id) = RequestId::current()
-        {
-            meta.insert("requestId", id.as_str());
-        }
         let source = match (&self.source, log_target) {
             (Some(fixed), _) => fixed.clone(),
             (None, Some(log_target)) => log_target,
