@@ -345,6 +345,60 @@ async fn shutdown_closes_viewers_with_1000() {
     server.stop().await;
 }
 
+/// An app's last words, logged just before it stops, are what its viewers most want to read.
+#[tokio::test]
+async fn entries_emitted_just_before_shutdown_reach_viewers_before_the_close() {
+    let server = TestServer::default().await;
+    let (mut ws, _) = server.connect("level=warn").await;
+    until_live(&mut ws).await;
+    // Nothing awaits in between, so the viewer's task first runs with the shutdown already signalled.
+    server
+        .emitter
+        .log(Level::Warn, "main", "draining connections");
+    server
+        .emitter
+        .log(Level::Info, "main", "not for this viewer");
+    server.emitter.log(Level::Warn, "main", "shutting down now");
+    server.gateway.shutdown();
+    let (entries, gaps, code) = until_closed(&mut ws).await;
+    assert_eq!(
+        messages(&entries),
+        ["draining connections", "shutting down now"]
+    );
+    assert_eq!(seqs(&entries), [1, 3]);
+    assert!(gaps.is_empty(), "{gaps:?}");
+    assert_eq!(code, Some(1000));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_burst_just_before_shutdown_arrives_whole_in_order_and_once() {
+    let server = TestServer::default().await;
+    let (mut ws, _) = server.connect("").await;
+    until_live(&mut ws).await;
+    for i in 1..=1500 {
+        server.emitter.log(Level::Info, "api", format!("m{i}"));
+    }
+    // The viewer is part way through the burst when the rest comes and the server stops.
+    let (mut got, _) = until_entry(&mut ws, |_| true).await;
+    for i in 1501..=3000 {
+        server.emitter.log(Level::Info, "api", format!("m{i}"));
+    }
+    server.gateway.shutdown();
+    let (rest, gaps, code) = until_closed(&mut ws).await;
+    got.extend(rest);
+    let got = seqs(&got);
+    assert!(
+        got == (1..=3000).collect::<Vec<_>>(),
+        "{} entries, the last {:?}",
+        got.len(),
+        got.last()
+    );
+    assert!(gaps.is_empty(), "{gaps:?}");
+    assert_eq!(code, Some(1000));
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn meta_and_multiline_messages_survive_the_trip() {
     let server = TestServer::default().await;

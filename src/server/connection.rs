@@ -6,6 +6,13 @@
 //! skipped. The live ring holds seqs without holes, so when it no longer holds `cursor + 1` the viewer
 //! fell behind, and the `gap` it produces counts exactly the seqs in between. After a lag the viewer
 //! continues with the oldest entry the ring still holds.
+//!
+//! When the server shuts down, a viewer is first sent everything stamped until then that it has not
+//! had, then closed with 1000. An app logs its last words just before it stops, often before the relay
+//! has carried them to the live ring, so the newest come from history. A backfill in progress is
+//! completed too: after a restart those entries are gone for good. The work is bounded by history; a
+//! viewer whose socket will not take it gets [`FINISH_WAIT`], so that the close still comes within
+//! the gateway's grace period.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +25,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::emitter::Bounds;
 use super::frames::Batch;
-use super::gateway::Shared;
+use super::gateway::{CLOSE_GRACE, Shared};
 use super::query::with_filter;
 use super::relay::Subscription;
 use crate::filter::Filter;
@@ -33,6 +40,14 @@ const CHUNK: usize = 512;
 const DRAIN_MAX: usize = 4096;
 /// How long closing waits for the close frame to go out and for the peer's answer.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// Once the server is shutting down, how long a viewer's socket may take to accept what it is still
+/// owed. A viewer that reads keeps up easily; this only bounds one that does not.
+const FINISH_WAIT: Duration = Duration::from_secs(1);
+// Finishing, sending the close frame and waiting for the answer must fit in the gateway's grace.
+const _: () =
+    assert!(FINISH_WAIT.as_millis() + 2 * CLOSE_WAIT.as_millis() <= CLOSE_GRACE.as_millis());
+
+const SHUTTING_DOWN: &str = "server shutting down";
 
 const CLOSE_NORMAL: u16 = 1000;
 const CLOSE_POLICY: u16 = 1008;
@@ -48,6 +63,8 @@ struct Connection {
     cursor: u64,
     batch: Batch,
     shutdown: watch::Receiver<bool>,
+    /// When sending must be done, set at the first send after the server began shutting down.
+    finish_by: Option<Instant>,
     last_heard: Instant,
 }
 
@@ -72,10 +89,11 @@ pub(crate) async fn run(
         filter: Filter::all(),
         cursor: 0,
         batch,
+        finish_by: None,
         last_heard: Instant::now(),
     };
     if *conn.shutdown.borrow() {
-        conn.close(CLOSE_NORMAL, "server shutting down").await;
+        conn.close(CLOSE_NORMAL, SHUTTING_DOWN).await;
         return;
     }
     let (query, filter) = match with_filter(query.map_err(|e| e.to_string()), |q| &q.filter) {
@@ -89,7 +107,10 @@ pub(crate) async fn run(
         }
     };
     conn.filter = filter;
-    let _ = conn.stream(&query).await;
+    if conn.stream(&query).await.is_err() && conn.out_of_time() {
+        // Too slow to take what it was owed before shutdown: it still learns why the stream ends.
+        conn.close(CLOSE_NORMAL, SHUTTING_DOWN).await;
+    }
 }
 
 impl Connection {
@@ -147,11 +168,11 @@ impl Connection {
     }
 
     /// Sends matching retained entries with `from <= seq <= to`; seqs evicted before they could be
-    /// read become an `evicted` gap with the exact range.
+    /// read become an `evicted` gap with the exact range. Shutdown does not cut it short: the range
+    /// is bounded by history, and the viewer will not find these entries after a restart.
     async fn forward(&mut self, from: u64, to: u64) -> Result<(), Gone> {
         let mut next = from;
         while next <= to {
-            self.check_shutdown()?;
             let chunk = self.shared.emitter.forward(next, to, CHUNK);
             let first = chunk.first().and_then(|e| e.seq).unwrap_or(to + 1);
             if first > next {
@@ -199,10 +220,7 @@ impl Connection {
         loop {
             tokio::select! {
                 biased;
-                _ = self.shutdown.changed() => {
-                    self.close(CLOSE_NORMAL, "server shutting down").await;
-                    return Ok(());
-                }
+                _ = self.shutdown.changed() => return self.finish(&live).await,
                 incoming = self.socket.recv() => self.incoming(incoming).await?,
                 // Before entries: a steady flood must not starve the keepalive.
                 _ = ping.tick() => {
@@ -220,12 +238,43 @@ impl Connection {
                         self.flush().await?;
                     }
                     None => {
-                        self.close(CLOSE_NORMAL, "server shutting down").await;
+                        self.close(CLOSE_NORMAL, SHUTTING_DOWN).await;
                         return Ok(());
                     }
                 },
             }
         }
+    }
+
+    /// The server is shutting down: sends what the viewer is still owed, then closes with 1000.
+    async fn finish(&mut self, live: &Subscription) -> Result<(), Gone> {
+        self.drain(live).await?;
+        self.close(CLOSE_NORMAL, SHUTTING_DOWN).await;
+        Ok(())
+    }
+
+    /// Sends, in seq order, every entry stamped up to now that is after the cursor. The relay may
+    /// not have carried the newest to the live ring yet, but history always holds them. The ring is
+    /// read first, while it continues the cursor, because it may still hold entries a small history
+    /// has evicted; a viewer that lagged past the ring reads history instead, which usually reaches
+    /// further back. Whatever neither holds becomes an `evicted` gap.
+    async fn drain(&mut self, live: &Subscription) -> Result<(), Gone> {
+        let Some(newest) = self.shared.emitter.stats().newest_seq else {
+            return Ok(());
+        };
+        // At most the ring's capacity.
+        let delivered = live.read(self.cursor, usize::MAX);
+        if delivered.first().and_then(|e| e.seq) == Some(self.cursor + 1) {
+            let stamped = |e: &&Arc<LogEntry>| e.seq.is_some_and(|s| s <= newest);
+            for entry in delivered.iter().take_while(stamped) {
+                self.on_live(entry).await?;
+            }
+        }
+        if newest > self.cursor {
+            self.forward(self.cursor + 1, newest).await?;
+            self.cursor = newest;
+        }
+        self.flush().await
     }
 
     async fn on_live(&mut self, entry: &Arc<LogEntry>) -> Result<(), Gone> {
@@ -316,25 +365,36 @@ impl Connection {
         Ok(())
     }
 
-    fn check_shutdown(&self) -> Result<(), Gone> {
-        if *self.shutdown.borrow() {
-            Err(Gone)
-        } else {
-            Ok(())
-        }
-    }
-
     async fn send(&mut self, message: &ServerMessage) -> Result<(), Gone> {
         self.send_raw(Message::Text(message.to_json().into())).await
     }
 
-    /// Sends one frame; a socket that accepts nothing for the peer timeout is given up on.
+    /// Sends one frame; a socket that accepts nothing for the peer timeout (or, once the server is
+    /// shutting down, until the time to finish is up) is given up on.
     async fn send_raw(&mut self, message: Message) -> Result<(), Gone> {
-        match tokio::time::timeout(self.shared.config.peer_timeout, self.socket.send(message)).await
-        {
+        let limit = self.send_limit();
+        match tokio::time::timeout(limit, self.socket.send(message)).await {
             Ok(Ok(())) => Ok(()),
             _ => Err(Gone),
         }
+    }
+
+    /// How long the next send may wait for the socket. The shutdown clock starts at the first send
+    /// that sees the shutdown, so a viewer is never cut off before it had [`FINISH_WAIT`].
+    fn send_limit(&mut self) -> Duration {
+        if self.finish_by.is_none() && *self.shutdown.borrow() {
+            self.finish_by = Some(Instant::now() + FINISH_WAIT);
+        }
+        let peer_timeout = self.shared.config.peer_timeout;
+        self.finish_by.map_or(peer_timeout, |by| {
+            by.saturating_duration_since(Instant::now())
+                .min(peer_timeout)
+        })
+    }
+
+    /// Whether the time to finish after a shutdown has run out.
+    fn out_of_time(&self) -> bool {
+        self.finish_by.is_some_and(|by| Instant::now() >= by)
     }
 
     /// Sends a close frame and waits (briefly) for the peer's, so the TCP close is clean and the

@@ -30,8 +30,8 @@ use crate::wire::{STREAM_PATH, StreamQuery};
 
 /// Close code for "at the connection limit, try again later".
 pub(crate) const CLOSE_TRY_AGAIN: u16 = 1013;
-/// How long [`serve`] waits for viewers to take their close frames before returning.
-const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// How long [`serve`] waits for viewers to take their last entries and close frames before returning.
+pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// The log gateway: an [`Emitter`]'s history and live stream, served over HTTP and WebSocket.
 ///
@@ -48,7 +48,7 @@ pub(crate) struct Shared {
     pub(crate) config: GatewayConfig,
     /// One permit per viewer: the connection limit, and (by taking them all) the wait for shutdown.
     pub(crate) permits: Arc<Semaphore>,
-    /// Flips to `true` once: every viewer closes with 1000.
+    /// Flips to `true` once: every viewer is sent what it is still owed, then closes with 1000.
     pub(crate) shutdown: watch::Sender<bool>,
     max_permits: u32,
 }
@@ -102,7 +102,8 @@ impl Gateway {
         self.shared.max_permits as usize - self.shared.permits.available_permits()
     }
 
-    /// Asks every viewer to close (code 1000) and refuses new ones. Returns at once; see
+    /// Asks every viewer to close (code 1000) and refuses new ones. Each is first sent the entries
+    /// emitted until now that it has not had, so an app's last words reach it. Returns at once; see
     /// [`Gateway::closed`].
     pub fn shutdown(&self) {
         self.shared.shutdown.send_replace(true);
@@ -123,7 +124,8 @@ impl Gateway {
 }
 
 /// Serves `app` (usually your router merged with [`Gateway::router`]) until `shutdown` resolves, then
-/// closes viewers with code 1000 and waits briefly for them.
+/// closes viewers with code 1000 (after sending each what it has not had of the entries emitted until
+/// then, e.g. a "shutting down" logged in `shutdown`) and waits briefly for them.
 ///
 /// Accepted sockets get `TCP_NODELAY`, so small batches leave at once. If you run `axum::serve`
 /// yourself, do the same with `axum::serve::ListenerExt::tap_io` and call [`Gateway::shutdown`]

@@ -213,6 +213,27 @@ pub async fn close_code(ws: &mut Ws) -> Option<u16> {
     }
 }
 
+/// Everything up to the close, and the close code. Bounded as a whole: pings must not keep it waiting.
+pub async fn until_closed(ws: &mut Ws) -> (Vec<LogEntry>, Vec<Gap>, Option<u16>) {
+    within("the close", async {
+        let mut entries = Vec::new();
+        let mut gaps = Vec::new();
+        loop {
+            match next_event(ws).await {
+                Event::Message(ServerMessage::Entries { entries: batch }) => entries.extend(batch),
+                Event::Message(ServerMessage::Gap(gap)) => gaps.push(gap),
+                Event::Message(other) => panic!("unexpected before the close: {other:?}"),
+                Event::Closed(frame) => {
+                    // Polling once more sends tungstenite's close reply, completing the handshake.
+                    let _ = tokio::time::timeout(LIMIT, ws.next()).await;
+                    return (entries, gaps, frame.map(|f| f.code.into()));
+                }
+            }
+        }
+    })
+    .await
+}
+
 pub fn messages(entries: &[LogEntry]) -> Vec<&str> {
     entries.iter().map(|e| e.message.as_str()).collect()
 }
