@@ -42,6 +42,10 @@ type Queue = VecDeque<Arc<LogEntry>>;
 pub(crate) struct Relay {
     /// Entries emitted since the relay last looked, in seq order.
     pending: Mutex<Queue>,
+    /// Held by whoever moves `pending` into `live` (the relay thread, `close`, or `nudge` without a
+    /// thread), from taking the batch until it is in the ring: two movers interleaving could push a
+    /// later batch first, and the ring, seeing seqs go back, would start afresh and lose it.
+    delivering: Mutex<()>,
     /// The newest seq queued; the relay moves `pending` when it changes.
     queued: AtomicU64,
     /// Entries viewers read, seqs without holes. On cache lines of its own, as is `wake`: every
@@ -78,6 +82,7 @@ impl Relay {
         let capacity = capacity.max(1);
         Relay {
             pending: Mutex::new(Queue::new()),
+            delivering: Mutex::new(()),
             queued: AtomicU64::new(0),
             live: CacheLines(RwLock::new(History::new(capacity, usize::MAX))),
             capacity,
@@ -191,6 +196,10 @@ impl Relay {
     /// Moves everything pending into the ring and wakes the viewers. `spare` is an empty queue to
     /// swap in, so that neither side allocates once both have grown.
     fn deliver(&self, spare: &mut Queue) {
+        let _turn = self
+            .delivering
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         std::mem::swap(&mut *lock(&self.pending), spare);
         if spare.is_empty() {
             return;
