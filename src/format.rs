@@ -19,7 +19,8 @@ pub use sanitize::{is_unsafe, push_sanitized, sanitize};
 use crate::model::{Level, LogEntry, Meta};
 
 /// How the time column is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum TimeMode {
     /// `2026-02-05T18:13:38.000Z`
     #[default]

@@ -5,20 +5,29 @@
 //! - [`wire`]: the WebSocket protocol (`docs/protocol.md`).
 //! - [`format`](mod@format): one display line per entry, and the sanitizer that keeps log content from controlling
 //!   the terminal.
-//! - [`tui`]: the full-screen viewer behind `vg tui`.
+//! - `tui`: the full-screen viewer behind `vg tui` (feature `cli`).
 //!
 //! With the `server` feature, `vg::server` is what an app embeds: a never-blocking emitter, an axum
 //! WebSocket gateway, a request-logging tower layer and a `tracing` bridge.
+//!
+//! The `cli` feature (on by default) is the `vg` binary's client side: `cli`, `logs`, `source` and
+//! `tui`, with clap, crossterm, ratatui and the TLS WebSocket client. An app embedding the server turns
+//! the default features off (`default-features = false, features = ["server"]`) and builds only the
+//! core modules above and the server.
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod filter;
 pub mod format;
+#[cfg(feature = "cli")]
 pub mod logs;
 pub mod model;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "cli")]
 pub mod source;
 pub mod timespec;
+#[cfg(feature = "cli")]
 pub mod tui;
 pub mod wire;
 

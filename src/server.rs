@@ -28,6 +28,9 @@
 mod auth;
 mod config;
 mod connection;
+// `vg demo` and `vg serve` are the binary's: they take `vg::cli` arguments and open the viewer, so
+// they need `cli` as well as `server` (this module is already behind `server`).
+#[cfg(feature = "cli")]
 pub mod demo;
 mod emitter;
 mod frames;
@@ -38,6 +41,7 @@ mod ingest;
 mod query;
 mod redact;
 mod relay;
+#[cfg(feature = "cli")]
 pub mod standalone;
 mod tracing_layer;
 

@@ -1,5 +1,6 @@
 //! `vg logs` as a user runs it, on files and stdin: output, filters, JSON, sanitizing, script exits and
 //! bad input. (Against a live server: `logs_server.rs`.)
+#![cfg(feature = "cli")]
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! `vg logs` against a real `vg serve` on loopback: filters through the server, JSON, and never losing
 //! its place across a server restart, a cut connection and evicted history.
 
-#![cfg(feature = "server")]
+#![cfg(all(feature = "server", feature = "cli"))]
 
 mod common;
 

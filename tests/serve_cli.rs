@@ -1,6 +1,6 @@
 //! `vg serve --stdin` and `vg demo --no-tui` as a user runs them: the real binary, a real client.
 
-#![cfg(feature = "server")]
+#![cfg(all(feature = "server", feature = "cli"))]
 
 mod common;
 mod support;

@@ -4,6 +4,7 @@
 //!
 //! Each test runs its own tmux server on a private socket and kills it when done. Every wait is
 //! bounded. Without tmux installed the tests say so and pass; CI installs it.
+#![cfg(feature = "cli")]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
