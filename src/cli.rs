@@ -215,7 +215,8 @@ pub struct ServeArgs {
     /// Bytes kept in history at most.
     #[arg(long, default_value_t = 64 * 1024 * 1024, value_name = "BYTES")]
     pub history_bytes: usize,
-    /// Browser origin allowed to connect (repeatable); same-origin is always allowed.
+    /// Browser origin allowed to connect (repeatable). Without --token, also the names this server may
+    /// be addressed by besides IP addresses and localhost (e.g. http://app:7007).
     #[arg(long, value_name = "ORIGIN")]
     pub allow_origin: Vec<String>,
     /// Most viewers connected at once; more are refused with close code 1013.

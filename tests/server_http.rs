@@ -246,6 +246,17 @@ async fn unmatched_paths_are_logged_and_the_gateways_own_requests_are_not() {
         http(server.addr, "GET", "/api/logs", &[], b"").await.status,
         200
     );
+    // Ingested entries are another program's: the POST's request id is not theirs.
+    let line = br#"{"level":"info","source":"other","message":"ingested"}"#;
+    let post = http(server.addr, "POST", "/api/logs", &[], line).await;
+    assert_eq!(post.status, 200, "{}", post.body);
+    let recent = emitter.recent(10);
+    let ingested = recent.iter().find(|e| e.source == "other").unwrap();
+    assert!(
+        !ingested.meta.contains_key("requestId"),
+        "{:?}",
+        ingested.meta
+    );
     let (mut ws, _) = server.connect("").await;
     until_live(&mut ws).await;
     drop(ws);

@@ -14,9 +14,11 @@
 //! point its own name at 127.0.0.1, and then its pages are "same origin" with a `Host` of its choosing.
 //! So without a token, same-origin counts only when the `Host` is an IP address or `localhost`, names
 //! no rebinding can forge; a tokenless server reached by DNS name lists its pages with `--allow-origin`.
-//! A browser sends no `Origin` on a same-origin `GET`, which is how a rebound page would read
-//! `GET /api/logs`; browsers mark such requests `Sec-Fetch-Site: same-origin`, so those get the same
-//! `Host` rule.
+//! A browser sends no `Origin` on a same-origin `GET`, and nothing else in such a request tells it
+//! from a program's (`Sec-Fetch-Site` is only sent to https and localhost pages). So a tokenless server
+//! applies the `Host` rule to every request without `Origin`: it answers requests addressed to an IP
+//! address, `localhost`, or a name whose origin is on the allowlist. Programs reaching a tokenless
+//! server by DNS name (a compose service name, say) list that name or use a token.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use subtle::ConstantTimeEq;
@@ -75,7 +77,7 @@ pub(crate) fn select_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
 /// a rebinding page cannot know.
 pub(crate) fn origin_ok(headers: &HeaderMap, allowed: &[String], has_token: bool) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
-        return !same_origin_page(headers) || has_token || host_trusted(headers, allowed);
+        return has_token || host_trusted(headers, allowed);
     };
     let Ok(origin) = origin.to_str() else {
         return false;
@@ -98,16 +100,8 @@ pub(crate) fn origin_ok(headers: &HeaderMap, allowed: &[String], has_token: bool
         && (has_token || rebinding_proof(&host))
 }
 
-/// Whether the browser says a page of this very origin made the request (Fetch Metadata). Programs do
-/// not send the header.
-fn same_origin_page(headers: &HeaderMap) -> bool {
-    headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"same-origin"))
-}
-
-/// For a same-origin page on a tokenless server: whether its `Host` is one rebinding cannot forge, or
-/// the authority of an allowed origin.
+/// For a request without `Origin` on a tokenless server: whether its `Host` is one rebinding cannot
+/// forge, or the authority of an allowed origin.
 fn host_trusted(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
@@ -129,7 +123,8 @@ fn rebinding_proof(host: &str) -> bool {
         Some(v6) => v6.split(']').next().unwrap_or_default(),
         None => host.rsplit_once(':').map_or(host, |(name, _)| name),
     };
-    name == "localhost" || name.parse::<std::net::IpAddr>().is_ok()
+    // Browsers resolve `localhost` and `*.localhost` themselves (RFC 6761), never through DNS.
+    name == "localhost" || name.ends_with(".localhost") || name.parse::<std::net::IpAddr>().is_ok()
 }
 
 fn normalize_origin(origin: &str) -> String {
@@ -267,31 +262,29 @@ mod tests {
     }
 
     #[test]
-    fn a_pages_same_origin_get_without_origin_gets_the_host_rule() {
+    fn without_origin_a_tokenless_server_still_needs_an_unforgeable_host() {
         let allowed = vec!["http://logs.internal:7007".to_owned()];
         let check = |host: &str, has_token: bool| {
-            let pairs = [("host", host), ("sec-fetch-site", "same-origin")];
-            origin_ok(&headers(&pairs), &allowed, has_token)
+            origin_ok(&headers(&[("host", host)]), &allowed, has_token)
         };
+        // A rebound page's same-origin GET carries no Origin: nothing but the Host tells it apart.
         assert!(!check("rebind.evil.example:7007", false), "DNS rebinding");
         assert!(
             check("rebind.evil.example:7007", true),
             "a token protects it"
         );
         assert!(check("127.0.0.1:7007", false));
+        assert!(check("localhost:7007", false));
+        assert!(check("app.localhost:7007", false));
         assert!(
             check("logs.internal:7007", false),
             "an allowed origin's host"
         );
-        let program = headers(&[("host", "logs.example.com")]);
-        assert!(
-            origin_ok(&program, &[], false),
-            "programs send no Fetch Metadata"
-        );
-        let typed = headers(&[("host", "logs.example.com"), ("sec-fetch-site", "none")]);
-        assert!(
-            origin_ok(&typed, &[], false),
-            "a URL typed into the address bar"
-        );
+        assert!(!origin_ok(&headers(&[]), &[], false), "no Host at all");
+        assert!(origin_ok(
+            &headers(&[("host", "x")]),
+            &["*".to_owned()],
+            false
+        ));
     }
 }

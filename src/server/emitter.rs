@@ -174,6 +174,13 @@ impl Emitter {
     pub fn emit(&self, entry: LogEntry) -> u64 {
         let mut entry = entry;
         add_current_request_id(&mut entry.meta);
+        self.record(entry)
+    }
+
+    /// [`Emitter::emit`] for entries that come from elsewhere (ingest, stdin): the request that
+    /// carried them in is not theirs, so they do not get its id.
+    pub(crate) fn record(&self, entry: LogEntry) -> u64 {
+        let mut entry = entry;
         if entry.instance.is_none() {
             entry.instance.clone_from(&self.inner.instance);
         }

@@ -165,11 +165,11 @@ pub(crate) fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> 
             Some(origin) => format!(
                 "origin {origin} is not allowed; allow it on the server (e.g. vg serve --allow-origin {origin})\n"
             ),
-            // A page's same-origin request, which carries no Origin (see `auth`).
+            // Addressed by a name DNS could rebind, on a server without a token (see `auth`).
             None => {
                 let host = text(header::HOST).unwrap_or("?");
                 format!(
-                    "pages from {host} may not read these logs without a token; allow them on the server (e.g. vg serve --allow-origin http://{host})\n"
+                    "requests for {host} are refused: without a token this server answers only requests addressed to an IP address or localhost (so that no web page can reach it by DNS rebinding); set a token, or allow the name on the server (e.g. vg serve --allow-origin http://{host})\n"
                 )
             }
         };

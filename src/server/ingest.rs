@@ -91,7 +91,7 @@ pub(crate) async fn handle(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().starts_with("text/plain"));
     let mut report = ingest(&bytes, plain, |entry| {
-        shared.emitter.emit(entry);
+        shared.emitter.record(entry);
     });
     // `curl -d`/`--data-binary` label a body as a form; someone sending log lines that way most
     // likely has plain text.

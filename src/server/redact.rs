@@ -67,9 +67,11 @@ fn ends_with_the_word_key(name: &str) -> bool {
     let Some(&before) = head.last() else {
         return false;
     };
+    let separated = matches!(before, b'_' | b'-' | b'.');
     match tail {
-        [b'K', b'e' | b'E', b'y' | b'Y'] => true,
-        [b'k', b'e' | b'E', b'y' | b'Y'] => matches!(before, b'_' | b'-' | b'.'),
+        // `accessKey`, `ACCESS_KEY`; not `MONKEY`.
+        [b'K', b'e', b'y'] => separated || before.is_ascii_lowercase() || before.is_ascii_digit(),
+        [b'K', b'E', b'Y'] | [b'k', b'e', b'y'] => separated,
         _ => false,
     }
 }
@@ -124,6 +126,7 @@ mod tests {
             "client-key",
             "accessKey",
             "AWS_SECRET_ACCESS_KEY",
+            "ACCESS_KEY",
             "bearer",
         ] {
             assert!(is_secret_name(name), "{name}");

@@ -4,15 +4,19 @@ use std::io::{BufRead, ErrorKind};
 
 use crate::model::decode::MAX_LINE_BYTES;
 
-/// Like `read_until(b'\n', line)`, but keeps at most one byte more than [`MAX_LINE_BYTES`] of a line
-/// in `line` (one more, so the decoder sees it was too long and cuts and counts it). The rest of an
+/// The most of one line kept: the limit, a byte-order mark (3 bytes) and one byte over.
+const KEPT: usize = MAX_LINE_BYTES + 4;
+
+/// Like `read_until(b'\n', line)`, but keeps at most [`KEPT`] bytes of a line in `line`: more than
+/// [`MAX_LINE_BYTES`] even after the decoder strips a byte-order mark, so it still sees the line was
+/// too long and cuts and counts it. The rest of an
 /// overlong line is read and dropped up to its newline, which is kept so the caller still sees where
 /// the line ends. Returns the bytes consumed; 0 means the input has nothing more now.
 pub(crate) fn read_line_capped(
     reader: &mut impl BufRead,
     line: &mut Vec<u8>,
 ) -> std::io::Result<usize> {
-    let cap = MAX_LINE_BYTES + 1;
+    let cap = KEPT;
     let mut consumed = 0;
     loop {
         let available = match reader.fill_buf() {
@@ -66,16 +70,26 @@ mod tests {
     }
 
     #[test]
+    fn an_overlong_line_behind_a_byte_order_mark_is_still_seen_as_cut() {
+        let mut input = b"\xef\xbb\xbf".to_vec();
+        input.extend(vec![b'x'; 2 * MAX_LINE_BYTES]);
+        let line = &lines(&input, 8192)[0];
+        let mut decoder = crate::model::decode::LineDecoder::default();
+        let entry = decoder.decode(line, "s").unwrap();
+        assert_eq!(
+            entry.meta.get("truncated"),
+            Some(&serde_json::Value::Bool(true))
+        );
+        assert_eq!(decoder.damaged, 1);
+    }
+
+    #[test]
     fn an_endless_line_is_held_to_the_bound_and_the_next_line_survives() {
         let mut input = vec![b'x'; 5 * MAX_LINE_BYTES];
         input.extend_from_slice(b"\nnext\n");
         let got = lines(&input, 8192);
         assert_eq!(got.len(), 2);
-        assert_eq!(
-            got[0].len(),
-            MAX_LINE_BYTES + 2,
-            "the bound, one over, and the newline"
-        );
+        assert_eq!(got[0].len(), KEPT + 1, "the bound and the newline");
         assert!(got[0].ends_with(b"x\n"));
         assert_eq!(got[1], b"next\n");
     }
