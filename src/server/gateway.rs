@@ -169,7 +169,7 @@ pub(crate) fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> 
             None => {
                 let host = text(header::HOST).unwrap_or("?");
                 format!(
-                    "requests for {host} are refused: without a token this server answers only requests addressed to an IP address or localhost (so that no web page can reach it by DNS rebinding); set a token, or allow the name on the server (e.g. vg serve --allow-origin http://{host})\n"
+                    "no token set, so only IP or localhost addresses are served (DNS rebinding); set a token or allow this name: vg serve --allow-origin http://{host}\n"
                 )
             }
         };
