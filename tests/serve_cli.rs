@@ -133,7 +133,7 @@ async fn serve_stdin_reports_damage_while_reading_and_marks_cut_lines() {
         "the cut line is kept, and the next one survives"
     );
     assert_eq!(entries[0]["message"].as_str().unwrap().len(), 1024 * 1024);
-    assert_eq!(entries[0]["meta"]["truncated"], true);
+    assert_eq!(entries[0]["meta"]["vgTruncated"], true);
     assert_eq!(entries[1]["message"], "after the long one");
 }
 

@@ -98,7 +98,7 @@ impl LineDecoder {
         let mut entry = decode_line(&text, default_source).0;
         if cut {
             // Said on the entry itself, so whoever reads it knows the rest is missing.
-            entry.meta.insert("truncated", true);
+            entry.meta.insert("vgTruncated", true);
         }
         Some(entry)
     }
@@ -495,7 +495,7 @@ mod tests {
         let long = vec![b'a'; MAX_LINE_BYTES + 10];
         let cut = decoder.decode(&long, "s").unwrap();
         assert_eq!(cut.message.len(), MAX_LINE_BYTES);
-        assert_eq!(cut.meta.get("truncated"), Some(&Value::Bool(true)));
+        assert_eq!(cut.meta.get("vgTruncated"), Some(&Value::Bool(true)));
         assert_eq!((decoder.lines, decoder.damaged), (2, 2));
     }
 }

@@ -96,7 +96,7 @@ fn read_stdin(emitter: &Emitter, source: &str) {
         let due = damage_said.is_none_or(|(_, at)| at.elapsed() >= DAMAGE_REPEAT);
         if decoder.damaged > said && due {
             eprintln!(
-                "vg serve: {} damaged stdin line(s) so far (invalid UTF-8 or over 1 MiB): kept, repaired or cut (marked truncated=true)",
+                "vg serve: {} damaged stdin line(s) so far (invalid UTF-8 or over 1 MiB): kept, repaired or cut (marked vgTruncated=true)",
                 decoder.damaged
             );
             damage_said = Some((decoder.damaged, std::time::Instant::now()));
