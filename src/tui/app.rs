@@ -235,9 +235,14 @@ impl App {
             SourceEvent::Gap(gap) => {
                 self.stats.gaps += 1;
                 self.stats.missed += gap.missed;
+                let before = self.buffer.next_id().checked_sub(1);
+                let at = before
+                    .and_then(|id| self.buffer.get(id))
+                    .and_then(Row::entry)
+                    .map_or(self.wall, Stored::timestamp);
                 let row = Row::Gap {
                     gap: Box::new(gap),
-                    at: self.wall,
+                    at,
                 };
                 self.gap_rows.push_back(self.buffer.next_id());
                 let evicted = self.buffer.push(row, true);

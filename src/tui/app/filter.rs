@@ -18,7 +18,8 @@ use crate::wire::Gap;
 pub(crate) enum Row {
     /// An entry, stored compactly with its interned source, instance and region.
     Entry(Stored),
-    /// Entries that will never arrive, shown where they were missed; `at` is when we learned of it.
+    /// Entries that will never arrive, shown where they were missed; `at` is the time of the entry
+    /// before the hole (when we learned of it, if none is held), so the time column stays in order.
     /// Boxed: gaps are rare, and every row is as big as the biggest variant.
     Gap { gap: Box<Gap>, at: DateTime<Utc> },
 }

@@ -127,6 +127,10 @@ impl Stored {
         }
     }
 
+    pub(crate) fn timestamp(&self) -> DateTime<Utc> {
+        self.timestamp
+    }
+
     pub(crate) fn level(&self) -> Level {
         self.level
     }
