@@ -180,6 +180,13 @@ fn app(emitter: &Emitter, gateway: &Gateway) -> Router {
         .layer(RequestLogLayer::new(emitter.clone()).source("api"))
 }
 
+/// [`app`] served on loopback, with its own emitter and gateway.
+async fn app_server() -> TestServer {
+    let emitter = Emitter::new(emitter_config());
+    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
+    TestServer::serve(emitter.clone(), gateway.clone(), app(&emitter, &gateway)).await
+}
+
 fn request_entries(emitter: &Emitter) -> Vec<LogEntry> {
     emitter
         .recent(100)
@@ -231,9 +238,8 @@ async fn what_a_handler_emits_carries_the_request_id_and_a_request_scoped_user_i
 
 #[tokio::test]
 async fn unmatched_paths_are_logged_and_the_gateways_own_requests_are_not() {
-    let emitter = Emitter::new(emitter_config());
-    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
-    let server = TestServer::serve(emitter.clone(), gateway.clone(), app(&emitter, &gateway)).await;
+    let server = app_server().await;
+    let emitter = &server.emitter;
     assert_eq!(
         http(server.addr, "GET", "/nope", &[], b"").await.status,
         404
@@ -260,7 +266,7 @@ async fn unmatched_paths_are_logged_and_the_gateways_own_requests_are_not() {
     let (mut ws, _) = server.connect("").await;
     until_live(&mut ws).await;
     drop(ws);
-    let messages: Vec<String> = request_entries(&emitter)
+    let messages: Vec<String> = request_entries(emitter)
         .into_iter()
         .map(|e| format!("{} {}", e.level, e.message))
         .collect();
@@ -274,9 +280,8 @@ async fn unmatched_paths_are_logged_and_the_gateways_own_requests_are_not() {
 
 #[tokio::test]
 async fn the_request_layer_logs_one_entry_per_request_with_secrets_redacted() {
-    let emitter = Emitter::new(emitter_config());
-    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
-    let server = TestServer::serve(emitter.clone(), gateway.clone(), app(&emitter, &gateway)).await;
+    let server = app_server().await;
+    let emitter = &server.emitter;
     let target = "/api/users/42?page=2&token=SECRETtok&access_token=SECRETacc&api_key=SECRETkey\
                   &password=SECRETpw&X-Amz-Signature=SECRETsig&client_secret=SECRETcs";
     let response = http(
@@ -293,7 +298,7 @@ async fn the_request_layer_logs_one_entry_per_request_with_secrets_redacted() {
     .await;
     assert_eq!(response.status, 200);
     let echoed = response.header("x-request-id").unwrap().to_owned();
-    let entries = request_entries(&emitter);
+    let entries = request_entries(emitter);
     assert_eq!(entries.len(), 1);
     let entry = &entries[0];
     let duration = entry.meta["duration"].as_u64().unwrap();
@@ -332,7 +337,7 @@ async fn the_request_layer_logs_one_entry_per_request_with_secrets_redacted() {
     .await;
     assert_eq!(response.header("x-request-id"), Some("trace-abc"));
     http(server.addr, "GET", "/nowhere", &[], b"").await;
-    let entries = request_entries(&emitter);
+    let entries = request_entries(emitter);
     let boom = &entries[1];
     assert_eq!(
         (boom.level, boom.meta["requestId"].as_str()),

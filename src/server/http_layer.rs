@@ -271,7 +271,8 @@ impl Pending {
         if let Some(query) = self.uri.query().map(redact_query).filter(|q| !q.is_empty()) {
             meta.insert("query", query);
         }
-        settings.emitter.emit(entry);
+        // The entry has its own request's id already: `record` skips `emit`'s look for one.
+        settings.emitter.record(entry);
     }
 }
 
