@@ -5,10 +5,10 @@
 //! URL, where it would end up in proxy and access logs. Comparison is constant-time in the token's
 //! contents (only its length can be told apart by timing).
 //!
-//! A request without `Origin` comes from a program, not a page, and passes (unless the browser marks it
-//! as a page's same-origin request, below). A browser's `Origin` must be the page's own host (it names
-//! the same host and port as the `Host` header) or be on the allowlist; otherwise a page on another
-//! site could read the logs with the visitor's network position.
+//! A browser's `Origin` must be the page's own host (it names the same host and port as the `Host`
+//! header) or be on the allowlist; otherwise a page on another site could read the logs with the
+//! visitor's network position. A request without `Origin` is a program's or a page's own, and passes
+//! on a server with a token (below for one without).
 //!
 //! "Same host" alone is not enough on a server without a token: by DNS rebinding, a hostile site can
 //! point its own name at 127.0.0.1, and then its pages are "same origin" with a `Host` of its choosing.
@@ -89,32 +89,36 @@ pub(crate) fn origin_ok(headers: &HeaderMap, allowed: &[String], has_token: bool
     {
         return true;
     }
-    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+    let Some(host) = host(headers) else {
         return false;
     };
-    let Some((scheme, authority)) = origin.split_once("://") else {
-        return false;
-    };
-    let host = host.to_ascii_lowercase();
-    strip_default_port(scheme, authority) == strip_default_port(scheme, &host)
-        && (has_token || rebinding_proof(&host))
+    names_host(&origin, &host) && (has_token || rebinding_proof(&host))
 }
 
 /// For a request without `Origin` on a tokenless server: whether its `Host` is one rebinding cannot
 /// forge, or the authority of an allowed origin.
 fn host_trusted(headers: &HeaderMap, allowed: &[String]) -> bool {
-    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+    let Some(host) = host(headers) else {
         return false;
     };
-    let host = host.to_ascii_lowercase();
     rebinding_proof(&host)
         || allowed.iter().any(|a| {
             let a = normalize_origin(a);
-            a == "*"
-                || a.split_once("://").is_some_and(|(scheme, authority)| {
-                    strip_default_port(scheme, authority) == strip_default_port(scheme, &host)
-                })
+            a == "*" || names_host(&a, &host)
         })
+}
+
+/// The `Host` header, lower-cased.
+fn host(headers: &HeaderMap) -> Option<String> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    Some(host.to_ascii_lowercase())
+}
+
+/// Whether a normalized origin (`scheme://authority`) names this `Host`, default ports aside.
+fn names_host(origin: &str, host: &str) -> bool {
+    origin.split_once("://").is_some_and(|(scheme, authority)| {
+        strip_default_port(scheme, authority) == strip_default_port(scheme, host)
+    })
 }
 
 /// Whether a `Host` header names the machine in a way DNS cannot redirect: an IP address or localhost.
