@@ -19,7 +19,8 @@ DATA="$(mktemp -d)"
 trap 'rm -rf "$DATA"' EXIT
 
 if [ -z "${SKIP_INSTALL:-}" ]; then
-    if ! command -v jq >/dev/null || ! command -v wrk >/dev/null || ! command -v hyperfine >/dev/null; then
+    if ! command -v jq >/dev/null || ! command -v wrk >/dev/null || ! command -v hyperfine >/dev/null \
+        || ! command -v lnav >/dev/null; then
         sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
         $sudo apt-get update -qq && $sudo apt-get install -y -qq jq wrk hyperfine lnav
     fi
@@ -35,11 +36,12 @@ echo "== data: $LINES NDJSON lines"
 target/release/examples/gen_ndjson "$LINES" > "$DATA/app.ndjson"
 ls -l "$DATA/app.ndjson"
 
-echo "== vg logs --file formatting vs jq -c . and tailspin (hyperfine, $ROUNDS runs each)"
+echo "== vg logs --file formatting vs jq -c ., tailspin and lnav (hyperfine, $ROUNDS runs each)"
 hyperfine --warmup 1 --runs "$ROUNDS" --export-json "$DATA/file.json" \
     -n vg "$VG logs --file $DATA/app.ndjson --color never > /dev/null" \
     -n jq "jq -c . $DATA/app.ndjson > /dev/null" \
-    -n tailspin "tspin --print $DATA/app.ndjson > /dev/null"
+    -n tailspin "tspin --print $DATA/app.ndjson > /dev/null" \
+    -n lnav "lnav -n $DATA/app.ndjson > /dev/null"
 jq -r --argjson n "$LINES" '.results as $r | ($r[] | select(.command=="vg") | .median) as $vg
     | $r[] | "file \(.command) median=\(.median | .*1000 | round)ms lines_per_s=\($n / .median | round) vg_speedup=\(.median / $vg * 100 | round / 100)"' "$DATA/file.json"
 
