@@ -171,16 +171,14 @@ impl Emitter {
     /// The entry's `seq` is replaced; `instance` and `region` are filled in when it has none, and so
     /// is `meta.requestId` while a request logged by [`RequestLogLayer`](super::RequestLogLayer) is
     /// being handled (not in tasks the handler spawns: the id is a task-local).
-    pub fn emit(&self, entry: LogEntry) -> u64 {
-        let mut entry = entry;
+    pub fn emit(&self, mut entry: LogEntry) -> u64 {
         add_current_request_id(&mut entry.meta);
         self.record(entry)
     }
 
     /// [`Emitter::emit`] for entries that come from elsewhere (ingest, stdin): the request that
     /// carried them in is not theirs, so they do not get its id.
-    pub(crate) fn record(&self, entry: LogEntry) -> u64 {
-        let mut entry = entry;
+    pub(crate) fn record(&self, mut entry: LogEntry) -> u64 {
         if entry.instance.is_none() {
             entry.instance.clone_from(&self.inner.instance);
         }
