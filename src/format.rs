@@ -20,7 +20,6 @@ use crate::model::{Level, LogEntry, Meta};
 
 /// How the time column is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum TimeMode {
     /// `2026-02-05T18:13:38.000Z`
     #[default]
@@ -29,6 +28,19 @@ pub enum TimeMode {
     Local,
     /// `12s ago`
     Relative,
+}
+
+impl std::str::FromStr for TimeMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<TimeMode, String> {
+        match text.to_ascii_lowercase().as_str() {
+            "utc" => Ok(TimeMode::Utc),
+            "local" => Ok(TimeMode::Local),
+            "relative" => Ok(TimeMode::Relative),
+            _ => Err(format!("unknown time mode '{text}': use utc, local or relative")),
+        }
+    }
 }
 
 impl TimeMode {

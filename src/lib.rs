@@ -10,22 +10,21 @@
 //! With the `server` feature, `vg::server` is what an app embeds: a never-blocking emitter, an axum
 //! WebSocket gateway, a request-logging tower layer and a `tracing` bridge.
 //!
-//! The `cli` feature (on by default) is the `vg` binary's client side: `cli`, `logs`, `source` and
+//! The `cli` feature (on by default) is the `vg` binary's client side: `cli` (arguments and the
+//! `logs`, `serve` and `demo` commands), `client` (where entries come from: a server, a file, stdin) and
 //! `tui`, with clap, crossterm, ratatui and the TLS WebSocket client. An app embedding the server turns
 //! the default features off (`default-features = false, features = ["server"]`) and builds only the
 //! core modules above and the server.
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
+pub mod client;
 pub mod filter;
 pub mod format;
-#[cfg(feature = "cli")]
-pub mod logs;
 pub mod model;
 #[cfg(feature = "server")]
 pub mod server;
-#[cfg(feature = "cli")]
-pub mod source;
 pub mod timespec;
 #[cfg(feature = "cli")]
 pub mod tui;

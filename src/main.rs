@@ -38,19 +38,19 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Logs(args) => vg::logs::run(args).await,
+        Command::Logs(args) => vg::cli::logs::run(args).await,
         Command::Tui(args) => vg::tui::run(args).await,
         #[cfg(feature = "server")]
-        Command::Serve(args) => vg::server::standalone::run(args).await,
+        Command::Serve(args) => vg::cli::serve::run(args).await,
         #[cfg(feature = "server")]
         Command::Demo(args) => {
             if !args.no_tui && !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
                 let hint = "vg demo opens the viewer, which needs a terminal; `vg demo --no-tui` serves only";
                 return Err(UsageError::new(hint).into());
             }
-            let demo = vg::server::demo::Demo::start(&args).await?;
+            let demo = vg::cli::demo::Demo::start(&args).await?;
             if args.no_tui {
-                return vg::server::demo::serve_until_stopped(demo).await;
+                return vg::cli::demo::serve_until_stopped(demo).await;
             }
             let code = vg::tui::run(demo.tui_args()).await;
             demo.shutdown().await;
@@ -64,7 +64,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 #[cfg(not(feature = "server"))]
 fn needs_server_feature() -> anyhow::Error {
     UsageError::new(
-        "this command needs the `server` feature: rebuild with `cargo install vg --features server` \
+        "this command needs the `server` feature: rebuild with `cargo install vg-logs --features server` \
          (or `cargo run --features server -- ...`)",
     )
     .into()

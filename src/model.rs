@@ -16,6 +16,14 @@ use serde_json::Value;
 pub use level::{Level, UnknownLevel};
 pub use meta::{Meta, MetaIter, MetaKey};
 
+/// The `meta` key that ties an entry to the HTTP request it was logged in (the request layer sets
+/// it; the TUI's request pivot follows it).
+pub const REQUEST_ID_KEY: &str = "requestId";
+/// The `meta` key vg sets on an entry it had to shorten (an overlong line or frame).
+pub const TRUNCATED_KEY: &str = "vgTruncated";
+/// The source of an ingested entry that names none.
+pub const DEFAULT_SOURCE: &str = "app";
+
 /// One structured log entry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

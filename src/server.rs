@@ -25,30 +25,12 @@
 //! # }
 //! ```
 
-mod auth;
-mod config;
-mod connection;
-// `vg demo` and `vg serve` are the binary's: they take `vg::cli` arguments and open the viewer, so
-// they need `cli` as well as `server` (this module is already behind `server`).
-#[cfg(feature = "cli")]
-pub mod demo;
-mod emitter;
-mod frames;
-mod gateway;
-mod history;
-mod http_layer;
-mod ingest;
-mod query;
-mod redact;
-mod relay;
-#[cfg(feature = "cli")]
-pub mod standalone;
-mod tracing_layer;
+mod context;
+mod http;
+mod store;
+mod taps;
 
-pub use config::GatewayConfig;
-pub use emitter::{Emitter, EmitterConfig, HistoryStats};
-pub use gateway::{Gateway, serve};
-pub use http_layer::{
-    REQUEST_ID_HEADER, RequestId, RequestLog, RequestLogLayer, ResponseFuture, UserId,
-};
-pub use tracing_layer::TracingLayer;
+pub use context::{RequestId, UserId};
+pub use http::{Gateway, GatewayConfig, serve};
+pub use store::{Emitter, EmitterConfig, HistoryStats};
+pub use taps::{REQUEST_ID_HEADER, RequestLog, RequestLogLayer, ResponseFuture, TracingLayer};

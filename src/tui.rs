@@ -7,7 +7,7 @@
 //! flood. Rendering (`ui`) is a pure function of the state and lays out only the visible rows; the
 //! scrollback (`buffer`) keeps its filtered index up to date as entries arrive.
 //!
-//! Entries come from the same sources as `vg logs` ([`crate::source`]): a server (with reconnects,
+//! Entries come from the same sources as `vg logs` ([`crate::client`]): a server (with reconnects,
 //! resume and gap reports), a followed file, or stdin (keys are then read from the terminal itself).
 
 mod app;
@@ -33,7 +33,7 @@ use tokio::sync::mpsc::error::TryRecvError;
 
 use crate::cli::{FilterArgs, SourceArgs, TuiArgs, UsageError};
 use crate::filter::FilterSpec;
-use crate::source::{self, SourceConfig, SourceEvent, SourceKind};
+use crate::client::{self, SourceConfig, SourceEvent, SourceKind};
 use app::{App, Effect, Start};
 
 /// One frame every 33 ms: about 30 frames a second, plenty for text, cheap for the CPU.
@@ -57,7 +57,7 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     }
     let target = match &kind {
         SourceKind::Server { url, .. } => {
-            source::stream_url(url).map_or(url.clone(), |u| u.to_string())
+            client::stream_url(url).map_or(url.clone(), |u| u.to_string())
         }
         SourceKind::File(path) => path.display().to_string(),
         SourceKind::Stdin => "stdin".into(),
@@ -77,7 +77,7 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
         Instant::now(),
         Utc::now(),
     );
-    let events = source::spawn(config);
+    let events = client::spawn(config);
     let code = event_loop(&mut tui, app, events).await;
     drop(tui);
     code
@@ -112,7 +112,7 @@ fn source_kind(args: &SourceArgs) -> anyhow::Result<SourceKind> {
             Ok(SourceKind::File(path.clone()))
         }
         None => {
-            source::stream_url(&args.url).map_err(|e| UsageError::new(e.to_string()))?;
+            client::stream_url(&args.url).map_err(|e| UsageError::new(e.to_string()))?;
             Ok(SourceKind::Server {
                 url: args.url.clone(),
                 token: args.token.clone(),

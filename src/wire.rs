@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::filter::FilterSpec;
-use crate::model::LogEntry;
+use crate::model::{DEFAULT_SOURCE, LogEntry};
 use crate::model::decode::decode_json;
 
 /// The protocol version this build speaks, sent in `hello`.
@@ -165,7 +165,7 @@ pub fn decode_server_frame(text: &str) -> Result<Incoming, FrameError> {
             serde_json::from_str(trimmed).map_err(|e| FrameError::new(text, e))?;
         let entries = values
             .into_iter()
-            .map(|raw| decode_json(raw.get(), "app").map(|(entry, _)| entry))
+            .map(|raw| decode_json(raw.get(), DEFAULT_SOURCE).map(|(entry, _)| entry))
             .collect::<Result<_, _>>()
             .map_err(|e| FrameError::new(text, e))?;
         return Ok(Incoming::Bare(entries));
@@ -184,7 +184,7 @@ pub fn decode_server_frame(text: &str) -> Result<Incoming, FrameError> {
         Some(_) => serde_json::from_str(trimmed)
             .map(Incoming::Message)
             .map_err(|e| FrameError::new(text, e)),
-        None => decode_json(trimmed, "app")
+        None => decode_json(trimmed, DEFAULT_SOURCE)
             .map(|(entry, _)| Incoming::Bare(vec![entry]))
             .map_err(|e| FrameError::new(text, e)),
     }

@@ -98,7 +98,7 @@ impl LineDecoder {
         let mut entry = decode_line(&text, default_source).0;
         if cut {
             // Said on the entry itself, so whoever reads it knows the rest is missing.
-            entry.meta.insert("vgTruncated", true);
+            entry.meta.insert(super::TRUNCATED_KEY, true);
         }
         Some(entry)
     }

@@ -34,7 +34,7 @@ pub(crate) use view::View;
 
 use crate::format::TimeMode;
 use crate::model::{Level, LogEntry};
-use crate::source::{ConnState, SourceEvent};
+use crate::client::{ConnState, SourceEvent};
 use crate::tui::buffer::{Buffer, Evicted, RowId};
 use crate::tui::keymap::{self, Mode};
 

@@ -12,7 +12,7 @@ use ratatui::backend::TestBackend;
 use super::app::{App, Start};
 use crate::cli::{Cli, Command};
 use crate::model::{Level, LogEntry};
-use crate::source::SourceEvent;
+use crate::client::SourceEvent;
 
 /// A viewer with a full buffer, drawing on an in-memory terminal.
 pub struct Fixture {

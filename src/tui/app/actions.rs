@@ -5,6 +5,7 @@ use tui_input::InputRequest;
 
 use super::stored::meta_get;
 use super::{App, Detail, Effect, RequestFilter};
+use crate::model::REQUEST_ID_KEY;
 use crate::tui::keymap::{Action, Mode};
 use crate::tui::layout;
 use crate::tui::text;
@@ -14,7 +15,7 @@ use crate::tui::text;
 const LIVE_COUNT_ROWS: usize = 200_000;
 
 /// Keys in `meta` that `r` recognises as a request id, most common first.
-const REQUEST_KEYS: &[&str] = &["requestId", "request_id", "reqId", "req_id"];
+const REQUEST_KEYS: &[&str] = &[REQUEST_ID_KEY, "request_id", "reqId", "req_id"];
 
 impl App {
     /// Carries out one action.

@@ -6,7 +6,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::{theme, to_line};
-use crate::source::ConnState;
+use crate::client::ConnState;
 use crate::tui::app::App;
 
 pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 
 use super::{spans_width, theme};
 use crate::model::Level;
-use crate::source::ConnState;
+use crate::client::ConnState;
 use crate::tui::app::{App, Dim};
 use crate::tui::text::{compact, display, thousands};
 

@@ -11,7 +11,7 @@ use ratatui::buffer::Buffer;
 
 use super::render;
 use crate::model::{Level, LogEntry};
-use crate::source::{ConnState, SourceEvent};
+use crate::client::{ConnState, SourceEvent};
 use crate::tui::app::App;
 use crate::tui::app::tests::{app_with, entry, press, press_code, press_ctrl, wall};
 use crate::wire::{Gap, GapReason};

@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-use crate::model::{Level, LogEntry};
+use crate::model::{Level, LogEntry, REQUEST_ID_KEY};
 
 const MACHINES: &[(&str, &str)] = &[
     ("148e7d2a", "ord"),
@@ -71,7 +71,7 @@ impl World {
             return entry;
         }
         let id = self.recent[self.rng.random_range(0..self.recent.len())].clone();
-        entry.with_meta("requestId", id)
+        entry.with_meta(REQUEST_ID_KEY, id)
     }
 
     /// One entry at `at`. In a `burst` the system is having an incident.
@@ -138,7 +138,7 @@ impl World {
         .with_meta("path", route)
         .with_meta("statusCode", status)
         .with_meta("duration", duration)
-        .with_meta("requestId", self.new_request_id());
+        .with_meta(REQUEST_ID_KEY, self.new_request_id());
         if route != "/healthz" && self.rng.random_bool(0.7) {
             entry = entry.with_meta(
                 "userId",

@@ -2,17 +2,12 @@
 //!
 //! Level maps one to one; the event's target becomes the source (or a fixed name); the event's fields
 //! and those of the spans it is inside go into `meta` (innermost wins); inside a request logged by
-//! [`RequestLogLayer`](super::RequestLogLayer) the request's `requestId` is attached.
+//! [`RequestLogLayer`](crate::server::RequestLogLayer) the request's `requestId` is attached.
 //!
 //! Feedback: a viewer's connection writes to a socket, and the libraries doing that may emit their
 //! own `tracing` events; turning those into entries would make more writes, and so on. So events from
 //! vg's own targets are skipped, and so is every event raised while vg's connection code is being
-//! polled ([`Quiet`] marks that on the thread); other layers of the app still see them.
-
-use std::cell::Cell;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+//! polled (`context::Quiet` marks that on the thread); other layers of the app still see them.
 
 use chrono::Utc;
 use serde_json::Value;
@@ -22,44 +17,9 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 
-use super::emitter::Emitter;
+use crate::server::context::inside_vg;
+use crate::server::store::Emitter;
 use crate::model::{Level, LogEntry, Meta};
-
-thread_local! {
-    /// Set while vg's own connection code runs on this thread.
-    static INSIDE_VG: Cell<bool> = const { Cell::new(false) };
-}
-
-pin_project_lite::pin_project! {
-    /// Polls the inner future with the thread marked as "inside vg", so the bridge ignores events
-    /// raised meanwhile (by vg or by the socket libraries under it).
-    pub(crate) struct Quiet<F> {
-        #[pin]
-        inner: F,
-    }
-}
-
-impl<F> Quiet<F> {
-    pub(crate) fn new(inner: F) -> Quiet<F> {
-        Quiet { inner }
-    }
-}
-
-impl<F: Future> Future for Quiet<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        /// Restores the flag even if the inner poll panics.
-        struct Restore(bool);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                INSIDE_VG.set(self.0);
-            }
-        }
-        let _restore = Restore(INSIDE_VG.replace(true));
-        self.project().inner.poll(cx)
-    }
-}
 
 /// A `tracing_subscriber::Layer` that emits every event it sees as a vg entry.
 ///
@@ -122,7 +82,7 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
         let target = event.metadata().target();
-        if INSIDE_VG.get() || target == "vg" || target.starts_with("vg::") {
+        if inside_vg() || target == "vg" || target.starts_with("vg::") {
             return;
         }
         let mut fields = FieldVisitor::default();
@@ -224,6 +184,8 @@ impl Visit for FieldVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::context::Quiet;
+    use std::task::Context;
     use crate::server::EmitterConfig;
     use tracing_subscriber::prelude::*;
 

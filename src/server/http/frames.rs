@@ -86,7 +86,7 @@ fn shortened(entry: &LogEntry, original_bytes: usize) -> LogEntry {
         meta: crate::model::Meta::new(),
         ..entry.clone()
     };
-    short.meta.insert("vgTruncated", true);
+    short.meta.insert(crate::model::TRUNCATED_KEY, true);
     short.meta.insert("vgOriginalBytes", original_bytes);
     short
 }

@@ -13,7 +13,7 @@ use crate::model::LogEntry;
 
 /// Entries in seq order, bounded by count and by bytes.
 #[derive(Debug)]
-pub(crate) struct History {
+pub(crate) struct Ring {
     /// Each entry with the size it was charged when it arrived.
     entries: VecDeque<(Arc<LogEntry>, usize)>,
     bytes: usize,
@@ -21,10 +21,10 @@ pub(crate) struct History {
     max_bytes: usize,
 }
 
-impl History {
+impl Ring {
     /// An empty ring. `max_entries` is raised to 1: a ring that keeps nothing could not resume anyone.
-    pub(crate) fn new(max_entries: usize, max_bytes: usize) -> History {
-        History {
+    pub(crate) fn new(max_entries: usize, max_bytes: usize) -> Ring {
+        Ring {
             entries: VecDeque::new(),
             bytes: 0,
             max_entries: max_entries.max(1),
@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn count_limit_evicts_oldest() {
-        let mut h = History::new(3, usize::MAX);
+        let mut h = Ring::new(3, usize::MAX);
         for seq in 1..=5 {
             let _ = h.push(entry(seq, "x"), 10);
         }
@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn byte_limit_evicts_oldest_but_keeps_the_newest() {
-        let mut h = History::new(100, 25);
+        let mut h = Ring::new(100, 25);
         for seq in 1..=4 {
             let _ = h.push(entry(seq, "x"), 10);
         }
@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn forward_clamps_to_what_is_retained_and_to_the_bounds() {
-        let mut h = History::new(5, usize::MAX);
+        let mut h = Ring::new(5, usize::MAX);
         assert!(h.forward(1, 10, 10).is_empty());
         for seq in 1..=8 {
             let _ = h.push(entry(seq, "x"), 1);
@@ -178,7 +178,7 @@ mod tests {
 
     #[test]
     fn backward_reads_newest_first_below_a_seq() {
-        let mut h = History::new(5, usize::MAX);
+        let mut h = Ring::new(5, usize::MAX);
         for seq in 1..=8 {
             let _ = h.push(entry(seq, "x"), 1);
         }
@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn zero_entry_limit_still_keeps_one() {
-        let mut h = History::new(0, 0);
+        let mut h = Ring::new(0, 0);
         let _ = h.push(entry(1, "a"), 5);
         let _ = h.push(entry(2, "b"), 5);
         assert_eq!(seqs(&h.forward(0, u64::MAX, 10)), [2]);

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::sync::futures::Notified;
 
-use super::history::History;
+use super::ring::Ring;
 use crate::model::LogEntry;
 
 /// How often the relay looks for new entries while they flow. Adds about half of it (plus the
@@ -50,7 +50,7 @@ pub(crate) struct Relay {
     queued: AtomicU64,
     /// Entries viewers read, seqs without holes. On cache lines of its own, as is `wake`: every
     /// viewer writes to them (a read lock, a waiter) and `emit()` must not pay for that.
-    live: CacheLines<RwLock<History>>,
+    live: CacheLines<RwLock<Ring>>,
     capacity: usize,
     /// Open subscriptions; with none, `emit()` queues nothing.
     subscribers: AtomicUsize,
@@ -84,7 +84,7 @@ impl Relay {
             pending: Mutex::new(Queue::new()),
             delivering: Mutex::new(()),
             queued: AtomicU64::new(0),
-            live: CacheLines(RwLock::new(History::new(capacity, usize::MAX))),
+            live: CacheLines(RwLock::new(Ring::new(capacity, usize::MAX))),
             capacity,
             subscribers: AtomicUsize::new(0),
             parked: AtomicBool::new(false),

@@ -21,59 +21,15 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Request, Response, Uri};
 use tower::{Layer, Service};
 
-use super::emitter::Emitter;
 use super::redact::redact_query;
-use crate::model::{Level, LogEntry};
+use crate::server::context::{NotLogged, RequestId, UserId};
+use crate::server::store::Emitter;
+use crate::model::{Level, LogEntry, REQUEST_ID_KEY};
 
 /// The header carrying the request id, both ways.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 /// Longest incoming request id that is kept; longer ones are replaced.
 const MAX_REQUEST_ID: usize = 128;
-
-tokio::task_local! {
-    static CURRENT_REQUEST: RequestId;
-}
-
-/// The id of the request being handled; in the request's extensions and, while the request's future
-/// runs, available from [`RequestId::current`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(Arc<str>);
-
-impl RequestId {
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The id of the logged request whose future is running now, if any.
-    pub fn current() -> Option<RequestId> {
-        CURRENT_REQUEST.try_with(Clone::clone).ok()
-    }
-}
-
-/// Adds the id of the request being handled to `meta`, unless it has a `requestId` already. The
-/// emitter calls it for every entry, so whatever an app logs while handling a request (through
-/// `tracing` or `emit`) can be found by the request's id. Outside a request it costs one
-/// thread-local lookup.
-pub(crate) fn add_current_request_id(meta: &mut crate::model::Meta) {
-    let _ = CURRENT_REQUEST.try_with(|id| {
-        if !meta.contains_key("requestId") {
-            meta.insert("requestId", id.as_str());
-        }
-    });
-}
-
-/// Put this in the request's extensions (from an auth middleware outside the layer) or the
-/// response's (from one inside it, or the handler) to log who made the request as `userId`; the
-/// response's wins.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserId(pub String);
-
-/// Marks a response the layer does not log: the gateway's own endpoints put it on theirs, so an app
-/// that puts the layer over the merged gateway logs its own requests (and its 404s), not every
-/// viewer's.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct NotLogged;
 
 /// Logs one entry per request into an [`Emitter`]. Apply with `Router::layer` (which also gives it
 /// the matched route) or around any tower service.
@@ -160,7 +116,7 @@ where
                 .headers_mut()
                 .insert(REQUEST_ID_HEADER, value.clone());
         }
-        request.extensions_mut().insert(RequestId(Arc::clone(&id)));
+        request.extensions_mut().insert(RequestId::from(Arc::clone(&id)));
         // Cheap clones (reference counts), turned into text only when the entry is built.
         let route = request.extensions().get::<MatchedPath>().cloned();
         // Set by an auth middleware outside this layer; one inside sets it on the response.
@@ -170,13 +126,13 @@ where
             method: request.method().clone(),
             uri: request.uri().clone(),
             route,
-            id: RequestId(Arc::clone(&id)),
+            id: RequestId::from(Arc::clone(&id)),
             user,
             header,
             settings: Arc::clone(&self.layer.settings),
         };
         ResponseFuture {
-            inner: CURRENT_REQUEST.scope(RequestId(id), self.inner.call(request)),
+            inner: RequestId::from(id).scope(self.inner.call(request)),
             pending: Some(pending),
         }
     }
@@ -264,7 +220,7 @@ impl Pending {
             meta.insert("statusCode", status);
         }
         meta.insert("duration", millis);
-        meta.insert("requestId", self.id.as_str());
+        meta.insert(REQUEST_ID_KEY, self.id.as_str());
         if let Some(user) = self.user {
             meta.insert("userId", user);
         }

@@ -23,12 +23,11 @@ use futures_util::SinkExt;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::emitter::Bounds;
 use super::frames::Batch;
 use super::gateway::{CLOSE_GRACE, Shared};
 use super::query::with_filter;
-use super::relay::Subscription;
 use crate::filter::Filter;
+use crate::server::store::{Bounds, Subscription};
 use crate::model::LogEntry;
 use crate::wire::{
     ClientMessage, Gap, GapReason, Hello, PROTOCOL_VERSION, QueryError, ServerMessage, StreamQuery,

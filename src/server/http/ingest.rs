@@ -16,11 +16,10 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::gateway::{Shared, refusal};
-use crate::model::LogEntry;
+use crate::model::{DEFAULT_SOURCE, LogEntry};
 use crate::model::decode::{LineDecoder, decode_json};
 
 /// Source given to entries that name none.
-const DEFAULT_SOURCE: &str = "app";
 /// The reply lists at most this many rejected items; `rejected` still counts them all.
 const MAX_REPORTED: usize = 100;
 

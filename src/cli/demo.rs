@@ -17,8 +17,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use self::world::World;
-use super::standalone::{bind, shutdown_signal};
-use super::{Emitter, EmitterConfig, Gateway, GatewayConfig, serve};
+use super::serve::{bind, shutdown_signal};
+use crate::server::{Emitter, EmitterConfig, Gateway, GatewayConfig, serve};
 use crate::cli::{Cli, Command, DemoArgs, TuiArgs};
 
 /// How often the workload wakes to emit what its rate calls for.

@@ -77,7 +77,7 @@ mod tests {
         let mut decoder = crate::model::decode::LineDecoder::default();
         let entry = decoder.decode(line, "s").unwrap();
         assert_eq!(
-            entry.meta.get("vgTruncated"),
+            entry.meta.get(crate::model::TRUNCATED_KEY),
             Some(&serde_json::Value::Bool(true))
         );
         assert_eq!(decoder.damaged, 1);

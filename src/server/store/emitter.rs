@@ -9,9 +9,9 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::history::History;
-use super::http_layer::add_current_request_id;
 use super::relay::{Relay, Subscription};
+use super::ring::Ring;
+use crate::server::context::add_current_request_id;
 use crate::model::{Level, LogEntry};
 
 /// Where the instance name is looked for when the configuration does not give one, in order.
@@ -106,7 +106,7 @@ struct Inner {
 }
 
 struct State {
-    history: History,
+    history: Ring,
     next_seq: u64,
 }
 
@@ -155,7 +155,7 @@ impl Emitter {
         Emitter {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
-                    history: History::new(config.history, config.history_bytes),
+                    history: Ring::new(config.history, config.history_bytes),
                     next_seq: 1,
                 }),
                 relay: Arc::new(Relay::new(config.live_buffer)),
@@ -169,7 +169,7 @@ impl Emitter {
     /// Records an entry and returns the seq it was given. Never blocks on viewers or the network.
     ///
     /// The entry's `seq` is replaced; `instance` and `region` are filled in when it has none, and so
-    /// is `meta.requestId` while a request logged by [`RequestLogLayer`](super::RequestLogLayer) is
+    /// is `meta.requestId` while a request logged by [`RequestLogLayer`](crate::server::RequestLogLayer) is
     /// being handled (not in tasks the handler spawns: the id is a task-local).
     pub fn emit(&self, mut entry: LogEntry) -> u64 {
         add_current_request_id(&mut entry.meta);

@@ -21,7 +21,7 @@ use crate::cli::{ColorChoice, LogsArgs, UsageError};
 use crate::filter::{Filter, regex_error_line};
 use crate::format::{LineFormatter, thousands};
 use crate::model::LogEntry;
-use crate::source::{self, ConnState, SourceConfig, SourceEvent, SourceKind};
+use crate::client::{self, ConnState, SourceConfig, SourceEvent, SourceKind};
 use crate::timespec::parse_duration;
 use crate::wire::{Gap, GapReason};
 use output::{Output, Written};
@@ -69,7 +69,7 @@ fn plan(args: &LogsArgs) -> anyhow::Result<Plan> {
         Some(path) if path == Path::new("-") => (SourceKind::Stdin, args.tail, follow),
         Some(path) => (SourceKind::File(path.to_owned()), args.tail, args.follow),
         None => {
-            source::stream_url(&args.source.url).map_err(usage)?;
+            client::stream_url(&args.source.url).map_err(usage)?;
             let kind = SourceKind::Server {
                 url: args.source.url.clone(),
                 token: args.source.token.clone(),
@@ -123,7 +123,7 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
     let mut output = Output::new(args.json, formatter);
     let deadline = plan.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut viewer = Viewer::new(&plan);
-    let mut events = source::spawn(plan.config.clone());
+    let mut events = client::spawn(plan.config.clone());
     let mut reader_check = tokio::time::interval(closed::CHECK_EVERY);
     reader_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

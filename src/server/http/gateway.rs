@@ -22,10 +22,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use super::config::GatewayConfig;
-use super::emitter::Emitter;
-use super::http_layer::NotLogged;
-use super::tracing_layer::Quiet;
-use super::{auth, connection, ingest, query};
+use super::{auth, ingest, query, stream};
+use crate::server::context::{NotLogged, Quiet};
+use crate::server::store::Emitter;
 use crate::wire::{STREAM_PATH, StreamQuery};
 
 /// Close code for "at the connection limit, try again later".
@@ -82,7 +81,7 @@ impl Gateway {
 
     /// The routes: `GET /api/logs/stream` (WebSocket), `GET` and `POST /api/logs`, `GET /healthz`.
     /// Merge it into an app's router with `Router::merge`; it works with any router state. Merge it
-    /// before adding [`RequestLogLayer`](super::RequestLogLayer): the layer then also covers the
+    /// before adding [`RequestLogLayer`](crate::server::RequestLogLayer): the layer then also covers the
     /// router's fallback (404s), and it leaves these routes' own requests out of the log.
     pub fn router<S>(&self) -> Router<S>
     where
@@ -217,7 +216,7 @@ async fn stream(
     let query = StreamQuery::from_query(raw.as_deref().unwrap_or(""));
     match Arc::clone(&shared.permits).try_acquire_owned() {
         Ok(permit) => upgrade
-            .on_upgrade(move |socket| Quiet::new(connection::run(socket, shared, query, permit))),
+            .on_upgrade(move |socket| Quiet::new(stream::run(socket, shared, query, permit))),
         Err(_) => upgrade.on_upgrade(|socket| {
             Quiet::new(close_at_once(
                 socket,

@@ -7,14 +7,14 @@
 
 mod file;
 pub(crate) mod lines;
-mod server;
+mod websocket;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-pub use server::{ServerUrlError, stream_url};
+pub use websocket::{ServerUrlError, stream_url};
 
 use crate::filter::FilterSpec;
 use crate::model::LogEntry;
@@ -112,7 +112,7 @@ pub fn spawn(config: SourceConfig) -> mpsc::Receiver<SourceEvent> {
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
     match config.kind.clone() {
         SourceKind::Server { url, token } => {
-            tokio::spawn(server::run(url, token, config, tx));
+            tokio::spawn(websocket::run(url, token, config, tx));
         }
         SourceKind::File(path) => {
             let follow = config.follow;
