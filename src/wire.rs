@@ -4,6 +4,7 @@
 //! [`ClientMessage`]. Clients also accept a frame that is a bare entry or an array of entries, so they
 //! work against simpler backends such as the original prototype's.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::filter::FilterSpec;
@@ -37,6 +38,10 @@ pub struct Hello {
     /// The oldest seq still retained in history, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oldest_seq: Option<u64>,
+    /// The timestamp of the oldest entry still retained, if any: a client asking for `since` a time
+    /// before it can say where history starts instead of silently showing less.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_time: Option<DateTime<Utc>>,
 }
 
 /// Why entries were missed.
@@ -291,6 +296,7 @@ mod tests {
                 boot: "b1".into(),
                 newest_seq: Some(10),
                 oldest_seq: Some(1),
+                oldest_time: None,
             }),
             r#"{"type":"hello","protocol":1,"server":"vg","version":"0.1.0","instance":"148e","boot":"b1","newest_seq":10,"oldest_seq":1}"#,
         );

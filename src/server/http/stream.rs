@@ -125,6 +125,7 @@ impl Connection {
             boot: emitter.boot().to_owned(),
             newest_seq: bounds.newest,
             oldest_seq: bounds.oldest,
+            oldest_time: None,
         };
         self.send(&ServerMessage::Hello(hello)).await?;
         self.backfill(query, bounds).await?;
