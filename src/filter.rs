@@ -240,6 +240,11 @@ impl Filter {
                 .is_none_or(|re| re.is_match(&entry.message))
     }
 
+    /// The start of the time window, if any: where a reader of history can seek to.
+    pub fn since(&self) -> Option<DateTime<Utc>> {
+        self.since
+    }
+
     /// The upper time bound, if any: a stream can end once it is in the past.
     pub fn until(&self) -> Option<DateTime<Utc>> {
         self.until

@@ -38,7 +38,9 @@ impl std::str::FromStr for TimeMode {
             "utc" => Ok(TimeMode::Utc),
             "local" => Ok(TimeMode::Local),
             "relative" => Ok(TimeMode::Relative),
-            _ => Err(format!("unknown time mode '{text}': use utc, local or relative")),
+            _ => Err(format!(
+                "unknown time mode '{text}': use utc, local or relative"
+            )),
         }
     }
 }

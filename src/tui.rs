@@ -32,8 +32,8 @@ use tokio::sync::mpsc::Receiver;
 use tokio::sync::mpsc::error::TryRecvError;
 
 use crate::cli::{FilterArgs, SourceArgs, TuiArgs, UsageError};
-use crate::filter::FilterSpec;
 use crate::client::{self, SourceConfig, SourceEvent, SourceKind};
+use crate::filter::FilterSpec;
 use app::{App, Effect, Start};
 
 /// One frame every 33 ms: about 30 frames a second, plenty for text, cheap for the CPU.

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::filter::FilterSpec;
-use crate::model::{DEFAULT_SOURCE, LogEntry};
 use crate::model::decode::decode_json;
+use crate::model::{DEFAULT_SOURCE, LogEntry};
 
 /// The protocol version this build speaks, sent in `hello`.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -234,7 +234,10 @@ impl StreamQuery {
                 expected,
             };
             match key.as_ref() {
-                "tail" => out.tail = Some(value.parse().map_err(|_| bad("a whole number"))?),
+                // `limit` is what the history endpoint calls it: one parser serves both.
+                "tail" | "limit" => {
+                    out.tail = Some(value.parse().map_err(|_| bad("a whole number"))?);
+                }
                 "after" => out.after = Some(value.parse().map_err(|_| bad("a seq number"))?),
                 "boot" => out.boot = Some(value.to_string()).filter(|b| !b.is_empty()),
                 "follow" => {
@@ -379,5 +382,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(err, "invalid query parameter tail='lots': a whole number");
+        let history = StreamQuery::from_query("limit=5&after=9&source=api,db").unwrap();
+        assert_eq!((history.tail, history.after), (Some(5), Some(9)));
+        assert_eq!(history.filter.source, ["api", "db"]);
     }
 }

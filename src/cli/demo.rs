@@ -18,8 +18,8 @@ use tokio::time::Instant;
 
 use self::world::World;
 use super::serve::{bind, shutdown_signal};
-use crate::server::{Emitter, EmitterConfig, Gateway, GatewayConfig, serve};
 use crate::cli::{Cli, Command, DemoArgs, TuiArgs};
+use crate::server::{Emitter, EmitterConfig, Gateway, GatewayConfig, serve};
 
 /// How often the workload wakes to emit what its rate calls for.
 const TICK: Duration = Duration::from_millis(100);

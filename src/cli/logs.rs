@@ -18,10 +18,10 @@ use chrono::Utc;
 use regex::Regex;
 
 use crate::cli::{ColorChoice, LogsArgs, UsageError};
+use crate::client::{self, ConnState, SourceConfig, SourceEvent, SourceKind};
 use crate::filter::{Filter, regex_error_line};
 use crate::format::{LineFormatter, thousands};
 use crate::model::LogEntry;
-use crate::client::{self, ConnState, SourceConfig, SourceEvent, SourceKind};
 use crate::timespec::parse_duration;
 use crate::wire::{Gap, GapReason};
 use output::{Output, Written};

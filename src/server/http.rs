@@ -6,6 +6,7 @@ mod frames;
 mod gateway;
 mod ingest;
 mod query;
+mod state;
 mod stream;
 
 pub use config::GatewayConfig;

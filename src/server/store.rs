@@ -9,9 +9,14 @@
 //! ```
 
 mod emitter;
+mod history;
+mod memory;
 mod relay;
 mod ring;
+mod sink;
 
 pub use emitter::{Emitter, EmitterConfig, HistoryStats};
-pub(crate) use emitter::Bounds;
+pub use history::{Bounds, History};
+pub(crate) use history::{Chunk, Scan, window_start};
 pub(crate) use relay::Subscription;
+pub use sink::{Sink, SinkStats};

@@ -32,9 +32,9 @@ pub(crate) use stored::tests::stored as stored_alone;
 pub(crate) use stored::{EntryRef, Stored};
 pub(crate) use view::View;
 
+use crate::client::{ConnState, SourceEvent};
 use crate::format::TimeMode;
 use crate::model::{Level, LogEntry};
-use crate::client::{ConnState, SourceEvent};
 use crate::tui::buffer::{Buffer, Evicted, RowId};
 use crate::tui::keymap::{self, Mode};
 

@@ -20,13 +20,76 @@
 //! address, `localhost`, or a name whose origin is on the allowlist. Programs reaching a tokenless
 //! server by DNS name (a compose service name, say) list that name or use a token.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
+
+use super::state::Shared;
 
 /// The subprotocol a vg client offers; echoed back when offered.
 pub(crate) const PROTOCOL: &str = "vg.v1";
 /// The prefix of the subprotocol that carries the token.
 pub(crate) const TOKEN_PROTOCOL_PREFIX: &str = "vg.token.";
+
+/// Proof that a request passed the browser-origin and token checks. Every log endpoint takes it as
+/// its first extractor, so a handler cannot forget the checks; its rejection is the 403 or 401.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Authorized;
+
+impl FromRequestParts<Arc<Shared>> for Authorized {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Authorized, Response> {
+        match refusal(shared, &parts.headers) {
+            Some(refused) => Err(refused),
+            None => Ok(Authorized),
+        }
+    }
+}
+
+/// The browser-origin and token checks shared by every endpoint that reads or writes logs: the
+/// response refusing the request, if it must be refused.
+fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
+    let has_token = shared.config.token.is_some();
+    if !origin_ok(headers, &shared.config.allowed_origins, has_token) {
+        let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        let body = match text(header::ORIGIN) {
+            Some(origin) => format!(
+                "origin {origin} is not allowed; allow it on the server (e.g. vg serve --allow-origin {origin})\n"
+            ),
+            // Addressed by a name DNS could rebind, on a server without a token (see `auth`).
+            None => {
+                let host = text(header::HOST).unwrap_or("?");
+                format!(
+                    "no token set, so only IP or localhost addresses are served (DNS rebinding); set a token or allow this name: vg serve --allow-origin http://{host}\n"
+                )
+            }
+        };
+        return Some((StatusCode::FORBIDDEN, body).into_response());
+    }
+    if let Some(token) = &shared.config.token
+        && !token_ok(token, headers)
+    {
+        let mut response = (
+            StatusCode::UNAUTHORIZED,
+            "a valid token is required: send Authorization: Bearer <token>\n",
+        )
+            .into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"vg\""),
+        );
+        return Some(response);
+    }
+    None
+}
 
 /// Whether the request carries the expected token in either accepted form.
 pub(crate) fn token_ok(expected: &str, headers: &HeaderMap) -> bool {

@@ -14,15 +14,16 @@ use axum::extract::ws::{
     CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
 };
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
 
+use super::auth::{self, Authorized};
 use super::config::GatewayConfig;
-use super::{auth, ingest, query, stream};
+use super::state::Shared;
+use super::{ingest, query, stream};
 use crate::server::context::{NotLogged, Quiet};
 use crate::server::store::Emitter;
 use crate::wire::{STREAM_PATH, StreamQuery};
@@ -40,18 +41,6 @@ pub struct Gateway {
     shared: Arc<Shared>,
 }
 
-/// What every handler and connection of one gateway shares.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) emitter: Emitter,
-    pub(crate) config: GatewayConfig,
-    /// One permit per viewer: the connection limit, and (by taking them all) the wait for shutdown.
-    pub(crate) permits: Arc<Semaphore>,
-    /// Flips to `true` once: every viewer is sent what it is still owed, then closes with 1000.
-    pub(crate) shutdown: watch::Sender<bool>,
-    max_permits: u32,
-}
-
 impl Gateway {
     /// A gateway serving this emitter's entries.
     pub fn new(emitter: Emitter, config: GatewayConfig) -> Gateway {
@@ -61,16 +50,8 @@ impl Gateway {
                 "the gateway's token is empty, so every viewer and ingester is refused"
             );
         }
-        let max_permits =
-            u32::try_from(config.max_connections.min(Semaphore::MAX_PERMITS)).unwrap_or(u32::MAX);
         Gateway {
-            shared: Arc::new(Shared {
-                emitter,
-                permits: Arc::new(Semaphore::new(max_permits as usize)),
-                shutdown: watch::Sender::new(false),
-                max_permits,
-                config,
-            }),
+            shared: Arc::new(Shared::new(emitter, config)),
         }
     }
 
@@ -98,7 +79,7 @@ impl Gateway {
 
     /// Viewers connected right now.
     pub fn viewers(&self) -> usize {
-        self.shared.max_permits as usize - self.shared.permits.available_permits()
+        self.shared.viewers()
     }
 
     /// Asks every viewer to close (code 1000) and refuses new ones. Each is first sent the entries
@@ -154,52 +135,13 @@ where
     Ok(())
 }
 
-/// The browser-origin and token checks shared by every endpoint that reads or writes logs: the
-/// response refusing the request, if it must be refused.
-pub(crate) fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
-    let has_token = shared.config.token.is_some();
-    if !auth::origin_ok(headers, &shared.config.allowed_origins, has_token) {
-        let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
-        let body = match text(header::ORIGIN) {
-            Some(origin) => format!(
-                "origin {origin} is not allowed; allow it on the server (e.g. vg serve --allow-origin {origin})\n"
-            ),
-            // Addressed by a name DNS could rebind, on a server without a token (see `auth`).
-            None => {
-                let host = text(header::HOST).unwrap_or("?");
-                format!(
-                    "no token set, so only IP or localhost addresses are served (DNS rebinding); set a token or allow this name: vg serve --allow-origin http://{host}\n"
-                )
-            }
-        };
-        return Some((StatusCode::FORBIDDEN, body).into_response());
-    }
-    if let Some(token) = &shared.config.token
-        && !auth::token_ok(token, headers)
-    {
-        let mut response = (
-            StatusCode::UNAUTHORIZED,
-            "a valid token is required: send Authorization: Bearer <token>\n",
-        )
-            .into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"vg\""),
-        );
-        return Some(response);
-    }
-    None
-}
-
 async fn stream(
+    _: Authorized,
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    if let Some(refusal) = refusal(&shared, &headers) {
-        return refusal;
-    }
     let mut upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
@@ -215,8 +157,9 @@ async fn stream(
         .max_write_buffer_size(config.write_buffer_bytes.max(256 * 1024));
     let query = StreamQuery::from_query(raw.as_deref().unwrap_or(""));
     match Arc::clone(&shared.permits).try_acquire_owned() {
-        Ok(permit) => upgrade
-            .on_upgrade(move |socket| Quiet::new(stream::run(socket, shared, query, permit))),
+        Ok(permit) => {
+            upgrade.on_upgrade(move |socket| Quiet::new(stream::run(socket, shared, query, permit)))
+        }
         Err(_) => upgrade.on_upgrade(|socket| {
             Quiet::new(close_at_once(
                 socket,
@@ -245,7 +188,20 @@ async fn not_logged(mut response: Response) -> Response {
     response
 }
 
+/// Liveness, and the figures an operator watches: viewers, what history holds, and what each sink
+/// has written and missed (a sink that misses entries is falling behind).
 async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
-    let gateway = Gateway { shared };
-    axum::Json(serde_json::json!({"status": "ok", "viewers": gateway.viewers()})).into_response()
+    let history = shared.emitter.stats();
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "viewers": shared.viewers(),
+        "history": {
+            "entries": history.entries,
+            "bytes": history.bytes,
+            "oldest_seq": history.oldest_seq,
+            "newest_seq": history.newest_seq,
+        },
+        "sinks": shared.emitter.sink_stats(),
+    }))
+    .into_response()
 }

@@ -15,9 +15,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::gateway::{Shared, refusal};
-use crate::model::{DEFAULT_SOURCE, LogEntry};
+use super::auth::Authorized;
+use super::state::Shared;
 use crate::model::decode::{LineDecoder, decode_json};
+use crate::model::{DEFAULT_SOURCE, LogEntry};
 
 /// Source given to entries that name none.
 /// The reply lists at most this many rejected items; `rejected` still counts them all.
@@ -59,13 +60,11 @@ impl Report {
 }
 
 pub(crate) async fn handle(
+    _: Authorized,
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Some(refusal) = refusal(&shared, &headers) {
-        return refusal;
-    }
     let limit = shared.config.max_ingest_bytes;
     let too_large = || {
         let error = format!("request body larger than {limit} bytes; send smaller batches");

@@ -13,76 +13,49 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
-use super::gateway::{Shared, refusal};
-use crate::filter::{Filter, FilterSpec};
+use super::auth::Authorized;
+use super::state::Shared;
+use crate::filter::Filter;
 use crate::model::LogEntry;
-
-const CHUNK: usize = 1024;
-
-/// The parameters of one request.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Params {
-    filter: FilterSpec,
-    limit: Option<usize>,
-    after: Option<u64>,
-}
-
-fn parse(query: &str) -> Result<Params, String> {
-    let mut params = Params::default();
-    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        match key.as_ref() {
-            // `tail` is what the stream calls it; accept it here too.
-            "limit" | "tail" => {
-                params.limit = Some(value.parse().map_err(|_| {
-                    format!("invalid query parameter {key}='{value}': a whole number")
-                })?);
-            }
-            "after" => {
-                params.after = Some(value.parse().map_err(|_| {
-                    format!("invalid query parameter after='{value}': a seq number")
-                })?);
-            }
-            other => {
-                params.filter.set_param(other, &value);
-            }
-        }
-    }
-    Ok(params)
-}
-
-/// A parsed request with its filter compiled against the present time; either failing is one line
-/// of text for the client.
-pub(crate) fn with_filter<T>(
-    parsed: Result<T, String>,
-    spec: impl Fn(&T) -> &FilterSpec,
-) -> Result<(T, Filter), String> {
-    let parsed = parsed?;
-    let filter = spec(&parsed)
-        .compile(Utc::now())
-        .map_err(|e| e.to_string())?;
-    Ok((parsed, filter))
-}
+use crate::server::store::{Chunk, History, Scan, window_start};
+use crate::wire::StreamQuery;
 
 pub(crate) async fn handle(
+    _: Authorized,
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Some(refusal) = refusal(&shared, &headers) {
-        return refusal;
-    }
-    let (params, filter) = match with_filter(parse(raw.as_deref().unwrap_or("")), |p| &p.filter) {
+    // The stream's own parser: one set of parameters and error texts for both endpoints.
+    let parsed = StreamQuery::from_query(raw.as_deref().unwrap_or(""))
+        .map_err(|e| e.to_string())
+        .and_then(|query| {
+            let filter = query
+                .filter
+                .compile(Utc::now())
+                .map_err(|e| e.to_string())?;
+            Ok((query, filter))
+        });
+    let (query, filter) = match parsed {
         Ok(ok) => ok,
         Err(error) => {
             let body = axum::Json(serde_json::json!({ "error": error }));
             return (StatusCode::BAD_REQUEST, body).into_response();
         }
     };
-    let limit = params.limit.unwrap_or(shared.config.default_query_limit);
-    let newest = shared.emitter.stats().newest_seq.unwrap_or(0);
-    let entries = match params.after {
-        Some(after) => oldest_after(&shared, &filter, after, newest, limit),
-        None => newest_matching(&shared, &filter, newest, limit),
+    let history = &*shared.history;
+    let limit = query.tail.unwrap_or(shared.config.default_query_limit);
+    let newest = history.bounds().newest.unwrap_or(0);
+    let start = window_start(history, &filter);
+    let entries = match query.after {
+        Some(after) => oldest_after(
+            history,
+            &filter,
+            after.saturating_add(1).max(start),
+            newest,
+            limit,
+        ),
+        None => history.last_matching(&filter, start, newest, limit),
     };
     let ndjson = headers
         .get(header::ACCEPT)
@@ -103,76 +76,36 @@ pub(crate) async fn handle(
     let mut response = (StatusCode::OK, body).into_response();
     let out = response.headers_mut();
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(boot) = HeaderValue::from_str(shared.emitter.boot()) {
+    if let Ok(boot) = HeaderValue::from_str(history.identity()) {
         out.insert("x-vg-boot", boot);
     }
     out.insert("x-vg-newest-seq", HeaderValue::from(newest));
     response
 }
 
-fn newest_matching(
-    shared: &Shared,
-    filter: &Filter,
-    newest: u64,
-    limit: usize,
-) -> Vec<Arc<LogEntry>> {
-    let mut picked = Vec::new();
-    let mut before = newest.saturating_add(1);
-    while picked.len() < limit {
-        let chunk = shared.emitter.backward(before, CHUNK);
-        let Some(last) = chunk.last().and_then(|e| e.seq) else {
-            break;
-        };
-        before = last;
-        picked.extend(
-            chunk
-                .into_iter()
-                .filter(|e| filter.matches(e))
-                .take(limit - picked.len()),
-        );
-    }
-    picked.reverse();
-    picked
-}
-
+/// The oldest `limit` entries from `from` to `to` that pass `filter`. Seqs no longer held are
+/// skipped: a poller learns of them from `X-Vg-Newest-Seq` and the seqs it gets.
 fn oldest_after(
-    shared: &Shared,
+    history: &dyn History,
     filter: &Filter,
-    after: u64,
-    newest: u64,
+    from: u64,
+    to: u64,
     limit: usize,
 ) -> Vec<Arc<LogEntry>> {
     let mut picked = Vec::new();
-    let mut next = after.saturating_add(1);
-    while picked.len() < limit && next <= newest {
-        let chunk = shared.emitter.forward(next, newest, CHUNK);
-        let Some(last) = chunk.last().and_then(|e| e.seq) else {
-            break;
-        };
-        next = last + 1;
-        picked.extend(
-            chunk
-                .into_iter()
-                .filter(|e| filter.matches(e))
-                .take(limit - picked.len()),
-        );
+    for chunk in Scan::new(history, from, to) {
+        if let Chunk::Entries(entries) = chunk {
+            let wanted = limit - picked.len();
+            picked.extend(
+                entries
+                    .into_iter()
+                    .filter(|e| filter.matches(e))
+                    .take(wanted),
+            );
+            if picked.len() == limit {
+                break;
+            }
+        }
     }
     picked
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params() {
-        let p = parse("level=warn&limit=5&after=9&source=api,db&unknown=1").unwrap();
-        assert_eq!((p.limit, p.after), (Some(5), Some(9)));
-        assert_eq!(p.filter.source, ["api", "db"]);
-        assert_eq!(parse("tail=3").unwrap().limit, Some(3));
-        assert_eq!(
-            parse("limit=lots").unwrap_err(),
-            "invalid query parameter limit='lots': a whole number"
-        );
-    }
 }

@@ -24,17 +24,15 @@ use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::frames::Batch;
-use super::gateway::{CLOSE_GRACE, Shared};
-use super::query::with_filter;
+use super::gateway::CLOSE_GRACE;
+use super::state::Shared;
 use crate::filter::Filter;
-use crate::server::store::{Bounds, Subscription};
 use crate::model::LogEntry;
+use crate::server::store::{Bounds, Chunk, Scan, Subscription, window_start};
 use crate::wire::{
     ClientMessage, Gap, GapReason, Hello, PROTOCOL_VERSION, QueryError, ServerMessage, StreamQuery,
 };
 
-/// History is read in chunks so the emitter's lock is held only briefly at a time.
-const CHUNK: usize = 512;
 /// How many live entries one read takes before the loop looks at pings and shutdown again.
 const DRAIN_MAX: usize = 4096;
 /// How long closing waits for the close frame to go out and for the peer's answer.
@@ -95,7 +93,14 @@ pub(crate) async fn run(
         conn.close(CLOSE_NORMAL, SHUTTING_DOWN).await;
         return;
     }
-    let (query, filter) = match with_filter(query.map_err(|e| e.to_string()), |q| &q.filter) {
+    let parsed = query.map_err(|e| e.to_string()).and_then(|query| {
+        let filter = query
+            .filter
+            .compile(Utc::now())
+            .map_err(|e| e.to_string())?;
+        Ok((query, filter))
+    });
+    let (query, filter) = match parsed {
         Ok(ok) => ok,
         Err(message) => {
             // Retrying the same query cannot help: 1008 tells the client to stop.
@@ -116,16 +121,15 @@ impl Connection {
     async fn stream(&mut self, query: &StreamQuery) -> Result<(), Gone> {
         // Subscribe first: from here on nothing can be emitted that this viewer would not see.
         let (live, bounds) = self.shared.emitter.subscribe();
-        let emitter = &self.shared.emitter;
         let hello = Hello {
             protocol: PROTOCOL_VERSION,
             server: self.shared.config.server_name.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            instance: emitter.instance().map(str::to_owned),
-            boot: emitter.boot().to_owned(),
+            instance: self.shared.emitter.instance().map(str::to_owned),
+            boot: self.shared.history.identity().to_owned(),
             newest_seq: bounds.newest,
             oldest_seq: bounds.oldest,
-            oldest_time: None,
+            oldest_time: bounds.oldest_time,
         };
         self.send(&ServerMessage::Hello(hello)).await?;
         self.backfill(query, bounds).await?;
@@ -140,7 +144,7 @@ impl Connection {
 
     /// Sends what the query asks for from history, up to `bounds.newest`.
     async fn backfill(&mut self, query: &StreamQuery, bounds: Bounds) -> Result<(), Gone> {
-        let boot = self.shared.emitter.boot();
+        let boot = self.shared.history.identity();
         let restarted = query.after.is_some() && query.boot.as_deref().is_some_and(|b| b != boot);
         if restarted {
             self.gap(Gap {
@@ -160,8 +164,8 @@ impl Connection {
             (Some(after), _) => self.forward(after.saturating_add(1), newest).await,
             (None, Some(tail)) => self.tail(tail, newest).await,
             (None, None) if query.filter.since.is_some() => {
-                let oldest = bounds.oldest.unwrap_or(newest);
-                self.forward(oldest, newest).await
+                let start = window_start(&*self.shared.history, &self.filter);
+                self.forward(start, newest).await
             }
             (None, None) => Ok(()),
         }
@@ -171,40 +175,28 @@ impl Connection {
     /// read become an `evicted` gap with the exact range. Shutdown does not cut it short: the range
     /// is bounded by history, and the viewer will not find these entries after a restart.
     async fn forward(&mut self, from: u64, to: u64) -> Result<(), Gone> {
-        let mut next = from;
-        while next <= to {
-            let chunk = self.shared.emitter.forward(next, to, CHUNK);
-            let first = chunk.first().and_then(|e| e.seq).unwrap_or(to + 1);
-            if first > next {
-                self.gap(range_gap(next, first - 1, GapReason::Evicted))
-                    .await?;
+        let history = Arc::clone(&self.shared.history);
+        for chunk in Scan::new(&*history, from, to) {
+            match chunk {
+                Chunk::Missing { from, to } => {
+                    self.gap(range_gap(from, to, GapReason::Evicted)).await?;
+                }
+                Chunk::Entries(entries) => {
+                    for entry in &entries {
+                        self.push(entry).await?;
+                    }
+                }
             }
-            for entry in &chunk {
-                self.push(entry).await?;
-            }
-            next = chunk.last().and_then(|e| e.seq).map_or(to + 1, |s| s + 1);
         }
         self.flush().await
     }
 
     /// Sends the last `n` matching entries at or below `newest`, oldest first.
     async fn tail(&mut self, n: usize, newest: u64) -> Result<(), Gone> {
-        let mut picked: Vec<Arc<LogEntry>> = Vec::new();
-        let mut before = newest.saturating_add(1);
-        while picked.len() < n {
-            let chunk = self.shared.emitter.backward(before, CHUNK);
-            let Some(last) = chunk.last().and_then(|e| e.seq) else {
-                break;
-            };
-            before = last;
-            picked.extend(
-                chunk
-                    .into_iter()
-                    .filter(|e| self.filter.matches(e))
-                    .take(n - picked.len()),
-            );
-        }
-        for entry in picked.iter().rev() {
+        let history = &self.shared.history;
+        let start = window_start(&**history, &self.filter);
+        let picked = history.last_matching(&self.filter, start, newest, n);
+        for entry in &picked {
             self.batch.push(entry);
             if self.batch.is_full() {
                 self.flush().await?;
@@ -259,7 +251,7 @@ impl Connection {
     /// has evicted; a viewer that lagged past the ring reads history instead, which usually reaches
     /// further back. Whatever neither holds becomes an `evicted` gap.
     async fn drain(&mut self, live: &Subscription) -> Result<(), Gone> {
-        let Some(newest) = self.shared.emitter.stats().newest_seq else {
+        let Some(newest) = self.shared.history.bounds().newest else {
             return Ok(());
         };
         // At most the ring's capacity.

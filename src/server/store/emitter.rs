@@ -1,18 +1,20 @@
 //! The emitter: the one place entries enter the server.
 //!
 //! [`Emitter::emit`] is synchronous and never waits on the network. Under one short mutex it stamps the
-//! next seq, pushes the entry into the bounded [`History`] and, when anyone is watching, queues it for
-//! the [`Relay`], which carries it to the viewers on its own thread (see `relay`). Doing all of it
-//! under the same lock keeps every queue in seq order, which is what lets a connection turn any jump
-//! in seqs into an exact `gap`. Subscribing takes the same lock, so a new viewer knows precisely which
-//! seqs are history and which will arrive live.
+//! next seq, pushes the entry into the bounded memory history and, when anyone is reading (a viewer
+//! or a [`Sink`]), queues it for the [`Relay`], which carries it to them on its own thread (see
+//! `relay`). Doing all of it under the same lock keeps every queue in seq order, which is what lets a
+//! reader turn any jump in seqs into an exact count of what it missed. Subscribing takes the same
+//! lock, so a new reader knows precisely which seqs are history and which will arrive live.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
+use super::history::{Bounds, History};
+use super::memory::MemoryHistory;
 use super::relay::{Relay, Subscription};
-use super::ring::Ring;
-use crate::server::context::add_current_request_id;
+use super::sink::{Attached, Sink, SinkStats};
 use crate::model::{Level, LogEntry};
+use crate::server::context::add_current_request_id;
 
 /// Where the instance name is looked for when the configuration does not give one, in order.
 const INSTANCE_VARS: &[&str] = &["VG_INSTANCE", "FLY_MACHINE_ID", "FLY_ALLOC_ID"];
@@ -97,26 +99,13 @@ pub struct Emitter {
 }
 
 struct Inner {
-    state: Mutex<State>,
-    /// Carries emitted entries to the viewers.
+    /// The stamping lock and the entries kept in memory.
+    memory: Arc<MemoryHistory>,
+    /// Carries emitted entries to viewers and sinks.
     relay: Arc<Relay>,
+    sinks: Mutex<Vec<Attached>>,
     instance: Option<String>,
     region: Option<String>,
-    boot: String,
-}
-
-struct State {
-    history: Ring,
-    next_seq: u64,
-}
-
-/// What history held at the instant a viewer subscribed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Bounds {
-    /// Oldest seq retained.
-    pub(crate) oldest: Option<u64>,
-    /// Newest seq stamped; everything newer arrives on the subscription.
-    pub(crate) newest: Option<u64>,
 }
 
 /// A summary of what the emitter holds.
@@ -135,7 +124,7 @@ pub struct HistoryStats {
 impl std::fmt::Debug for Emitter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Emitter")
-            .field("boot", &self.inner.boot)
+            .field("boot", &self.inner.memory.identity())
             .field("instance", &self.inner.instance)
             .field("region", &self.inner.region)
             .finish_non_exhaustive()
@@ -152,16 +141,14 @@ impl Emitter {
     /// A new emitter with its own history and a fresh `boot` id.
     pub fn new(config: EmitterConfig) -> Emitter {
         let env = |key: &str| config.read_env.then(|| std::env::var(key).ok()).flatten();
+        let memory = MemoryHistory::new(config.history, config.history_bytes, new_boot_id());
         Emitter {
             inner: Arc::new(Inner {
-                state: Mutex::new(State {
-                    history: Ring::new(config.history, config.history_bytes),
-                    next_seq: 1,
-                }),
+                memory: Arc::new(memory),
                 relay: Arc::new(Relay::new(config.live_buffer)),
+                sinks: Mutex::new(Vec::new()),
                 instance: resolve(config.instance, INSTANCE_VARS, env),
                 region: resolve(config.region, REGION_VARS, env),
-                boot: new_boot_id(),
             }),
         }
     }
@@ -188,13 +175,8 @@ impl Emitter {
         // Measured and allocated before taking the lock, so the lock covers only the stamping.
         let size = entry.approx_size();
         let mut entry = Arc::new(entry);
-        let mut state = self.lock();
-        let seq = state.next_seq;
-        state.next_seq += 1;
-        if let Some(unique) = Arc::get_mut(&mut entry) {
-            unique.seq = Some(seq);
-        }
-        let evicted = state.history.push(Arc::clone(&entry), size);
+        let mut state = self.inner.memory.lock();
+        let (seq, evicted) = state.stamp(&mut entry, size);
         let queued = self.inner.relay.queue(&entry, seq);
         drop(state);
         drop(evicted);
@@ -209,9 +191,46 @@ impl Emitter {
         self.emit(LogEntry::new(level, source, message))
     }
 
-    /// Unique to this emitter (one start of the server): resuming viewers compare it.
+    /// The stream's identity, unique to this emitter (one start of the server): resuming viewers
+    /// compare it.
     pub fn boot(&self) -> &str {
-        &self.inner.boot
+        self.inner.memory.identity()
+    }
+
+    /// The history that backfill, resume and queries read.
+    pub fn history(&self) -> Arc<dyn History> {
+        self.inner.memory.clone()
+    }
+
+    /// Adds a consumer of every entry emitted from now on, in seq order, run on a thread of its own
+    /// (see [`Sink`]). Fails only if the thread cannot be started.
+    pub fn add_sink(&self, name: &str, sink: impl Sink) -> std::io::Result<()> {
+        self.inner.relay.ensure_started();
+        let subscription;
+        let start_after;
+        {
+            // Under the stamping lock: the sink gets exactly the seqs after the newest stamped.
+            let state = self.inner.memory.lock();
+            subscription = self.inner.relay.subscribe_thread();
+            start_after = state.bounds().newest.unwrap_or(0);
+        }
+        let attached = Attached::start(name, Box::new(sink), subscription, start_after)?;
+        self.inner
+            .sinks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(attached);
+        Ok(())
+    }
+
+    /// What each sink has written and missed so far, in the order they were added.
+    pub fn sink_stats(&self) -> Vec<SinkStats> {
+        let sinks = self
+            .inner
+            .sinks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        sinks.iter().map(Attached::stats).collect()
     }
 
     /// The instance name stamped on entries, if any.
@@ -226,18 +245,18 @@ impl Emitter {
 
     /// What history holds now.
     pub fn stats(&self) -> HistoryStats {
-        let state = self.lock();
+        let state = self.inner.memory.lock();
         HistoryStats {
-            entries: state.history.len(),
-            bytes: state.history.bytes(),
-            oldest_seq: state.history.oldest_seq(),
-            newest_seq: state.history.newest_seq(),
+            entries: state.ring.len(),
+            bytes: state.ring.bytes(),
+            oldest_seq: state.ring.oldest_seq(),
+            newest_seq: state.ring.newest_seq(),
         }
     }
 
     /// The newest `max` retained entries, oldest first.
     pub fn recent(&self, max: usize) -> Vec<Arc<LogEntry>> {
-        let mut entries = self.backward(u64::MAX, max);
+        let mut entries = self.inner.memory.backward(u64::MAX, max);
         entries.reverse();
         entries
     }
@@ -246,39 +265,21 @@ impl Emitter {
     /// `Bounds::newest` is history and every later one arrives on the subscription.
     pub(crate) fn subscribe(&self) -> (Subscription, Bounds) {
         self.inner.relay.ensure_started();
-        let state = self.lock();
+        let state = self.inner.memory.lock();
         let subscription = self.inner.relay.subscribe();
-        let bounds = Bounds {
-            oldest: state.history.oldest_seq(),
-            newest: state.next_seq.checked_sub(1).filter(|&s| s > 0),
-        };
-        (subscription, bounds)
-    }
-
-    /// Up to `max` retained entries with `from <= seq <= to`, oldest first.
-    pub(crate) fn forward(&self, from: u64, to: u64, max: usize) -> Vec<Arc<LogEntry>> {
-        self.lock().history.forward(from, to, max)
-    }
-
-    /// Up to `max` retained entries with `seq < before`, newest first.
-    pub(crate) fn backward(&self, before: u64, max: usize) -> Vec<Arc<LogEntry>> {
-        self.lock().history.backward(before, max)
-    }
-
-    /// A poisoned lock only means another thread panicked mid-push; the ring is still consistent
-    /// enough to log into, and `emit` must never panic in the app.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        (subscription, state.bounds())
     }
 }
 
 impl Drop for Inner {
-    /// Tells the viewers the stream has ended and lets the relay thread end.
+    /// Tells viewers and sinks the stream has ended, and gives each sink (bounded) time to write
+    /// the last entries and close: on a graceful stop, what was emitted reaches them.
     fn drop(&mut self) {
         self.relay.close();
+        let sinks = self.sinks.get_mut().unwrap_or_else(PoisonError::into_inner);
+        for sink in sinks.iter() {
+            sink.wait_closed();
+        }
     }
 }
 

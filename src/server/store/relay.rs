@@ -14,12 +14,16 @@
 //! relay's side while entries flow, for a producer that never waits. It is a plain thread because
 //! tokio's timer is 1 ms coarse, which would be most of the latency budget.
 //!
-//! The ring holds seqs without holes, so a viewer that finds the seq after its cursor missing knows
+//! The ring holds seqs without holes, so a reader that finds the seq after its cursor missing knows
 //! exactly how many it missed; both the ring and `pending` are bounded by the live buffer size.
+//!
+//! Readers are of two kinds with one way of reading: viewer connections (async tasks, woken through
+//! a `Notify`) and sinks (plain threads, woken through a condition variable, which the relay only
+//! touches while a sink is attached). Each keeps its own cursor, so none can slow another.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -61,6 +65,11 @@ pub(crate) struct Relay {
     thread: OnceLock<Thread>,
     /// Woken after entries were moved into `live`.
     wake: CacheLines<Notify>,
+    /// Deliveries so far, for readers on plain threads (sinks), which cannot await `wake`.
+    deliveries: Mutex<u64>,
+    delivered: Condvar,
+    /// Subscriptions read from plain threads; while there are none, `deliveries` is left alone.
+    thread_readers: AtomicUsize,
 }
 
 /// Keeps a value off the cache lines of its neighbours (two lines: x86 prefetches in pairs).
@@ -91,6 +100,9 @@ impl Relay {
             closed: AtomicBool::new(false),
             thread: OnceLock::new(),
             wake: CacheLines(Notify::new()),
+            deliveries: Mutex::new(0),
+            delivered: Condvar::new(),
+            thread_readers: AtomicUsize::new(0),
         }
     }
 
@@ -136,7 +148,17 @@ impl Relay {
         self.subscribers.fetch_add(1, Ordering::SeqCst);
         Subscription {
             relay: Arc::clone(self),
+            on_thread: false,
         }
+    }
+
+    /// [`Relay::subscribe`] for a reader on a plain thread, which waits with
+    /// [`Subscription::wait_past`].
+    pub(crate) fn subscribe_thread(self: &Arc<Self>) -> Subscription {
+        self.thread_readers.fetch_add(1, Ordering::SeqCst);
+        let mut subscription = self.subscribe();
+        subscription.on_thread = true;
+        subscription
     }
 
     /// Delivers what is pending, wakes every viewer a last time and ends the relay thread.
@@ -144,6 +166,7 @@ impl Relay {
         self.deliver(&mut Queue::new());
         self.closed.store(true, Ordering::SeqCst);
         self.wake.notify_waiters();
+        self.wake_threads();
         if let Some(thread) = self.thread.get() {
             thread.unpark();
         }
@@ -219,6 +242,17 @@ impl Relay {
             }
         }
         self.wake.notify_waiters();
+        if self.thread_readers.load(Ordering::SeqCst) > 0 {
+            self.wake_threads();
+        }
+    }
+
+    fn wake_threads(&self) {
+        *self
+            .deliveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) += 1;
+        self.delivered.notify_all();
     }
 
     /// Parks unless something was queued after `seen`. The flag is raised before the last look, so
@@ -236,6 +270,7 @@ impl Relay {
 #[derive(Debug)]
 pub(crate) struct Subscription {
     relay: Arc<Relay>,
+    on_thread: bool,
 }
 
 impl Subscription {
@@ -256,6 +291,30 @@ impl Subscription {
         self.relay.wake.notified()
     }
 
+    /// How many deliveries a thread reader has been woken for; pass it to
+    /// [`Subscription::wait_past`] after a read that found nothing.
+    pub(crate) fn deliveries(&self) -> u64 {
+        *self
+            .relay
+            .deliveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Blocks this thread until a delivery after `seen` (see [`Subscription::deliveries`]), the
+    /// close, or `timeout`.
+    pub(crate) fn wait_past(&self, seen: u64, timeout: Duration) {
+        let count = self
+            .relay
+            .deliveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let _ = self
+            .relay
+            .delivered
+            .wait_timeout_while(count, timeout, |count| *count == seen);
+    }
+
     /// Whether the emitter is gone (read the ring once more after seeing this: it may hold the last
     /// entries).
     pub(crate) fn closed(&self) -> bool {
@@ -265,6 +324,9 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        if self.on_thread {
+            self.relay.thread_readers.fetch_sub(1, Ordering::SeqCst);
+        }
         self.relay.subscribers.fetch_sub(1, Ordering::SeqCst);
     }
 }

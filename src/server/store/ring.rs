@@ -1,4 +1,4 @@
-//! The bounded history ring behind backfill, resume and `GET /api/logs`.
+//! The bounded ring of entries behind the memory history and the viewers' live buffer.
 //!
 //! Entries are kept in seq order with no holes (the emitter stamps every entry it keeps), so finding
 //! a seq is index arithmetic rather than a search. The ring is bounded twice: by entry count and by
@@ -8,6 +8,8 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 
 use crate::model::LogEntry;
 
@@ -65,6 +67,11 @@ impl Ring {
     /// The oldest seq still retained.
     pub(crate) fn oldest_seq(&self) -> Option<u64> {
         self.entries.front().and_then(|(e, _)| e.seq)
+    }
+
+    /// The timestamp of the oldest entry retained.
+    pub(crate) fn oldest_time(&self) -> Option<DateTime<Utc>> {
+        self.entries.front().map(|(e, _)| e.timestamp)
     }
 
     /// The newest seq retained (always the newest stamped).

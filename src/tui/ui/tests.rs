@@ -10,8 +10,8 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 
 use super::render;
-use crate::model::{Level, LogEntry};
 use crate::client::{ConnState, SourceEvent};
+use crate::model::{Level, LogEntry};
 use crate::tui::app::App;
 use crate::tui::app::tests::{app_with, entry, press, press_code, press_ctrl, wall};
 use crate::wire::{Gap, GapReason};

@@ -1,0 +1,247 @@
+//! The one interface every reader of past entries asks: WebSocket backfill, `after=SEQ` resume,
+//! `since`/`until` windows and `GET /api/logs`.
+//!
+//! An implementation provides four primitives (the stream's identity, its bounds, and chunked reads
+//! forward and backward by seq); the questions readers ask are built on them once, here: the last N
+//! matching entries, a forward [`Scan`] that reports what is no longer held, and where a time window
+//! starts. The memory ring is the first implementation; a durable one answers the same questions
+//! from disk by overriding what it can do better (a time index for [`History::seek_time`]).
+//!
+//! Reads come in chunks of [`CHUNK`] so that no reader holds a lock (or a file) for long, and so that
+//! a large answer can be streamed instead of built whole.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::filter::Filter;
+use crate::model::LogEntry;
+
+/// How many entries one read takes at most.
+pub(crate) const CHUNK: usize = 512;
+
+/// What history holds at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Bounds {
+    /// Oldest seq still held.
+    pub oldest: Option<u64>,
+    /// Newest seq stamped; everything newer is yet to come.
+    pub newest: Option<u64>,
+    /// The timestamp of the oldest entry still held.
+    pub oldest_time: Option<DateTime<Utc>>,
+}
+
+/// Past entries of one stream, in seq order. Implementations are shared between threads and answer
+/// every read with entries that are already stamped; seqs they no longer hold are simply absent.
+pub trait History: Send + Sync + std::fmt::Debug {
+    /// Unique to one stream of seqs: a client resuming with another identity missed a restart of
+    /// the stream (its seqs start over), not just some entries.
+    fn identity(&self) -> &str;
+
+    /// The oldest and newest seqs now.
+    fn bounds(&self) -> Bounds;
+
+    /// Up to `max` held entries with `from <= seq <= to`, oldest first.
+    fn forward(&self, from: u64, to: u64, max: usize) -> Vec<Arc<LogEntry>>;
+
+    /// Up to `max` held entries with `seq < before`, newest first.
+    fn backward(&self, before: u64, max: usize) -> Vec<Arc<LogEntry>>;
+
+    /// The lowest seq that may hold an entry timestamped at or after `time`: a `since` window's scan
+    /// starts there. Timestamps come from apps and need not be in seq order, so an implementation
+    /// without an index answers with the oldest seq (and the filter does the rest).
+    fn seek_time(&self, time: DateTime<Utc>) -> Option<u64> {
+        let _ = time;
+        self.bounds().oldest
+    }
+
+    /// The newest `n` entries with `from <= seq <= to` that pass `filter`, oldest first.
+    fn last_matching(&self, filter: &Filter, from: u64, to: u64, n: usize) -> Vec<Arc<LogEntry>> {
+        let mut picked = Vec::new();
+        let mut before = to.saturating_add(1);
+        while picked.len() < n && before > from {
+            let chunk = self.backward(before, CHUNK);
+            let Some(last) = chunk.last().and_then(|e| e.seq) else {
+                break;
+            };
+            before = last;
+            let wanted = n - picked.len();
+            let in_range = chunk.into_iter().take_while(|e| e.seq >= Some(from));
+            picked.extend(in_range.filter(|e| filter.matches(e)).take(wanted));
+        }
+        picked.reverse();
+        picked
+    }
+}
+
+/// The first seq a reader of `filter`'s time window needs to look at: where its `since` seeks to,
+/// or the start of the stream.
+pub(crate) fn window_start(history: &dyn History, filter: &Filter) -> u64 {
+    filter
+        .since()
+        .and_then(|since| history.seek_time(since))
+        .unwrap_or(1)
+}
+
+/// What a forward [`Scan`] yields next.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Chunk {
+    /// Entries in seq order, without holes between them.
+    Entries(Vec<Arc<LogEntry>>),
+    /// Seqs `from..=to` were stamped but are no longer held (evicted, or never written).
+    Missing {
+        /// First seq not held.
+        from: u64,
+        /// Last seq not held.
+        to: u64,
+    },
+}
+
+/// Reads `from..=to` forward, chunk by chunk, telling held entries from seqs that are gone. Every
+/// seq in the range is accounted for exactly once, as an entry or inside a `Missing` range.
+#[derive(Debug)]
+pub(crate) struct Scan<'a> {
+    history: &'a dyn History,
+    next: u64,
+    to: u64,
+}
+
+impl<'a> Scan<'a> {
+    /// A scan over `from..=to`.
+    pub(crate) fn new(history: &'a dyn History, from: u64, to: u64) -> Scan<'a> {
+        Scan {
+            history,
+            next: from.max(1),
+            to,
+        }
+    }
+}
+
+impl Iterator for Scan<'_> {
+    type Item = Chunk;
+
+    fn next(&mut self) -> Option<Chunk> {
+        if self.next > self.to {
+            return None;
+        }
+        let entries = self.history.forward(self.next, self.to, CHUNK);
+        let first = entries.first().and_then(|e| e.seq).unwrap_or(self.to + 1);
+        if first > self.next {
+            let missing = Chunk::Missing {
+                from: self.next,
+                to: first - 1,
+            };
+            // The entries are read again by the next call: the range before them comes first.
+            self.next = first;
+            return Some(missing);
+        }
+        self.next = entries
+            .last()
+            .and_then(|e| e.seq)
+            .map_or(self.to + 1, |s| s + 1);
+        Some(Chunk::Entries(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Level;
+    use crate::server::store::ring::Ring;
+    use std::sync::Mutex;
+
+    /// A history over a plain ring, as the memory store is, without an emitter around it.
+    #[derive(Debug)]
+    struct RingHistory(Mutex<Ring>);
+
+    impl History for RingHistory {
+        fn identity(&self) -> &str {
+            "test"
+        }
+        fn bounds(&self) -> Bounds {
+            let ring = self.0.lock().unwrap();
+            Bounds {
+                oldest: ring.oldest_seq(),
+                newest: ring.newest_seq(),
+                oldest_time: None,
+            }
+        }
+        fn forward(&self, from: u64, to: u64, max: usize) -> Vec<Arc<LogEntry>> {
+            self.0.lock().unwrap().forward(from, to, max)
+        }
+        fn backward(&self, before: u64, max: usize) -> Vec<Arc<LogEntry>> {
+            self.0.lock().unwrap().backward(before, max)
+        }
+    }
+
+    /// Seqs 1..=`stamped`, of which the ring keeps the newest `kept`; every third is an error.
+    fn history(stamped: u64, kept: usize) -> RingHistory {
+        let mut ring = Ring::new(kept, usize::MAX);
+        for seq in 1..=stamped {
+            let level = if seq % 3 == 0 {
+                Level::Error
+            } else {
+                Level::Info
+            };
+            let mut e = LogEntry::new(level, "t", format!("m{seq}"));
+            e.seq = Some(seq);
+            let _ = ring.push(Arc::new(e), 1);
+        }
+        RingHistory(Mutex::new(ring))
+    }
+
+    fn seqs(entries: &[Arc<LogEntry>]) -> Vec<u64> {
+        entries.iter().filter_map(|e| e.seq).collect()
+    }
+
+    #[test]
+    fn a_scan_accounts_for_every_seq_once() {
+        let h = history(3000, 1000);
+        let chunks: Vec<Chunk> = Scan::new(&h, 1, 3000).collect();
+        assert_eq!(chunks[0], Chunk::Missing { from: 1, to: 2000 });
+        let held: Vec<u64> = chunks[1..]
+            .iter()
+            .flat_map(|c| match c {
+                Chunk::Entries(e) => seqs(e),
+                Chunk::Missing { .. } => panic!("a hole inside what the ring holds"),
+            })
+            .collect();
+        assert_eq!(held, (2001..=3000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_scan_past_the_newest_reports_what_was_never_held() {
+        let h = history(10, 10);
+        let chunks: Vec<Chunk> = Scan::new(&h, 9, 12).collect();
+        assert_eq!(
+            seqs(match &chunks[0] {
+                Chunk::Entries(e) => e,
+                Chunk::Missing { .. } => panic!("9 and 10 are held"),
+            }),
+            [9, 10]
+        );
+        assert_eq!(chunks[1], Chunk::Missing { from: 11, to: 12 });
+        assert_eq!(chunks.len(), 2);
+    }
+
+    #[test]
+    fn last_matching_reaches_back_across_chunks() {
+        let h = history(5000, 5000);
+        let errors = crate::filter::FilterSpec {
+            level: Some("error".into()),
+            ..Default::default()
+        }
+        .compile(Utc::now())
+        .unwrap();
+        let last = h.last_matching(&errors, 1, 4000, 700);
+        assert_eq!(last.len(), 700);
+        assert_eq!(last.last().and_then(|e| e.seq), Some(3999));
+        assert!(seqs(&last).windows(2).all(|w| w[1] == w[0] + 3));
+        assert_eq!(seqs(&h.last_matching(&Filter::all(), 1, 2, 10)), [1, 2]);
+        // The lower bound holds even inside a chunk.
+        assert_eq!(
+            seqs(&h.last_matching(&errors, 2990, 3000, 100)),
+            [2991, 2994, 2997, 3000]
+        );
+    }
+}
