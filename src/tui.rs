@@ -20,6 +20,7 @@ mod layout;
 mod terminal;
 mod text;
 mod ui;
+mod width;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};

@@ -18,6 +18,7 @@ pub(crate) use crate::format::thousands;
 use crate::format::{TimeMode, push_sanitized, write_time, write_value};
 use crate::model::{Level, Meta};
 use crate::tui::app::EntryRef;
+pub(crate) use crate::tui::width::width;
 use crate::wire::Gap;
 
 /// What a piece of text is, which decides its style.
@@ -101,13 +102,6 @@ impl Columns {
             (mode, _) => write_time(out, ts, mode, self.now),
         }
     }
-}
-
-/// The display width of sanitized text, as ratatui will fill cells with it.
-pub(crate) fn width(text: &str) -> usize {
-    text.graphemes(true)
-        .map(|g| usize::from(g.cell_width()))
-        .sum()
 }
 
 /// Pads `text` with spaces to exactly `columns`, or cuts it to fit with a trailing `…`.

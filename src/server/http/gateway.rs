@@ -23,15 +23,14 @@ use tokio::net::TcpListener;
 use super::auth::{self, Authorized};
 use super::config::GatewayConfig;
 use super::state::Shared;
-use super::{ingest, query, stream};
+use super::stream::{self, CLOSE_GRACE};
+use super::{ingest, query};
 use crate::server::context::{NotLogged, Quiet};
 use crate::server::store::Emitter;
 use crate::wire::{STREAM_PATH, StreamQuery};
 
 /// Close code for "at the connection limit, try again later".
 pub(crate) const CLOSE_TRY_AGAIN: u16 = 1013;
-/// How long [`serve`] waits for viewers to take their last entries and close frames before returning.
-pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// The log gateway: an [`Emitter`]'s history and live stream, served over HTTP and WebSocket.
 ///

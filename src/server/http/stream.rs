@@ -24,7 +24,6 @@ use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::frames::Batch;
-use super::gateway::CLOSE_GRACE;
 use super::state::Shared;
 use crate::filter::Filter;
 use crate::model::LogEntry;
@@ -35,6 +34,9 @@ use crate::wire::{
 
 /// How many live entries one read takes before the loop looks at pings and shutdown again.
 const DRAIN_MAX: usize = 4096;
+/// How long [`serve`](super::serve) waits for viewers to take their last entries and close frames
+/// before returning.
+pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// How long closing waits for the close frame to go out and for the peer's answer.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// Once the server is shutting down, how long a viewer's socket may take to accept what it is still

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use crate::filter::Filter;
 use crate::format::sanitize;
 use crate::model::{Level, LogEntry};
-use crate::tui::text::width;
+use crate::tui::width::width;
 
 /// A name's index in its [`NameSet`].
 pub(crate) type NameId = u32;
