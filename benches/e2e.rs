@@ -5,7 +5,7 @@
 //!
 //! ```sh
 //! cargo build --release --features server
-//! cargo bench --features server --bench e2e -- [emit|fanout|latency|throughput]...
+//! cargo bench --features server --bench e2e -- [emit|sink|fanout|latency|throughput]...
 //! ```
 //!
 //! Servers bind 127.0.0.1:0 and everything stops by itself. `VG_BIN` names the `vg` binary to drive
@@ -17,7 +17,11 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use vg::server::{Emitter, EmitterConfig};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use vg::LogEntry;
+use vg::server::{Emitter, EmitterConfig, Sink};
 
 #[path = "support/entries.rs"]
 mod entries;
@@ -48,14 +52,36 @@ fn quiet_emitter(history: usize) -> Emitter {
     )
 }
 
-/// `emit()` p50 and p99 in ns with `viewers` live viewers, at `rate` a second for `secs`; and the
-/// entries the viewers missed (must be 0) and did not receive by the end.
-fn emit_round(viewers: usize, rate: u64, secs: u64) -> (u64, u64, u64, u64) {
+/// A sink that counts what it is given and what it is told it missed.
+#[derive(Clone, Default)]
+struct CountingSink {
+    written: Arc<AtomicU64>,
+    missed: Arc<AtomicU64>,
+}
+
+impl Sink for CountingSink {
+    fn write(&mut self, entries: &[Arc<LogEntry>]) {
+        self.written
+            .fetch_add(entries.len() as u64, Ordering::Relaxed);
+    }
+
+    fn missed(&mut self, from: u64, to: u64) {
+        self.missed.fetch_add(to - from + 1, Ordering::Relaxed);
+    }
+}
+
+/// `emit()` p50 and p99 in ns with `viewers` live viewers and `sinks` sinks, at `rate` a second for
+/// `secs`; and the entries the viewers and sinks missed (must be 0) and did not receive by the end.
+fn emit_round(viewers: usize, sinks: usize, rate: u64, secs: u64) -> (u64, u64, u64, u64) {
     const HISTORY: usize = 10_000;
     let emitter = quiet_emitter(HISTORY);
     // A full history, as in an app that has run for a while: every timed emit() also evicts one.
     for i in 0..HISTORY as u64 {
         emitter.emit(entries::entry(i));
+    }
+    let counting: Vec<CountingSink> = (0..sinks).map(|_| CountingSink::default()).collect();
+    for (i, sink) in counting.iter().enumerate() {
+        emitter.add_sink(&format!("count{i}"), sink.clone()).unwrap();
     }
     let server = Server::start(emitter.clone());
     let seen = live::viewers(&server, viewers);
@@ -64,17 +90,31 @@ fn emit_round(viewers: usize, rate: u64, secs: u64) -> (u64, u64, u64, u64) {
     let mut times = paced(&emitter, rate, total, base, |i, _| entries::entry(i));
     // Give the viewers time to take the tail of the stream.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while seen
-        .iter()
-        .any(|s| s.entries.load(Ordering::Relaxed) < total)
-        && Instant::now() < deadline
+    let received = |n: u64, missed: u64| n + missed >= total;
+    while (seen.iter().any(|s| {
+        !received(
+            s.entries.load(Ordering::Relaxed),
+            s.missed.load(Ordering::Relaxed),
+        )
+    }) || counting.iter().any(|s| {
+        !received(
+            s.written.load(Ordering::Relaxed),
+            s.missed.load(Ordering::Relaxed),
+        )
+    })) && Instant::now() < deadline
     {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let missed = seen.iter().map(|s| s.missed.load(Ordering::Relaxed)).sum();
+    let missed = seen.iter().map(|s| s.missed.load(Ordering::Relaxed)).sum::<u64>()
+        + counting.iter().map(|s| s.missed.load(Ordering::Relaxed)).sum::<u64>();
     let short = seen
         .iter()
         .map(|s| total.saturating_sub(s.entries.load(Ordering::Relaxed)))
+        .chain(
+            counting
+                .iter()
+                .map(|s| total.saturating_sub(s.written.load(Ordering::Relaxed))),
+        )
         .sum();
     let p50 = quantile(&mut times, 0.5);
     let p99 = quantile(&mut times, 0.99);
@@ -89,29 +129,31 @@ fn emit_round(viewers: usize, rate: u64, secs: u64) -> (u64, u64, u64, u64) {
     (p50, p99, missed, short)
 }
 
-fn emit_figure(name: &str, counts: &[usize], rate: u64, secs: u64) {
-    println!("## {name}: emit() on the app's thread at {rate}/s for {secs}s, viewers attached");
+/// `counts`: (viewers, sinks) for each variant; the first is the baseline.
+fn emit_figure(name: &str, counts: &[(usize, usize)], rate: u64, secs: u64) {
+    println!("## {name}: emit() on the app's thread at {rate}/s for {secs}s, viewers/sinks attached");
     let mut p50s = vec![Vec::new(); counts.len()];
     let mut p99s = vec![Vec::new(); counts.len()];
     for _ in 0..rounds() {
         // Interleaved, so the machine's noise falls on every viewer count alike.
-        for (k, &n) in counts.iter().enumerate() {
-            let (p50, p99, missed, short) = emit_round(n, rate, secs);
+        for (k, &(n, sinks)) in counts.iter().enumerate() {
+            let (p50, p99, missed, short) = emit_round(n, sinks, rate, secs);
             p50s[k].push(p50 as f64);
             p99s[k].push(p99 as f64);
             println!(
-                "  round: {n:>3} viewers  p50 {p50:>5} ns  p99 {p99:>6} ns  missed {missed}  undelivered {short}"
+                "  round: {n:>3} viewers {sinks} sinks  p50 {p50:>5} ns  p99 {p99:>6} ns  missed {missed}  undelivered {short}"
             );
         }
     }
     let (base50, base99) = (median(&p50s[0]), median(&p99s[0]));
-    for (k, &n) in counts.iter().enumerate() {
+    for (k, &(n, sinks)) in counts.iter().enumerate() {
         let (p50, p99) = (median(&p50s[k]), median(&p99s[k]));
         println!(
-            "{name} viewers={n:<3} p50={p50:.0}ns p99={p99:.0}ns p50_ratio={:.2} p99_ratio={:.2} (vs {} viewers)",
+            "{name} viewers={n:<3} sinks={sinks} p50={p50:.0}ns p99={p99:.0}ns p50_ratio={:.2} p99_ratio={:.2} (vs {} viewers, {} sinks)",
             p50 / base50,
             p99 / base99,
-            counts[0]
+            counts[0].0,
+            counts[0].1
         );
     }
 }
@@ -249,10 +291,13 @@ fn main() {
     let all = asked.is_empty();
     let want = |name: &str| all || asked.iter().any(|a| a == name);
     if want("emit") {
-        emit_figure("emit", &[0, 10, 100], 2_000, 5);
+        emit_figure("emit", &[(0, 0), (10, 0), (100, 0)], 2_000, 5);
+    }
+    if want("sink") {
+        emit_figure("sink", &[(0, 0), (0, 1), (0, 4), (10, 1)], 2_000, 5);
     }
     if want("fanout") {
-        emit_figure("fanout", &[0, 50], 5_000, 3);
+        emit_figure("fanout", &[(0, 0), (50, 0)], 5_000, 3);
     }
     if want("latency") {
         latency();

@@ -204,3 +204,58 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
     }))
     .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::model::{Level, LogEntry};
+    use crate::server::{EmitterConfig, Sink};
+
+    struct Discard;
+
+    impl Sink for Discard {
+        fn write(&mut self, _: &[Arc<LogEntry>]) {}
+    }
+
+    async fn healthz(gateway: &Gateway) -> serde_json::Value {
+        let request = Request::get("/healthz").body(Body::empty()).unwrap();
+        let response = gateway.router::<()>().oneshot(request).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn healthz_shows_history_and_what_each_sink_wrote() {
+        let emitter = Emitter::new(EmitterConfig::default().read_env(false).history(3, usize::MAX));
+        emitter.add_sink("discard", Discard).unwrap();
+        for i in 0..5 {
+            emitter.log(Level::Info, "t", format!("m{i}"));
+        }
+        let gateway = Gateway::new(emitter, GatewayConfig::default());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let health = loop {
+            let health = healthz(&gateway).await;
+            if health["sinks"][0]["position"] == 5 || tokio::time::Instant::now() > deadline {
+                break health;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        assert_eq!(health["status"], "ok");
+        assert_eq!(health["viewers"], 0);
+        assert_eq!(health["history"]["entries"], 3);
+        assert_eq!(health["history"]["oldest_seq"], 3);
+        assert_eq!(health["history"]["newest_seq"], 5);
+        let sink = &health["sinks"][0];
+        assert_eq!(sink["name"], "discard");
+        assert_eq!((sink["written"].clone(), sink["missed"].clone()), (5.into(), 0.into()));
+        assert_eq!(sink["running"], true);
+    }
+}
