@@ -9,8 +9,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use assert_cmd::prelude::*;
-use support::{LIMIT, TempDir, first_line_then_close, line_reader, vg, wait_with_deadline};
 use predicates::prelude::*;
+use support::{LIMIT, TempDir, first_line_then_close, line_reader, vg, wait_with_deadline};
 
 const SAMPLE: &str = r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"api","message":"GET /api/users 200 12ms","meta":{"method":"GET","path":"/api/users","statusCode":200,"duration":12,"userId":"user_123"},"instance":"148e","region":"ord"}
 {"timestamp":"2026-02-05T18:13:39.000Z","level":"error","source":"api","message":"GET /api/orders 503 912ms","meta":{"method":"GET","path":"/api/orders","statusCode":503,"duration":912},"instance":"148e","region":"ord"}

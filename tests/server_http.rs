@@ -26,7 +26,9 @@ async fn ingest_accepts_good_lines_and_explains_bad_ones() {
         r#"{"msg":"last"}"#,
         "\n"
     );
-    let response = server.request("POST", "/api/logs", &[], body.as_bytes()).await;
+    let response = server
+        .request("POST", "/api/logs", &[], body.as_bytes())
+        .await;
     assert_eq!(response.status, 200);
     let report = response.json();
     assert_eq!(report["accepted"], 3);
@@ -49,9 +51,7 @@ async fn ingest_accepts_good_lines_and_explains_bad_ones() {
     assert_eq!(got[1].meta["orderId"], 7);
 
     let array = br#"[{"message":"a","level":"info","source":"x"}, 42]"#;
-    let report = server.request("POST", "/api/logs", &[], array)
-        .await
-        .json();
+    let report = server.request("POST", "/api/logs", &[], array).await.json();
     assert_eq!(
         (
             report["accepted"].as_u64(),
@@ -64,13 +64,14 @@ async fn ingest_accepts_good_lines_and_explains_bad_ones() {
     assert_eq!(all_bad.status, 400);
     assert!(all_bad.json().get("hint").is_none());
     // What `curl --data-binary @app.log` sends: a form, holding plain text. The answer says how.
-    let form = server.request(
-        "POST",
-        "/api/logs",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        b"started\n",
-    )
-    .await;
+    let form = server
+        .request(
+            "POST",
+            "/api/logs",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            b"started\n",
+        )
+        .await;
     assert_eq!(form.status, 400);
     assert!(
         form.json()["hint"]
@@ -79,13 +80,14 @@ async fn ingest_accepts_good_lines_and_explains_bad_ones() {
             .contains("Content-Type: text/plain")
     );
 
-    let text = server.request(
-        "POST",
-        "/api/logs",
-        &[("Content-Type", "text/plain")],
-        b"started\nlistening\n",
-    )
-    .await;
+    let text = server
+        .request(
+            "POST",
+            "/api/logs",
+            &[("Content-Type", "text/plain")],
+            b"started\nlistening\n",
+        )
+        .await;
     assert_eq!(text.json()["accepted"], 2);
     drop(ws);
     server.stop().await;
@@ -97,7 +99,9 @@ async fn ingest_bodies_are_bounded() {
     config.max_ingest_bytes = 1024;
     let server = TestApp::new(emitter_config(), config);
     let body = format!("{{\"msg\":\"{}\"}}\n", "x".repeat(2000));
-    let response = server.request("POST", "/api/logs", &[], body.as_bytes()).await;
+    let response = server
+        .request("POST", "/api/logs", &[], body.as_bytes())
+        .await;
     assert_eq!(response.status, 413);
     assert!(
         response.json()["error"]
@@ -119,13 +123,9 @@ async fn the_history_query_filters_limits_and_pages() {
         };
         server.emitter.log(level, "api", format!("m{i}"));
     }
-    let newest = server.request(
-        "GET",
-        "/api/logs?level=error&limit=3",
-        &[],
-        b"",
-    )
-    .await;
+    let newest = server
+        .request("GET", "/api/logs?level=error&limit=3", &[], b"")
+        .await;
     assert_eq!(newest.status, 200);
     assert_eq!(newest.header("content-type"), Some("application/json"));
     assert_eq!(newest.header("x-vg-boot"), Some(server.emitter.boot()));
@@ -133,13 +133,14 @@ async fn the_history_query_filters_limits_and_pages() {
     let entries: Vec<LogEntry> = serde_json::from_str(&newest.body).unwrap();
     assert_eq!(messages(&entries), ["m16", "m18", "m20"]);
 
-    let page = server.request(
-        "GET",
-        "/api/logs?level=error&limit=2&after=5",
-        &[("Accept", "application/x-ndjson")],
-        b"",
-    )
-    .await;
+    let page = server
+        .request(
+            "GET",
+            "/api/logs?level=error&limit=2&after=5",
+            &[("Accept", "application/x-ndjson")],
+            b"",
+        )
+        .await;
     assert_eq!(page.header("content-type"), Some("application/x-ndjson"));
     let lines: Vec<LogEntry> = page
         .body
@@ -148,7 +149,9 @@ async fn the_history_query_filters_limits_and_pages() {
         .collect();
     assert_eq!(messages(&lines), ["m6", "m8"]);
 
-    let bad = server.request("GET", "/api/logs?since=someday", &[], b"").await;
+    let bad = server
+        .request("GET", "/api/logs?since=someday", &[], b"")
+        .await;
     assert_eq!(bad.status, 400);
     assert!(
         bad.json()["error"]
@@ -235,10 +238,7 @@ async fn unmatched_paths_are_logged_and_the_gateways_own_requests_are_not() {
     // Served, because the WebSocket upgrade is one of the gateway's requests too.
     let server = layered_app().serve().await;
     let emitter = &server.emitter;
-    assert_eq!(
-        server.request("GET", "/nope", &[], b"").await.status,
-        404
-    );
+    assert_eq!(server.request("GET", "/nope", &[], b"").await.status, 404);
     assert_eq!(
         server.request("GET", "/healthz", &[], b"").await.status,
         200
@@ -279,17 +279,18 @@ async fn the_request_layer_logs_one_entry_per_request_with_secrets_redacted() {
     let emitter = &server.emitter;
     let target = "/api/users/42?page=2&token=SECRETtok&access_token=SECRETacc&api_key=SECRETkey\
                   &password=SECRETpw&X-Amz-Signature=SECRETsig&client_secret=SECRETcs";
-    let response = server.request(
-        "GET",
-        target,
-        &[
-            ("Authorization", "Bearer SECRETauth"),
-            ("Cookie", "session=SECRETcookie"),
-            ("X-Api-Key", "SECRETheaderkey"),
-        ],
-        b"",
-    )
-    .await;
+    let response = server
+        .request(
+            "GET",
+            target,
+            &[
+                ("Authorization", "Bearer SECRETauth"),
+                ("Cookie", "session=SECRETcookie"),
+                ("X-Api-Key", "SECRETheaderkey"),
+            ],
+            b"",
+        )
+        .await;
     assert_eq!(response.status, 200);
     let echoed = response.header("x-request-id").unwrap().to_owned();
     let entries = request_entries(emitter);
@@ -321,13 +322,9 @@ async fn the_request_layer_logs_one_entry_per_request_with_secrets_redacted() {
     );
 
     // A caller's request id is kept; status sets the level.
-    let response = server.request(
-        "GET",
-        "/boom",
-        &[("X-Request-Id", "trace-abc")],
-        b"",
-    )
-    .await;
+    let response = server
+        .request("GET", "/boom", &[("X-Request-Id", "trace-abc")], b"")
+        .await;
     assert_eq!(response.header("x-request-id"), Some("trace-abc"));
     server.request("GET", "/nowhere", &[], b"").await;
     let entries = request_entries(emitter);

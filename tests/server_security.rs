@@ -95,15 +95,13 @@ async fn the_token_in_a_header_or_a_subprotocol_is_accepted() {
             .unwrap()
             .starts_with("Bearer")
     );
-    let ok = server.request(
-        "GET",
-        "/api/logs",
-        &[("Authorization", &bearer)],
-        b"",
-    )
-    .await;
+    let ok = server
+        .request("GET", "/api/logs", &[("Authorization", &bearer)], b"")
+        .await;
     assert_eq!(ok.status, 200);
-    let post = server.request("POST", "/api/logs", &[], b"{\"msg\":\"x\"}").await;
+    let post = server
+        .request("POST", "/api/logs", &[], b"{\"msg\":\"x\"}")
+        .await;
     assert_eq!(post.status, 401);
     // Health checks need no token.
     assert_eq!(
@@ -120,13 +118,9 @@ async fn an_empty_token_refuses_everyone_instead_of_nobody() {
     server.emitter.log(Level::Info, "api", "private");
     let open = server.request("GET", "/api/logs", &[], b"").await;
     assert_eq!(open.status, 401, "{}", open.body);
-    let empty = server.request(
-        "GET",
-        "/api/logs",
-        &[("Authorization", "Bearer ")],
-        b"",
-    )
-    .await;
+    let empty = server
+        .request("GET", "/api/logs", &[("Authorization", "Bearer ")], b"")
+        .await;
     assert_eq!(empty.status, 401);
     assert_eq!(handshake(&server, "", &[]).await.err(), Some(401));
     server.stop().await;
@@ -138,13 +132,14 @@ async fn a_foreign_browser_origin_is_refused() {
     let server = TestServer::start(emitter_config(), config).await;
     let foreign = [("origin", "http://evil.example")];
     assert_eq!(handshake(&server, "", &foreign).await.err(), Some(403));
-    let post = server.request(
-        "POST",
-        "/api/logs",
-        &[("Origin", "http://evil.example")],
-        b"{\"msg\":\"x\"}",
-    )
-    .await;
+    let post = server
+        .request(
+            "POST",
+            "/api/logs",
+            &[("Origin", "http://evil.example")],
+            b"{\"msg\":\"x\"}",
+        )
+        .await;
     assert_eq!(post.status, 403);
     assert!(post.body.contains("--allow-origin"), "{}", post.body);
     assert_eq!(server.emitter.stats().entries, 0);
@@ -169,7 +164,9 @@ async fn a_dns_rebound_page_cannot_read_history_from_a_tokenless_server() {
     // A hostile name pointed at 127.0.0.1: the page's own GET is same-origin, so it sends no Origin,
     // and over plain http no Fetch Metadata either. Only the Host shows what happened.
     let rebound = "rebind.evil.example:8080";
-    let response = server.request("GET", "/api/logs", &[("Host", rebound)], b"").await;
+    let response = server
+        .request("GET", "/api/logs", &[("Host", rebound)], b"")
+        .await;
     assert_eq!(response.status, 403, "{}", response.body);
     assert!(!response.body.contains("private"));
     assert!(
@@ -179,7 +176,9 @@ async fn a_dns_rebound_page_cannot_read_history_from_a_tokenless_server() {
     );
     // Addressed by IP or localhost, as programs on this machine do, it answers.
     let local = "localhost:8080";
-    let program = server.request("GET", "/api/logs", &[("Host", local)], b"").await;
+    let program = server
+        .request("GET", "/api/logs", &[("Host", local)], b"")
+        .await;
     assert_eq!(program.status, 200);
     assert!(program.body.contains("private"));
 }

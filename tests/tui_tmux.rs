@@ -228,10 +228,7 @@ fn bad_flag_values_are_usage_errors() {
         (&["tui", "--level", "loud"][..], "unknown level 'loud'"),
         (&["tui", "--url", "ftp://x"][..], "invalid URL 'ftp://x'"),
     ] {
-        let out = vg()
-            .args(args)
-            .output()
-            .unwrap();
+        let out = vg().args(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");

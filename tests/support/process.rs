@@ -68,7 +68,9 @@ pub fn wait_line(lines: &Receiver<String>, needle: &str) -> String {
                 panic!("no line containing {needle:?} within {LIMIT:?}; before: {skipped:?}")
             }
             Err(RecvTimeoutError::Disconnected) => {
-                panic!("the stream ended without a line containing {needle:?}; it said: {skipped:?}")
+                panic!(
+                    "the stream ended without a line containing {needle:?}; it said: {skipped:?}"
+                )
             }
         }
     }
