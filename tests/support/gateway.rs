@@ -22,12 +22,6 @@ pub fn emitter_config() -> EmitterConfig {
     EmitterConfig::default().read_env(false)
 }
 
-impl Default for TestApp {
-    fn default() -> TestApp {
-        TestApp::new(emitter_config(), GatewayConfig::default())
-    }
-}
-
 /// An emitter, a gateway serving it, and the app to call (the gateway's router, or an app with it
 /// merged in). Nothing listens until [`TestApp::serve`].
 pub struct TestApp {
@@ -125,6 +119,12 @@ impl TestApp {
             stop: Some(stop),
             task,
         }
+    }
+}
+
+impl Default for TestApp {
+    fn default() -> TestApp {
+        TestApp::new(emitter_config(), GatewayConfig::default())
     }
 }
 
