@@ -2,15 +2,15 @@
 //! bad input. (Against a live server: `logs_server.rs`.)
 #![cfg(feature = "cli")]
 
-mod common;
+mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
 use assert_cmd::prelude::*;
-use common::{TempDir, line_reader, vg};
 use predicates::prelude::*;
+use support::{LIMIT, TempDir, first_line_then_close, line_reader, vg, wait_with_deadline};
 
 const SAMPLE: &str = r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"api","message":"GET /api/users 200 12ms","meta":{"method":"GET","path":"/api/users","statusCode":200,"duration":12,"userId":"user_123"},"instance":"148e","region":"ord"}
 {"timestamp":"2026-02-05T18:13:39.000Z","level":"error","source":"api","message":"GET /api/orders 503 912ms","meta":{"method":"GET","path":"/api/orders","statusCode":503,"duration":912},"instance":"148e","region":"ord"}
@@ -252,7 +252,7 @@ fn until_match_fail_on_and_timeout_exit_codes() {
             .unwrap();
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(input.as_bytes()).unwrap();
-        let status = common::wait_with_deadline(&mut child, Duration::from_secs(20));
+        let status = wait_with_deadline(&mut child, LIMIT);
         drop(stdin);
         assert_eq!(status.code(), Some(*code), "{flags:?}");
     }
@@ -268,12 +268,10 @@ fn a_closed_pipe_ends_quietly_with_exit_0() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
     stdin.write_all(b"first\n").unwrap();
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    // Like `| head -1`: the pipe closes once the line is read.
+    let line = first_line_then_close(child.stdout.take().unwrap());
     assert!(line.ends_with("info  first\n"), "{line}");
-    drop(stdout); // like `| head -1`
     for _ in 0..50 {
         if stdin
             .write_all(&[b'x'; 4096])
@@ -285,7 +283,7 @@ fn a_closed_pipe_ends_quietly_with_exit_0() {
         std::thread::sleep(Duration::from_millis(20));
     }
     drop(stdin);
-    let status = common::wait_with_deadline(&mut child, Duration::from_secs(20));
+    let status = wait_with_deadline(&mut child, LIMIT);
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert_eq!(status.code(), Some(0), "{stderr}");
@@ -313,7 +311,7 @@ fn following_survives_rotation_truncation_and_half_written_lines() {
         .unwrap();
     let lines = line_reader(child.stdout.take().unwrap());
     let next = || {
-        let line = lines.recv_timeout(Duration::from_secs(20)).expect("a line");
+        let line = lines.recv_timeout(LIMIT).expect("a line");
         line.split_once(" info  ")
             .map(|(_, m)| m.to_owned())
             .unwrap_or(line)

@@ -3,137 +3,38 @@
 
 #![cfg(all(feature = "server", feature = "cli"))]
 
-mod common;
+mod support;
 
-use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, ChildStdin, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{line_reader, vg};
+use support::{
+    LIMIT, VgProcess, VgServe, first_line_then_close, line_reader, vg, wait_with_deadline,
+};
 
-const LIMIT: Duration = Duration::from_secs(20);
-
-/// `vg serve --stdin`: entries written to its stdin are emitted. Killed on drop.
-struct Server {
-    child: Child,
-    stdin: ChildStdin,
-    addr: SocketAddr,
-    _stderr: Receiver<String>,
+/// Writes one entry per message to the server's stdin.
+fn emit(server: &mut VgServe, messages: impl IntoIterator<Item = String>) {
+    server.write_lines(messages.into_iter().map(|m| {
+        serde_json::json!({"level": "info", "source": "api", "msg": m, "time": "2026-02-05T18:13:38Z"})
+    }));
 }
 
-impl Server {
-    fn start(bind: &str, extra: &[&str]) -> Server {
-        let mut child = vg()
-            .args(["serve", "--stdin", "--bind", bind])
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = line_reader(child.stderr.take().unwrap());
-        let line = loop {
-            let line = stderr
-                .recv_timeout(LIMIT)
-                .expect("vg serve announces its address");
-            if line.contains("listening on") {
-                break line;
-            }
-        };
-        let addr = line
-            .rsplit("http://")
-            .next()
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        Server {
-            stdin: child.stdin.take().unwrap(),
-            child,
-            addr,
-            _stderr: stderr,
-        }
-    }
-
-    fn emit(&mut self, messages: impl IntoIterator<Item = String>) {
-        for m in messages {
-            let line = serde_json::json!({"level": "info", "source": "api", "msg": m, "time": "2026-02-05T18:13:38Z"});
-            writeln!(self.stdin, "{line}").unwrap();
-        }
-        self.stdin.flush().unwrap();
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Waits (bounded) until the server's newest entry has this message, so what was written to its
-    /// stdin is known to be emitted.
-    fn wait_emitted(&self, message: &str) {
-        for _ in 0..200 {
-            let out = vg()
-                .args([
-                    "logs",
-                    "--json",
-                    "--no-follow",
-                    "-n",
-                    "1",
-                    "--url",
-                    &self.url(),
-                ])
-                .output()
-                .unwrap();
-            if String::from_utf8_lossy(&out.stdout).contains(&format!("\"message\":\"{message}\""))
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!("the server never emitted {message:?}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A `vg logs` process whose stdout and stderr lines arrive on channels. Killed on drop.
-struct Logs {
-    child: Child,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
-}
+/// A `vg logs` process. Killed on drop.
+struct Logs(VgProcess);
 
 impl Logs {
     fn start(args: &[&str]) -> Logs {
-        let mut child = vg()
-            .arg("logs")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = line_reader(child.stdout.take().unwrap());
-        let stderr = line_reader(child.stderr.take().unwrap());
-        Logs {
-            child,
-            stdout,
-            stderr,
-        }
+        Logs(VgProcess::spawn(&[&["logs"], args].concat()))
     }
 
     /// The next `n` stdout lines' messages (display format, message after the level column).
     fn messages(&self, n: usize) -> Vec<String> {
         (0..n)
             .map(|_| {
-                let line = self.stdout.recv_timeout(LIMIT).expect("a line on stdout");
+                let line = self.0.stdout.recv_timeout(LIMIT).expect("a line on stdout");
                 line.split_once(" info  ")
                     .map(|(_, m)| m.to_owned())
                     .unwrap_or(line)
@@ -142,28 +43,13 @@ impl Logs {
     }
 
     fn wait_stderr(&self, needle: &str) -> String {
-        loop {
-            let line = self
-                .stderr
-                .recv_timeout(LIMIT)
-                .unwrap_or_else(|_| panic!("stderr never said {needle:?}"));
-            if line.contains(needle) {
-                return line;
-            }
-        }
+        self.0.wait_stderr(needle)
     }
 
     fn assert_no_more_stdout(&self) {
-        if let Ok(line) = self.stdout.recv_timeout(Duration::from_millis(500)) {
+        if let Ok(line) = self.0.stdout.recv_timeout(Duration::from_millis(500)) {
             panic!("unexpected extra line: {line}");
         }
-    }
-}
-
-impl Drop for Logs {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -173,16 +59,13 @@ fn numbered(range: std::ops::RangeInclusive<u32>) -> Vec<String> {
 
 #[test]
 fn json_output_matches_what_the_server_holds_and_filters_push_down() {
-    let mut server = Server::start("127.0.0.1:0", &[]);
+    let mut server = VgServe::start("127.0.0.1:0", &[]);
     let lines = [
         r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"api","message":"GET /a 200","meta":{"statusCode":200}}"#,
         r#"{"timestamp":"2026-02-05T18:13:39.000Z","level":"error","source":"api","message":"GET /b 503","meta":{"statusCode":503}}"#,
         r#"{"timestamp":"2026-02-05T18:13:40.000Z","level":"warn","source":"db","message":"slow query","meta":{"duration":900}}"#,
     ];
-    for line in lines {
-        writeln!(server.stdin, "{line}").unwrap();
-    }
-    server.stdin.flush().unwrap();
+    server.write_lines(lines);
     let url = server.url();
     let run = |flags: &[&str]| -> Vec<serde_json::Value> {
         let out = vg()
@@ -243,14 +126,14 @@ fn json_output_matches_what_the_server_holds_and_filters_push_down() {
         .spawn()
         .unwrap();
     let printed = line_reader(window.stdout.take().unwrap());
-    assert!(common::wait_with_deadline(&mut window, LIMIT).success());
+    assert!(wait_with_deadline(&mut window, LIMIT).success());
     assert_eq!(printed.iter().count(), 2);
 }
 
 #[test]
 fn a_time_window_is_not_cut_to_the_default_tail() {
-    let mut server = Server::start("127.0.0.1:0", &[]);
-    server.emit(numbered(1..=150));
+    let mut server = VgServe::start("127.0.0.1:0", &[]);
+    emit(&mut server, numbered(1..=150));
     server.wait_emitted("entry 150");
     let url = server.url();
     let count = |flags: &[&str]| {
@@ -279,30 +162,30 @@ fn a_server_that_is_not_there_yet_is_waited_for() {
     assert!(first.contains("cannot reach"), "{first}");
     // Several more attempts fail the same way meanwhile (backoff 0.25 s, 0.5 s, 1 s): said once.
     std::thread::sleep(Duration::from_millis(1800));
-    let repeated: Vec<String> = logs.stderr.try_iter().collect();
+    let repeated: Vec<String> = logs.0.stderr.try_iter().collect();
     assert!(
         repeated.is_empty(),
         "an outage repeats itself: {repeated:?}"
     );
-    let mut server = Server::start(&addr, &[]);
-    server.emit(numbered(1..=2));
+    let mut server = VgServe::start(&addr, &[]);
+    emit(&mut server, numbered(1..=2));
     assert_eq!(logs.messages(2), numbered(1..=2));
 }
 
 #[test]
 fn a_server_restart_is_reported_and_streaming_continues() {
-    let mut server = Server::start("127.0.0.1:0", &[]);
+    let mut server = VgServe::start("127.0.0.1:0", &[]);
     let addr = server.addr.to_string();
-    server.emit(numbered(1..=3));
+    emit(&mut server, numbered(1..=3));
     let logs = Logs::start(&["--url", &server.url()]);
     assert_eq!(logs.messages(3), numbered(1..=3));
 
     drop(server);
     logs.wait_stderr("retrying until it is back");
-    let mut server = Server::start(&addr, &[]);
+    let mut server = VgServe::start(&addr, &[]);
     logs.wait_stderr("reconnected");
     logs.wait_stderr("server restarted");
-    server.emit(numbered(4..=5));
+    emit(&mut server, numbered(4..=5));
     assert_eq!(logs.messages(2), numbered(4..=5));
     logs.assert_no_more_stdout();
 }
@@ -367,19 +250,19 @@ impl Relay {
 
 #[test]
 fn a_cut_connection_resumes_exactly_where_it_stopped() {
-    let mut server = Server::start("127.0.0.1:0", &[]);
+    let mut server = VgServe::start("127.0.0.1:0", &[]);
     let relay = Relay::start(server.addr);
-    server.emit(numbered(1..=5));
+    emit(&mut server, numbered(1..=5));
     let logs = Logs::start(&["--url", &format!("http://{}", relay.addr)]);
     assert_eq!(logs.messages(5), numbered(1..=5));
 
     relay.cut();
     logs.wait_stderr("retrying until it is back");
-    server.emit(numbered(6..=9)); // logged while the viewer is away
+    emit(&mut server, numbered(6..=9)); // logged while the viewer is away
     server.wait_emitted("entry 9");
     relay.reopen();
     logs.wait_stderr("reconnected");
-    server.emit(numbered(10..=10));
+    emit(&mut server, numbered(10..=10));
     assert_eq!(
         logs.messages(5),
         numbered(6..=10),
@@ -410,16 +293,16 @@ fn with_a_filter_the_evicted_count_is_an_upper_bound() {
 /// Cuts a `vg logs` (run with `args`) off while the server evicts seqs 3..=9, and returns the gap
 /// line it printed on reconnecting; no entry it could still get is lost.
 fn gap_after_eviction(args: &[&str]) -> String {
-    let mut server = Server::start("127.0.0.1:0", &["--history", "3"]);
+    let mut server = VgServe::start("127.0.0.1:0", &["--history", "3"]);
     let relay = Relay::start(server.addr);
-    server.emit(numbered(1..=2));
+    emit(&mut server, numbered(1..=2));
     let url = format!("http://{}", relay.addr);
     let logs = Logs::start(&[&["--url", url.as_str()], args].concat());
     assert_eq!(logs.messages(2), numbered(1..=2));
 
     relay.cut();
     logs.wait_stderr("retrying until it is back");
-    server.emit(numbered(3..=12)); // history keeps only 10..=12
+    emit(&mut server, numbered(3..=12)); // history keeps only 10..=12
     server.wait_emitted("entry 12");
     relay.reopen();
     let gap = logs.wait_stderr("entries missed");
@@ -431,7 +314,7 @@ fn gap_after_eviction(args: &[&str]) -> String {
 #[test]
 fn a_reader_that_falls_behind_catches_up_from_history_instead_of_losing_entries() {
     const N: u32 = 60_000;
-    let mut server = Server::start("127.0.0.1:0", &["--history", "100000"]);
+    let mut server = VgServe::start("127.0.0.1:0", &["--history", "100000"]);
     // Nobody reads its stdout at first: the pipe and the socket fill, and the server's live ring
     // (4,096 entries) moves on without this viewer.
     let mut child = vg()
@@ -446,7 +329,7 @@ fn a_reader_that_falls_behind_catches_up_from_history_instead_of_losing_entries(
         .expect("vg logs says it connects");
     assert!(connected.contains("connect"), "{connected}");
     std::thread::sleep(Duration::from_millis(300));
-    server.emit(numbered(1..=N));
+    emit(&mut server, numbered(1..=N));
     server.wait_emitted(&format!("entry {N}"));
     let stdout = line_reader(child.stdout.take().unwrap());
     let mut expected = 1;
@@ -471,9 +354,8 @@ fn a_reader_that_falls_behind_catches_up_from_history_instead_of_losing_entries(
 
 #[test]
 fn closing_the_pipe_ends_vg_logs_even_when_no_entry_arrives() {
-    use std::io::{BufRead, BufReader};
-    let mut server = Server::start("127.0.0.1:0", &[]);
-    server.emit(numbered(1..=2));
+    let mut server = VgServe::start("127.0.0.1:0", &[]);
+    emit(&mut server, numbered(1..=2));
     server.wait_emitted("entry 2");
     let mut child = vg()
         .args(["logs", "--url", &server.url()])
@@ -482,11 +364,8 @@ fn closing_the_pipe_ends_vg_logs_even_when_no_entry_arrives() {
         .spawn()
         .unwrap();
     // `vg logs | head -1`: one line read, then the reader goes, and the server stays quiet.
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let first = first_line_then_close(child.stdout.take().unwrap());
     assert!(first.contains("entry 1"), "{first}");
-    let status = common::wait_with_deadline(&mut child, LIMIT);
+    let status = wait_with_deadline(&mut child, LIMIT);
     assert!(status.success(), "{status:?}");
 }

@@ -2,91 +2,26 @@
 
 #![cfg(all(feature = "server", feature = "cli"))]
 
-mod common;
 mod support;
 
 use std::io::Write;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Stdio;
 
-use common::{line_reader, vg};
 use support::*;
 use vg::Level;
 
-/// A `vg` child process, killed when dropped, whose output lines arrive on channels.
-struct Vg {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stderr: mpsc::Receiver<String>,
-    stdout: mpsc::Receiver<String>,
-}
-
-impl Vg {
-    fn spawn(args: &[&str]) -> Vg {
-        let mut child = vg()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = line_reader(child.stderr.take().unwrap());
-        let stdout = line_reader(child.stdout.take().unwrap());
-        Vg {
-            stdin: child.stdin.take(),
-            child,
-            stderr,
-            stdout,
-        }
-    }
-
-    /// Waits for a line of `stream` containing `needle`.
-    fn wait_line(stream: &mpsc::Receiver<String>, needle: &str) -> String {
-        loop {
-            match stream.recv_timeout(LIMIT) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(_) => {}
-                Err(e) => panic!("no line containing {needle:?}: {e}"),
-            }
-        }
-    }
-
-    /// The `http://127.0.0.1:PORT` the server printed.
-    fn url(line: &str) -> String {
-        let start = line.find("http://").expect("a URL");
-        line[start..].split_whitespace().next().unwrap().to_owned()
-    }
-}
-
-impl Drop for Vg {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn serve_stdin_streams_what_it_reads() {
-    let mut vg = Vg::spawn(&["serve", "--stdin", "--bind", "127.0.0.1:0"]);
-    let url = Vg::url(&Vg::wait_line(&vg.stderr, "listening on"));
-    let ws_url = format!("{}/api/logs/stream", url.replacen("http", "ws", 1));
-    let mut ws = connect(&ws_url).await;
+    let mut server = VgServe::start("127.0.0.1:0", &[]);
+    let mut ws = connect(&server.ws_url()).await;
     expect_hello(&mut ws).await;
     until_live(&mut ws).await;
 
-    let stdin = vg.stdin.as_mut().unwrap();
-    writeln!(
-        stdin,
-        r#"{{"timestamp":"2026-02-05T18:13:38.000Z","level":"warn","source":"api","message":"native json"}}"#
-    )
-    .unwrap();
-    writeln!(
-        stdin,
-        r#"{{"level":"error","msg":"zap style","logger":"db","ts":1770315218.5}}"#
-    )
-    .unwrap();
-    writeln!(stdin, "a plain line").unwrap();
-    stdin.flush().unwrap();
+    server.write_lines([
+        r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"warn","source":"api","message":"native json"}"#,
+        r#"{"level":"error","msg":"zap style","logger":"db","ts":1770315218.5}"#,
+        "a plain line",
+    ]);
     let (got, _) = until_entry(&mut ws, |e| e.message == "a plain line").await;
     assert_eq!(messages(&got), ["native json", "zap style", "a plain line"]);
     assert_eq!((got[0].level, got[0].source.as_str()), (Level::Warn, "api"));
@@ -97,26 +32,24 @@ async fn serve_stdin_streams_what_it_reads() {
     );
 
     // End of input: the server says so and keeps serving its history.
-    drop(vg.stdin.take());
-    Vg::wait_line(&vg.stderr, "stdin ended after 3 lines");
-    let addr = url.trim_start_matches("http://").parse().unwrap();
-    let history = http(addr, "GET", "/api/logs", &[], b"").await;
+    server.process.close_stdin();
+    server.process.wait_stderr("stdin ended after 3 lines");
+    let history = http(server.addr, "GET", "/api/logs", &[], b"").await;
     assert_eq!(history.json().as_array().unwrap().len(), 3);
 }
 
 #[tokio::test]
 async fn serve_stdin_reports_damage_while_reading_and_marks_cut_lines() {
-    let mut vg = Vg::spawn(&["serve", "--stdin", "--bind", "127.0.0.1:0"]);
-    let url = Vg::url(&Vg::wait_line(&vg.stderr, "listening on"));
-    let stdin = vg.stdin.as_mut().unwrap();
+    let mut server = VgServe::start("127.0.0.1:0", &[]);
+    let stdin = server.process.stdin();
     // Two MiB without a newline, then a normal line; stdin stays open, as a piped app's does.
     stdin.write_all(&vec![b'x'; 2 * 1024 * 1024]).unwrap();
     stdin.write_all(b"\nafter the long one\n").unwrap();
     stdin.flush().unwrap();
-    let said = Vg::wait_line(&vg.stderr, "damaged");
+    let said = server.process.wait_stderr("damaged");
     assert!(said.contains("1 damaged stdin line"), "{said}");
 
-    let addr = url.trim_start_matches("http://").parse().unwrap();
+    let addr = server.addr;
     // The notice comes as the long line is read; the next line follows it into history.
     let deadline = std::time::Instant::now() + LIMIT;
     let entries = loop {
@@ -139,16 +72,14 @@ async fn serve_stdin_reports_damage_while_reading_and_marks_cut_lines() {
 
 #[tokio::test]
 async fn demo_serves_synthetic_logs_and_prints_its_url() {
-    let vg = Vg::spawn(&["demo", "--no-tui", "--bind", "127.0.0.1:0", "--rate", "200"]);
-    let url = Vg::url(&Vg::wait_line(&vg.stdout, "http://"));
-    Vg::wait_line(&vg.stderr, "vg tui --url");
-    let addr = url.trim_start_matches("http://").parse().unwrap();
+    let demo = VgProcess::spawn(&["demo", "--no-tui", "--bind", "127.0.0.1:0", "--rate", "200"]);
+    let addr = announced_addr(&demo.wait_stdout("http://"));
+    demo.wait_stderr("vg tui --url");
     let seeded = http(addr, "GET", "/api/logs?limit=50", &[], b"")
         .await
         .json();
     assert_eq!(seeded.as_array().unwrap().len(), 50);
-    let ws_url = format!("{}/api/logs/stream", url.replacen("http", "ws", 1));
-    let mut ws = connect(&ws_url).await;
+    let mut ws = connect(&format!("ws://{addr}/api/logs/stream")).await;
     let hello = expect_hello(&mut ws).await;
     let newest = hello.newest_seq.unwrap();
     until_live(&mut ws).await;
@@ -162,7 +93,7 @@ async fn demo_serves_synthetic_logs_and_prints_its_url() {
 
 #[test]
 fn serve_explains_an_address_it_cannot_use() {
-    let output = Command::new(env!("CARGO_BIN_EXE_vg"))
+    let output = vg()
         .args(["serve", "--bind", "not-an-address"])
         .stdin(Stdio::null())
         .output()
@@ -179,7 +110,7 @@ fn serve_explains_an_address_it_cannot_use() {
 
 #[test]
 fn serve_refuses_an_empty_token() {
-    let output = Command::new(env!("CARGO_BIN_EXE_vg"))
+    let output = vg()
         .args(["serve", "--token", "", "--bind", "127.0.0.1:0"])
         .stdin(Stdio::null())
         .output()
@@ -196,7 +127,7 @@ fn serve_refuses_an_empty_token() {
 fn serve_explains_a_port_that_is_taken() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let output = Command::new(env!("CARGO_BIN_EXE_vg"))
+    let output = vg()
         .args(["serve", "--bind", &addr])
         .stdin(Stdio::null())
         .output()

@@ -1,4 +1,5 @@
-//! The HTTP side: ingest, the history query and the request-logging layer.
+//! The HTTP side: ingest, the history query and the request-logging layer. Requests go through the
+//! router in-process; a loopback socket only where a WebSocket viewer watches the result.
 
 #![cfg(feature = "server")]
 
@@ -25,7 +26,9 @@ async fn ingest_accepts_good_lines_and_explains_bad_ones() {
         r#"{"msg":"last"}"#,
         "\n"
     );
-    let response = http(server.addr, "POST", "/api/logs", &[], body.as_bytes()).await;
+    let response = server
+        .request("POST", "/api/logs", &[], body.as_bytes())
+        .await;
     assert_eq!(response.status, 200);
     let report = response.json();
     assert_eq!(report["accepted"], 3);
@@ -48,9 +51,7 @@ async fn ingest_accepts_good_lines_and_explains_bad_ones() {
     assert_eq!(got[1].meta["orderId"], 7);
 
     let array = br#"[{"message":"a","level":"info","source":"x"}, 42]"#;
-    let report = http(server.addr, "POST", "/api/logs", &[], array)
-        .await
-        .json();
+    let report = server.request("POST", "/api/logs", &[], array).await.json();
     assert_eq!(
         (
             report["accepted"].as_u64(),
@@ -59,18 +60,18 @@ async fn ingest_accepts_good_lines_and_explains_bad_ones() {
         (Some(1), Some(2))
     );
 
-    let all_bad = http(server.addr, "POST", "/api/logs", &[], b"nope\n").await;
+    let all_bad = server.request("POST", "/api/logs", &[], b"nope\n").await;
     assert_eq!(all_bad.status, 400);
     assert!(all_bad.json().get("hint").is_none());
     // What `curl --data-binary @app.log` sends: a form, holding plain text. The answer says how.
-    let form = http(
-        server.addr,
-        "POST",
-        "/api/logs",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        b"started\n",
-    )
-    .await;
+    let form = server
+        .request(
+            "POST",
+            "/api/logs",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            b"started\n",
+        )
+        .await;
     assert_eq!(form.status, 400);
     assert!(
         form.json()["hint"]
@@ -79,14 +80,14 @@ async fn ingest_accepts_good_lines_and_explains_bad_ones() {
             .contains("Content-Type: text/plain")
     );
 
-    let text = http(
-        server.addr,
-        "POST",
-        "/api/logs",
-        &[("Content-Type", "text/plain")],
-        b"started\nlistening\n",
-    )
-    .await;
+    let text = server
+        .request(
+            "POST",
+            "/api/logs",
+            &[("Content-Type", "text/plain")],
+            b"started\nlistening\n",
+        )
+        .await;
     assert_eq!(text.json()["accepted"], 2);
     drop(ws);
     server.stop().await;
@@ -96,9 +97,11 @@ async fn ingest_accepts_good_lines_and_explains_bad_ones() {
 async fn ingest_bodies_are_bounded() {
     let mut config = GatewayConfig::default();
     config.max_ingest_bytes = 1024;
-    let server = TestServer::start(emitter_config(), config).await;
+    let server = TestApp::new(emitter_config(), config);
     let body = format!("{{\"msg\":\"{}\"}}\n", "x".repeat(2000));
-    let response = http(server.addr, "POST", "/api/logs", &[], body.as_bytes()).await;
+    let response = server
+        .request("POST", "/api/logs", &[], body.as_bytes())
+        .await;
     assert_eq!(response.status, 413);
     assert!(
         response.json()["error"]
@@ -107,12 +110,11 @@ async fn ingest_bodies_are_bounded() {
             .contains("1024 bytes")
     );
     assert_eq!(server.emitter.stats().entries, 0);
-    server.stop().await;
 }
 
 #[tokio::test]
 async fn the_history_query_filters_limits_and_pages() {
-    let server = TestServer::default().await;
+    let server = TestApp::default();
     for i in 1..=20 {
         let level = if i % 2 == 0 {
             Level::Error
@@ -121,14 +123,9 @@ async fn the_history_query_filters_limits_and_pages() {
         };
         server.emitter.log(level, "api", format!("m{i}"));
     }
-    let newest = http(
-        server.addr,
-        "GET",
-        "/api/logs?level=error&limit=3",
-        &[],
-        b"",
-    )
-    .await;
+    let newest = server
+        .request("GET", "/api/logs?level=error&limit=3", &[], b"")
+        .await;
     assert_eq!(newest.status, 200);
     assert_eq!(newest.header("content-type"), Some("application/json"));
     assert_eq!(newest.header("x-vg-boot"), Some(server.emitter.boot()));
@@ -136,14 +133,14 @@ async fn the_history_query_filters_limits_and_pages() {
     let entries: Vec<LogEntry> = serde_json::from_str(&newest.body).unwrap();
     assert_eq!(messages(&entries), ["m16", "m18", "m20"]);
 
-    let page = http(
-        server.addr,
-        "GET",
-        "/api/logs?level=error&limit=2&after=5",
-        &[("Accept", "application/x-ndjson")],
-        b"",
-    )
-    .await;
+    let page = server
+        .request(
+            "GET",
+            "/api/logs?level=error&limit=2&after=5",
+            &[("Accept", "application/x-ndjson")],
+            b"",
+        )
+        .await;
     assert_eq!(page.header("content-type"), Some("application/x-ndjson"));
     let lines: Vec<LogEntry> = page
         .body
@@ -152,7 +149,9 @@ async fn the_history_query_filters_limits_and_pages() {
         .collect();
     assert_eq!(messages(&lines), ["m6", "m8"]);
 
-    let bad = http(server.addr, "GET", "/api/logs?since=someday", &[], b"").await;
+    let bad = server
+        .request("GET", "/api/logs?since=someday", &[], b"")
+        .await;
     assert_eq!(bad.status, 400);
     assert!(
         bad.json()["error"]
@@ -160,7 +159,6 @@ async fn the_history_query_filters_limits_and_pages() {
             .unwrap()
             .starts_with("invalid time 'someday'")
     );
-    server.stop().await;
 }
 
 /// An app as an embedder writes it: its routes, the request layer, the gateway merged in.
@@ -180,11 +178,11 @@ fn app(emitter: &Emitter, gateway: &Gateway) -> Router {
         .layer(RequestLogLayer::new(emitter.clone()).source("api"))
 }
 
-/// [`app`] served on loopback, with its own emitter and gateway.
-async fn app_server() -> TestServer {
+/// [`app`] with its own emitter and gateway.
+fn layered_app() -> TestApp {
     let emitter = Emitter::new(emitter_config());
     let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
-    TestServer::serve(emitter.clone(), gateway.clone(), app(&emitter, &gateway)).await
+    TestApp::with_router(emitter.clone(), gateway.clone(), app(&emitter, &gateway))
 }
 
 fn request_entries(emitter: &Emitter) -> Vec<LogEntry> {
@@ -218,8 +216,8 @@ async fn what_a_handler_emits_carries_the_request_id_and_a_request_scoped_user_i
                 request
             },
         ));
-    let server = TestServer::serve(emitter.clone(), gateway.clone(), app).await;
-    let response = http(server.addr, "GET", "/orders", &[], b"").await;
+    let server = TestApp::with_router(emitter.clone(), gateway, app);
+    let response = server.request("GET", "/orders", &[], b"").await;
     assert_eq!(response.status, 200);
     let id = response.header("x-request-id").unwrap().to_owned();
     let recent = emitter.recent(10);
@@ -233,28 +231,25 @@ async fn what_a_handler_emits_carries_the_request_id_and_a_request_scoped_user_i
     let request = by_source("api");
     assert_eq!(request.meta["requestId"], id.as_str());
     assert_eq!(request.meta["userId"], "user_7");
-    server.stop().await;
 }
 
 #[tokio::test]
 async fn unmatched_paths_are_logged_and_the_gateways_own_requests_are_not() {
-    let server = app_server().await;
+    // Served, because the WebSocket upgrade is one of the gateway's requests too.
+    let server = layered_app().serve().await;
     let emitter = &server.emitter;
+    assert_eq!(server.request("GET", "/nope", &[], b"").await.status, 404);
     assert_eq!(
-        http(server.addr, "GET", "/nope", &[], b"").await.status,
-        404
-    );
-    assert_eq!(
-        http(server.addr, "GET", "/healthz", &[], b"").await.status,
+        server.request("GET", "/healthz", &[], b"").await.status,
         200
     );
     assert_eq!(
-        http(server.addr, "GET", "/api/logs", &[], b"").await.status,
+        server.request("GET", "/api/logs", &[], b"").await.status,
         200
     );
     // Ingested entries are another program's: the POST's request id is not theirs.
     let line = br#"{"level":"info","source":"other","message":"ingested"}"#;
-    let post = http(server.addr, "POST", "/api/logs", &[], line).await;
+    let post = server.request("POST", "/api/logs", &[], line).await;
     assert_eq!(post.status, 200, "{}", post.body);
     let recent = emitter.recent(10);
     let ingested = recent.iter().find(|e| e.source == "other").unwrap();
@@ -280,22 +275,22 @@ async fn unmatched_paths_are_logged_and_the_gateways_own_requests_are_not() {
 
 #[tokio::test]
 async fn the_request_layer_logs_one_entry_per_request_with_secrets_redacted() {
-    let server = app_server().await;
+    let server = layered_app();
     let emitter = &server.emitter;
     let target = "/api/users/42?page=2&token=SECRETtok&access_token=SECRETacc&api_key=SECRETkey\
                   &password=SECRETpw&X-Amz-Signature=SECRETsig&client_secret=SECRETcs";
-    let response = http(
-        server.addr,
-        "GET",
-        target,
-        &[
-            ("Authorization", "Bearer SECRETauth"),
-            ("Cookie", "session=SECRETcookie"),
-            ("X-Api-Key", "SECRETheaderkey"),
-        ],
-        b"",
-    )
-    .await;
+    let response = server
+        .request(
+            "GET",
+            target,
+            &[
+                ("Authorization", "Bearer SECRETauth"),
+                ("Cookie", "session=SECRETcookie"),
+                ("X-Api-Key", "SECRETheaderkey"),
+            ],
+            b"",
+        )
+        .await;
     assert_eq!(response.status, 200);
     let echoed = response.header("x-request-id").unwrap().to_owned();
     let entries = request_entries(emitter);
@@ -327,16 +322,11 @@ async fn the_request_layer_logs_one_entry_per_request_with_secrets_redacted() {
     );
 
     // A caller's request id is kept; status sets the level.
-    let response = http(
-        server.addr,
-        "GET",
-        "/boom",
-        &[("X-Request-Id", "trace-abc")],
-        b"",
-    )
-    .await;
+    let response = server
+        .request("GET", "/boom", &[("X-Request-Id", "trace-abc")], b"")
+        .await;
     assert_eq!(response.header("x-request-id"), Some("trace-abc"));
-    http(server.addr, "GET", "/nowhere", &[], b"").await;
+    server.request("GET", "/nowhere", &[], b"").await;
     let entries = request_entries(emitter);
     let boom = &entries[1];
     assert_eq!(
@@ -345,7 +335,6 @@ async fn the_request_layer_logs_one_entry_per_request_with_secrets_redacted() {
     );
     assert_eq!(boom.meta["statusCode"], 500);
     assert!(!boom.meta.contains_key("userId"));
-    server.stop().await;
 }
 
 #[tokio::test]

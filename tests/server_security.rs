@@ -87,7 +87,7 @@ async fn the_token_in_a_header_or_a_subprotocol_is_accepted() {
     drop(ws);
 
     // The HTTP endpoints take the same header.
-    let refused = http(server.addr, "GET", "/api/logs", &[], b"").await;
+    let refused = server.request("GET", "/api/logs", &[], b"").await;
     assert_eq!(refused.status, 401);
     assert!(
         refused
@@ -95,20 +95,17 @@ async fn the_token_in_a_header_or_a_subprotocol_is_accepted() {
             .unwrap()
             .starts_with("Bearer")
     );
-    let ok = http(
-        server.addr,
-        "GET",
-        "/api/logs",
-        &[("Authorization", &bearer)],
-        b"",
-    )
-    .await;
+    let ok = server
+        .request("GET", "/api/logs", &[("Authorization", &bearer)], b"")
+        .await;
     assert_eq!(ok.status, 200);
-    let post = http(server.addr, "POST", "/api/logs", &[], b"{\"msg\":\"x\"}").await;
+    let post = server
+        .request("POST", "/api/logs", &[], b"{\"msg\":\"x\"}")
+        .await;
     assert_eq!(post.status, 401);
     // Health checks need no token.
     assert_eq!(
-        http(server.addr, "GET", "/healthz", &[], b"").await.status,
+        server.request("GET", "/healthz", &[], b"").await.status,
         200
     );
     server.stop().await;
@@ -119,16 +116,11 @@ async fn an_empty_token_refuses_everyone_instead_of_nobody() {
     // As from `token(std::env::var("VG_TOKEN").unwrap_or_default())` with the variable set empty.
     let server = TestServer::start(emitter_config(), GatewayConfig::default().token("")).await;
     server.emitter.log(Level::Info, "api", "private");
-    let open = http(server.addr, "GET", "/api/logs", &[], b"").await;
+    let open = server.request("GET", "/api/logs", &[], b"").await;
     assert_eq!(open.status, 401, "{}", open.body);
-    let empty = http(
-        server.addr,
-        "GET",
-        "/api/logs",
-        &[("Authorization", "Bearer ")],
-        b"",
-    )
-    .await;
+    let empty = server
+        .request("GET", "/api/logs", &[("Authorization", "Bearer ")], b"")
+        .await;
     assert_eq!(empty.status, 401);
     assert_eq!(handshake(&server, "", &[]).await.err(), Some(401));
     server.stop().await;
@@ -140,14 +132,14 @@ async fn a_foreign_browser_origin_is_refused() {
     let server = TestServer::start(emitter_config(), config).await;
     let foreign = [("origin", "http://evil.example")];
     assert_eq!(handshake(&server, "", &foreign).await.err(), Some(403));
-    let post = http(
-        server.addr,
-        "POST",
-        "/api/logs",
-        &[("Origin", "http://evil.example")],
-        b"{\"msg\":\"x\"}",
-    )
-    .await;
+    let post = server
+        .request(
+            "POST",
+            "/api/logs",
+            &[("Origin", "http://evil.example")],
+            b"{\"msg\":\"x\"}",
+        )
+        .await;
     assert_eq!(post.status, 403);
     assert!(post.body.contains("--allow-origin"), "{}", post.body);
     assert_eq!(server.emitter.stats().entries, 0);
@@ -166,12 +158,15 @@ async fn a_foreign_browser_origin_is_refused() {
 
 #[tokio::test]
 async fn a_dns_rebound_page_cannot_read_history_from_a_tokenless_server() {
-    let server = TestServer::start(emitter_config(), GatewayConfig::default()).await;
+    // In-process: only the `Host` header matters here, so any port stands for the server's.
+    let server = TestApp::default();
     server.emitter.log(Level::Info, "api", "private");
     // A hostile name pointed at 127.0.0.1: the page's own GET is same-origin, so it sends no Origin,
     // and over plain http no Fetch Metadata either. Only the Host shows what happened.
-    let rebound = format!("rebind.evil.example:{}", server.addr.port());
-    let response = http(server.addr, "GET", "/api/logs", &[("Host", &rebound)], b"").await;
+    let rebound = "rebind.evil.example:8080";
+    let response = server
+        .request("GET", "/api/logs", &[("Host", rebound)], b"")
+        .await;
     assert_eq!(response.status, 403, "{}", response.body);
     assert!(!response.body.contains("private"));
     assert!(
@@ -180,11 +175,12 @@ async fn a_dns_rebound_page_cannot_read_history_from_a_tokenless_server() {
         response.body
     );
     // Addressed by IP or localhost, as programs on this machine do, it answers.
-    let local = format!("localhost:{}", server.addr.port());
-    let program = http(server.addr, "GET", "/api/logs", &[("Host", &local)], b"").await;
+    let local = "localhost:8080";
+    let program = server
+        .request("GET", "/api/logs", &[("Host", local)], b"")
+        .await;
     assert_eq!(program.status, 200);
     assert!(program.body.contains("private"));
-    server.stop().await;
 }
 
 #[tokio::test]

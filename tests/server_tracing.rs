@@ -32,14 +32,15 @@ fn app(emitter: &Emitter, gateway: &Gateway) -> Router {
 async fn tracing_events_stream_with_the_request_id() {
     let emitter = Emitter::new(emitter_config());
     let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
-    // The test's runtime is single-threaded, so the server's tasks run on this thread and see it.
+    // The test's runtime is single-threaded: the in-process request and the server's tasks run on
+    // this thread, and see it.
     let _guard = tracing::subscriber::set_default(
         tracing_subscriber::registry().with(TracingLayer::new(emitter.clone())),
     );
     let server = TestServer::serve(emitter.clone(), gateway.clone(), app(&emitter, &gateway)).await;
     let (mut ws, _) = server.connect("source=app::users").await;
     until_live(&mut ws).await;
-    let response = http(server.addr, "GET", "/api/users/7", &[], b"").await;
+    let response = server.request("GET", "/api/users/7", &[], b"").await;
     let request_id = response.header("x-request-id").unwrap().to_owned();
     let (got, _) = until_entry(&mut ws, |_| true).await;
     let event = &got[0];

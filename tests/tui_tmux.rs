@@ -6,13 +6,14 @@
 //! bounded. Without tmux installed the tests say so and pass; CI installs it.
 #![cfg(feature = "cli")]
 
+mod support;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-/// Generous: CI machines are slow and shared, and a wait that succeeds returns at once.
-const WAIT: Duration = Duration::from_secs(20);
+use support::{LIMIT, TempDir, vg};
 
 fn tmux_available() -> bool {
     Command::new("tmux")
@@ -28,9 +29,9 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn start(scratch: &Scratch, command: &str) -> Tmux {
+    fn start(scratch: &TempDir, command: &str) -> Tmux {
         let tmux = Tmux {
-            socket: scratch.0.join("tmux.sock"),
+            socket: scratch.path().join("tmux.sock"),
         };
         let out = tmux.run(&[
             "new-session",
@@ -78,7 +79,7 @@ impl Tmux {
 
     /// Waits until `ready` holds for the screen; panics with the last screen if it never does.
     fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + WAIT;
+        let deadline = Instant::now() + LIMIT;
         loop {
             let screen = self.screen();
             if ready(&screen) {
@@ -104,23 +105,6 @@ fn line(n: u32, level: &str, message: &str) -> String {
         r#"{{"timestamp":"2026-02-05T18:13:{:02}.000Z","level":"{level}","source":"api","message":"{message}"}}"#,
         n % 60
     )
-}
-
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("vg-tui-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn quoted(path: &Path) -> String {
@@ -202,8 +186,8 @@ fn tui_on_a_followed_file() {
         eprintln!("skipping the tmux end-to-end test: tmux is not installed");
         return;
     }
-    let scratch = Scratch::new("file");
-    let path = scratch.0.join("app.ndjson");
+    let scratch = TempDir::new("tui-file");
+    let path = scratch.path().join("app.ndjson");
     std::fs::write(&path, initial_lines().join("\n") + "\n").unwrap();
     let tmux = Tmux::start(&scratch, &shell(&format!("--file {}", quoted(&path))));
     let mut append = |lines: &[String]| {
@@ -220,7 +204,7 @@ fn tui_on_a_followed_file() {
 
 #[test]
 fn tui_without_a_terminal_says_so_in_one_line() {
-    let out = Command::new(env!("CARGO_BIN_EXE_vg"))
+    let out = vg()
         .args(["tui", "--file", "Cargo.toml"])
         .stdin(std::process::Stdio::null())
         .output()
@@ -244,10 +228,7 @@ fn bad_flag_values_are_usage_errors() {
         (&["tui", "--level", "loud"][..], "unknown level 'loud'"),
         (&["tui", "--url", "ftp://x"][..], "invalid URL 'ftp://x'"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_vg"))
-            .args(args)
-            .output()
-            .unwrap();
+        let out = vg().args(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -258,66 +239,16 @@ fn bad_flag_values_are_usage_errors() {
 #[cfg(feature = "server")]
 #[test]
 fn tui_against_vg_serve() {
-    use std::io::Read;
-    use std::process::Stdio;
-
     if !tmux_available() {
         eprintln!("skipping the tmux end-to-end test: tmux is not installed");
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = Command::new(env!("CARGO_BIN_EXE_vg"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    /// Stops the server however the test ends.
-    struct Stop(std::process::Child);
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let mut server = Stop(server);
-    let mut stdin = server.0.stdin.take().unwrap();
-    // Wait for the listener, so the viewer's first attempt connects.
-    let deadline = Instant::now() + WAIT;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            let mut stderr = String::new();
-            let _ = server.0.stderr.take().unwrap().read_to_string(&mut stderr);
-            // Only a build whose binary has no `vg serve` at all says this; anything else is a failure.
-            if stderr.contains("needs the `server` feature") {
-                eprintln!(
-                    "skipping: this build's `vg serve` is not wired up ({})",
-                    stderr.trim()
-                );
-                return;
-            }
-            panic!("vg serve exited with {status}: {stderr}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "vg serve did not listen on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut append = |lines: &[String]| {
-        for l in lines {
-            writeln!(stdin, "{l}").unwrap();
-        }
-        stdin.flush().unwrap();
-    };
+    let mut server = support::VgServe::start("127.0.0.1:0", &[]);
+    let url = server.url();
+    let mut append = |lines: &[String]| server.write_lines(lines);
     append(&initial_lines());
-    let scratch = Scratch::new("serve");
-    let tmux = Tmux::start(&scratch, &shell(&format!("--url http://127.0.0.1:{port}")));
+    let scratch = TempDir::new("tui-serve");
+    let tmux = Tmux::start(&scratch, &shell(&format!("--url {url}")));
     tmux.wait_for("the connection", |s| s.contains("● connected"));
     pause_toggle_search(&tmux, &mut append);
 }
