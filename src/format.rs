@@ -38,7 +38,9 @@ impl std::str::FromStr for TimeMode {
             "utc" => Ok(TimeMode::Utc),
             "local" => Ok(TimeMode::Local),
             "relative" => Ok(TimeMode::Relative),
-            _ => Err(format!("unknown time mode '{text}': use utc, local or relative")),
+            _ => Err(format!(
+                "unknown time mode '{text}': use utc, local or relative"
+            )),
         }
     }
 }
@@ -212,6 +214,13 @@ impl LineFormatter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234), "1,234");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+    }
 
     fn example() -> LogEntry {
         serde_json::from_str(r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"api","message":"GET /api/users 200 12ms","meta":{"method":"GET","path":"/api/users","statusCode":200,"ua":"curl 8","tags":["a"]},"instance":"148e","region":"ord"}"#).unwrap()

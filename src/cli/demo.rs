@@ -18,8 +18,8 @@ use tokio::time::Instant;
 
 use self::world::World;
 use super::serve::{bind, shutdown_signal};
-use crate::server::{Emitter, EmitterConfig, Gateway, GatewayConfig, serve};
 use crate::cli::{Cli, Command, DemoArgs, TuiArgs};
+use crate::server::{Emitter, EmitterConfig, Gateway, GatewayConfig, serve};
 
 /// How often the workload wakes to emit what its rate calls for.
 const TICK: Duration = Duration::from_millis(100);
@@ -160,7 +160,7 @@ mod tests {
         };
         let demo = Demo::start(&args).await.unwrap();
         assert!(demo.emitter().stats().entries >= 50);
-        assert_eq!(demo.tui_args().source.url, demo.url());
+        assert_eq!(demo.tui_args().viewer.source.url, demo.url());
         assert!(demo.url().starts_with("http://127.0.0.1:"));
         demo.shutdown().await;
     }

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::server::{Emitter, EmitterConfig, Gateway, GatewayConfig, serve};
 use crate::cli::ServeArgs;
-use crate::model::decode::LineDecoder;
 use crate::client::lines::read_line_capped;
+use crate::model::decode::LineDecoder;
+use crate::server::{Emitter, EmitterConfig, Gateway, GatewayConfig, serve};
 
 /// How often damaged stdin lines are reported while they keep coming.
 const DAMAGE_REPEAT: Duration = Duration::from_secs(10);

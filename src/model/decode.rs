@@ -529,7 +529,11 @@ mod tests {
             let as_number = foreign(&format!(r#"{{"ts":{written},"msg":"x"}}"#));
             let as_string = foreign(&format!(r#"{{"ts":"{written}","msg":"x"}}"#));
             for (how, e) in [("number", as_number), ("string", as_string)] {
-                assert_eq!(e.timestamp.timestamp(), 1_770_315_218, "{written} as a {how}");
+                assert_eq!(
+                    e.timestamp.timestamp(),
+                    1_770_315_218,
+                    "{written} as a {how}"
+                );
                 assert_eq!(
                     e.timestamp.timestamp_subsec_nanos(),
                     nanos,
@@ -544,7 +548,13 @@ mod tests {
 
     #[test]
     fn what_is_not_an_epoch_number_is_kept_in_meta() {
-        for written in [r#""-1770315218""#, r#""1770315218.2.5""#, r#""NaN""#, "-5", "1e300"] {
+        for written in [
+            r#""-1770315218""#,
+            r#""1770315218.2.5""#,
+            r#""NaN""#,
+            "-5",
+            "1e300",
+        ] {
             let e = foreign(&format!(r#"{{"ts":{written},"msg":"x"}}"#));
             assert!(e.meta.contains_key("timestamp"), "{written}");
         }

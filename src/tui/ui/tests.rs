@@ -10,8 +10,8 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 
 use super::render;
-use crate::model::{Level, LogEntry};
 use crate::client::{ConnState, SourceEvent};
+use crate::model::{Level, LogEntry};
 use crate::tui::app::App;
 use crate::tui::app::tests::{app_with, entry, press, press_code, press_ctrl, wall};
 use crate::wire::{Gap, GapReason};
@@ -297,6 +297,51 @@ fn a_gap_is_a_row_in_the_log() {
         now,
     );
     assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn a_graceful_restart_is_a_new_stream_not_a_loss() {
+    let mut app = streaming((100, 10), &[]);
+    let now = app.now;
+    // What the client gets on resuming after a server sent everything and closed with 1000.
+    app.on_source(
+        SourceEvent::Gap(Gap {
+            missed: 0,
+            from_seq: None,
+            to_seq: None,
+            reason: GapReason::Restart,
+        }),
+        now,
+    );
+    let screen = draw(&app);
+    assert!(
+        screen.contains("... server restarted; a new stream began"),
+        "{screen}"
+    );
+    assert!(!screen.contains("missed"), "{screen}");
+    assert!(screen.contains("gaps 0"), "{screen}");
+}
+
+#[test]
+fn with_a_server_filter_a_gap_count_is_an_upper_bound_as_in_vg_logs() {
+    let mut app = streaming((100, 10), &["--where", "status>=500"]);
+    let now = app.now;
+    let gap = Gap {
+        missed: 7,
+        from_seq: Some(3),
+        to_seq: Some(9),
+        reason: GapReason::Evicted,
+    };
+    app.on_source(SourceEvent::Gap(gap.clone()), now);
+    let screen = draw(&app);
+    assert!(
+        screen.contains(&format!("... {}", gap.describe(true))),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("up to 7 entries missed (no longer in server history)"),
+        "{screen}"
+    );
 }
 
 #[test]
