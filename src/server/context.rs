@@ -40,10 +40,7 @@ impl RequestId {
     }
 
     /// Runs `future` as the handling of this request: entries emitted while it is polled get the id.
-    pub(crate) fn scope<F: Future>(
-        self,
-        future: F,
-    ) -> tokio::task::futures::TaskLocalFuture<RequestId, F> {
+    pub(crate) fn scope<F: Future>(self, future: F) -> tokio::task::futures::TaskLocalFuture<RequestId, F> {
         CURRENT_REQUEST.scope(self, future)
     }
 }

@@ -12,6 +12,6 @@ mod emitter;
 mod relay;
 mod ring;
 
-pub(crate) use emitter::Bounds;
 pub use emitter::{Emitter, EmitterConfig, HistoryStats};
+pub(crate) use emitter::Bounds;
 pub(crate) use relay::Subscription;

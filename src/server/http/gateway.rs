@@ -215,9 +215,8 @@ async fn stream(
         .max_write_buffer_size(config.write_buffer_bytes.max(256 * 1024));
     let query = StreamQuery::from_query(raw.as_deref().unwrap_or(""));
     match Arc::clone(&shared.permits).try_acquire_owned() {
-        Ok(permit) => {
-            upgrade.on_upgrade(move |socket| Quiet::new(stream::run(socket, shared, query, permit)))
-        }
+        Ok(permit) => upgrade
+            .on_upgrade(move |socket| Quiet::new(stream::run(socket, shared, query, permit))),
         Err(_) => upgrade.on_upgrade(|socket| {
             Quiet::new(close_at_once(
                 socket,

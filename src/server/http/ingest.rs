@@ -16,8 +16,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::gateway::{Shared, refusal};
-use crate::model::decode::{LineDecoder, decode_json};
 use crate::model::{DEFAULT_SOURCE, LogEntry};
+use crate::model::decode::{LineDecoder, decode_json};
 
 /// Source given to entries that name none.
 /// The reply lists at most this many rejected items; `rejected` still counts them all.

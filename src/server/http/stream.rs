@@ -27,8 +27,8 @@ use super::frames::Batch;
 use super::gateway::{CLOSE_GRACE, Shared};
 use super::query::with_filter;
 use crate::filter::Filter;
-use crate::model::LogEntry;
 use crate::server::store::{Bounds, Subscription};
+use crate::model::LogEntry;
 use crate::wire::{
     ClientMessage, Gap, GapReason, Hello, PROTOCOL_VERSION, QueryError, ServerMessage, StreamQuery,
 };

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::relay::{Relay, Subscription};
 use super::ring::Ring;
-use crate::model::{Level, LogEntry};
 use crate::server::context::add_current_request_id;
+use crate::model::{Level, LogEntry};
 
 /// Where the instance name is looked for when the configuration does not give one, in order.
 const INSTANCE_VARS: &[&str] = &["VG_INSTANCE", "FLY_MACHINE_ID", "FLY_ALLOC_ID"];

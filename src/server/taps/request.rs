@@ -22,9 +22,9 @@ use http::{HeaderName, HeaderValue, Method, Request, Response, Uri};
 use tower::{Layer, Service};
 
 use super::redact::redact_query;
-use crate::model::{Level, LogEntry, REQUEST_ID_KEY};
 use crate::server::context::{NotLogged, RequestId, UserId};
 use crate::server::store::Emitter;
+use crate::model::{Level, LogEntry, REQUEST_ID_KEY};
 
 /// The header carrying the request id, both ways.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -116,9 +116,7 @@ where
                 .headers_mut()
                 .insert(REQUEST_ID_HEADER, value.clone());
         }
-        request
-            .extensions_mut()
-            .insert(RequestId::from(Arc::clone(&id)));
+        request.extensions_mut().insert(RequestId::from(Arc::clone(&id)));
         // Cheap clones (reference counts), turned into text only when the entry is built.
         let route = request.extensions().get::<MatchedPath>().cloned();
         // Set by an auth middleware outside this layer; one inside sets it on the response.

@@ -17,9 +17,9 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::model::{Level, LogEntry, Meta};
 use crate::server::context::inside_vg;
 use crate::server::store::Emitter;
+use crate::model::{Level, LogEntry, Meta};
 
 /// A `tracing_subscriber::Layer` that emits every event it sees as a vg entry.
 ///
@@ -184,9 +184,9 @@ impl Visit for FieldVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::EmitterConfig;
     use crate::server::context::Quiet;
     use std::task::Context;
+    use crate::server::EmitterConfig;
     use tracing_subscriber::prelude::*;
 
     fn capture(source: Option<&str>, body: impl FnOnce()) -> Vec<LogEntry> {

@@ -7,8 +7,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::{spans_width, theme};
-use crate::client::ConnState;
 use crate::model::Level;
+use crate::client::ConnState;
 use crate::tui::app::{App, Dim};
 use crate::tui::text::{compact, display, thousands};
 
