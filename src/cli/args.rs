@@ -23,26 +23,62 @@ pub struct Cli {
 
 impl Cli {
     /// Parses the process's arguments, exiting with clap's message on bad usage.
+    pub fn parse_args() -> Cli {
+        Cli::try_parse_args(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Parses these arguments as the `vg` binary does, with the environment read the same way.
+    ///
+    /// A `VG_*` variable set to nothing (`VG_TOKEN=`, as an env file with a blank value leaves it)
+    /// counts as unset, in every command: `VG_URL=` means the default server, `VG_TOKEN=` no token
+    /// (and `vg serve` then starts without one instead of refusing an empty token).
     ///
     /// `--file` and `--url` conflict only when both are typed: clap counts a value from `VG_URL` as
     /// given, and a `VG_URL` kept in the shell for servers must not stop `--file` from working.
-    pub fn parse_args() -> Cli {
-        let mut command = Cli::command();
-        let matches = command.get_matches_mut();
+    pub fn try_parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut command = ignore_empty_env(Cli::command());
+        let matches = command.try_get_matches_from_mut(args)?;
         if let Some((name, sub)) = matches.subcommand()
             && sub.try_contains_id("file").unwrap_or(false)
             && sub.value_source("url") == Some(ValueSource::CommandLine)
             && let Some(subcommand) = command.find_subcommand_mut(name)
         {
-            subcommand
-                .error(
-                    clap::error::ErrorKind::ArgumentConflict,
-                    "--file reads a file instead of a server, so it cannot be used with --url",
-                )
-                .exit();
+            return Err(subcommand.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--file reads a file instead of a server, so it cannot be used with --url",
+            ));
         }
-        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit())
+        Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
     }
+}
+
+/// Forgets the value of every environment variable an argument reads that is set but blank, so
+/// clap treats it as unset (clap reads the value when the argument is defined, hence the rebuild).
+fn ignore_empty_env(mut command: clap::Command) -> clap::Command {
+    let blank: Vec<clap::Id> = command
+        .get_arguments()
+        .filter(|arg| {
+            arg.get_env()
+                .and_then(std::env::var_os)
+                .is_some_and(|value| value.to_string_lossy().trim().is_empty())
+        })
+        .map(|arg| arg.get_id().clone())
+        .collect();
+    for id in blank {
+        command = command.mut_arg(id, |arg| arg.env(None));
+    }
+    let subcommands: Vec<String> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    for name in subcommands {
+        command = command.mut_subcommand(name, ignore_empty_env);
+    }
+    command
 }
 
 /// The subcommands.
@@ -65,7 +101,7 @@ pub struct SourceArgs {
     #[arg(long, env = "VG_URL", hide_env_values = true, default_value_t = format!("http://{DEFAULT_ADDR}"))]
     pub url: String,
     /// Bearer token for the server (sent in the Authorization header, never in the URL).
-    #[arg(long, env = "VG_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "VG_TOKEN", hide_env_values = true, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub token: Option<String>,
     /// Read a file (NDJSON or plain text) instead of a server; `-` reads stdin.
     #[arg(long, value_name = "PATH")]
@@ -232,7 +268,8 @@ pub struct LogsArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub viewer: ViewerArgs,
-    /// Keep reading a file as it grows, like `tail -f` (servers and stdin always follow).
+    /// Keep reading a file as it grows, like `tail -F`: through rotation and truncation, and waiting
+    /// for a file that does not exist yet (servers and stdin always follow).
     #[arg(short, long, conflicts_with = "no_follow")]
     pub follow: bool,
     /// Print what matches now and exit 0 instead of following.

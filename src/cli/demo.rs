@@ -11,7 +11,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::Utc;
-use clap::Parser as _;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -85,7 +84,7 @@ impl Demo {
     /// Arguments for `vg tui` pointed at this demo, with every other option at its default.
     pub fn tui_args(&self) -> TuiArgs {
         // Parsed rather than built field by field, so it stays right as `vg tui` gains options.
-        match Cli::try_parse_from(["vg", "tui", "--url", &self.url()]).map(|cli| cli.command) {
+        match Cli::try_parse_args(["vg", "tui", "--url", &self.url()]).map(|cli| cli.command) {
             Ok(Command::Tui(args)) => args,
             _ => unreachable!("`vg tui --url URL` always parses"),
         }

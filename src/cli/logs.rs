@@ -1,7 +1,9 @@
 //! `vg logs`: source events in, lines on stdout, state on stderr.
 //!
-//! stdout carries only entries (display lines, or NDJSON with `--json`) so it can be piped; everything
-//! about the connection goes to stderr. Output is buffered and flushed whenever the source has nothing
+//! stdout carries only entries (display lines, or NDJSON with `--json`) so it can be piped; what
+//! concerns the user about the connection goes to stderr: trouble always (retries, gaps, restarts,
+//! refusals, a file not there yet), the normal steps only with `--verbose`, so a run that goes well
+//! is silent there, as a Unix tool's should be. Output is buffered and flushed whenever the source has nothing
 //! more waiting, so `vg logs | grep x` is live while a flood still moves in large writes.
 
 mod closed;
@@ -38,6 +40,8 @@ struct Plan {
     until_match: Option<Regex>,
     fail_on: Option<Regex>,
     timeout: Option<Duration>,
+    /// Say each connection step on stderr, not only trouble.
+    verbose: bool,
 }
 
 fn usage(error: impl std::fmt::Display) -> anyhow::Error {
@@ -82,6 +86,7 @@ fn plan(args: &LogsArgs) -> anyhow::Result<Plan> {
             .map(parse_duration)
             .transpose()
             .map_err(usage)?,
+        verbose: args.verbose,
     })
 }
 
@@ -172,6 +177,8 @@ struct Viewer<'p> {
     /// through (memory stays bounded however large the tail).
     backfill: Option<VecDeque<LogEntry>>,
     ever_connected: bool,
+    /// The backfill is done (said once with `--verbose`).
+    live: bool,
     lost: bool,
     /// The last retry reason printed and when: an outage prints a line when the reason changes or
     /// every [`RETRY_REPEAT`], not one per attempt.
@@ -188,6 +195,7 @@ impl<'p> Viewer<'p> {
                 .filter(|_| !matches!(plan.config.kind, SourceKind::Server { .. }))
                 .map(|_| VecDeque::new()),
             ever_connected: false,
+            live: false,
             lost: false,
             last_retry: None,
         }
@@ -197,6 +205,15 @@ impl<'p> Viewer<'p> {
         match event {
             SourceEvent::Entries(entries) => return self.entries(entries, output),
             SourceEvent::Live => {
+                if self.plan.verbose && !self.live {
+                    let then = if self.plan.config.follow {
+                        "; following new entries"
+                    } else {
+                        ""
+                    };
+                    eprintln!("vg: history loaded{then}");
+                }
+                self.live = true;
                 if let Some(held) = self.backfill.take()
                     && let Step::Exit(code) = self.print(held, output)?
                 {
@@ -222,6 +239,9 @@ impl<'p> Viewer<'p> {
                 return Ok(Step::Exit(ExitCode::FAILURE));
             }
             SourceEvent::End => {
+                if self.plan.verbose {
+                    eprintln!("vg: end of input");
+                }
                 if let Some(held) = self.backfill.take() {
                     return self.print(held, output);
                 }
@@ -230,22 +250,28 @@ impl<'p> Viewer<'p> {
         Ok(Step::Continue)
     }
 
+    /// Connection steps are said only with `--verbose`; trouble and what ends it always.
     fn state(&mut self, state: ConnState) {
+        let verbose = self.plan.verbose;
         match state {
-            ConnState::Connecting { target, attempt: 1 } if !self.ever_connected => {
+            ConnState::Connecting { target, attempt: 1 } if verbose && !self.ever_connected => {
                 eprintln!("vg: connecting to {target}");
             }
             ConnState::Connecting { .. } => {}
             ConnState::Connected { target, server } => {
                 if self.lost {
+                    // Said after a retry line, so the user knows the trouble is over.
                     eprintln!("vg: reconnected to {target}");
-                } else if !self.ever_connected
-                    && matches!(self.plan.config.kind, SourceKind::Server { .. })
-                {
-                    eprintln!(
-                        "vg: connected to {target} ({})",
-                        crate::format::sanitize(&server)
-                    );
+                } else if verbose && !self.ever_connected {
+                    match self.plan.config.kind {
+                        SourceKind::Server { .. } => eprintln!(
+                            "vg: connected to {target} ({})",
+                            crate::format::sanitize(&server)
+                        ),
+                        SourceKind::File(_) | SourceKind::Stdin => {
+                            eprintln!("vg: reading {}", crate::format::sanitize(&target));
+                        }
+                    }
                 }
                 self.ever_connected = true;
                 self.lost = false;
