@@ -71,9 +71,10 @@ impl Demo {
         self.addr
     }
 
-    /// The URL viewers connect to: `http://ADDR`.
+    /// The URL viewers connect to: `http://ADDR`, with loopback for an address bound to every
+    /// interface (`0.0.0.0` is where a server listens, not where a client connects).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        super::serve::local_url(self.addr)
     }
 
     /// The emitter the workload logs into.
