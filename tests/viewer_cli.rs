@@ -316,8 +316,14 @@ fn blank_vg_variables_count_as_unset_in_every_command() {
         vg().env("VG_TOKEN", "")
             .args(["serve", "--bind", "127.0.0.1:0"]),
     );
-    let said = Running::until(&serve.stderr, "listening on");
-    let open_url = said.last().unwrap().rsplit("listening on ").next().unwrap();
+    let said = Running::until(&serve.stderr, "send with");
+    assert!(
+        said.iter()
+            .any(|l| l.contains("VG_TOKEN is set but empty, so it counts as unset")),
+        "the likely mistake is said: {said:?}"
+    );
+    let listening = said.iter().find(|l| l.contains("listening on")).unwrap();
+    let open_url = listening.rsplit("listening on ").next().unwrap();
     let viewer = run(vg().args(["logs", "--no-follow", "--url", open_url]));
     assert!(viewer.status.success(), "{}", text(&viewer.stderr));
     guarded.stop(&runtime);
