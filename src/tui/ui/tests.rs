@@ -342,6 +342,7 @@ fn with_a_server_filter_a_gap_count_is_an_upper_bound_as_in_vg_logs() {
         screen.contains("up to 7 entries missed (no longer in server history)"),
         "{screen}"
     );
+    assert!(screen.contains("gaps 1 (up to 7 missed)"), "{screen}");
 }
 
 #[test]
