@@ -8,7 +8,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
@@ -21,64 +21,24 @@ use vg::{Level, LogEntry};
 /// The bound on every wait.
 const LIMIT: Duration = Duration::from_secs(20);
 
-/// The `vg` binary with nothing inherited that changes what it does.
-fn vg() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vg"));
-    for var in [
-        "VG_URL",
-        "VG_TOKEN",
-        "NO_COLOR",
-        "VG_INSTANCE",
-        "VG_REGION",
-        "FLY_REGION",
-        "FLY_MACHINE_ID",
-        "FLY_ALLOC_ID",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.stdin(Stdio::null());
+/// `vg` to run to its end, in an empty environment (nothing of the developer's shell, no `VG_*`),
+/// killed if it runs longer than [`LIMIT`].
+fn vg() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_vg"));
+    cmd.env_clear().timeout(LIMIT);
     cmd
 }
 
-/// Runs `vg` to its end, killing it (and failing) if it takes longer than [`LIMIT`].
-fn run(cmd: &mut Command) -> Output {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (mut stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let out = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = stdout.read_to_end(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = stderr.read_to_end(&mut text);
-        text
-    });
-    let status = wait_with_deadline(&mut child);
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
+/// `vg` to keep running while the test talks to it, in the same empty environment.
+fn vg_spawn() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vg"));
+    cmd.env_clear().stdin(Stdio::null());
+    cmd
 }
 
-fn wait_with_deadline(child: &mut Child) -> ExitStatus {
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("vg did not exit within {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// Runs `vg` to its end (bounded by [`LIMIT`]).
+fn run(cmd: &mut assert_cmd::Command) -> Output {
+    cmd.output().unwrap()
 }
 
 /// Reads lines on a thread, so a test can wait for each with a timeout.
@@ -312,10 +272,12 @@ fn blank_vg_variables_count_as_unset_in_every_command() {
     }
 
     // vg serve: a blank VG_TOKEN serves without a token instead of refusing to start.
-    let serve = Running::start(
-        vg().env("VG_TOKEN", "")
-            .args(["serve", "--bind", "127.0.0.1:0"]),
-    );
+    let serve =
+        Running::start(
+            vg_spawn()
+                .env("VG_TOKEN", "")
+                .args(["serve", "--bind", "127.0.0.1:0"]),
+        );
     let said = Running::until(&serve.stderr, "send with");
     assert!(
         said.iter()
@@ -334,7 +296,7 @@ fn following_a_file_that_does_not_exist_yet_waits_for_it() {
     let dir = TempDir::new("later");
     let path = dir.0.join("later.log");
     let path_text = path.to_string_lossy().into_owned();
-    let logs = Running::start(vg().args(["logs", "-f", "--file", &path_text]));
+    let logs = Running::start(vg_spawn().args(["logs", "-f", "--file", &path_text]));
     let said = Running::until(&logs.stderr, "waiting");
     assert_eq!(
         said,
@@ -372,7 +334,7 @@ fn a_graceful_restart_is_a_new_stream_not_missed_entries() {
     let first = Server::start(&runtime, "127.0.0.1:0", GatewayConfig::default());
     let addr = first.addr.to_string();
     first.emit(numbered(1..=3));
-    let logs = Running::start(vg().args(["logs", "--url", &first.url()]));
+    let logs = Running::start(vg_spawn().args(["logs", "--url", &first.url()]));
     for want in numbered(1..=3) {
         let line = logs.stdout.recv_timeout(LIMIT).expect("a line");
         assert!(line.ends_with(&want), "{line}");
@@ -401,7 +363,7 @@ fn a_graceful_restart_is_a_new_stream_not_missed_entries() {
 
 #[test]
 fn serve_on_every_interface_without_a_token_warns_and_prints_a_usable_url() {
-    let serve = Running::start(vg().args(["serve", "--bind", "0.0.0.0:0"]));
+    let serve = Running::start(vg_spawn().args(["serve", "--bind", "0.0.0.0:0"]));
     let said = Running::until(&serve.stderr, "send with");
     let all = said.join("\n");
     assert!(!all.contains("http://0.0.0.0"), "{all}");
@@ -433,7 +395,7 @@ fn serve_on_every_interface_without_a_token_warns_and_prints_a_usable_url() {
         &["--bind", "0.0.0.0:0", "--token", "secret"][..],
         &["--bind", "127.0.0.1:0"][..],
     ] {
-        let serve = Running::start(vg().arg("serve").args(args));
+        let serve = Running::start(vg_spawn().arg("serve").args(args));
         let said = Running::until(&serve.stderr, "send with");
         assert!(said.iter().all(|l| !l.contains("warning")), "{said:?}");
     }
