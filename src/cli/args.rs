@@ -159,7 +159,8 @@ impl FilterArgs {
 
 /// The flags `vg logs` and `vg tui` share: where entries come from, which ones, how much history and
 /// how times read. Defined once so both commands take the same flags with the same meaning; what each
-/// makes of them differs only through [`Reading`].
+/// makes of them differs only in how it reads the source (which filters the server applies, how much
+/// history), and one function turns them into the source configuration.
 #[derive(Debug, Clone, Args)]
 pub struct ViewerArgs {
     #[command(flatten)]

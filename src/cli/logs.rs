@@ -240,7 +240,7 @@ impl<'p> Viewer<'p> {
             }
             SourceEvent::End => {
                 if self.plan.verbose {
-                    eprintln!("vg: end of input");
+                    eprintln!("vg: end of stream");
                 }
                 if let Some(held) = self.backfill.take() {
                     return self.print(held, output);
