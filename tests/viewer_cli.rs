@@ -353,6 +353,10 @@ fn a_graceful_restart_is_a_new_stream_not_missed_entries() {
         said.last().map(String::as_str),
         Some("vg: server restarted; a new stream began")
     );
+    assert!(
+        said[0].starts_with("vg: server shutting down; retrying until it is back"),
+        "the stop is said as the server put it: {said:?}"
+    );
     let all: Vec<String> = said.into_iter().chain(logs.stderr.try_iter()).collect();
     assert!(
         all.iter().all(|line| !line.contains("missed")),

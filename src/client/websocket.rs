@@ -318,6 +318,9 @@ async fn connect_once(
                         reason: format!("server is full: {reason}"),
                         fresh: false,
                     },
+                    // A server stopping in order (it sent what it owed first): no error code to
+                    // show, just what it said, e.g. "server shutting down".
+                    CloseCode::Normal if !reason.is_empty() => Ended::Retry { reason, fresh },
                     _ => Ended::Retry {
                         reason: format!("server closed the connection ({code}) {reason}")
                             .trim_end()
