@@ -81,7 +81,9 @@ fn emit_round(viewers: usize, sinks: usize, rate: u64, secs: u64) -> (u64, u64, 
     }
     let counting: Vec<CountingSink> = (0..sinks).map(|_| CountingSink::default()).collect();
     for (i, sink) in counting.iter().enumerate() {
-        emitter.add_sink(&format!("count{i}"), sink.clone()).unwrap();
+        emitter
+            .add_sink(&format!("count{i}"), sink.clone())
+            .unwrap();
     }
     let server = Server::start(emitter.clone());
     let seen = live::viewers(&server, viewers);
@@ -105,8 +107,14 @@ fn emit_round(viewers: usize, sinks: usize, rate: u64, secs: u64) -> (u64, u64, 
     {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let missed = seen.iter().map(|s| s.missed.load(Ordering::Relaxed)).sum::<u64>()
-        + counting.iter().map(|s| s.missed.load(Ordering::Relaxed)).sum::<u64>();
+    let missed = seen
+        .iter()
+        .map(|s| s.missed.load(Ordering::Relaxed))
+        .sum::<u64>()
+        + counting
+            .iter()
+            .map(|s| s.missed.load(Ordering::Relaxed))
+            .sum::<u64>();
     let short = seen
         .iter()
         .map(|s| total.saturating_sub(s.entries.load(Ordering::Relaxed)))
@@ -131,7 +139,9 @@ fn emit_round(viewers: usize, sinks: usize, rate: u64, secs: u64) -> (u64, u64, 
 
 /// `counts`: (viewers, sinks) for each variant; the first is the baseline.
 fn emit_figure(name: &str, counts: &[(usize, usize)], rate: u64, secs: u64) {
-    println!("## {name}: emit() on the app's thread at {rate}/s for {secs}s, viewers/sinks attached");
+    println!(
+        "## {name}: emit() on the app's thread at {rate}/s for {secs}s, viewers/sinks attached"
+    );
     let mut p50s = vec![Vec::new(); counts.len()];
     let mut p99s = vec![Vec::new(); counts.len()];
     for _ in 0..rounds() {

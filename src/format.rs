@@ -215,6 +215,13 @@ impl LineFormatter {
 mod tests {
     use super::*;
 
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234), "1,234");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+    }
+
     fn example() -> LogEntry {
         serde_json::from_str(r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"api","message":"GET /api/users 200 12ms","meta":{"method":"GET","path":"/api/users","statusCode":200,"ua":"curl 8","tags":["a"]},"instance":"148e","region":"ord"}"#).unwrap()
     }

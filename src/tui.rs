@@ -32,9 +32,8 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc::Receiver;
 use tokio::sync::mpsc::error::TryRecvError;
 
-use crate::cli::{FilterArgs, SourceArgs, TuiArgs, UsageError};
-use crate::client::{self, SourceConfig, SourceEvent, SourceKind};
-use crate::filter::FilterSpec;
+use crate::cli::{TuiArgs, UsageError};
+use crate::client::{self, SourceEvent, SourceKind};
 use app::{App, Effect, Start};
 
 /// One frame every 33 ms: about 30 frames a second, plenty for text, cheap for the CPU.
@@ -52,22 +51,22 @@ const DRAIN_ENTRIES: usize = 50_000;
 /// command line's defaults.
 pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     let start = Start::from_args(&args, Utc::now())?;
-    let kind = source_kind(&args.source)?;
+    let config = start.source.clone();
+    if config.kind == SourceKind::Stdin && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return Err(UsageError::new(
+            "--file - reads logs from standard input, but it is the terminal: pipe logs in, e.g. `myapp 2>&1 | vg tui --file -`",
+        )
+        .into());
+    }
     if let Some(reason) = terminal::unavailable() {
         anyhow::bail!(reason);
     }
-    let target = match &kind {
+    let target = match &config.kind {
         SourceKind::Server { url, .. } => {
             client::stream_url(url).map_or(url.clone(), |u| u.to_string())
         }
         SourceKind::File(path) => path.display().to_string(),
         SourceKind::Stdin => "stdin".into(),
-    };
-    let config = SourceConfig {
-        kind,
-        filter: server_filter(&args.filter),
-        tail: Some(start.tail),
-        follow: true,
     };
     let mut tui = terminal::Tui::enter().context("cannot take over the terminal")?;
     let size = tui.terminal.size()?;
@@ -82,44 +81,6 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     let code = event_loop(&mut tui, app, events).await;
     drop(tui);
     code
-}
-
-/// The part of the command-line filter the server applies. Only filters the viewer has no control
-/// for are pushed down: level, source, instance, region and `--grep` are starting positions of toggles,
-/// pickers and the search, and the user must be able to turn them back on and see what they hid.
-fn server_filter(flags: &FilterArgs) -> FilterSpec {
-    FilterSpec {
-        predicates: flags.predicates.clone(),
-        since: flags.since.clone(),
-        until: flags.until.clone(),
-        ..FilterSpec::default()
-    }
-}
-
-/// Which source the flags name, checked before the screen is taken over so mistakes read as one line.
-fn source_kind(args: &SourceArgs) -> anyhow::Result<SourceKind> {
-    match &args.file {
-        Some(path) if path.as_os_str() == "-" => {
-            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-                return Err(UsageError::new(
-                    "--file - reads logs from standard input, but it is the terminal: pipe logs in, e.g. `myapp 2>&1 | vg tui --file -`",
-                )
-                .into());
-            }
-            Ok(SourceKind::Stdin)
-        }
-        Some(path) => {
-            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-            Ok(SourceKind::File(path.clone()))
-        }
-        None => {
-            client::stream_url(&args.url).map_err(|e| UsageError::new(e.to_string()))?;
-            Ok(SourceKind::Server {
-                url: args.url.clone(),
-                token: args.token.clone(),
-            })
-        }
-    }
 }
 
 async fn event_loop(
@@ -193,26 +154,4 @@ fn drain(app: &mut App, first: SourceEvent, source: &mut Receiver<SourceEvent>) 
         }
     }
     true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_filters_without_a_control_are_pushed_to_the_server() {
-        let flags = FilterArgs {
-            level: Some("warn".into()),
-            source: vec!["api".into()],
-            grep: Some("timeout".into()),
-            predicates: vec!["statusCode>=500".into()],
-            since: Some("10m".into()),
-            ..FilterArgs::default()
-        };
-        let pushed = server_filter(&flags);
-        assert_eq!(pushed.level, None, "level toggles can turn info back on");
-        assert!(pushed.source.is_empty() && pushed.q.is_none());
-        assert_eq!(pushed.predicates, ["statusCode>=500"]);
-        assert_eq!(pushed.since.as_deref(), Some("10m"));
-    }
 }

@@ -82,6 +82,39 @@ pub struct Gap {
     pub reason: GapReason,
 }
 
+impl Gap {
+    /// The gap as one sentence, the one `vg logs` and the TUI both show, so the same gap reads the
+    /// same everywhere: `1,234 entries missed (no longer in server history)`.
+    ///
+    /// `filtered`: the stream has a server-side filter. `missed` counts seqs, so some of them would
+    /// not have been shown anyway, and the count is then an upper bound (`up to 1,234 ...`).
+    ///
+    /// A restart gap without a count claims no loss: after a graceful restart the server sent every
+    /// entry before closing, and all the client knows is that a new stream began.
+    pub fn describe(&self, filtered: bool) -> String {
+        let count = match self.missed {
+            0 => String::new(),
+            n => format!(
+                "{}{} {} missed",
+                if filtered { "up to " } else { "" },
+                crate::format::thousands(n),
+                if n == 1 { "entry" } else { "entries" }
+            ),
+        };
+        match (self.reason, count.is_empty()) {
+            (GapReason::Restart, true) => "server restarted; a new stream began".into(),
+            (GapReason::Restart, false) => format!("server restarted; {count}"),
+            (reason, true) => format!("entries missed ({})", reason.describe()),
+            (reason, false) => format!("{count} ({})", reason.describe()),
+        }
+    }
+
+    /// Whether entries are known or said to be lost: every gap but a restart that counts none.
+    pub fn is_loss(&self) -> bool {
+        self.reason != GapReason::Restart || self.missed > 0
+    }
+}
+
 /// A message from server to client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -329,6 +362,55 @@ mod tests {
             },
             r#"{"type":"entries","entries":[{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"api","message":"hi","seq":1}]}"#,
         );
+    }
+
+    #[test]
+    fn a_gap_reads_as_one_sentence() {
+        let gap = |missed, reason| Gap {
+            missed,
+            from_seq: None,
+            to_seq: None,
+            reason,
+        };
+        let cases = [
+            (
+                gap(1234, GapReason::Lagged),
+                false,
+                "1,234 entries missed (viewer fell behind)",
+            ),
+            (
+                gap(1234, GapReason::Evicted),
+                true,
+                "up to 1,234 entries missed (no longer in server history)",
+            ),
+            (
+                gap(1, GapReason::Evicted),
+                false,
+                "1 entry missed (no longer in server history)",
+            ),
+            (
+                gap(0, GapReason::Lagged),
+                true,
+                "entries missed (viewer fell behind)",
+            ),
+            (
+                gap(0, GapReason::Restart),
+                true,
+                "server restarted; a new stream began",
+            ),
+            (
+                gap(5, GapReason::Restart),
+                false,
+                "server restarted; 5 entries missed",
+            ),
+        ];
+        for (gap, filtered, want) in cases {
+            assert_eq!(gap.describe(filtered), want, "{gap:?}");
+        }
+        // After a graceful restart nothing is missed, and nothing says so.
+        let restart = gap(0, GapReason::Restart);
+        assert!(!restart.is_loss() && !restart.describe(false).contains("miss"));
+        assert!(gap(3, GapReason::Evicted).is_loss());
     }
 
     #[test]

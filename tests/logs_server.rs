@@ -318,7 +318,7 @@ fn a_reader_that_falls_behind_catches_up_from_history_instead_of_losing_entries(
     // Nobody reads its stdout at first: the pipe and the socket fill, and the server's live ring
     // (4,096 entries) moves on without this viewer.
     let mut child = vg()
-        .args(["logs", "--json", "-n", "0", "--url", &server.url()])
+        .args(["logs", "-v", "--json", "-n", "0", "--url", &server.url()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -326,7 +326,7 @@ fn a_reader_that_falls_behind_catches_up_from_history_instead_of_losing_entries(
     let stderr = line_reader(child.stderr.take().unwrap());
     let connected = stderr
         .recv_timeout(LIMIT)
-        .expect("vg logs says it connects");
+        .expect("vg logs -v says it connects");
     assert!(connected.contains("connect"), "{connected}");
     std::thread::sleep(Duration::from_millis(300));
     emit(&mut server, numbered(1..=N));

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::parser::ValueSource;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use crate::client::{SourceConfig, SourceKind, stream_url};
 use crate::filter::FilterSpec;
 use crate::format::TimeMode;
 
@@ -22,26 +23,62 @@ pub struct Cli {
 
 impl Cli {
     /// Parses the process's arguments, exiting with clap's message on bad usage.
+    pub fn parse_args() -> Cli {
+        Cli::try_parse_args(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Parses these arguments as the `vg` binary does, with the environment read the same way.
+    ///
+    /// A `VG_*` variable set to nothing (`VG_TOKEN=`, as an env file with a blank value leaves it)
+    /// counts as unset, in every command: `VG_URL=` means the default server, `VG_TOKEN=` no token
+    /// (and `vg serve` then starts without one instead of refusing an empty token).
     ///
     /// `--file` and `--url` conflict only when both are typed: clap counts a value from `VG_URL` as
     /// given, and a `VG_URL` kept in the shell for servers must not stop `--file` from working.
-    pub fn parse_args() -> Cli {
-        let mut command = Cli::command();
-        let matches = command.get_matches_mut();
+    pub fn try_parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut command = ignore_empty_env(Cli::command());
+        let matches = command.try_get_matches_from_mut(args)?;
         if let Some((name, sub)) = matches.subcommand()
             && sub.try_contains_id("file").unwrap_or(false)
             && sub.value_source("url") == Some(ValueSource::CommandLine)
             && let Some(subcommand) = command.find_subcommand_mut(name)
         {
-            subcommand
-                .error(
-                    clap::error::ErrorKind::ArgumentConflict,
-                    "--file reads a file instead of a server, so it cannot be used with --url",
-                )
-                .exit();
+            return Err(subcommand.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--file reads a file instead of a server, so it cannot be used with --url",
+            ));
         }
-        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit())
+        Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
     }
+}
+
+/// Forgets the value of every environment variable an argument reads that is set but blank, so
+/// clap treats it as unset (clap reads the value when the argument is defined, hence the rebuild).
+fn ignore_empty_env(mut command: clap::Command) -> clap::Command {
+    let blank: Vec<clap::Id> = command
+        .get_arguments()
+        .filter(|arg| {
+            arg.get_env()
+                .and_then(std::env::var_os)
+                .is_some_and(|value| value.to_string_lossy().trim().is_empty())
+        })
+        .map(|arg| arg.get_id().clone())
+        .collect();
+    for id in blank {
+        command = command.mut_arg(id, |arg| arg.env(None));
+    }
+    let subcommands: Vec<String> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    for name in subcommands {
+        command = command.mut_subcommand(name, ignore_empty_env);
+    }
+    command
 }
 
 /// The subcommands.
@@ -64,7 +101,7 @@ pub struct SourceArgs {
     #[arg(long, env = "VG_URL", hide_env_values = true, default_value_t = format!("http://{DEFAULT_ADDR}"))]
     pub url: String,
     /// Bearer token for the server (sent in the Authorization header, never in the URL).
-    #[arg(long, env = "VG_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "VG_TOKEN", hide_env_values = true, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub token: Option<String>,
     /// Read a file (NDJSON or plain text) instead of a server; `-` reads stdin.
     #[arg(long, value_name = "PATH")]
@@ -120,6 +157,100 @@ impl FilterArgs {
     }
 }
 
+/// The flags `vg logs` and `vg tui` share: where entries come from, which ones, how much history and
+/// how times read. Defined once so both commands take the same flags with the same meaning; what each
+/// makes of them differs only in how it reads the source (which filters the server applies, how much
+/// history), and one function turns them into the source configuration.
+#[derive(Debug, Clone, Args)]
+pub struct ViewerArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub filter: FilterArgs,
+    /// Start with this many recent matching entries [default: vg logs: 100 from a server, all of a
+    /// --since window, the whole file; vg tui: as many as --buffer holds].
+    #[arg(short = 'n', long, value_name = "N")]
+    pub tail: Option<usize>,
+    /// How to show timestamps (in vg tui, `t` cycles them).
+    #[arg(long, default_value = "utc", value_parser = time_mode())]
+    pub time: TimeMode,
+}
+
+/// How a viewer reads its source: everything `vg logs` and `vg tui` do differently with the same
+/// [`ViewerArgs`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reading {
+    /// Which filters the server applies.
+    pub(crate) push: Push,
+    /// Recent entries to ask a server for when neither `--tail` nor `--since` says (`None`: all).
+    pub(crate) default_tail: Option<usize>,
+    /// The most entries to ask for, whatever the flags say (the TUI's scrollback).
+    pub(crate) max_tail: Option<usize>,
+    /// Keep streaming from a server after the backfill.
+    pub(crate) follow: bool,
+    /// Keep reading a file as it grows, and wait for one that does not exist yet.
+    pub(crate) follow_file: bool,
+}
+
+/// Which filters go to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Push {
+    /// All of them: only matching entries cross the network (`vg logs`).
+    All,
+    /// Only those the viewer has no control for (`--where`, `--since`, `--until`): level, source,
+    /// instance, region and `--grep` are starting positions of the TUI's toggles, picker and search,
+    /// and the user must be able to turn them back on and see what they hid.
+    WithoutControls,
+}
+
+impl ViewerArgs {
+    /// The one place the viewer flags become a source configuration, checked before anything
+    /// starts: a bad URL is a [`UsageError`] naming it.
+    pub(crate) fn source_config(&self, reading: Reading) -> Result<SourceConfig, UsageError> {
+        let spec = self.filter.to_spec();
+        let filter = match reading.push {
+            Push::All => spec,
+            Push::WithoutControls => FilterSpec {
+                predicates: spec.predicates,
+                since: spec.since,
+                until: spec.until,
+                ..FilterSpec::default()
+            },
+        };
+        let (kind, follow) = match self.source.file.as_deref() {
+            Some(path) if path.as_os_str() == "-" => (SourceKind::Stdin, true),
+            Some(path) => (SourceKind::File(path.to_owned()), reading.follow_file),
+            None => {
+                stream_url(&self.source.url).map_err(|e| UsageError::new(e.to_string()))?;
+                let kind = SourceKind::Server {
+                    url: self.source.url.clone(),
+                    token: self.source.token.clone(),
+                };
+                (kind, reading.follow)
+            }
+        };
+        // From a server, recent history as `fly logs` shows, unless a time window asks for all of
+        // itself; a file or stdin has all of its history read (and cut here, if asked).
+        let server_default =
+            matches!(kind, SourceKind::Server { .. }) && self.filter.since.is_none();
+        let tail = self
+            .tail
+            .or(reading.default_tail.filter(|_| server_default));
+        let tail = match (tail, reading.max_tail) {
+            (Some(tail), Some(max)) => Some(tail.min(max)),
+            (tail, max) => tail.or(max),
+        };
+        Ok(SourceConfig {
+            kind,
+            filter,
+            tail,
+            follow,
+        })
+    }
+}
+
 /// When to colour output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum ColorChoice {
@@ -137,15 +268,9 @@ pub enum ColorChoice {
 pub struct LogsArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub source: SourceArgs,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub filter: FilterArgs,
-    /// Print this many recent matching entries first, then follow [default: 100 from a server, the
-    /// whole file from --file].
-    #[arg(short = 'n', long, value_name = "N")]
-    pub tail: Option<usize>,
-    /// Keep reading a file as it grows, like `tail -f` (servers and stdin always follow).
+    pub viewer: ViewerArgs,
+    /// Keep reading a file as it grows, like `tail -F`: through rotation and truncation, and waiting
+    /// for a file that does not exist yet (servers and stdin always follow).
     #[arg(short, long, conflicts_with = "no_follow")]
     pub follow: bool,
     /// Print what matches now and exit 0 instead of following.
@@ -157,9 +282,6 @@ pub struct LogsArgs {
     /// Colour output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
-    /// How to show timestamps.
-    #[arg(long, default_value = "utc", value_parser = time_mode())]
-    pub time: TimeMode,
     /// Do not neutralise control characters in log content (only for logs you fully trust).
     #[arg(long)]
     pub raw: bool,
@@ -172,6 +294,10 @@ pub struct LogsArgs {
     /// With --until-match/--fail-on (or alone): give up after this long with exit 124 (e.g. 30s, 5m).
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
+    /// Also say each connection step on stderr (connecting, connected, history loaded); without it,
+    /// stderr carries only trouble: retries, gaps, restarts, refusals.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// `vg tui`.
@@ -179,19 +305,10 @@ pub struct LogsArgs {
 pub struct TuiArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub source: SourceArgs,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub filter: FilterArgs,
-    /// Load this many recent entries on start (default: the buffer size).
-    #[arg(short = 'n', long, value_name = "N")]
-    pub tail: Option<usize>,
+    pub viewer: ViewerArgs,
     /// Scrollback size in entries; the oldest are dropped beyond it.
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub buffer: usize,
-    /// How to show timestamps at start (`t` cycles).
-    #[arg(long, default_value = "utc", value_parser = time_mode())]
-    pub time: TimeMode,
 }
 
 /// `vg serve`.
@@ -256,4 +373,151 @@ fn time_mode() -> impl clap::builder::TypedValueParser<Value = TimeMode> {
     use clap::builder::TypedValueParser as _;
     clap::builder::PossibleValuesParser::new(["utc", "local", "relative"])
         .map(|text| text.parse().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn viewer(command: &str, flags: &[&str]) -> ViewerArgs {
+        match Cli::try_parse_from([&["vg", command], flags].concat()).map(|cli| cli.command) {
+            Ok(Command::Logs(args)) => args.viewer,
+            Ok(Command::Tui(args)) => args.viewer,
+            other => panic!("{flags:?}: {other:?}"),
+        }
+    }
+
+    const LOGS: Reading = Reading {
+        push: Push::All,
+        default_tail: Some(100),
+        max_tail: None,
+        follow: true,
+        follow_file: false,
+    };
+
+    const TUI: Reading = Reading {
+        push: Push::WithoutControls,
+        default_tail: None,
+        max_tail: Some(1000),
+        follow: true,
+        follow_file: true,
+    };
+
+    #[test]
+    fn both_commands_take_the_same_viewer_flags() {
+        let flags = [
+            "--url",
+            "http://h:1",
+            "--token",
+            "t",
+            "--level",
+            "warn",
+            "--source",
+            "api",
+            "--exclude-source",
+            "db",
+            "--grep",
+            "x",
+            "--where",
+            "status>=500",
+            "--instance",
+            "i",
+            "--region",
+            "r",
+            "--since",
+            "10m",
+            "--until",
+            "1m",
+            "-n",
+            "5",
+            "--time",
+            "local",
+        ];
+        let (logs, tui) = (viewer("logs", &flags), viewer("tui", &flags));
+        assert_eq!(format!("{logs:?}"), format!("{tui:?}"));
+    }
+
+    #[test]
+    fn vg_logs_pushes_every_filter_and_asks_a_server_for_recent_history() {
+        let config = viewer("logs", &["--level", "warn"])
+            .source_config(LOGS)
+            .unwrap();
+        assert_eq!(config.filter.level.as_deref(), Some("warn"));
+        assert_eq!(config.tail, Some(100));
+        assert!(matches!(config.kind, SourceKind::Server { .. }));
+        let window = viewer("logs", &["--since", "10m"])
+            .source_config(LOGS)
+            .unwrap();
+        assert_eq!(window.tail, None, "a time window asks for all of itself");
+        let file = viewer("logs", &["--file", "app.log"])
+            .source_config(LOGS)
+            .unwrap();
+        assert_eq!(
+            (file.tail, file.follow),
+            (None, false),
+            "the whole file, once"
+        );
+        let follow = Reading {
+            follow_file: true,
+            ..LOGS
+        };
+        assert!(
+            viewer("logs", &["--file", "app.log"])
+                .source_config(follow)
+                .unwrap()
+                .follow
+        );
+        assert_eq!(
+            viewer("logs", &["--file", "-"])
+                .source_config(LOGS)
+                .unwrap()
+                .kind,
+            SourceKind::Stdin
+        );
+    }
+
+    #[test]
+    fn vg_tui_pushes_only_filters_without_a_control_and_caps_history() {
+        let config = viewer(
+            "tui",
+            &[
+                "--level",
+                "warn",
+                "--source",
+                "api",
+                "--grep",
+                "timeout",
+                "--where",
+                "statusCode>=500",
+                "--since",
+                "10m",
+                "-n",
+                "5000",
+            ],
+        )
+        .source_config(TUI)
+        .unwrap();
+        let pushed = config.filter;
+        assert_eq!(pushed.level, None, "level toggles can turn info back on");
+        assert!(pushed.source.is_empty() && pushed.q.is_none());
+        assert_eq!(pushed.predicates, ["statusCode>=500"]);
+        assert_eq!(pushed.since.as_deref(), Some("10m"));
+        assert_eq!(config.tail, Some(1000), "never more than the scrollback");
+        assert_eq!(
+            viewer("tui", &[]).source_config(TUI).unwrap().tail,
+            Some(1000)
+        );
+    }
+
+    #[test]
+    fn a_bad_url_is_one_usage_line() {
+        let err = viewer("logs", &["--url", "ftp://h"])
+            .source_config(LOGS)
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("invalid URL 'ftp://h'"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains('\n'));
+    }
 }

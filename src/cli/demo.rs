@@ -11,7 +11,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::Utc;
-use clap::Parser as _;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -72,9 +71,10 @@ impl Demo {
         self.addr
     }
 
-    /// The URL viewers connect to: `http://ADDR`.
+    /// The URL viewers connect to: `http://ADDR`, with loopback for an address bound to every
+    /// interface (`0.0.0.0` is where a server listens, not where a client connects).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        super::serve::local_url(self.addr)
     }
 
     /// The emitter the workload logs into.
@@ -85,7 +85,7 @@ impl Demo {
     /// Arguments for `vg tui` pointed at this demo, with every other option at its default.
     pub fn tui_args(&self) -> TuiArgs {
         // Parsed rather than built field by field, so it stays right as `vg tui` gains options.
-        match Cli::try_parse_from(["vg", "tui", "--url", &self.url()]).map(|cli| cli.command) {
+        match Cli::try_parse_args(["vg", "tui", "--url", &self.url()]).map(|cli| cli.command) {
             Ok(Command::Tui(args)) => args,
             _ => unreachable!("`vg tui --url URL` always parses"),
         }
@@ -160,7 +160,7 @@ mod tests {
         };
         let demo = Demo::start(&args).await.unwrap();
         assert!(demo.emitter().stats().entries >= 50);
-        assert_eq!(demo.tui_args().source.url, demo.url());
+        assert_eq!(demo.tui_args().viewer.source.url, demo.url());
         assert!(demo.url().starts_with("http://127.0.0.1:"));
         demo.shutdown().await;
     }

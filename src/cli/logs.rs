@@ -1,7 +1,9 @@
 //! `vg logs`: source events in, lines on stdout, state on stderr.
 //!
-//! stdout carries only entries (display lines, or NDJSON with `--json`) so it can be piped; everything
-//! about the connection goes to stderr. Output is buffered and flushed whenever the source has nothing
+//! stdout carries only entries (display lines, or NDJSON with `--json`) so it can be piped; what
+//! concerns the user about the connection goes to stderr: trouble always (retries, gaps, restarts,
+//! refusals, a file not there yet), the normal steps only with `--verbose`, so a run that goes well
+//! is silent there, as a Unix tool's should be. Output is buffered and flushed whenever the source has nothing
 //! more waiting, so `vg logs | grep x` is live while a flood still moves in large writes.
 
 mod closed;
@@ -9,7 +11,6 @@ mod output;
 
 use std::collections::VecDeque;
 use std::io::IsTerminal;
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -17,13 +18,12 @@ use anyhow::Context as _;
 use chrono::Utc;
 use regex::Regex;
 
-use crate::cli::{ColorChoice, LogsArgs, UsageError};
+use crate::cli::{ColorChoice, LogsArgs, Push, Reading, UsageError};
 use crate::client::{self, ConnState, SourceConfig, SourceEvent, SourceKind};
 use crate::filter::{Filter, regex_error_line};
-use crate::format::{LineFormatter, thousands};
+use crate::format::LineFormatter;
 use crate::model::LogEntry;
 use crate::timespec::parse_duration;
-use crate::wire::{Gap, GapReason};
 use output::{Output, Written};
 
 /// Exit code when `--timeout` runs out, as coreutils' `timeout` uses.
@@ -37,11 +37,11 @@ const RETRY_REPEAT: Duration = Duration::from_secs(30);
 struct Plan {
     config: SourceConfig,
     filter: Filter,
-    /// Keep only the last N matching entries of the backfill (`None`: all).
-    tail: Option<usize>,
     until_match: Option<Regex>,
     fail_on: Option<Regex>,
     timeout: Option<Duration>,
+    /// Say each connection step on stderr, not only trouble.
+    verbose: bool,
 }
 
 fn usage(error: impl std::fmt::Display) -> anyhow::Error {
@@ -62,34 +62,22 @@ fn flag_regex(flag: &str, pattern: Option<&String>) -> anyhow::Result<Option<Reg
 }
 
 fn plan(args: &LogsArgs) -> anyhow::Result<Plan> {
-    let spec = args.filter.to_spec();
-    let filter = spec.compile(Utc::now()).map_err(usage)?;
-    let follow = !args.no_follow;
-    let (kind, tail, follow) = match args.source.file.as_deref() {
-        Some(path) if path == Path::new("-") => (SourceKind::Stdin, args.tail, follow),
-        Some(path) => (SourceKind::File(path.to_owned()), args.tail, args.follow),
-        None => {
-            client::stream_url(&args.source.url).map_err(usage)?;
-            let kind = SourceKind::Server {
-                url: args.source.url.clone(),
-                token: args.source.token.clone(),
-            };
-            // A time window asks for all of itself; otherwise recent history, as `fly logs` shows.
-            let tail = args
-                .tail
-                .or((args.filter.since.is_none()).then_some(DEFAULT_TAIL));
-            (kind, tail, follow)
-        }
-    };
+    let filter = args
+        .viewer
+        .filter
+        .to_spec()
+        .compile(Utc::now())
+        .map_err(usage)?;
+    let config = args.viewer.source_config(Reading {
+        push: Push::All,
+        default_tail: Some(DEFAULT_TAIL),
+        max_tail: None,
+        follow: !args.no_follow,
+        follow_file: args.follow,
+    })?;
     Ok(Plan {
-        config: SourceConfig {
-            kind,
-            filter: spec,
-            tail,
-            follow,
-        },
+        config,
         filter,
-        tail,
         until_match: flag_regex("--until-match", args.until_match.as_ref())?,
         fail_on: flag_regex("--fail-on", args.fail_on.as_ref())?,
         timeout: args
@@ -98,6 +86,7 @@ fn plan(args: &LogsArgs) -> anyhow::Result<Plan> {
             .map(parse_duration)
             .transpose()
             .map_err(usage)?,
+        verbose: args.verbose,
     })
 }
 
@@ -117,7 +106,7 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
     let plan = plan(&args)?;
     let formatter = LineFormatter {
         color: use_color(args.color),
-        time: args.time,
+        time: args.viewer.time,
         raw: args.raw,
     };
     let mut output = Output::new(args.json, formatter);
@@ -188,6 +177,8 @@ struct Viewer<'p> {
     /// through (memory stays bounded however large the tail).
     backfill: Option<VecDeque<LogEntry>>,
     ever_connected: bool,
+    /// The backfill is done (said once with `--verbose`).
+    live: bool,
     lost: bool,
     /// The last retry reason printed and when: an outage prints a line when the reason changes or
     /// every [`RETRY_REPEAT`], not one per attempt.
@@ -199,10 +190,12 @@ impl<'p> Viewer<'p> {
         Viewer {
             plan,
             backfill: plan
+                .config
                 .tail
                 .filter(|_| !matches!(plan.config.kind, SourceKind::Server { .. }))
                 .map(|_| VecDeque::new()),
             ever_connected: false,
+            live: false,
             lost: false,
             last_retry: None,
         }
@@ -212,6 +205,15 @@ impl<'p> Viewer<'p> {
         match event {
             SourceEvent::Entries(entries) => return self.entries(entries, output),
             SourceEvent::Live => {
+                if self.plan.verbose && !self.live {
+                    let then = if self.plan.config.follow {
+                        "; following new entries"
+                    } else {
+                        ""
+                    };
+                    eprintln!("vg: history loaded{then}");
+                }
+                self.live = true;
                 if let Some(held) = self.backfill.take()
                     && let Step::Exit(code) = self.print(held, output)?
                 {
@@ -227,10 +229,9 @@ impl<'p> Viewer<'p> {
                     return Ok(Step::Exit(ExitCode::SUCCESS));
                 }
             }
-            SourceEvent::Gap(gap) => eprintln!(
-                "vg: {}",
-                describe_gap(&gap, !self.plan.config.filter.is_empty())
-            ),
+            SourceEvent::Gap(gap) => {
+                eprintln!("vg: {}", gap.describe(!self.plan.config.filter.is_empty()));
+            }
             SourceEvent::State(state) => self.state(state),
             SourceEvent::Notice(text) => eprintln!("vg: {}", crate::format::sanitize(&text)),
             SourceEvent::Failed(reason) => {
@@ -238,6 +239,9 @@ impl<'p> Viewer<'p> {
                 return Ok(Step::Exit(ExitCode::FAILURE));
             }
             SourceEvent::End => {
+                if self.plan.verbose {
+                    eprintln!("vg: end of stream");
+                }
                 if let Some(held) = self.backfill.take() {
                     return self.print(held, output);
                 }
@@ -246,22 +250,28 @@ impl<'p> Viewer<'p> {
         Ok(Step::Continue)
     }
 
+    /// Connection steps are said only with `--verbose`; trouble and what ends it always.
     fn state(&mut self, state: ConnState) {
+        let verbose = self.plan.verbose;
         match state {
-            ConnState::Connecting { target, attempt: 1 } if !self.ever_connected => {
+            ConnState::Connecting { target, attempt: 1 } if verbose && !self.ever_connected => {
                 eprintln!("vg: connecting to {target}");
             }
             ConnState::Connecting { .. } => {}
             ConnState::Connected { target, server } => {
                 if self.lost {
+                    // Said after a retry line, so the user knows the trouble is over.
                     eprintln!("vg: reconnected to {target}");
-                } else if !self.ever_connected
-                    && matches!(self.plan.config.kind, SourceKind::Server { .. })
-                {
-                    eprintln!(
-                        "vg: connected to {target} ({})",
-                        crate::format::sanitize(&server)
-                    );
+                } else if verbose && !self.ever_connected {
+                    match self.plan.config.kind {
+                        SourceKind::Server { .. } => eprintln!(
+                            "vg: connected to {target} ({})",
+                            crate::format::sanitize(&server)
+                        ),
+                        SourceKind::File(_) | SourceKind::Stdin => {
+                            eprintln!("vg: reading {}", crate::format::sanitize(&target));
+                        }
+                    }
                 }
                 self.ever_connected = true;
                 self.lost = false;
@@ -302,7 +312,7 @@ impl<'p> Viewer<'p> {
 
     fn entries(&mut self, entries: Vec<LogEntry>, output: &mut Output) -> std::io::Result<Step> {
         let matching = entries.into_iter().filter(|e| self.plan.filter.matches(e));
-        match (&mut self.backfill, self.plan.tail) {
+        match (&mut self.backfill, self.plan.config.tail) {
             (Some(held), Some(limit)) => {
                 for entry in matching {
                     if held.len() == limit {
@@ -349,52 +359,4 @@ impl<'p> Viewer<'p> {
 /// The pattern, when it is set and matches.
 fn first_match<'r>(regex: Option<&'r Regex>, message: &str) -> Option<&'r str> {
     regex.filter(|re| re.is_match(message)).map(Regex::as_str)
-}
-
-/// One line for stderr about entries that will never arrive. A gap counts seqs, so with a filter set
-/// some of the missed entries would not have been shown anyway: the count is then an upper bound.
-pub fn describe_gap(gap: &Gap, filtered: bool) -> String {
-    match (gap.reason, gap.missed) {
-        (GapReason::Restart, 0) => {
-            "server restarted; entries from before the restart may be missing".into()
-        }
-        (reason, missed) => format!(
-            "{}{} entries missed ({})",
-            if filtered { "up to " } else { "" },
-            thousands(missed),
-            reason.describe()
-        ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gaps_read_as_sentences() {
-        let gap = Gap {
-            missed: 1234,
-            from_seq: Some(1),
-            to_seq: Some(1234),
-            reason: GapReason::Lagged,
-        };
-        assert_eq!(
-            describe_gap(&gap, false),
-            "1,234 entries missed (viewer fell behind)"
-        );
-        assert_eq!(
-            describe_gap(&gap, true),
-            "up to 1,234 entries missed (viewer fell behind)"
-        );
-        let restart = Gap {
-            missed: 0,
-            from_seq: None,
-            to_seq: None,
-            reason: GapReason::Restart,
-        };
-        assert!(describe_gap(&restart, true).starts_with("server restarted"));
-        assert_eq!(thousands(1_000_000), "1,000,000");
-        assert_eq!(thousands(999), "999");
-    }
 }

@@ -3,7 +3,12 @@
 //! `myapp 2>&1 | vg serve --stdin` turns any program's output into a stream: each line is decoded as
 //! the model describes (vg's JSON, other tools' JSON logs, or plain text). When the input ends the
 //! server keeps serving what it holds until it is stopped, so viewers can still read the history.
+//!
+//! What it prints at start is meant to be used as is: a URL that connects from this machine (never
+//! `http://0.0.0.0`), and, when it listens beyond loopback without a token, a warning that anyone
+//! who can reach the port can read the logs.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -31,14 +36,34 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         ""
     };
+    let open = args.token.is_none();
     if let Some(token) = args.token {
         config = config.token(token);
     }
     config.allowed_origins = args.allow_origin;
     let gateway = Gateway::new(emitter.clone(), config);
     let listener = bind(&args.bind).await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    eprintln!("vg serve: listening on {url}");
+    let addr = listener.local_addr()?;
+    let url = local_url(addr);
+    if addr.ip().is_unspecified() {
+        eprintln!(
+            "vg serve: listening on {addr} (every interface: from other machines use this host's name or address); on this machine: {url}"
+        );
+    } else {
+        eprintln!("vg serve: listening on {url}");
+    }
+    // A blank VG_TOKEN counts as unset, as in every command; an env file whose secret did not get
+    // filled in is the likely cause, so say that this server requires no token because of it.
+    if open && std::env::var_os("VG_TOKEN").is_some() {
+        eprintln!(
+            "vg serve: VG_TOKEN is set but empty, so it counts as unset: no token is required"
+        );
+    }
+    if open && !addr.ip().is_loopback() {
+        eprintln!(
+            "vg serve: warning: no --token, and {addr} is reachable from other machines: anyone who can reach this port can read the logs and send fake ones; set --token (or VG_TOKEN) to require one, or bind 127.0.0.1"
+        );
+    }
     eprintln!(
         "  watch with: vg logs --url {url}{token_hint}   or   vg tui --url {url}{token_hint}"
     );
@@ -50,6 +75,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     serve(listener, gateway.router(), gateway, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A URL a user on this machine can open: `0.0.0.0` and `[::]` are where a server listens, not an
+/// address to connect to, so they become the loopback address of the same family.
+pub(crate) fn local_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
 }
 
 /// Binds the listener, explaining a failure in one line. A taken port is the machine's state, not a
@@ -133,5 +169,23 @@ pub(crate) async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_printed_url_is_one_a_user_can_connect_to() {
+        for (bound, url) in [
+            ("0.0.0.0:7007", "http://127.0.0.1:7007"),
+            ("[::]:7007", "http://[::1]:7007"),
+            ("127.0.0.1:7007", "http://127.0.0.1:7007"),
+            ("192.168.1.5:80", "http://192.168.1.5:80"),
+            ("[fe80::1]:7007", "http://[fe80::1]:7007"),
+        ] {
+            assert_eq!(local_url(bound.parse().unwrap()), url, "{bound}");
+        }
     }
 }

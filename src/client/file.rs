@@ -6,7 +6,7 @@
 //! a rotated one (a new file at the same path) is finished and then replaced by the new one.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, ErrorKind, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::Duration;
 
@@ -123,7 +123,38 @@ fn open_reader(path: &Path) -> std::io::Result<(BufReader<File>, (u64, u64))> {
     Ok((BufReader::with_capacity(READ_BUFFER, file), identity(&meta)))
 }
 
-/// Reads a file; with `follow`, keeps reading as it grows, through truncation and rotation.
+/// How waiting for a file to appear ended.
+enum Waited {
+    Opened((BufReader<File>, (u64, u64))),
+    /// The viewer is gone.
+    Closed,
+    /// The path appeared as something that cannot be read (a directory, no permission).
+    Failed(std::io::Error),
+}
+
+/// Polls until `path` can be opened, having said once that it waits.
+fn wait_for(path: &Path, target: &str, tx: &Sender<SourceEvent>) -> Waited {
+    let said = SourceEvent::Notice(format!(
+        "{target} does not exist yet; waiting for it to appear"
+    ));
+    if tx.blocking_send(said).is_err() {
+        return Waited::Closed;
+    }
+    loop {
+        std::thread::sleep(FOLLOW_POLL);
+        if tx.is_closed() {
+            return Waited::Closed;
+        }
+        match open_reader(path) {
+            Ok(opened) => return Waited::Opened(opened),
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Waited::Failed(e),
+        }
+    }
+}
+
+/// Reads a file; with `follow`, keeps reading as it grows, through truncation and rotation, and
+/// waits for it to appear when it does not exist yet.
 pub(super) fn read_file(path: &Path, follow: bool, tx: &Sender<SourceEvent>) {
     let target = path.display().to_string();
     let source = path
@@ -136,6 +167,16 @@ pub(super) fn read_file(path: &Path, follow: bool, tx: &Sender<SourceEvent>) {
     };
     let (mut reader, mut id) = match open_reader(path) {
         Ok(opened) => opened,
+        // Following, like `tail -F`: a log that is not there yet (the app has not started) is
+        // waited for, said once, then read from its start.
+        Err(e) if follow && e.kind() == ErrorKind::NotFound => match wait_for(path, &target, tx) {
+            Waited::Opened(opened) => opened,
+            Waited::Closed => return,
+            Waited::Failed(e) => return failed(e.to_string()),
+        },
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            return failed("no such file (to wait for it to appear, follow it with -f)".into());
+        }
         Err(e) => return failed(e.to_string()),
     };
     let _ = tx.blocking_send(SourceEvent::State(ConnState::Connected {
@@ -270,6 +311,43 @@ mod tests {
         assert!(
             matches!(&events[0], SourceEvent::Failed(m) if m.starts_with("cannot read /nonexistent/x.log"))
         );
+    }
+
+    #[test]
+    fn a_followed_file_that_does_not_exist_yet_is_waited_for() {
+        let dir = std::env::temp_dir().join(format!("vg-wait-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("later.log");
+        let (tx, mut rx) = mpsc::channel(16);
+        let reader_path = path.clone();
+        std::thread::spawn(move || read_file(&reader_path, true, &tx));
+        // Bounded, so a reader that gave up fails the test instead of hanging it.
+        let next = |rx: &mut mpsc::Receiver<SourceEvent>| {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Ok(event) = rx.try_recv() {
+                    return event;
+                }
+                assert!(std::time::Instant::now() < deadline, "no event");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        };
+        let said = next(&mut rx);
+        assert!(
+            matches!(&said, SourceEvent::Notice(n) if n.ends_with("later.log does not exist yet; waiting for it to appear")),
+            "{said:?}"
+        );
+        std::fs::write(&path, "first\n").unwrap();
+        let seen = loop {
+            match next(&mut rx) {
+                SourceEvent::Entries(batch) => break batch,
+                SourceEvent::Failed(reason) => panic!("{reason}"),
+                _ => {}
+            }
+        };
+        assert_eq!(seen[0].message, "first");
+        drop(rx);
+        assert!(std::fs::remove_dir_all(&dir).is_ok());
     }
 
     #[test]

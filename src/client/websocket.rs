@@ -8,6 +8,8 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+
 use futures_util::StreamExt;
 use tokio::sync::mpsc::Sender;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -17,8 +19,10 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use url::Url;
 
 use super::{ConnState, SourceConfig, SourceEvent};
+use crate::model::format_timestamp;
+use crate::timespec::parse_instant;
 use crate::wire::{
-    GapReason, Incoming, STREAM_PATH, ServerMessage, StreamQuery, decode_server_frame,
+    GapReason, Hello, Incoming, STREAM_PATH, ServerMessage, StreamQuery, decode_server_frame,
 };
 
 const BACKOFF_START: Duration = Duration::from_millis(250);
@@ -73,6 +77,36 @@ pub fn stream_url(input: &str) -> Result<Url, ServerUrlError> {
 struct Position {
     last_seq: Option<u64>,
     boot: Option<String>,
+    /// Where the server's history starts has been said (once a run, not on every reconnect).
+    history_said: bool,
+}
+
+/// The `--since` the stream asked for: the time it meant when the viewer started, and as typed.
+#[derive(Debug, Clone)]
+struct Since {
+    at: DateTime<Utc>,
+    typed: String,
+}
+
+impl Position {
+    /// A note for the first `hello` whose history starts after `--since`: without it, a viewer
+    /// asking for the last 10 minutes of a server that holds 4 would silently show less. Said once;
+    /// a server that does not say where its history starts (`oldest_time` absent) gets no note.
+    fn history_note(&mut self, hello: &Hello, since: Option<&Since>) -> Option<String> {
+        if self.history_said || self.last_seq.is_some() {
+            return None;
+        }
+        let (since, oldest) = (since?, hello.oldest_time?);
+        if oldest <= since.at {
+            return None;
+        }
+        self.history_said = true;
+        Some(format!(
+            "the server's history starts at {}, later than --since {}: it holds nothing older",
+            format_timestamp(&oldest),
+            since.typed
+        ))
+    }
 }
 
 /// What ended one connection.
@@ -104,6 +138,14 @@ pub(super) async fn run(
         }
     };
     let target = base.to_string();
+    // Resolved once: "10m" means ten minutes before the viewer started, whenever it connects.
+    let since = config.filter.since.as_ref().and_then(|typed| {
+        let at = parse_instant(typed, Utc::now()).ok()?;
+        Some(Since {
+            at,
+            typed: typed.clone(),
+        })
+    });
     let mut position = Position::default();
     let mut backoff = BACKOFF_START;
     let mut attempt = 0;
@@ -119,7 +161,15 @@ pub(super) async fn run(
         {
             return;
         }
-        let ended = connect_once(&base, token.as_deref(), &config, &mut position, &tx).await;
+        let ended = connect_once(
+            &base,
+            token.as_deref(),
+            &config,
+            since.as_ref(),
+            &mut position,
+            &tx,
+        )
+        .await;
         let reason = match ended {
             Ended::ViewerGone => return,
             Ended::Complete => {
@@ -191,6 +241,7 @@ async fn connect_once(
     base: &Url,
     token: Option<&str>,
     config: &SourceConfig,
+    since: Option<&Since>,
     position: &mut Position,
     tx: &Sender<SourceEvent>,
 ) -> Ended {
@@ -267,6 +318,9 @@ async fn connect_once(
                         reason: format!("server is full: {reason}"),
                         fresh: false,
                     },
+                    // A server stopping in order (it sent what it owed first): no error code to
+                    // show, just what it said, e.g. "server shutting down".
+                    CloseCode::Normal if !reason.is_empty() => Ended::Retry { reason, fresh },
                     _ => Ended::Retry {
                         reason: format!("server closed the connection ({code}) {reason}")
                             .trim_end()
@@ -277,6 +331,8 @@ async fn connect_once(
             }
             _ => continue,
         };
+        // Said right after the event it belongs to.
+        let mut then = None;
         let event = match decode_server_frame(&text) {
             Err(e) => SourceEvent::Notice(e.to_string()),
             Ok(Incoming::Bare(entries)) => {
@@ -298,6 +354,9 @@ async fn connect_once(
             Ok(Incoming::Message(message)) => match message {
                 ServerMessage::Hello(hello) => {
                     fresh = true;
+                    then = position
+                        .history_note(&hello, since)
+                        .map(SourceEvent::Notice);
                     // Seqs restart with each boot: the old position means nothing to a new server.
                     if position
                         .boot
@@ -344,8 +403,10 @@ async fn connect_once(
                 }
             },
         };
-        if tx.send(event).await.is_err() {
-            return Ended::ViewerGone;
+        for event in std::iter::once(event).chain(then) {
+            if tx.send(event).await.is_err() {
+                return Ended::ViewerGone;
+            }
         }
     }
 }
@@ -454,10 +515,70 @@ mod tests {
         let later = Position {
             last_seq: Some(41),
             boot: Some("b7".into()),
+            history_said: false,
         };
         assert_eq!(
             request_url(&base, &config, &later).query(),
             Some("app=a&level=warn&after=41&boot=b7")
+        );
+    }
+
+    fn hello(oldest_time: Option<&str>) -> Hello {
+        Hello {
+            protocol: 1,
+            server: "vg".into(),
+            version: "0.1.0".into(),
+            instance: None,
+            boot: "b1".into(),
+            newest_seq: Some(9),
+            oldest_seq: Some(1),
+            oldest_time: oldest_time.map(|t| t.parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn a_since_before_the_history_gets_one_note_saying_where_it_starts() {
+        let since = Since {
+            at: "2026-02-05T18:00:00Z".parse().unwrap(),
+            typed: "10m".into(),
+        };
+        let later = hello(Some("2026-02-05T18:04:00.250Z"));
+        let mut position = Position::default();
+        assert_eq!(
+            position.history_note(&later, Some(&since)).as_deref(),
+            Some(
+                "the server's history starts at 2026-02-05T18:04:00.250Z, later than --since 10m: it holds nothing older"
+            )
+        );
+        assert_eq!(
+            position.history_note(&later, Some(&since)),
+            None,
+            "said once, not again on a reconnect"
+        );
+    }
+
+    #[test]
+    fn no_note_when_the_history_covers_since_or_nothing_says_where_it_starts() {
+        let since = Since {
+            at: "2026-02-05T18:00:00Z".parse().unwrap(),
+            typed: "2026-02-05T18:00:00Z".into(),
+        };
+        for (hello, since) in [
+            (hello(Some("2026-02-05T17:59:00Z")), Some(&since)),
+            (hello(Some("2026-02-05T18:00:00Z")), Some(&since)),
+            (hello(None), Some(&since)),
+            (hello(Some("2026-02-05T18:04:00Z")), None),
+        ] {
+            assert_eq!(Position::default().history_note(&hello, since), None);
+        }
+        // A resume continues a stream that already began: its history is not news.
+        let mut resumed = Position {
+            last_seq: Some(3),
+            ..Position::default()
+        };
+        assert_eq!(
+            resumed.history_note(&hello(Some("2026-02-05T18:04:00Z")), Some(&since)),
+            None
         );
     }
 }

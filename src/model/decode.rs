@@ -280,7 +280,13 @@ fn parse_level_value(value: &Value) -> Option<Level> {
 pub fn parse_time_value(value: &Value) -> Option<DateTime<Utc>> {
     match value {
         Value::String(s) => parse_time_text(s),
-        Value::Number(n) => n.as_f64().and_then(from_epoch),
+        // Integers are exact as they are; a float is read from its shortest decimal form (what the
+        // logger wrote, e.g. zap's `1770315218.25`), never multiplied as an f64: at epoch magnitudes an
+        // f64 product lands a few hundred nanoseconds off and `.25` would show as `.249`.
+        Value::Number(n) => match n.as_u64() {
+            Some(whole) => from_epoch(u128::from(whole), 0),
+            None => from_epoch_text(&n.to_string()),
+        },
         _ => None,
     }
 }
@@ -303,28 +309,76 @@ fn parse_time_text(text: &str) -> Option<DateTime<Utc>> {
             return Some(Utc.from_utc_datetime(&t));
         }
     }
-    text.parse::<f64>().ok().and_then(from_epoch)
+    from_epoch_text(text)
 }
 
-/// Epoch numbers come in seconds (zap, often fractional), milliseconds (pino), µs or ns; the magnitude
-/// tells which, since any date after 1973 in seconds is below 1e11.
-fn from_epoch(n: f64) -> Option<DateTime<Utc>> {
-    if !n.is_finite() || n < 0.0 {
-        return None;
-    }
-    let nanos = if n < 1e11 {
-        n * 1e9
-    } else if n < 1e14 {
-        n * 1e6
-    } else if n < 1e17 {
-        n * 1e3
-    } else {
-        n
+/// Most significant digits kept of an epoch number; the rest cannot change the nanosecond.
+const EPOCH_DIGITS: u32 = 30;
+
+/// An epoch number written in decimal (`1770315218`, `1770315218.25`, `1.77031521825e9`), read
+/// exactly as `digits × 10^exponent`. Negative numbers, NaN and infinities are not times.
+fn from_epoch_text(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.strip_prefix('+').unwrap_or(text);
+    let (number, exponent) = match text.find(['e', 'E']) {
+        Some(at) => (&text[..at], text[at + 1..].parse::<i32>().ok()?),
+        None => (text, 0),
     };
-    if nanos > i64::MAX as f64 {
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() && fraction.is_empty() {
         return None;
     }
-    Some(Utc.timestamp_nanos(nanos as i64))
+    let mut digits: u128 = 0;
+    let mut kept = 0;
+    let mut exponent = i64::from(exponent);
+    for (c, in_fraction) in whole
+        .chars()
+        .map(|c| (c, false))
+        .chain(fraction.chars().map(|c| (c, true)))
+    {
+        let d = c.to_digit(10)?;
+        if kept < EPOCH_DIGITS {
+            if digits > 0 || d > 0 {
+                kept += 1;
+            }
+            digits = digits * 10 + u128::from(d);
+            exponent -= i64::from(in_fraction);
+        } else {
+            exponent += i64::from(!in_fraction);
+        }
+    }
+    from_epoch(digits, i32::try_from(exponent).ok()?)
+}
+
+/// `digits × 10^exponent` as an epoch time. Epoch numbers come in seconds (zap, often fractional),
+/// milliseconds (pino), µs or ns; the magnitude tells which, since any date after 1973 in seconds is
+/// at least 1e8 and below 1e11. The result is rounded to the nearest nanosecond.
+fn from_epoch(digits: u128, exponent: i32) -> Option<DateTime<Utc>> {
+    if digits == 0 {
+        return Some(Utc.timestamp_nanos(0));
+    }
+    // The number has this many digits before its decimal point (maybe 0 or fewer).
+    let whole_digits = i64::from(digits.ilog10()) + 1 + i64::from(exponent);
+    let to_nanos: i64 = match whole_digits {
+        ..=11 => 9,
+        12..=14 => 6,
+        15..=17 => 3,
+        _ => 0,
+    };
+    let shift = i64::from(exponent) + to_nanos;
+    let nanos = if shift >= 0 {
+        10u128
+            .checked_pow(u32::try_from(shift).ok()?)
+            .and_then(|scale| digits.checked_mul(scale))?
+    } else {
+        match 10u128.checked_pow(u32::try_from(-shift).ok()?) {
+            Some(scale) => {
+                let (quotient, rest) = (digits / scale, digits % scale);
+                quotient + u128::from(rest >= scale - rest)
+            }
+            None => 0,
+        }
+    };
+    Some(Utc.timestamp_nanos(i64::try_from(nanos).ok()?))
 }
 
 #[cfg(test)]
@@ -452,6 +506,57 @@ mod tests {
         ] {
             let e = foreign(&format!(r#"{{"ts":{n},"msg":"x"}}"#));
             assert_eq!(format_timestamp(&e.timestamp), want, "{n}");
+        }
+    }
+
+    #[test]
+    fn epoch_numbers_are_rounded_to_the_nanosecond_never_cut() {
+        // (what the logger wrote, the nanoseconds past 18:13:38 it means)
+        let cases = [
+            ("1770315218", 0),
+            ("1770315218.25", 250_000_000),
+            ("1770315218.1", 100_000_000),
+            ("1770315218.2499999996", 250_000_000),
+            ("1.77031521825e9", 250_000_000),
+            ("1770315218250", 250_000_000),
+            ("1770315218250.5", 250_500_000),
+            ("1770315218250000", 250_000_000),
+            ("1770315218250000.5", 250_000_500),
+            ("1770315218250000123", 250_000_123),
+            ("1.77031521825e18", 250_000_000),
+        ];
+        for (written, nanos) in cases {
+            let as_number = foreign(&format!(r#"{{"ts":{written},"msg":"x"}}"#));
+            let as_string = foreign(&format!(r#"{{"ts":"{written}","msg":"x"}}"#));
+            for (how, e) in [("number", as_number), ("string", as_string)] {
+                assert_eq!(
+                    e.timestamp.timestamp(),
+                    1_770_315_218,
+                    "{written} as a {how}"
+                );
+                assert_eq!(
+                    e.timestamp.timestamp_subsec_nanos(),
+                    nanos,
+                    "{written} as a {how}"
+                );
+            }
+        }
+        // zap's fractional seconds, as the wire shows them.
+        let e = foreign(r#"{"level":"info","ts":1770315218.25,"msg":"x"}"#);
+        assert_eq!(format_timestamp(&e.timestamp), "2026-02-05T18:13:38.250Z");
+    }
+
+    #[test]
+    fn what_is_not_an_epoch_number_is_kept_in_meta() {
+        for written in [
+            r#""-1770315218""#,
+            r#""1770315218.2.5""#,
+            r#""NaN""#,
+            "-5",
+            "1e300",
+        ] {
+            let e = foreign(&format!(r#"{{"ts":{written},"msg":"x"}}"#));
+            assert!(e.meta.contains_key("timestamp"), "{written}");
         }
     }
 

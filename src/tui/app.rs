@@ -115,6 +115,10 @@ pub(crate) struct App {
     capacity: usize,
     tail: usize,
     cut_backfill: bool,
+    /// The server filters the stream: gap counts are upper bounds (see [`Gap::describe`]).
+    ///
+    /// [`Gap::describe`]: crate::wire::Gap::describe
+    pub(crate) server_filtered: bool,
     /// Reused to build each stored row's text (see [`Stored::new`]).
     scratch: String,
 }
@@ -174,6 +178,7 @@ impl App {
             capacity: start.buffer,
             tail: start.tail,
             cut_backfill: start.cut_backfill,
+            server_filtered: start.server_filtered,
             scratch: String::new(),
         }
     }
@@ -233,8 +238,11 @@ impl App {
                 }
             }
             SourceEvent::Gap(gap) => {
-                self.stats.gaps += 1;
-                self.stats.missed += gap.missed;
+                // A restart that lost nothing is a row (a new stream began), not a gap to count.
+                if gap.is_loss() {
+                    self.stats.gaps += 1;
+                    self.stats.missed += gap.missed;
+                }
                 let before = self.buffer.next_id().checked_sub(1);
                 let at = before
                     .and_then(|id| self.buffer.get(id))

@@ -249,22 +249,13 @@ fn meta_text(meta: &Meta, limit: usize) -> String {
     display(&out)
 }
 
-/// A gap in the stream as a row: `... 1,234 entries missed (reason)`.
-pub(crate) fn gap_line(gap: &Gap, at: &DateTime<Utc>, cols: &Columns) -> Line {
+/// A gap in the stream as a row, worded as `vg logs` words it: `... 1,234 entries missed (reason)`.
+pub(crate) fn gap_line(gap: &Gap, at: &DateTime<Utc>, filtered: bool, cols: &Columns) -> Line {
     let mut time = String::with_capacity(24);
     cols.write_time(&mut time, at);
-    let text = match gap.missed {
-        0 => format!("... entries missed ({})", gap.reason.describe()),
-        1 => format!("... 1 entry missed ({})", gap.reason.describe()),
-        n => format!(
-            "... {} entries missed ({})",
-            thousands(n),
-            gap.reason.describe()
-        ),
-    };
     vec![
         seg(Class::Time, fit(&time, cols.time_width()) + " "),
-        seg(Class::Gap, text),
+        seg(Class::Gap, format!("... {}", gap.describe(filtered))),
     ]
 }
 

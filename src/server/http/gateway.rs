@@ -234,7 +234,11 @@ mod tests {
 
     #[tokio::test]
     async fn healthz_shows_history_and_what_each_sink_wrote() {
-        let emitter = Emitter::new(EmitterConfig::default().read_env(false).history(3, usize::MAX));
+        let emitter = Emitter::new(
+            EmitterConfig::default()
+                .read_env(false)
+                .history(3, usize::MAX),
+        );
         emitter.add_sink("discard", Discard).unwrap();
         for i in 0..5 {
             emitter.log(Level::Info, "t", format!("m{i}"));
@@ -255,7 +259,10 @@ mod tests {
         assert_eq!(health["history"]["newest_seq"], 5);
         let sink = &health["sinks"][0];
         assert_eq!(sink["name"], "discard");
-        assert_eq!((sink["written"].clone(), sink["missed"].clone()), (5.into(), 0.into()));
+        assert_eq!(
+            (sink["written"].clone(), sink["missed"].clone()),
+            (5.into(), 0.into())
+        );
         assert_eq!(sink["running"], true);
     }
 }

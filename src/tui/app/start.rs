@@ -8,7 +8,8 @@
 use chrono::{DateTime, Utc};
 
 use super::names::NewRule;
-use crate::cli::{TuiArgs, UsageError};
+use crate::cli::{Push, Reading, TuiArgs, UsageError};
+use crate::client::{SourceConfig, SourceKind};
 use crate::filter::{Filter, FilterSpec};
 use crate::format::TimeMode;
 use crate::model::Level;
@@ -30,15 +31,32 @@ pub(crate) struct Start {
     pub(crate) tail: usize,
     /// Whether the source's backfill must be cut to `tail` here (a file has no server to do it).
     pub(crate) cut_backfill: bool,
+    /// The server filters the stream, so a gap's count is an upper bound of what this view missed.
+    pub(crate) server_filtered: bool,
+    /// Where entries come from; its filter is the one the server applies (the fixed filters).
+    pub(crate) source: SourceConfig,
 }
 
 impl Start {
+    /// How the viewer reads its source: it keeps level, source, instance, region and search under
+    /// its own controls, asks for at most a scrollback of history, and follows files and servers.
+    pub(crate) fn reading(buffer: usize) -> Reading {
+        Reading {
+            push: Push::WithoutControls,
+            default_tail: None,
+            max_tail: Some(buffer),
+            follow: true,
+            follow_file: true,
+        }
+    }
+
     /// Reads the flags; a bad value is a [`UsageError`] naming it.
     pub(crate) fn from_args(args: &TuiArgs, now: DateTime<Utc>) -> Result<Start, UsageError> {
         if args.buffer == 0 {
             return Err(UsageError::new("--buffer must be at least 1 entry"));
         }
-        let spec = args.filter.to_spec();
+        let config = args.viewer.source_config(Start::reading(args.buffer))?;
+        let spec = args.viewer.filter.to_spec();
         // Compile it whole first: one error message for any bad value, the same as `vg logs` gives.
         spec.compile(now)
             .map_err(|e| UsageError::new(e.to_string()))?;
@@ -49,13 +67,8 @@ impl Start {
             .transpose()
             .map_err(|e| UsageError::new(e.to_string()))?
             .unwrap_or(Level::Trace);
-        let fixed_spec = FilterSpec {
-            predicates: spec.predicates.clone(),
-            since: spec.since.clone(),
-            until: spec.until.clone(),
-            ..FilterSpec::default()
-        };
-        let fixed = fixed_spec
+        let fixed = config
+            .filter
             .compile(now)
             .map_err(|e| UsageError::new(e.to_string()))?;
         let mut fixed_labels: Vec<String> = spec.predicates.clone();
@@ -92,17 +105,19 @@ impl Start {
                 NewRule::List(values.clone())
             }
         };
-        let tail = args.tail.unwrap_or(args.buffer).min(args.buffer);
+        let tail = config.tail.unwrap_or(args.buffer);
         Ok(Start {
             levels: Level::ALL.map(|level| level >= min),
             fixed,
             fixed_labels,
             rules: [sources, list(&spec.instance), list(&spec.region)],
             search: spec.q.clone(),
-            time: args.time,
+            time: args.viewer.time,
             buffer: args.buffer,
             tail,
-            cut_backfill: args.source.file.is_some(),
+            cut_backfill: !matches!(config.kind, SourceKind::Server { .. }),
+            server_filtered: !config.filter.is_empty(),
+            source: config,
         })
     }
 }

@@ -90,7 +90,7 @@ impl App {
     pub(crate) fn row_line(&self, id: RowId, cols: &Columns, search: Option<&Regex>) -> Line {
         match self.buffer.get(id) {
             Some(Row::Entry(entry)) => text::entry_line(&entry.view(&self.names), cols, search),
-            Some(Row::Gap { gap, at }) => text::gap_line(gap, at, cols),
+            Some(Row::Gap { gap, at }) => text::gap_line(gap, at, self.server_filtered, cols),
             None => Line::new(),
         }
     }

@@ -102,10 +102,12 @@ fn parts(app: &App) -> Vec<Part> {
         parts.push(part(
             2,
             vec![Span::styled(
-                // A restart gap has no count: say how many were missed only when it is known.
-                match app.stats.missed {
-                    0 => format!("gaps {}", app.stats.gaps),
-                    n => format!("gaps {} ({} missed)", app.stats.gaps, thousands(n)),
+                // Say how many were missed only when it is known, and as the gap rows say it: an
+                // upper bound when the server filters (see `Gap::describe`).
+                match (app.stats.missed, app.server_filtered) {
+                    (0, _) => format!("gaps {}", app.stats.gaps),
+                    (n, false) => format!("gaps {} ({} missed)", app.stats.gaps, thousands(n)),
+                    (n, true) => format!("gaps {} (up to {} missed)", app.stats.gaps, thousands(n)),
                 },
                 theme::warn(),
             )],

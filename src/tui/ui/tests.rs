@@ -300,6 +300,64 @@ fn a_gap_is_a_row_in_the_log() {
 }
 
 #[test]
+fn a_graceful_restart_is_a_new_stream_not_a_loss() {
+    let mut app = streaming((100, 10), &[]);
+    let now = app.now;
+    // What the client gets on resuming after a server sent everything and closed with 1000.
+    app.on_source(
+        SourceEvent::Gap(Gap {
+            missed: 0,
+            from_seq: None,
+            to_seq: None,
+            reason: GapReason::Restart,
+        }),
+        now,
+    );
+    let screen = draw(&app);
+    assert!(
+        screen.contains("... server restarted; a new stream began"),
+        "{screen}"
+    );
+    assert!(!screen.contains("missed"), "{screen}");
+    assert!(screen.contains("gaps 0"), "{screen}");
+}
+
+#[test]
+fn with_a_server_filter_a_gap_count_is_an_upper_bound_as_in_vg_logs() {
+    let mut app = streaming((100, 10), &["--where", "status>=500"]);
+    let now = app.now;
+    let gap = Gap {
+        missed: 7,
+        from_seq: Some(3),
+        to_seq: Some(9),
+        reason: GapReason::Evicted,
+    };
+    app.on_source(SourceEvent::Gap(gap.clone()), now);
+    let screen = draw(&app);
+    assert!(
+        screen.contains(&format!("... {}", gap.describe(true))),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("up to 7 entries missed (no longer in server history)"),
+        "{screen}"
+    );
+    assert!(screen.contains("gaps 1 (up to 7 missed)"), "{screen}");
+}
+
+#[test]
+fn where_the_server_history_starts_is_a_status_bar_notice() {
+    let mut app = streaming((180, 8), &["--since", "10m"]);
+    let now = app.now;
+    // The client's note when `hello` says the history starts after --since (as vg logs prints it).
+    let note = "the server's history starts at 2026-02-05T18:04:00.250Z, later than --since 10m: it holds nothing older";
+    app.on_source(SourceEvent::Notice(note.into()), now);
+    let screen = draw(&app);
+    let status = screen.lines().last().unwrap_or_default();
+    assert!(status.contains(note), "{screen}");
+}
+
+#[test]
 fn reconnecting_counts_down_in_the_status_bar() {
     let mut app = streaming((100, 8), &[]);
     let now = app.now;

@@ -1,0 +1,406 @@
+//! The viewers as a user runs them, on what they say rather than what they print: a quiet stderr when
+//! all goes well, blank `VG_*` variables, a file that does not exist yet, a server that restarts
+//! gracefully, and `vg serve` listening beyond loopback. Servers are real (in-process gateways or
+//! `vg serve`) on 127.0.0.1, and every wait is bounded.
+
+#![cfg(all(feature = "server", feature = "cli"))]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use vg::server::{Emitter, EmitterConfig, Gateway, GatewayConfig};
+use vg::{Level, LogEntry};
+
+/// The bound on every wait.
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// `vg` to run to its end, in an empty environment (nothing of the developer's shell, no `VG_*`),
+/// killed if it runs longer than [`LIMIT`].
+fn vg() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_vg"));
+    cmd.env_clear().timeout(LIMIT);
+    cmd
+}
+
+/// `vg` to keep running while the test talks to it, in the same empty environment.
+fn vg_spawn() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vg"));
+    cmd.env_clear().stdin(Stdio::null());
+    cmd
+}
+
+/// Runs `vg` to its end (bounded by [`LIMIT`]).
+fn run(cmd: &mut assert_cmd::Command) -> Output {
+    cmd.output().unwrap()
+}
+
+/// Reads lines on a thread, so a test can wait for each with a timeout.
+fn line_reader(stream: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// A running `vg` whose output lines arrive on channels. Killed on drop.
+struct Running {
+    child: Child,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+}
+
+impl Running {
+    fn start(cmd: &mut Command) -> Running {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Running {
+            stdout: line_reader(child.stdout.take().unwrap()),
+            stderr: line_reader(child.stderr.take().unwrap()),
+            child,
+        }
+    }
+
+    /// Lines from `stream` up to and including the first that contains `needle`.
+    fn until(stream: &Receiver<String>, needle: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            match stream.recv_timeout(LIMIT) {
+                Ok(line) => {
+                    let done = line.contains(needle);
+                    seen.push(line);
+                    if done {
+                        return seen;
+                    }
+                }
+                Err(_) => panic!("never said {needle:?}; said {seen:?}"),
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!(
+            "vg-viewer-{name}-{}-{:?}",
+            std::process::id(),
+            Instant::now()
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A real gateway served on loopback by an in-process runtime, stopped gracefully on request.
+struct Server {
+    addr: SocketAddr,
+    runtime: tokio::runtime::Handle,
+    emitter: Emitter,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    fn start(runtime: &Runtime, bind: &str, config: GatewayConfig) -> Server {
+        runtime.block_on(async {
+            let emitter = Emitter::new(EmitterConfig::default().read_env(false));
+            let gateway = Gateway::new(emitter.clone(), config);
+            let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (stop, stopped) = oneshot::channel::<()>();
+            let task = tokio::spawn(vg::server::serve(
+                listener,
+                gateway.router(),
+                gateway,
+                async {
+                    let _ = stopped.await;
+                },
+            ));
+            Server {
+                addr,
+                runtime: tokio::runtime::Handle::current(),
+                emitter,
+                stop: Some(stop),
+                task,
+            }
+        })
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn emit(&self, messages: impl IntoIterator<Item = String>) {
+        // The emitter hands entries to viewers on the server's runtime.
+        let _on_the_runtime = self.runtime.enter();
+        for message in messages {
+            self.emitter
+                .emit(LogEntry::new(Level::Info, "api", message));
+        }
+    }
+
+    /// Shuts down as a server does on SIGTERM: viewers get what they are owed, then a 1000 close.
+    fn stop(mut self, runtime: &Runtime) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        runtime
+            .block_on(async { tokio::time::timeout(LIMIT, &mut self.task).await })
+            .expect("the server stops")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+fn numbered(range: std::ops::RangeInclusive<u32>) -> Vec<String> {
+    range.map(|i| format!("entry {i}")).collect()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_run_that_goes_well_says_nothing_on_stderr_and_verbose_shows_the_steps() {
+    let runtime = Runtime::new().unwrap();
+    let server = Server::start(&runtime, "127.0.0.1:0", GatewayConfig::default());
+    server.emit(numbered(1..=3));
+    let url = server.url();
+
+    let quiet = run(vg().args(["logs", "--no-follow", "--url", &url]));
+    assert!(quiet.status.success(), "{}", text(&quiet.stderr));
+    assert_eq!(text(&quiet.stdout).lines().count(), 3);
+    assert_eq!(text(&quiet.stderr), "", "nothing to say");
+
+    let verbose = run(vg().args(["logs", "-v", "--no-follow", "--url", &url]));
+    assert!(verbose.status.success());
+    assert_eq!(text(&verbose.stdout), text(&quiet.stdout));
+    let said = text(&verbose.stderr);
+    for step in [
+        "vg: connecting to ws://127.0.0.1:",
+        "vg: connected to ws://127.0.0.1:",
+        "vg: history loaded",
+    ] {
+        assert!(said.contains(step), "{step:?} in {said}");
+    }
+    server.stop(&runtime);
+}
+
+#[test]
+fn trouble_is_said_without_verbose() {
+    let runtime = Runtime::new().unwrap();
+    let server = Server::start(
+        &runtime,
+        "127.0.0.1:0",
+        GatewayConfig::default().token("secret"),
+    );
+    let out = run(vg().args(["logs", "--no-follow", "--url", &server.url()]));
+    assert_eq!(out.status.code(), Some(1));
+    let said = text(&out.stderr);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains("needs a token (401 unauthorized)"), "{said}");
+    server.stop(&runtime);
+}
+
+#[test]
+fn blank_vg_variables_count_as_unset_in_every_command() {
+    let runtime = Runtime::new().unwrap();
+    let guarded = Server::start(
+        &runtime,
+        "127.0.0.1:0",
+        GatewayConfig::default().token("secret"),
+    );
+    let url = guarded.url();
+
+    // vg logs: a blank VG_TOKEN sends no token (so the server asks for one) instead of an empty one.
+    let blank = run(vg()
+        .env("VG_TOKEN", "")
+        .args(["logs", "--no-follow", "--url", &url]));
+    assert_eq!(blank.status.code(), Some(1));
+    assert!(
+        text(&blank.stderr).contains("needs a token"),
+        "{}",
+        text(&blank.stderr)
+    );
+    let set = run(vg()
+        .env("VG_TOKEN", "secret")
+        .args(["logs", "--no-follow", "--url", &url]));
+    assert!(set.status.success(), "{}", text(&set.stderr));
+
+    // vg logs: a blank VG_URL is the default server, not an invalid URL ''.
+    let default = run(vg().env("VG_URL", "").args(["logs", "--no-follow"]));
+    assert_ne!(default.status.code(), Some(2), "{}", text(&default.stderr));
+    assert!(!text(&default.stderr).contains("invalid URL"));
+
+    // vg tui reads both the same way: it gets as far as wanting a terminal.
+    for var in ["VG_URL", "VG_TOKEN"] {
+        let tui = run(vg().env(var, "").arg("tui"));
+        let said = text(&tui.stderr);
+        assert_eq!(tui.status.code(), Some(1), "{var}: {said}");
+        assert!(said.contains("terminal"), "{var}: {said}");
+    }
+
+    // vg serve: a blank VG_TOKEN serves without a token instead of refusing to start.
+    let serve =
+        Running::start(
+            vg_spawn()
+                .env("VG_TOKEN", "")
+                .args(["serve", "--bind", "127.0.0.1:0"]),
+        );
+    let said = Running::until(&serve.stderr, "send with");
+    assert!(
+        said.iter()
+            .any(|l| l.contains("VG_TOKEN is set but empty, so it counts as unset")),
+        "the likely mistake is said: {said:?}"
+    );
+    let listening = said.iter().find(|l| l.contains("listening on")).unwrap();
+    let open_url = listening.rsplit("listening on ").next().unwrap();
+    let viewer = run(vg().args(["logs", "--no-follow", "--url", open_url]));
+    assert!(viewer.status.success(), "{}", text(&viewer.stderr));
+    guarded.stop(&runtime);
+}
+
+#[test]
+fn following_a_file_that_does_not_exist_yet_waits_for_it() {
+    let dir = TempDir::new("later");
+    let path = dir.0.join("later.log");
+    let path_text = path.to_string_lossy().into_owned();
+    let logs = Running::start(vg_spawn().args(["logs", "-f", "--file", &path_text]));
+    let said = Running::until(&logs.stderr, "waiting");
+    assert_eq!(
+        said,
+        [format!(
+            "vg: {path_text} does not exist yet; waiting for it to appear"
+        )]
+    );
+    std::fs::write(&path, "{\"level\":\"warn\",\"msg\":\"it is here\"}\n").unwrap();
+    let line = logs.stdout.recv_timeout(LIMIT).expect("the entry arrives");
+    assert!(line.contains("warn  it is here"), "{line}");
+    assert_eq!(
+        logs.stderr.try_iter().count(),
+        0,
+        "the wait was said once, and nothing more"
+    );
+}
+
+#[test]
+fn a_missing_file_without_follow_is_one_line_and_exit_1() {
+    let dir = TempDir::new("missing");
+    let path = dir.0.join("later.log").to_string_lossy().into_owned();
+    let out = run(vg().args(["logs", "--file", &path]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "vg: cannot read {path}: no such file (to wait for it to appear, follow it with -f)\n"
+        )
+    );
+}
+
+#[test]
+fn a_graceful_restart_is_a_new_stream_not_missed_entries() {
+    let runtime = Runtime::new().unwrap();
+    let first = Server::start(&runtime, "127.0.0.1:0", GatewayConfig::default());
+    let addr = first.addr.to_string();
+    first.emit(numbered(1..=3));
+    let logs = Running::start(vg_spawn().args(["logs", "--url", &first.url()]));
+    for want in numbered(1..=3) {
+        let line = logs.stdout.recv_timeout(LIMIT).expect("a line");
+        assert!(line.ends_with(&want), "{line}");
+    }
+
+    // Sends everything it holds for the viewer, closes with 1000; the next start has a new boot.
+    first.stop(&runtime);
+    let second = Server::start(&runtime, &addr, GatewayConfig::default());
+    let said = Running::until(&logs.stderr, "server restarted");
+    second.emit(numbered(4..=5));
+    for want in numbered(4..=5) {
+        let line = logs.stdout.recv_timeout(LIMIT).expect("a line");
+        assert!(line.ends_with(&want), "{line}");
+    }
+    assert_eq!(
+        said.last().map(String::as_str),
+        Some("vg: server restarted; a new stream began")
+    );
+    assert!(
+        said[0].starts_with("vg: server shutting down; retrying until it is back"),
+        "the stop is said as the server put it: {said:?}"
+    );
+    let all: Vec<String> = said.into_iter().chain(logs.stderr.try_iter()).collect();
+    assert!(
+        all.iter().all(|line| !line.contains("missed")),
+        "nothing was missed: {all:?}"
+    );
+    second.stop(&runtime);
+}
+
+#[test]
+fn serve_on_every_interface_without_a_token_warns_and_prints_a_usable_url() {
+    let serve = Running::start(vg_spawn().args(["serve", "--bind", "0.0.0.0:0"]));
+    let said = Running::until(&serve.stderr, "send with");
+    let all = said.join("\n");
+    assert!(!all.contains("http://0.0.0.0"), "{all}");
+    let warning = said
+        .iter()
+        .find(|line| line.contains("warning"))
+        .unwrap_or_else(|| panic!("no warning: {all}"));
+    assert!(
+        warning.contains("anyone who can reach this port can read the logs")
+            && warning.contains("--token"),
+        "{warning}"
+    );
+    let listening = said
+        .iter()
+        .find(|line| line.contains("listening on"))
+        .unwrap();
+    let url = listening
+        .rsplit("on this machine: ")
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{listening}");
+    let viewer = run(vg().args(["logs", "--no-follow", "--url", &url]));
+    assert!(viewer.status.success(), "{}", text(&viewer.stderr));
+    assert!(all.contains(&format!("vg logs --url {url}")), "{all}");
+
+    // With a token, or on loopback, there is nothing to warn about.
+    for args in [
+        &["--bind", "0.0.0.0:0", "--token", "secret"][..],
+        &["--bind", "127.0.0.1:0"][..],
+    ] {
+        let serve = Running::start(vg_spawn().arg("serve").args(args));
+        let said = Running::until(&serve.stderr, "send with");
+        assert!(said.iter().all(|l| !l.contains("warning")), "{said:?}");
+    }
+}
