@@ -29,9 +29,9 @@ impl Cli {
 
     /// Parses these arguments as the `vg` binary does, with the environment read the same way.
     ///
-    /// A `VG_*` variable set to nothing (`VG_TOKEN=`, as an env file with a blank value leaves it)
-    /// counts as unset, in every command: `VG_URL=` means the default server, `VG_TOKEN=` no token
-    /// (and `vg serve` then starts without one instead of refusing an empty token).
+    /// A `VG_*` variable the command reads that is set to nothing (`VG_TOKEN=`, as an env file with
+    /// an unfilled secret leaves it) is refused with one line, in every command: guessing would mean
+    /// either an empty token or, worse, a server started without the token its operator meant to set.
     ///
     /// `--file` and `--url` conflict only when both are typed: clap counts a value from `VG_URL` as
     /// given, and a `VG_URL` kept in the shell for servers must not stop `--file` from working.
@@ -40,8 +40,21 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let mut command = ignore_empty_env(Cli::command());
+        let command = Cli::command();
+        let blank = blank_env(&command);
+        let mut command = ignore_empty_env(command);
         let matches = command.try_get_matches_from_mut(args)?;
+        if let Some((name, _)) = matches.subcommand()
+            && let Some((_, var)) = blank.iter().find(|(sub, _)| sub == name)
+            && let Some(subcommand) = command.find_subcommand_mut(name)
+        {
+            return Err(subcommand.error(
+                clap::error::ErrorKind::InvalidValue,
+                format!(
+                    "{var} is set but empty; give it a value or unset it (unset {var}) to use the default"
+                ),
+            ));
+        }
         if let Some((name, sub)) = matches.subcommand()
             && sub.try_contains_id("file").unwrap_or(false)
             && sub.value_source("url") == Some(ValueSource::CommandLine)
@@ -56,8 +69,29 @@ impl Cli {
     }
 }
 
+/// (subcommand, variable) for every environment variable a subcommand's argument reads that is set
+/// but blank.
+fn blank_env(command: &clap::Command) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for sub in command.get_subcommands() {
+        for arg in sub.get_arguments() {
+            if let Some(var) = arg.get_env()
+                && std::env::var_os(var).is_some_and(|v| v.to_string_lossy().trim().is_empty())
+            {
+                found.push((
+                    sub.get_name().to_owned(),
+                    var.to_string_lossy().into_owned(),
+                ));
+            }
+        }
+    }
+    found
+}
+
 /// Forgets the value of every environment variable an argument reads that is set but blank, so
-/// clap treats it as unset (clap reads the value when the argument is defined, hence the rebuild).
+/// that parsing gets as far as knowing the subcommand (whose blank variables are then refused)
+/// instead of failing on an empty value (clap reads the value when the argument is defined, hence
+/// the rebuild).
 fn ignore_empty_env(mut command: clap::Command) -> clap::Command {
     let blank: Vec<clap::Id> = command
         .get_arguments()

@@ -52,13 +52,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         eprintln!("vg serve: listening on {url}");
     }
-    // A blank VG_TOKEN counts as unset, as in every command; an env file whose secret did not get
-    // filled in is the likely cause, so say that this server requires no token because of it.
-    if open && std::env::var_os("VG_TOKEN").is_some() {
-        eprintln!(
-            "vg serve: VG_TOKEN is set but empty, so it counts as unset: no token is required"
-        );
-    }
     if open && !addr.ip().is_loopback() {
         eprintln!(
             "vg serve: warning: no --token, and {addr} is reachable from other machines: anyone who can reach this port can read the logs and send fake ones; set --token (or VG_TOKEN) to require one, or bind 127.0.0.1"
