@@ -377,3 +377,35 @@ fn serve_on_every_interface_without_a_token_warns_and_prints_a_usable_url() {
         assert!(said.iter().all(|l| !l.contains("warning")), "{said:?}");
     }
 }
+
+#[test]
+fn since_before_the_history_starts_says_where_it_starts_once() {
+    let runtime = Runtime::new().unwrap();
+    let server = Server::start(&runtime, "127.0.0.1:0", GatewayConfig::default());
+    // History starts now; the user asks for the last two hours.
+    server.emit(numbered(1..=3));
+    let out = run(vg().args([
+        "logs",
+        "--no-follow",
+        "--since",
+        "2h",
+        "--url",
+        &server.url(),
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        3,
+        "all it holds is shown"
+    );
+    let said = text(&out.stderr);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(
+        said.contains("history starts at") && said.contains("later than --since 2h"),
+        "{said}"
+    );
+    // Without --since there is nothing to say.
+    let inside = run(vg().args(["logs", "--no-follow", "--tail", "1", "--url", &server.url()]));
+    assert_eq!(text(&inside.stderr), "");
+    server.stop(&runtime);
+}
