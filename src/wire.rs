@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::filter::FilterSpec;
+use crate::filter::{Filter, FilterSpec};
 use crate::model::decode::decode_json;
 use crate::model::{DEFAULT_SOURCE, LogEntry};
 
@@ -286,6 +286,17 @@ impl StreamQuery {
             }
         }
         Ok(out)
+    }
+
+    /// Parses a query string and compiles its filter against `now`: what a server needs from a
+    /// request, either failure as one line for the client.
+    pub fn parse_compiled(
+        query: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(StreamQuery, Filter), String> {
+        let query = StreamQuery::from_query(query).map_err(|e| e.to_string())?;
+        let filter = query.filter.compile(now).map_err(|e| e.to_string())?;
+        Ok((query, filter))
     }
 
     /// The query string (without the `?`).

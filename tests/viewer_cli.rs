@@ -5,12 +5,10 @@
 
 #![cfg(all(feature = "server", feature = "cli"))]
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::Receiver;
 
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
@@ -18,8 +16,8 @@ use tokio::task::JoinHandle;
 use vg::server::{Emitter, EmitterConfig, Gateway, GatewayConfig};
 use vg::{Level, LogEntry};
 
-/// The bound on every wait.
-const LIMIT: Duration = Duration::from_secs(20);
+mod support;
+use support::{LIMIT, TempDir, line_reader};
 
 /// `vg` to run to its end, in an empty environment (nothing of the developer's shell, no `VG_*`),
 /// killed if it runs longer than [`LIMIT`].
@@ -39,20 +37,6 @@ fn vg_spawn() -> Command {
 /// Runs `vg` to its end (bounded by [`LIMIT`]).
 fn run(cmd: &mut assert_cmd::Command) -> Output {
     cmd.output().unwrap()
-}
-
-/// Reads lines on a thread, so a test can wait for each with a timeout.
-fn line_reader(stream: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// A running `vg` whose output lines arrive on channels. Killed on drop.
@@ -98,27 +82,6 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "vg-viewer-{name}-{}-{:?}",
-            std::process::id(),
-            Instant::now()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -267,7 +230,7 @@ fn blank_vg_variables_are_refused_with_one_line_in_every_command() {
 #[test]
 fn following_a_file_that_does_not_exist_yet_waits_for_it() {
     let dir = TempDir::new("later");
-    let path = dir.0.join("later.log");
+    let path = dir.path().join("later.log");
     let path_text = path.to_string_lossy().into_owned();
     let logs = Running::start(vg_spawn().args(["logs", "-f", "--file", &path_text]));
     let said = Running::until(&logs.stderr, "waiting");
@@ -290,7 +253,7 @@ fn following_a_file_that_does_not_exist_yet_waits_for_it() {
 #[test]
 fn a_missing_file_without_follow_is_one_line_and_exit_1() {
     let dir = TempDir::new("missing");
-    let path = dir.0.join("later.log").to_string_lossy().into_owned();
+    let path = dir.path().join("later.log").to_string_lossy().into_owned();
     let out = run(vg().args(["logs", "--file", &path]));
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(

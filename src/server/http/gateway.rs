@@ -154,7 +154,7 @@ async fn stream(
         .max_frame_size(config.max_message_bytes)
         // Must exceed the 128 KiB write_buffer_size, or tungstenite panics.
         .max_write_buffer_size(config.write_buffer_bytes.max(256 * 1024));
-    let query = StreamQuery::from_query(raw.as_deref().unwrap_or(""));
+    let query = StreamQuery::parse_compiled(raw.as_deref().unwrap_or(""), chrono::Utc::now());
     match Arc::clone(&shared.permits).try_acquire_owned() {
         Ok(permit) => {
             upgrade.on_upgrade(move |socket| Quiet::new(stream::run(socket, shared, query, permit)))

@@ -27,22 +27,14 @@ pub(crate) async fn handle(
     RawQuery(raw): RawQuery,
 ) -> Response {
     // The stream's own parser: one set of parameters and error texts for both endpoints.
-    let parsed = StreamQuery::from_query(raw.as_deref().unwrap_or(""))
-        .map_err(|e| e.to_string())
-        .and_then(|query| {
-            let filter = query
-                .filter
-                .compile(Utc::now())
-                .map_err(|e| e.to_string())?;
-            Ok((query, filter))
-        });
-    let (query, filter) = match parsed {
-        Ok(ok) => ok,
-        Err(error) => {
-            let body = axum::Json(serde_json::json!({ "error": error }));
-            return (StatusCode::BAD_REQUEST, body).into_response();
-        }
-    };
+    let (query, filter) =
+        match StreamQuery::parse_compiled(raw.as_deref().unwrap_or(""), Utc::now()) {
+            Ok(ok) => ok,
+            Err(error) => {
+                let body = axum::Json(serde_json::json!({ "error": error }));
+                return (StatusCode::BAD_REQUEST, body).into_response();
+            }
+        };
     let history = &*shared.history;
     let limit = query.tail.unwrap_or(shared.config.default_query_limit);
     let newest = history.bounds().newest.unwrap_or(0);

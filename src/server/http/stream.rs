@@ -29,7 +29,7 @@ use crate::filter::Filter;
 use crate::model::LogEntry;
 use crate::server::store::{Bounds, Chunk, Scan, Subscription, window_start};
 use crate::wire::{
-    ClientMessage, Gap, GapReason, Hello, PROTOCOL_VERSION, QueryError, ServerMessage, StreamQuery,
+    ClientMessage, Gap, GapReason, Hello, PROTOCOL_VERSION, ServerMessage, StreamQuery,
 };
 
 /// How many live entries one read takes before the loop looks at pings and shutdown again.
@@ -71,7 +71,7 @@ struct Connection {
 pub(crate) async fn run(
     socket: WebSocket,
     shared: Arc<Shared>,
-    query: Result<StreamQuery, QueryError>,
+    query: Result<(StreamQuery, Filter), String>,
     permit: OwnedSemaphorePermit,
 ) {
     let _permit = permit;
@@ -95,14 +95,7 @@ pub(crate) async fn run(
         conn.close(CLOSE_NORMAL, SHUTTING_DOWN).await;
         return;
     }
-    let parsed = query.map_err(|e| e.to_string()).and_then(|query| {
-        let filter = query
-            .filter
-            .compile(Utc::now())
-            .map_err(|e| e.to_string())?;
-        Ok((query, filter))
-    });
-    let (query, filter) = match parsed {
+    let (query, filter) = match query {
         Ok(ok) => ok,
         Err(message) => {
             // Retrying the same query cannot help: 1008 tells the client to stop.

@@ -273,9 +273,10 @@ mod tests {
         assert_eq!(all, expected);
     }
 
-    #[test]
-    fn a_slow_sink_is_told_exactly_what_it_missed_and_emit_does_not_wait_for_it() {
-        let emitter = emitter(8);
+    /// An emitter with a sink named "slow" stuck in writing its first entry; returns what the sink
+    /// sees and the switch that lets it go on.
+    fn stuck_sink(live_buffer: usize) -> (Emitter, Receiver<Seen>, Sender<()>) {
+        let emitter = emitter(live_buffer);
         let (tx, seen) = channel();
         let (holding_tx, holding) = channel();
         let (release, release_rx) = channel();
@@ -288,6 +289,12 @@ mod tests {
         holding
             .recv_timeout(WAIT)
             .expect("the sink never got the first entry");
+        (emitter, seen, release)
+    }
+
+    #[test]
+    fn a_slow_sink_is_told_exactly_what_it_missed_and_emit_does_not_wait_for_it() {
+        let (emitter, seen, release) = stuck_sink(8);
         // The sink is stuck in write(): if emit() waited for it, this loop would never end.
         for i in 2..=1000 {
             emitter.log(Level::Info, "t", format!("m{i}"));
@@ -319,17 +326,7 @@ mod tests {
 
     #[test]
     fn sink_stats_count_what_was_written_and_missed() {
-        let emitter = emitter(4);
-        let (tx, seen) = channel();
-        let (holding_tx, holding) = channel();
-        let (release, release_rx) = channel();
-        let recorder = Recorder {
-            seen: tx,
-            hold_first: Some((holding_tx, release_rx)),
-        };
-        emitter.add_sink("slow", recorder).unwrap();
-        emitter.log(Level::Info, "t", "first");
-        holding.recv_timeout(WAIT).unwrap();
+        let (emitter, seen, release) = stuck_sink(4);
         for _ in 0..100 {
             emitter.log(Level::Info, "t", "x");
         }
