@@ -31,7 +31,11 @@ struct Crate {
 
 impl Crate {
     fn read() -> Crate {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        // `VG_ARCH_SRC` points the check at another tree (an old checkout's `src/`, to compare).
+        let root = std::env::var_os("VG_ARCH_SRC").map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            PathBuf::from,
+        );
         let mut files = BTreeMap::new();
         for path in rust_files(&root) {
             let relative = path.strip_prefix(&root).unwrap().with_extension("");
