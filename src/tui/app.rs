@@ -29,12 +29,12 @@ pub(crate) use search::Search;
 pub(crate) use start::Start;
 #[cfg(test)]
 pub(crate) use stored::tests::stored as stored_alone;
-pub(crate) use stored::{EntryRef, Stored};
+pub(crate) use stored::{EntryRef, PairValue, Pairs, Scratch, Stored};
 pub(crate) use view::View;
 
+use crate::client::{ConnState, SourceEvent};
 use crate::format::TimeMode;
 use crate::model::{Level, LogEntry};
-use crate::client::{ConnState, SourceEvent};
 use crate::tui::buffer::{Buffer, Evicted, RowId};
 use crate::tui::keymap::{self, Mode};
 
@@ -115,8 +115,8 @@ pub(crate) struct App {
     capacity: usize,
     tail: usize,
     cut_backfill: bool,
-    /// Reused to build each stored row's text (see [`Stored::new`]).
-    scratch: String,
+    /// Reused to build each stored row (see [`Stored::new`]).
+    scratch: Scratch,
 }
 
 impl App {
@@ -174,7 +174,7 @@ impl App {
             capacity: start.buffer,
             tail: start.tail,
             cut_backfill: start.cut_backfill,
-            scratch: String::new(),
+            scratch: Scratch::default(),
         }
     }
 

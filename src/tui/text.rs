@@ -15,9 +15,9 @@ use regex::Regex;
 use unicode_segmentation::UnicodeSegmentation;
 
 pub(crate) use crate::format::thousands;
-use crate::format::{TimeMode, push_sanitized, write_time, write_value};
-use crate::model::{Level, Meta};
-use crate::tui::app::EntryRef;
+use crate::format::{TimeMode, push_sanitized, sanitize, write_string_value, write_time};
+use crate::model::Level;
+use crate::tui::app::{EntryRef, PairValue, Pairs};
 use crate::wire::Gap;
 
 /// What a piece of text is, which decides its style.
@@ -105,9 +105,18 @@ impl Columns {
 
 /// The display width of sanitized text, as ratatui will fill cells with it.
 pub(crate) fn width(text: &str) -> usize {
+    if is_printable_ascii(text) {
+        return text.len();
+    }
     text.graphemes(true)
         .map(|g| usize::from(g.cell_width()))
         .sum()
+}
+
+/// Whether every byte is a printable ASCII character: then each is a grapheme one cell wide, and
+/// segmenting (most of a frame's time before this shortcut) can be skipped.
+fn is_printable_ascii(text: &str) -> bool {
+    text.bytes().all(|b| (b' '..=b'~').contains(&b))
 }
 
 /// Pads `text` with spaces to exactly `columns`, or cuts it to fit with a trailing `…`.
@@ -139,18 +148,34 @@ pub(crate) fn fit(text: &str, columns: usize) -> String {
 
 /// Sanitizes `text` and expands its tabs; `column` is where it starts and is advanced past it.
 pub(crate) fn push_display(out: &mut String, text: &str, column: &mut usize) {
-    let mut clean = String::with_capacity(text.len());
-    push_sanitized(&mut clean, text);
+    let clean = sanitize(text);
+    if clean
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+    {
+        for (i, run) in clean.split('\t').enumerate() {
+            if i > 0 {
+                push_tab(out, column);
+            }
+            out.push_str(run);
+            *column += run.len();
+        }
+        return;
+    }
     for g in clean.graphemes(true) {
         if g == "\t" {
-            let n = TAB - *column % TAB;
-            out.extend(std::iter::repeat_n(' ', n));
-            *column += n;
+            push_tab(out, column);
         } else {
             out.push_str(g);
             *column += usize::from(g.cell_width());
         }
     }
+}
+
+fn push_tab(out: &mut String, column: &mut usize) {
+    let n = TAB - *column % TAB;
+    out.extend(std::iter::repeat_n(' ', n));
+    *column += n;
 }
 
 /// `text` sanitized, with tabs expanded from column 0.
@@ -168,8 +193,8 @@ fn prefix(text: &str, n: usize) -> (&str, bool) {
     }
 }
 
-/// One log entry as a row: time, level, origin, message (with search matches marked), meta. Meta is
-/// parsed here from the stored text: only the rows on screen get this far.
+/// One log entry as a row: time, level, origin, message (with search matches marked), meta. Only the
+/// rows on screen get this far, and nothing here parses: `meta` was decoded when the entry arrived.
 pub(crate) fn entry_line(entry: &EntryRef, cols: &Columns, search: Option<&Regex>) -> Line {
     let mut line = Vec::with_capacity(8);
     let mut time = String::with_capacity(24);
@@ -194,10 +219,7 @@ pub(crate) fn entry_line(entry: &EntryRef, cols: &Columns, search: Option<&Regex
         line.push(seg(Class::Meta, "…"));
     }
     if !entry.meta.is_empty() {
-        line.push(seg(
-            Class::Meta,
-            format!("  {}", meta_text(&entry.meta(), cols.max_chars)),
-        ));
+        line.push(seg(Class::Meta, meta_text(entry.meta, cols.max_chars)));
     }
     line
 }
@@ -237,8 +259,10 @@ fn push_message(line: &mut Line, message: &str, search: Option<&Regex>) {
     part(line, Class::Message, &message[last..], &mut column);
 }
 
-/// Meta as `key=value` pairs, stopping once past `limit` bytes: a huge meta cannot slow a frame.
-fn meta_text(meta: &Meta, limit: usize) -> String {
+/// Meta as `key=value` pairs after two spaces, stopping once past `limit` bytes, and with any one key
+/// or value cut at `limit` characters: what lies beyond could never be on screen, and a huge meta must
+/// not slow a frame.
+fn meta_text(meta: Pairs<'_>, limit: usize) -> String {
     let mut out = String::new();
     for (i, (key, value)) in meta.iter().enumerate() {
         if out.len() > limit {
@@ -248,11 +272,26 @@ fn meta_text(meta: &Meta, limit: usize) -> String {
         if i > 0 {
             out.push(' ');
         }
+        let (key, key_cut) = prefix(key, limit);
         push_sanitized(&mut out, key);
-        out.push('=');
-        write_value(&mut out, value);
+        out.push_str(if key_cut { "…=" } else { "=" });
+        let (text, cut) = match value {
+            PairValue::Str(s) | PairValue::Json(s) => prefix(s, limit),
+        };
+        match value {
+            PairValue::Str(_) => write_string_value(&mut out, text),
+            // Compact JSON, exactly as `vg logs` shows a number or a nested value.
+            PairValue::Json(_) => push_sanitized(&mut out, text),
+        }
+        if cut {
+            out.push('…');
+        }
     }
-    display(&out)
+    // Tab stops count from the start of the pairs, not of the row.
+    let mut shown = String::with_capacity(out.len() + 2);
+    shown.push_str("  ");
+    push_display(&mut shown, &out, &mut 0);
+    shown
 }
 
 /// A gap in the stream as a row: `... 1,234 entries missed (reason)`.

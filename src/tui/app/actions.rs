@@ -3,7 +3,6 @@
 
 use tui_input::InputRequest;
 
-use super::stored::meta_get;
 use super::{App, Detail, Effect, RequestFilter};
 use crate::model::REQUEST_ID_KEY;
 use crate::tui::keymap::{Action, Mode};
@@ -234,7 +233,7 @@ impl App {
         let found = self.selected_ref().and_then(|entry| {
             REQUEST_KEYS
                 .iter()
-                .find_map(|key| Some((*key, meta_get(entry.meta, key)?)))
+                .find_map(|key| Some((*key, entry.meta.get(key)?.to_value())))
         });
         let Some((key, value)) = found else {
             self.notify(format!("the selected entry has no {}", REQUEST_KEYS[0]));
