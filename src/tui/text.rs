@@ -115,7 +115,7 @@ pub(crate) fn width(text: &str) -> usize {
 
 /// Whether every byte is a printable ASCII character: then each is a grapheme one cell wide, and
 /// segmenting (most of a frame's time before this shortcut) can be skipped.
-fn is_printable_ascii(text: &str) -> bool {
+pub(crate) fn is_printable_ascii(text: &str) -> bool {
     text.bytes().all(|b| (b' '..=b'~').contains(&b))
 }
 
@@ -263,7 +263,8 @@ fn push_message(line: &mut Line, message: &str, search: Option<&Regex>) {
 /// or value cut at `limit` characters: what lies beyond could never be on screen, and a huge meta must
 /// not slow a frame.
 fn meta_text(meta: Pairs<'_>, limit: usize) -> String {
-    let mut out = String::new();
+    // About the size it will reach, so it is not grown a few bytes at a time.
+    let mut out = String::with_capacity(meta.encoded_len().min(limit) + 16);
     for (i, (key, value)) in meta.iter().enumerate() {
         if out.len() > limit {
             out.push_str(" …");
@@ -415,6 +416,69 @@ mod tests {
         let all = text(&line);
         assert!(all.contains(r"a   b\e[2J\nforged\u{202e}"), "{all}");
         assert!(!all.chars().any(|c| c.is_control()), "{all:?}");
+    }
+
+    fn with_meta(meta: &str) -> LogEntry {
+        let mut e = entry("m");
+        e.meta = serde_json::from_str(meta).unwrap();
+        e
+    }
+
+    fn meta_of(line: &[Segment]) -> &str {
+        let last = line.last().unwrap();
+        assert_eq!(last.class, Class::Meta);
+        &last.text
+    }
+
+    #[test]
+    fn nested_meta_shows_as_compact_json_in_its_order() {
+        let line = line_of(
+            with_meta(
+                r#"{"z":1.5,"user":{"id":7,"tags":["a",{"b":null}]},"ok":true,"n":null,"s":"a b","e":"","q":"x=y"}"#,
+            ),
+            None,
+        );
+        assert_eq!(
+            meta_of(&line),
+            r#"  z=1.5 user={"id":7,"tags":["a",{"b":null}]} ok=true n=null s="a b" e="" q="x=y""#
+        );
+    }
+
+    #[test]
+    fn unicode_meta_shows_as_written() {
+        let line = line_of(with_meta(r#"{"ключ":"日本語🚀","emoji 🔑":"ok"}"#), None);
+        assert_eq!(meta_of(&line), "  ключ=日本語🚀 emoji 🔑=ok");
+    }
+
+    #[test]
+    fn hostile_meta_is_escaped_at_display_and_kept_raw_in_the_row() {
+        let json = r#"{"k\u001b[2J":"v\u001b]0;pwned\u0007\u202eevil","nl":"a\r\nb","nested":{"x":"\u001b[8m"}}"#;
+        let e = with_meta(json);
+        let (names, stored) = crate::tui::app::stored_alone(e.clone());
+        let line = entry_line(&stored.view(&names), &cols(), None);
+        let meta = meta_of(&line);
+        // A bare value is escaped as a message is; a quoted one and a nested one as JSON escapes them.
+        assert_eq!(
+            meta,
+            r#"  k\e[2J=v\e]0;pwned\x07\u{202e}evil nl="a\r\nb" nested={"x":"\u001b[8m"}"#
+        );
+        assert!(!meta.chars().any(|c| c.is_control()), "{meta:?}");
+        // `y` and the detail view still get the bytes the source sent.
+        assert_eq!(stored.view(&names).to_entry().to_json(), e.to_json());
+    }
+
+    #[test]
+    fn a_huge_meta_value_is_cut_where_the_screen_ends() {
+        let huge = "x".repeat(100_000);
+        let line = line_of(with_meta(&format!(r#"{{"big":"{huge}","after":1}}"#)), None);
+        let meta = meta_of(&line);
+        assert!(meta.starts_with("  big=xxxx"), "{meta}");
+        assert!(
+            meta.len() < 1100,
+            "cut near max_chars, not 100,000: {}",
+            meta.len()
+        );
+        assert!(meta.ends_with("x… …"), "{}", &meta[meta.len() - 20..]);
     }
 
     #[test]

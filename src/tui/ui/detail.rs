@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Widget};
 
-use super::{theme, to_line};
+use super::{set_segments, theme};
 use crate::tui::app::App;
 use crate::tui::text::detail;
 
@@ -33,7 +33,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .min(detail::max_scroll(total, usize::from(inner.height)));
     let lines = time.iter().chain(body.iter()).skip(scroll);
     for (y, line) in (inner.y..inner.bottom()).zip(lines) {
-        buf.set_line(inner.x, y, &to_line(line), inner.width);
+        set_segments(buf, inner.x, y, line, inner.width);
     }
     if total > usize::from(inner.height) {
         let more = format!(

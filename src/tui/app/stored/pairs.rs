@@ -79,7 +79,6 @@ impl<'a> Pairs<'a> {
     }
 
     /// The size of the encoding in bytes.
-    #[cfg(test)]
     pub(crate) fn encoded_len(self) -> usize {
         self.0.len()
     }
