@@ -260,20 +260,23 @@ fn one_of(allowed: &[String], value: Option<&str>) -> bool {
     allowed.is_empty() || value.is_some_and(|v| allowed.iter().any(|a| a == v))
 }
 
-/// A name pattern: exact, or with `*` matching any run of characters.
+/// A name pattern, as `--source` and `--exclude-source` take them: exact, or with `*` matching any
+/// run of characters (`api*`, `*-eu`, `a*i*u`). There is no escape: names do not hold `*`.
 #[derive(Debug, Clone)]
-struct Glob {
+pub struct Glob {
     parts: Vec<String>,
 }
 
 impl Glob {
-    fn new(pattern: &str) -> Glob {
+    /// Compiles `pattern`; every pattern is valid.
+    pub fn new(pattern: &str) -> Glob {
         Glob {
             parts: pattern.split('*').map(str::to_owned).collect(),
         }
     }
 
-    fn matches(&self, text: &str) -> bool {
+    /// Whether `text` matches the whole pattern.
+    pub fn matches(&self, text: &str) -> bool {
         let [first, middle @ .., last] = self.parts.as_slice() else {
             return self.parts.first().is_some_and(|p| p == text);
         };

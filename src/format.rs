@@ -114,11 +114,18 @@ pub fn write_meta(out: &mut String, meta: &Meta) {
 /// One meta value in its compact form.
 pub fn write_value(out: &mut String, value: &Value) {
     match value {
-        Value::String(s) if needs_quotes(s) => {
-            push_sanitized(out, &serde_json::to_string(s).unwrap_or_default())
-        }
-        Value::String(s) => push_sanitized(out, s),
+        Value::String(s) => write_string_value(out, s),
         other => push_sanitized(out, &other.to_string()),
+    }
+}
+
+/// A string meta value in its compact form: as is, or quoted when it holds spaces, quotes or `=`
+/// (or is empty), so the pairs stay readable.
+pub(crate) fn write_string_value(out: &mut String, s: &str) {
+    if needs_quotes(s) {
+        push_sanitized(out, &serde_json::to_string(s).unwrap_or_default());
+    } else {
+        push_sanitized(out, s);
     }
 }
 

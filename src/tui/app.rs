@@ -29,7 +29,7 @@ pub(crate) use search::Search;
 pub(crate) use start::Start;
 #[cfg(test)]
 pub(crate) use stored::tests::stored as stored_alone;
-pub(crate) use stored::{EntryRef, Stored};
+pub(crate) use stored::{EntryRef, PairValue, Pairs, Scratch, Stored};
 pub(crate) use view::View;
 
 use crate::client::{ConnState, SourceEvent};
@@ -37,6 +37,7 @@ use crate::format::TimeMode;
 use crate::model::{Level, LogEntry};
 use crate::tui::buffer::{Buffer, Evicted, RowId};
 use crate::tui::keymap::{self, Mode};
+use crate::tui::{layout, text};
 
 /// How long a one-line notice stays in the status bar.
 const NOTICE_FOR: Duration = Duration::from_secs(6);
@@ -80,6 +81,46 @@ pub(crate) struct Notice {
 pub(crate) struct Detail {
     pub(crate) entry: LogEntry,
     pub(crate) scroll: usize,
+    /// The width `body` was laid out for.
+    width: usize,
+    /// Every line after the time field (see [`text::detail::body`]).
+    body: Vec<text::Line>,
+}
+
+impl Detail {
+    pub(crate) fn new(entry: LogEntry, width: usize) -> Detail {
+        let body = text::detail::body(&entry, width);
+        Detail {
+            entry,
+            scroll: 0,
+            width,
+            body,
+        }
+    }
+
+    /// Lays the body out again for a new width.
+    fn set_width(&mut self, width: usize) {
+        if width != self.width {
+            self.body = text::detail::body(&self.entry, width);
+            self.width = width;
+        }
+    }
+
+    /// The lines at `width`: the time field as of `now`, then the body, laid out again only if the
+    /// width is not the one it was kept for.
+    pub(crate) fn lines(
+        &self,
+        now: DateTime<Utc>,
+        width: usize,
+    ) -> (Vec<text::Line>, std::borrow::Cow<'_, [text::Line]>) {
+        let time = text::detail::time_lines(&self.entry, now, width);
+        let body = if width == self.width {
+            std::borrow::Cow::Borrowed(self.body.as_slice())
+        } else {
+            std::borrow::Cow::Owned(text::detail::body(&self.entry, width))
+        };
+        (time, body)
+    }
 }
 
 /// The whole state.
@@ -119,8 +160,8 @@ pub(crate) struct App {
     ///
     /// [`Gap::describe`]: crate::wire::Gap::describe
     pub(crate) server_filtered: bool,
-    /// Reused to build each stored row's text (see [`Stored::new`]).
-    scratch: String,
+    /// Reused to build each stored row (see [`Stored::new`]).
+    scratch: Scratch,
 }
 
 impl App {
@@ -179,7 +220,7 @@ impl App {
             tail: start.tail,
             cut_backfill: start.cut_backfill,
             server_filtered: start.server_filtered,
-            scratch: String::new(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -204,8 +245,17 @@ impl App {
 
     pub(crate) fn resize(&mut self, width: u16, height: u16) {
         self.size = (width, height);
+        let detail_width = self.detail_width();
+        if let Some(detail) = &mut self.detail {
+            detail.set_width(detail_width);
+        }
         self.view_changed();
         self.dirty = true;
+    }
+
+    /// The width of the detail overlay's text.
+    pub(crate) fn detail_width(&self) -> usize {
+        usize::from(layout::detail_text(self.area()).width).max(1)
     }
 
     fn paste(&mut self, text: &str) {
@@ -423,8 +473,10 @@ impl App {
 
     /// Entries (not gap rows) the view shows.
     pub(crate) fn shown_entries(&self) -> usize {
+        // The status bar asks every frame: the ids are ascending, so a binary search, not a count.
         let first = self.buffer.first_id();
-        let gaps = self.gap_rows.iter().filter(|&&id| id >= first).count();
+        let evicted = self.gap_rows.partition_point(|&id| id < first);
+        let gaps = self.gap_rows.len() - evicted;
         self.buffer.shown_len().saturating_sub(gaps)
     }
 

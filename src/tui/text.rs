@@ -15,10 +15,10 @@ use regex::Regex;
 use unicode_segmentation::UnicodeSegmentation;
 
 pub(crate) use crate::format::thousands;
-use crate::format::{TimeMode, push_sanitized, write_time, write_value};
-use crate::model::{Level, Meta};
-use crate::tui::app::EntryRef;
-pub(crate) use crate::tui::width::width;
+use crate::format::{TimeMode, push_sanitized, sanitize, write_string_value, write_time};
+use crate::model::Level;
+use crate::tui::app::{EntryRef, PairValue, Pairs};
+pub(crate) use crate::tui::width::{is_printable_ascii, width};
 use crate::wire::Gap;
 
 /// What a piece of text is, which decides its style.
@@ -133,18 +133,34 @@ pub(crate) fn fit(text: &str, columns: usize) -> String {
 
 /// Sanitizes `text` and expands its tabs; `column` is where it starts and is advanced past it.
 pub(crate) fn push_display(out: &mut String, text: &str, column: &mut usize) {
-    let mut clean = String::with_capacity(text.len());
-    push_sanitized(&mut clean, text);
+    let clean = sanitize(text);
+    if clean
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+    {
+        for (i, run) in clean.split('\t').enumerate() {
+            if i > 0 {
+                push_tab(out, column);
+            }
+            out.push_str(run);
+            *column += run.len();
+        }
+        return;
+    }
     for g in clean.graphemes(true) {
         if g == "\t" {
-            let n = TAB - *column % TAB;
-            out.extend(std::iter::repeat_n(' ', n));
-            *column += n;
+            push_tab(out, column);
         } else {
             out.push_str(g);
             *column += usize::from(g.cell_width());
         }
     }
+}
+
+fn push_tab(out: &mut String, column: &mut usize) {
+    let n = TAB - *column % TAB;
+    out.extend(std::iter::repeat_n(' ', n));
+    *column += n;
 }
 
 /// `text` sanitized, with tabs expanded from column 0.
@@ -162,8 +178,8 @@ fn prefix(text: &str, n: usize) -> (&str, bool) {
     }
 }
 
-/// One log entry as a row: time, level, origin, message (with search matches marked), meta. Meta is
-/// parsed here from the stored text: only the rows on screen get this far.
+/// One log entry as a row: time, level, origin, message (with search matches marked), meta. Only the
+/// rows on screen get this far, and nothing here parses: `meta` was decoded when the entry arrived.
 pub(crate) fn entry_line(entry: &EntryRef, cols: &Columns, search: Option<&Regex>) -> Line {
     let mut line = Vec::with_capacity(8);
     let mut time = String::with_capacity(24);
@@ -188,10 +204,7 @@ pub(crate) fn entry_line(entry: &EntryRef, cols: &Columns, search: Option<&Regex
         line.push(seg(Class::Meta, "…"));
     }
     if !entry.meta.is_empty() {
-        line.push(seg(
-            Class::Meta,
-            format!("  {}", meta_text(&entry.meta(), cols.max_chars)),
-        ));
+        line.push(seg(Class::Meta, meta_text(entry.meta, cols.max_chars)));
     }
     line
 }
@@ -231,9 +244,12 @@ fn push_message(line: &mut Line, message: &str, search: Option<&Regex>) {
     part(line, Class::Message, &message[last..], &mut column);
 }
 
-/// Meta as `key=value` pairs, stopping once past `limit` bytes: a huge meta cannot slow a frame.
-fn meta_text(meta: &Meta, limit: usize) -> String {
-    let mut out = String::new();
+/// Meta as `key=value` pairs after two spaces, stopping once past `limit` bytes, and with any one key
+/// or value cut at `limit` characters: what lies beyond could never be on screen, and a huge meta must
+/// not slow a frame.
+fn meta_text(meta: Pairs<'_>, limit: usize) -> String {
+    // About the size it will reach, so it is not grown a few bytes at a time.
+    let mut out = String::with_capacity(meta.encoded_len().min(limit) + 16);
     for (i, (key, value)) in meta.iter().enumerate() {
         if out.len() > limit {
             out.push_str(" …");
@@ -242,11 +258,26 @@ fn meta_text(meta: &Meta, limit: usize) -> String {
         if i > 0 {
             out.push(' ');
         }
+        let (key, key_cut) = prefix(key, limit);
         push_sanitized(&mut out, key);
-        out.push('=');
-        write_value(&mut out, value);
+        out.push_str(if key_cut { "…=" } else { "=" });
+        let (text, cut) = match value {
+            PairValue::Str(s) | PairValue::Json(s) => prefix(s, limit),
+        };
+        match value {
+            PairValue::Str(_) => write_string_value(&mut out, text),
+            // Compact JSON, exactly as `vg logs` shows a number or a nested value.
+            PairValue::Json(_) => push_sanitized(&mut out, text),
+        }
+        if cut {
+            out.push('…');
+        }
     }
-    display(&out)
+    // Tab stops count from the start of the pairs, not of the row.
+    let mut shown = String::with_capacity(out.len() + 2);
+    shown.push_str("  ");
+    push_display(&mut shown, &out, &mut 0);
+    shown
 }
 
 /// A gap in the stream as a row, worded as `vg logs` words it: `... 1,234 entries missed (reason)`.
@@ -361,6 +392,69 @@ mod tests {
         let all = text(&line);
         assert!(all.contains(r"a   b\e[2J\nforged\u{202e}"), "{all}");
         assert!(!all.chars().any(|c| c.is_control()), "{all:?}");
+    }
+
+    fn with_meta(meta: &str) -> LogEntry {
+        let mut e = entry("m");
+        e.meta = serde_json::from_str(meta).unwrap();
+        e
+    }
+
+    fn meta_of(line: &[Segment]) -> &str {
+        let last = line.last().unwrap();
+        assert_eq!(last.class, Class::Meta);
+        &last.text
+    }
+
+    #[test]
+    fn nested_meta_shows_as_compact_json_in_its_order() {
+        let line = line_of(
+            with_meta(
+                r#"{"z":1.5,"user":{"id":7,"tags":["a",{"b":null}]},"ok":true,"n":null,"s":"a b","e":"","q":"x=y"}"#,
+            ),
+            None,
+        );
+        assert_eq!(
+            meta_of(&line),
+            r#"  z=1.5 user={"id":7,"tags":["a",{"b":null}]} ok=true n=null s="a b" e="" q="x=y""#
+        );
+    }
+
+    #[test]
+    fn unicode_meta_shows_as_written() {
+        let line = line_of(with_meta(r#"{"ключ":"日本語🚀","emoji 🔑":"ok"}"#), None);
+        assert_eq!(meta_of(&line), "  ключ=日本語🚀 emoji 🔑=ok");
+    }
+
+    #[test]
+    fn hostile_meta_is_escaped_at_display_and_kept_raw_in_the_row() {
+        let json = r#"{"k\u001b[2J":"v\u001b]0;pwned\u0007\u202eevil","nl":"a\r\nb","nested":{"x":"\u001b[8m"}}"#;
+        let e = with_meta(json);
+        let (names, stored) = crate::tui::app::stored_alone(e.clone());
+        let line = entry_line(&stored.view(&names), &cols(), None);
+        let meta = meta_of(&line);
+        // A bare value is escaped as a message is; a quoted one and a nested one as JSON escapes them.
+        assert_eq!(
+            meta,
+            r#"  k\e[2J=v\e]0;pwned\x07\u{202e}evil nl="a\r\nb" nested={"x":"\u001b[8m"}"#
+        );
+        assert!(!meta.chars().any(|c| c.is_control()), "{meta:?}");
+        // `y` and the detail view still get the bytes the source sent.
+        assert_eq!(stored.view(&names).to_entry().to_json(), e.to_json());
+    }
+
+    #[test]
+    fn a_huge_meta_value_is_cut_where_the_screen_ends() {
+        let huge = "x".repeat(100_000);
+        let line = line_of(with_meta(&format!(r#"{{"big":"{huge}","after":1}}"#)), None);
+        let meta = meta_of(&line);
+        assert!(meta.starts_with("  big=xxxx"), "{meta}");
+        assert!(
+            meta.len() < 1100,
+            "cut near max_chars, not 100,000: {}",
+            meta.len()
+        );
+        assert!(meta.ends_with("x… …"), "{}", &meta[meta.len() - 20..]);
     }
 
     #[test]

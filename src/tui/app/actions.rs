@@ -3,7 +3,6 @@
 
 use tui_input::InputRequest;
 
-use super::stored::meta_get;
 use super::{App, Detail, Effect, RequestFilter};
 use crate::model::REQUEST_ID_KEY;
 use crate::tui::keymap::{Action, Mode};
@@ -87,7 +86,7 @@ impl App {
             }
             Action::OpenDetail => match self.selected_entry() {
                 Some(entry) => {
-                    self.detail = Some(Detail { entry, scroll: 0 });
+                    self.detail = Some(Detail::new(entry, self.detail_width()));
                     self.mode = Mode::Detail;
                 }
                 None => self.notify("no entry selected"),
@@ -166,10 +165,10 @@ impl App {
 
     /// How many lines the open detail has at this size.
     pub(crate) fn detail_lines(&self) -> usize {
-        let width = usize::from(layout::detail_text(self.area()).width).max(1);
-        self.detail
-            .as_ref()
-            .map_or(0, |d| text::detail::lines(&d.entry, self.wall, width).len())
+        self.detail.as_ref().map_or(0, |d| {
+            let (time, body) = d.lines(self.wall, self.detail_width());
+            time.len() + body.len()
+        })
     }
 
     /// The furthest the detail scrolls: its last page filled, the last line at the bottom.
@@ -234,7 +233,7 @@ impl App {
         let found = self.selected_ref().and_then(|entry| {
             REQUEST_KEYS
                 .iter()
-                .find_map(|key| Some((*key, meta_get(entry.meta, key)?)))
+                .find_map(|key| Some((*key, entry.meta.get(key)?.to_value())))
         });
         let Some((key, value)) = found else {
             self.notify(format!("the selected entry has no {}", REQUEST_KEYS[0]));

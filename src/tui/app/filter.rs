@@ -9,7 +9,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::Names;
-use super::stored::{Stored, meta_get};
+use super::stored::{Pairs, Stored};
 use crate::filter::Filter;
 use crate::wire::Gap;
 
@@ -38,32 +38,17 @@ impl Row {
 pub(crate) struct RequestFilter {
     pub(crate) key: String,
     pub(crate) value: Value,
-    /// `"key":value` as it must appear in a matching row's compact meta JSON, for a scalar value:
-    /// a row without it is rejected by a substring search, and only the few with it are parsed.
-    needle: Option<String>,
 }
 
 impl RequestFilter {
     pub(crate) fn new(key: String, value: Value) -> RequestFilter {
-        // Objects compare equal in any key order, so only scalars have one spelling to look for.
-        let needle = (!value.is_object() && !value.is_array()).then(|| {
-            let key = serde_json::to_string(&key).expect("a string serializes");
-            format!("{key}:{value}")
-        });
-        RequestFilter { key, value, needle }
+        RequestFilter { key, value }
     }
 
-    /// Whether compact JSON `meta` holds the value under the key, at the top level.
-    pub(crate) fn matches(&self, meta: &str) -> bool {
-        if self
-            .needle
-            .as_ref()
-            .is_some_and(|n| !meta.contains(n.as_str()))
-        {
-            return false;
-        }
-        // The needle may sit in a nested object or be a longer number's prefix: parse to be sure.
-        meta_get(meta, &self.key).is_some_and(|v| v == self.value)
+    /// Whether `meta` holds the value under the key, at the top level. A string value (request ids
+    /// are) is compared in place; nothing is parsed unless the key holds a number, object or array.
+    pub(crate) fn matches(&self, meta: Pairs<'_>) -> bool {
+        meta.get(&self.key).is_some_and(|v| v.equals(&self.value))
     }
 }
 
@@ -96,7 +81,7 @@ impl ViewFilter {
             && self
                 .request
                 .as_ref()
-                .is_none_or(|r| r.matches(entry.meta_json()));
+                .is_none_or(|r| r.matches(entry.meta()));
         if !shown {
             return None;
         }
@@ -111,14 +96,20 @@ mod tests {
 
     #[test]
     fn a_request_matches_only_its_own_top_level_value() {
+        let matches = |r: &RequestFilter, json: &str| {
+            r.matches(Pairs::new(&super::super::stored::tests::pairs_of(json)))
+        };
         let r = RequestFilter::new("requestId".into(), "req_1".into());
-        assert!(r.matches(r#"{"a":1,"requestId":"req_1"}"#));
-        assert!(!r.matches(r#"{"requestId":"req_12"}"#));
-        assert!(!r.matches(r#"{"inner":{"requestId":"req_1"},"requestId":"req_2"}"#));
-        assert!(!r.matches(""));
+        assert!(matches(&r, r#"{"a":1,"requestId":"req_1"}"#));
+        assert!(!matches(&r, r#"{"requestId":"req_12"}"#));
+        assert!(!matches(
+            &r,
+            r#"{"inner":{"requestId":"req_1"},"requestId":"req_2"}"#
+        ));
+        assert!(!matches(&r, "{}"));
         let n = RequestFilter::new("id".into(), 12.into());
-        assert!(n.matches(r#"{"id":12}"#) && !n.matches(r#"{"id":123}"#));
+        assert!(matches(&n, r#"{"id":12}"#) && !matches(&n, r#"{"id":123}"#));
         let o = RequestFilter::new("id".into(), serde_json::json!({"a":1,"b":2}));
-        assert!(o.matches(r#"{"id":{"b":2,"a":1}}"#));
+        assert!(matches(&o, r#"{"id":{"b":2,"a":1}}"#));
     }
 }

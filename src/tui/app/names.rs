@@ -8,9 +8,9 @@
 
 use std::collections::HashMap;
 
-use crate::filter::Filter;
+use crate::filter::Glob;
 use crate::format::sanitize;
-use crate::model::{Level, LogEntry};
+use crate::model::LogEntry;
 use crate::tui::width::width;
 
 /// A name's index in its [`NameSet`].
@@ -54,9 +54,14 @@ impl Dim {
 pub(crate) enum NewRule {
     On,
     Off,
-    /// `--source` / `--exclude-source` globs, compiled as a filter that checks only the source, and
-    /// how they read in the status bar (`api*,-worker`).
-    Sources(Box<Filter>, String),
+    /// `--source` / `--exclude-source` globs (a name must match one of `include`, when there are
+    /// any, and none of `exclude`, as the server's filter decides), and how they read in the status
+    /// bar (`api*,-worker`).
+    Sources {
+        include: Vec<Glob>,
+        exclude: Vec<Glob>,
+        label: String,
+    },
     /// `--instance` / `--region` values.
     List(Vec<String>),
 }
@@ -66,7 +71,12 @@ impl NewRule {
         match self {
             NewRule::On => true,
             NewRule::Off => false,
-            NewRule::Sources(filter, _) => filter.matches(&LogEntry::new(Level::Fatal, name, "")),
+            NewRule::Sources {
+                include, exclude, ..
+            } => {
+                (include.is_empty() || include.iter().any(|g| g.matches(name)))
+                    && !exclude.iter().any(|g| g.matches(name))
+            }
             NewRule::List(names) => names.iter().any(|n| n == name),
         }
     }
@@ -180,7 +190,7 @@ impl NameSet {
     pub(crate) fn rule_label(&self) -> Option<String> {
         match &self.rule {
             NewRule::On | NewRule::Off => None,
-            NewRule::Sources(_, label) => Some(label.clone()),
+            NewRule::Sources { label, .. } => Some(label.clone()),
             NewRule::List(names) => Some(names.join(",")),
         }
     }
@@ -260,22 +270,19 @@ impl Names {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::FilterSpec;
 
     #[test]
     fn command_line_globs_decide_new_sources_until_the_user_chooses() {
-        let spec = FilterSpec {
-            source: vec!["api*".into()],
-            ..Default::default()
-        };
-        let mut set = NameSet::new(NewRule::Sources(
-            Box::new(spec.compile(chrono::Utc::now()).unwrap()),
-            "api*".into(),
-        ));
+        let mut set = NameSet::new(NewRule::Sources {
+            include: vec![Glob::new("api*")],
+            exclude: vec![Glob::new("*-test")],
+            label: "api*".into(),
+        });
         assert_eq!(set.rule_label().as_deref(), Some("api*"));
         let api = set.add("api-eu");
         let db = set.add("db");
-        assert!(set.is_on(api) && !set.is_on(db));
+        let api_test = set.add("api-test");
+        assert!(set.is_on(api) && !set.is_on(db) && !set.is_on(api_test));
         assert_eq!(set.add("api-eu"), api);
         assert_eq!(set.count(api), 2);
         // All on, for everything: names seen later are on too, and the rule is gone.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::names::NewRule;
 use crate::cli::{Push, Reading, TuiArgs, UsageError};
 use crate::client::{SourceConfig, SourceKind};
-use crate::filter::{Filter, FilterSpec};
+use crate::filter::{Filter, Glob};
 use crate::format::TimeMode;
 use crate::model::Level;
 
@@ -77,11 +77,6 @@ impl Start {
         let sources = if spec.source.is_empty() && spec.exclude_source.is_empty() {
             NewRule::On
         } else {
-            let only_sources = FilterSpec {
-                source: spec.source.clone(),
-                exclude_source: spec.exclude_source.clone(),
-                ..FilterSpec::default()
-            };
             let label = spec
                 .source
                 .iter()
@@ -89,14 +84,11 @@ impl Start {
                 .chain(spec.exclude_source.iter().map(|s| format!("-{s}")))
                 .collect::<Vec<_>>()
                 .join(",");
-            NewRule::Sources(
-                Box::new(
-                    only_sources
-                        .compile(now)
-                        .map_err(|e| UsageError::new(e.to_string()))?,
-                ),
+            NewRule::Sources {
+                include: spec.source.iter().map(|s| Glob::new(s)).collect(),
+                exclude: spec.exclude_source.iter().map(|s| Glob::new(s)).collect(),
                 label,
-            )
+            }
         };
         let list = |values: &Vec<String>| {
             if values.is_empty() {
@@ -155,7 +147,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.levels, [false, false, false, true, true, true]);
-        assert!(matches!(&s.rules[0], NewRule::Sources(_, label) if label == "api*"));
+        assert!(matches!(&s.rules[0], NewRule::Sources { label, .. } if label == "api*"));
         assert!(matches!(s.rules[1], NewRule::On));
         assert_eq!(s.search.as_deref(), Some("time.?out"));
         assert_eq!(s.fixed_labels, ["status>=500", "since 10m"]);

@@ -4,17 +4,18 @@
 //! size: three `String`s with their capacity slack, and `meta` as a vector of pairs (a `String` per key
 //! read from JSON and a 32-byte `Value` per value). A stored row keeps inline only what a filter pass
 //! reads (level, the interned name ids, whether the fixed filters pass) and makes one heap allocation:
-//! the message followed by `meta` as compact JSON. Meta is parsed back only where it is shown (the
-//! visible rows of a frame, the detail view) or copied (`y`); `r` reads the one key it needs from the
-//! text without building a map.
+//! the message followed by `meta`, decoded once on arrival into length-prefixed pairs (see [`pairs`]).
+//! Drawing a row, and `r`, walk those pairs without parsing anything; only the detail view and `y`
+//! rebuild a `LogEntry`, once per key press.
+
+mod pairs;
 
 use chrono::{DateTime, Utc};
-use serde::Deserializer as _;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
-use serde_json::Value;
+
+pub(crate) use pairs::{PairValue, Pairs};
 
 use super::{Dim, NameId, Names};
-use crate::model::{Level, LogEntry, Meta};
+use crate::model::{Level, LogEntry};
 
 const HAS_INSTANCE: u8 = 1;
 const HAS_REGION: u8 = 2;
@@ -30,7 +31,7 @@ pub(crate) struct Stored {
     /// Source, instance and region; absent names are interned as the empty name.
     names: [NameId; 3],
     seq: u64,
-    /// The message, then `meta` as compact JSON in its original key order; empty when `meta` is.
+    /// The message, then `meta` as pairs in its original key order; empty when `meta` is.
     text: Box<str>,
     /// Where the message ends in `text`.
     message_len: u32,
@@ -51,18 +52,24 @@ pub(crate) struct EntryRef<'a> {
     pub(crate) region: Option<&'a str>,
     pub(crate) seq: Option<u64>,
     pub(crate) message: &'a str,
-    /// `meta` as compact JSON; empty when there is none.
-    pub(crate) meta: &'a str,
+    pub(crate) meta: Pairs<'a>,
+}
+
+/// Buffers reused from one arrival to the next, so storing an entry allocates only the row's text.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    text: String,
+    json: Vec<u8>,
 }
 
 impl Stored {
-    /// Stores `entry`, whose names `names` interned as `ids`; `scratch` is reused between calls.
+    /// Stores `entry`, whose names `names` interned as `ids`.
     pub(crate) fn new(
         entry: LogEntry,
         ids: [NameId; 3],
         names: &Names,
         fixed: bool,
-        scratch: &mut String,
+        scratch: &mut Scratch,
     ) -> Stored {
         let LogEntry {
             timestamp,
@@ -85,14 +92,10 @@ impl Stored {
         let message_len = message.len() as u32;
         // Written into a reused scratch buffer, then copied once into an exact-size allocation:
         // growing the message's own buffer instead costs reallocations on every arrival.
-        scratch.clear();
-        scratch.push_str(&message);
-        if !meta.is_empty() {
-            let mut json = std::mem::take(scratch).into_bytes();
-            serde_json::to_writer(&mut json, &meta).expect("a Meta always serializes");
-            *scratch = String::from_utf8(json).expect("JSON is UTF-8");
-        }
-        let text = Box::<str>::from(scratch.as_str());
+        scratch.text.clear();
+        scratch.text.push_str(&message);
+        pairs::encode(&mut scratch.text, &meta, &mut scratch.json);
+        let text = Box::<str>::from(scratch.text.as_str());
         let actual = [
             Some(source.as_str()),
             instance.as_deref(),
@@ -143,9 +146,9 @@ impl Stored {
         &self.text[..self.message_len as usize]
     }
 
-    /// `meta` as compact JSON; empty when there is none.
-    pub(crate) fn meta_json(&self) -> &str {
-        &self.text[self.message_len as usize..]
+    /// `meta`, as pairs to walk.
+    pub(crate) fn meta(&self) -> Pairs<'_> {
+        Pairs::new(&self.text[self.message_len as usize..])
     }
 
     /// Whether the command line's fixed filters (`--where`, `--since`, `--until`) pass it.
@@ -174,20 +177,12 @@ impl Stored {
             region: has(HAS_REGION).then(|| name(Dim::Region)),
             seq: has(HAS_SEQ).then_some(self.seq),
             message: self.message(),
-            meta: self.meta_json(),
+            meta: self.meta(),
         }
     }
 }
 
 impl EntryRef<'_> {
-    /// `meta` parsed, keys in their original order.
-    pub(crate) fn meta(&self) -> Meta {
-        if self.meta.is_empty() {
-            return Meta::new();
-        }
-        serde_json::from_str(self.meta).expect("stored meta is JSON that a Meta wrote")
-    }
-
     /// The entry as the source delivered it, field for field (its JSON is the same bytes).
     pub(crate) fn to_entry(self) -> LogEntry {
         LogEntry {
@@ -195,69 +190,11 @@ impl EntryRef<'_> {
             level: self.level,
             source: self.source.to_owned(),
             message: self.message.to_owned(),
-            meta: self.meta(),
+            meta: self.meta.to_meta(),
             instance: self.instance.map(str::to_owned),
             region: self.region.map(str::to_owned),
             seq: self.seq,
         }
-    }
-}
-
-/// The value under `key` in compact JSON `meta`, reading past the other keys without allocating.
-pub(crate) fn meta_get(meta: &str, key: &str) -> Option<Value> {
-    if meta.is_empty() {
-        return None;
-    }
-    serde_json::Deserializer::from_str(meta)
-        .deserialize_map(Find(key))
-        .ok()
-        .flatten()
-}
-
-/// Visits a map, keeping the value of one key.
-struct Find<'k>(&'k str);
-
-impl<'de> Visitor<'de> for Find<'_> {
-    type Value = Option<Value>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
-        // Every entry is read, not just up to the key: the parser checks the object is closed.
-        while let Some(is_key) = map.next_key_seed(KeyIs(self.0))? {
-            if is_key {
-                found = Some(map.next_value()?);
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(found)
-    }
-}
-
-/// Compares a key in place instead of making a `String` of it.
-struct KeyIs<'k>(&'k str);
-
-impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
-    type Value = bool;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeyIs<'_> {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
-        Ok(key == self.0)
     }
 }
 
@@ -270,8 +207,16 @@ pub(crate) mod tests {
     pub(crate) fn stored(entry: LogEntry) -> (Names, Stored) {
         let mut names = Names::new([NewRule::On, NewRule::On, NewRule::On]);
         let ids = names.add(&entry);
-        let stored = Stored::new(entry, ids, &names, true, &mut String::new());
+        let stored = Stored::new(entry, ids, &names, true, &mut Scratch::default());
         (names, stored)
+    }
+
+    /// `meta` written as JSON, encoded as a row keeps it.
+    pub(crate) fn pairs_of(json: &str) -> String {
+        let meta: crate::model::Meta = serde_json::from_str(json).unwrap();
+        let mut text = String::new();
+        pairs::encode(&mut text, &meta, &mut Vec::new());
+        text
     }
 
     const FULL: &str = r#"{"timestamp":"2026-02-05T18:13:38.123Z","level":"warn","source":"api","message":"slow\n\tquery ✓","meta":{"z":1,"a":{"b":[1.5,-2,"x\"y"]},"requestId":"req_1","n":null},"instance":"148e","region":"ord","seq":42}"#;
@@ -295,14 +240,25 @@ pub(crate) mod tests {
         let (names, stored) = stored(serde_json::from_str(FULL).unwrap());
         assert_eq!(stored.message(), "slow\n\tquery ✓");
         let view = stored.view(&names);
+        let keys: Vec<&str> = view.meta.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["z", "a", "requestId", "n"]);
+        assert_eq!(view.meta.get("requestId"), Some(PairValue::Str("req_1")));
+        assert_eq!(view.meta.get("n"), Some(PairValue::Json("null")));
         assert_eq!(
-            view.meta().keys().collect::<Vec<_>>(),
-            ["z", "a", "requestId", "n"]
+            view.meta.get("a"),
+            Some(PairValue::Json(r#"{"b":[1.5,-2,"x\"y"]}"#))
         );
-        assert_eq!(meta_get(view.meta, "requestId"), Some("req_1".into()));
-        assert_eq!(meta_get(view.meta, "n"), Some(Value::Null));
-        assert_eq!(meta_get(view.meta, "b"), None, "only top-level keys");
-        assert_eq!(meta_get("", "n"), None);
+        assert_eq!(view.meta.get("b"), None, "only top-level keys");
+    }
+
+    #[test]
+    fn meta_costs_no_more_than_its_compact_json() {
+        let entry: LogEntry = serde_json::from_str(FULL).unwrap();
+        let json = serde_json::to_string(&entry.meta).unwrap().len();
+        let (_, row) = stored(entry);
+        assert!(row.meta().encoded_len() < json);
+        let (_, bare) = stored(LogEntry::new(Level::Info, "api", "m"));
+        assert!(bare.meta().is_empty());
     }
 
     #[test]
@@ -313,7 +269,10 @@ pub(crate) mod tests {
             let mut entry = LogEntry::new(Level::Info, format!("s{n}"), "m");
             entry.instance = Some(format!("i{n}"));
             let ids = names.add(&entry);
-            last = Some((Stored::new(entry, ids, &names, true, &mut String::new()), n));
+            last = Some((
+                Stored::new(entry, ids, &names, true, &mut Scratch::default()),
+                n,
+            ));
         }
         let (stored, n) = last.unwrap();
         let view = stored.view(&names);

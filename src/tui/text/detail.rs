@@ -57,8 +57,9 @@ pub(crate) fn max_scroll(lines: usize, height: usize) -> usize {
     lines.saturating_sub(height)
 }
 
-/// Every line of the detail of `entry`, wrapped to `width`.
-pub(crate) fn lines(entry: &LogEntry, now: DateTime<Utc>, width: usize) -> Vec<Line> {
+/// The lines of the time field: the one part of the detail that moves while it is open (the relative
+/// time), so the only part laid out again for each frame.
+pub(crate) fn time_lines(entry: &LogEntry, now: DateTime<Utc>, width: usize) -> Vec<Line> {
     let mut lines = Vec::new();
     let mut relative = String::new();
     write_time(&mut relative, &entry.timestamp, TimeMode::Relative, now);
@@ -71,6 +72,13 @@ pub(crate) fn lines(entry: &LogEntry, now: DateTime<Utc>, width: usize) -> Vec<L
             .format("%Y-%m-%d %H:%M:%S%.3f %:z"),
     );
     field(&mut lines, "time", Class::Time, &time, width);
+    lines
+}
+
+/// Every line after the time field, wrapped to `width`. Laid out when the detail opens and when the
+/// width changes, not for each frame: a long entry is thousands of lines, `meta` pretty-printed.
+pub(crate) fn body(entry: &LogEntry, width: usize) -> Vec<Line> {
+    let mut lines = Vec::new();
     field(
         &mut lines,
         "level",
@@ -99,6 +107,12 @@ pub(crate) fn lines(entry: &LogEntry, now: DateTime<Utc>, width: usize) -> Vec<L
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lines(entry: &LogEntry, now: DateTime<Utc>, width: usize) -> Vec<Line> {
+        let mut lines = time_lines(entry, now, width);
+        lines.extend(body(entry, width));
+        lines
+    }
 
     fn texts(lines: &[Line]) -> Vec<String> {
         lines

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Widget};
 
-use super::{theme, to_line};
+use super::{set_segments, theme};
 use crate::tui::app::App;
 use crate::tui::text::detail;
 
@@ -26,18 +26,20 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if inner.is_empty() {
         return;
     }
-    let lines = detail::lines(&open.entry, app.wall, usize::from(inner.width));
+    let (time, body) = open.lines(app.wall, usize::from(inner.width));
+    let total = time.len() + body.len();
     let scroll = open
         .scroll
-        .min(detail::max_scroll(lines.len(), usize::from(inner.height)));
-    for (y, line) in (inner.y..inner.bottom()).zip(lines.iter().skip(scroll)) {
-        buf.set_line(inner.x, y, &to_line(line), inner.width);
+        .min(detail::max_scroll(total, usize::from(inner.height)));
+    let lines = time.iter().chain(body.iter()).skip(scroll);
+    for (y, line) in (inner.y..inner.bottom()).zip(lines) {
+        set_segments(buf, inner.x, y, line, inner.width);
     }
-    if lines.len() > usize::from(inner.height) {
+    if total > usize::from(inner.height) {
         let more = format!(
             " {}/{} ",
-            (scroll + usize::from(inner.height)).min(lines.len()),
-            lines.len()
+            (scroll + usize::from(inner.height)).min(total),
+            total
         );
         let line = Line::styled(more, theme::dim()).right_aligned();
         let top = Rect::new(area.x + 1, area.y, area.width.saturating_sub(2), 1);

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::{theme, to_line};
+use super::{set_segments, theme};
 use crate::client::ConnState;
 use crate::tui::app::App;
 
@@ -21,7 +21,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     // While following there is no selection to show: a bar jumping with every entry is noise.
     let selected = (!app.view.follow).then(|| app.selected()).flatten();
     for (y, (id, line)) in (area.y..area.bottom()).zip(&lines) {
-        buf.set_line(area.x, y, &to_line(line), area.width);
+        set_segments(buf, area.x, y, line, area.width);
         if Some(*id) == selected {
             buf.set_style(Rect::new(area.x, y, area.width, 1), theme::selected());
         }

@@ -545,3 +545,37 @@ fn detail_end_shows_the_last_page_full() {
     assert!(top.contains(&format!(" {}/{total} ", total - 1)), "{top}");
     assert!(rows[20].contains("  line 99 "), "{rows:#?}");
 }
+
+#[test]
+fn segments_draw_exactly_as_a_line_of_spans_would() {
+    use crate::tui::text::{Class, Segment};
+    use ratatui::layout::Rect;
+    use ratatui::text::{Line, Span};
+    let segments: Vec<Segment> = [
+        (Class::Time, "18:13:38.000Z "),
+        (Class::Level(Level::Warn), "warn "),
+        (Class::Origin, "日本語[🚀] "),
+        (Class::Message, "plain ascii "),
+        (Class::Match, "e\u{301}t\u{e9} wide 全角 "),
+        (Class::Meta, "  k=v and more than fits on the line"),
+    ]
+    .into_iter()
+    .map(|(class, text)| Segment {
+        class,
+        text: text.into(),
+    })
+    .collect();
+    for (x, width) in [(0, 60), (3, 20), (0, 14), (5, 0), (2, 200)] {
+        let area = Rect::new(0, 0, 70, 1);
+        let (mut ours, mut theirs) = (Buffer::empty(area), Buffer::empty(area));
+        super::set_segments(&mut ours, x, 0, &segments, width);
+        let line = Line::from(
+            segments
+                .iter()
+                .map(|s| Span::styled(s.text.as_str(), super::theme::class(s.class)))
+                .collect::<Vec<_>>(),
+        );
+        theirs.set_line(x, 0, &line, width);
+        assert_eq!(ours, theirs, "from x={x}, {width} wide");
+    }
+}
