@@ -12,7 +12,8 @@ mod picker;
 mod rate;
 mod search;
 mod start;
-mod stored;
+// Visible to `text`, which draws rows: it depends on the row types, not on `App`.
+pub(crate) mod stored;
 mod view;
 
 use std::time::{Duration, Instant};

@@ -17,7 +17,7 @@ use unicode_segmentation::UnicodeSegmentation;
 pub(crate) use crate::format::thousands;
 use crate::format::{TimeMode, push_sanitized, sanitize, write_string_value, write_time};
 use crate::model::Level;
-use crate::tui::app::{EntryRef, PairValue, Pairs};
+use crate::tui::app::stored::{EntryRef, PairValue, Pairs};
 pub(crate) use crate::tui::width::{is_printable_ascii, width};
 use crate::wire::Gap;
 
