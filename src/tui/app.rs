@@ -30,7 +30,7 @@ pub(crate) use search::Search;
 pub(crate) use start::Start;
 #[cfg(test)]
 pub(crate) use stored::tests::stored as stored_alone;
-pub(crate) use stored::{EntryRef, PairValue, Pairs, Scratch, Stored};
+pub(crate) use stored::{EntryRef, Scratch, Stored};
 pub(crate) use view::View;
 
 use crate::client::{ConnState, SourceEvent};
