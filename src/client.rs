@@ -7,6 +7,7 @@
 
 mod file;
 pub(crate) mod lines;
+mod url;
 mod websocket;
 
 use std::path::PathBuf;
@@ -14,7 +15,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-pub use websocket::{ServerUrlError, stream_url};
+pub use url::{ServerUrlError, stream_url};
 
 use crate::filter::FilterSpec;
 use crate::model::LogEntry;
