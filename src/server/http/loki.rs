@@ -368,6 +368,36 @@ mod tests {
     }
 
     #[test]
+    fn protobuf_metadata_goes_to_meta_and_undecodable_lines_survive() {
+        let entry = |nanos, line: &[u8]| proto::EntryAdapter {
+            timestamp: Some(prost_types::Timestamp {
+                seconds: 1_770_315_218,
+                nanos,
+            }),
+            line: line.to_vec(),
+            structured_metadata: vec![proto::LabelPairAdapter {
+                name: "traceId".to_owned(),
+                value: "4bf92f35".to_owned(),
+            }],
+        };
+        let push = proto::PushRequest {
+            streams: vec![proto::StreamAdapter {
+                labels: r#"{app="api"}"#.to_owned(),
+                entries: vec![entry(0, b"bad \xff byte"), entry(-1, b"never")],
+            }],
+        };
+        let batch = from_protobuf(&push.encode_to_vec()).unwrap();
+        assert_eq!(batch.entries.len(), 1);
+        let e = &batch.entries[0];
+        assert_eq!(e.message, "bad \u{fffd} byte");
+        assert_eq!(e.meta["traceId"], "4bf92f35");
+        assert_eq!(
+            batch.summary(),
+            "1 entry rejected (streams[0].entries[1]: timestamp out of range); 1 entry accepted"
+        );
+    }
+
+    #[test]
     fn json_values_explain_their_shape() {
         assert!(json_value(r#"["1770315218000000000","x",{"k":"v"}]"#).is_ok());
         assert_eq!(
