@@ -173,9 +173,16 @@ fn use_statements(code: &str) -> Vec<String> {
         }
         let statement = statement.split(';').next().unwrap_or_default();
         let spaced = statement.split_whitespace().collect::<Vec<_>>().join(" ");
-        let tight = [(":: ", "::"), (" ::", "::"), ("{ ", "{"), (" }", "}"), (", ", ","), (" ,", ",")]
-            .iter()
-            .fold(spaced, |text, (from, to)| text.replace(from, to));
+        let tight = [
+            (":: ", "::"),
+            (" ::", "::"),
+            ("{ ", "{"),
+            (" }", "}"),
+            (", ", ","),
+            (" ,", ","),
+        ]
+        .iter()
+        .fold(spaced, |text, (from, to)| text.replace(from, to));
         out.push(tight);
     }
     out
@@ -371,6 +378,12 @@ fn the_checker_sees_a_loop_and_a_use_tree() {
     let krate = Crate {
         files: BTreeMap::from([(m("x/y"), String::new()), (m("x"), String::new())]),
     };
-    assert_eq!(krate.resolve(&m("x/y"), &["super", "z", "Thing"]), Some(m("x")));
-    assert_eq!(krate.resolve(&m("q"), &["crate", "x", "y", "f"]), Some(m("x/y")));
+    assert_eq!(
+        krate.resolve(&m("x/y"), &["super", "z", "Thing"]),
+        Some(m("x"))
+    );
+    assert_eq!(
+        krate.resolve(&m("q"), &["crate", "x", "y", "f"]),
+        Some(m("x/y"))
+    );
 }

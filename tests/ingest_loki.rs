@@ -213,7 +213,7 @@ async fn json_pushes_carry_structured_metadata_and_gzip() {
 #[tokio::test]
 async fn bad_bodies_get_one_line_and_record_nothing() {
     let server = Server::start(GatewayConfig::default()).await;
-    let cases: Vec<(Vec<(&str, &str)>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<Refused> = vec![
         (
             vec![PROTOBUF],
             b"not snappy at all".to_vec(),

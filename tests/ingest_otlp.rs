@@ -382,7 +382,7 @@ async fn json_bodies_keep_good_records_and_count_the_bad_ones() {
 async fn bad_bodies_get_one_line_and_record_nothing() {
     let server = Server::start(GatewayConfig::default()).await;
     let good = request(vec![LogRecord::default()]).encode_to_vec();
-    let cases: Vec<(Vec<(&str, &str)>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<Refused> = vec![
         (
             vec![PROTOBUF],
             b"\xff\xff\xff not protobuf".to_vec(),

@@ -180,3 +180,12 @@ pub fn deflate(data: &[u8]) -> Vec<u8> {
 pub fn snappy(data: &[u8]) -> Vec<u8> {
     snap::raw::Encoder::new().compress_vec(data).unwrap()
 }
+
+/// A request that must be refused: its headers, its body, the status and how the one-line answer
+/// starts.
+pub type Refused = (
+    Vec<(&'static str, &'static str)>,
+    Vec<u8>,
+    u16,
+    &'static str,
+);

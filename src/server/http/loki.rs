@@ -215,7 +215,11 @@ pub(crate) fn from_json(bytes: &[u8]) -> Result<Batch, BodyError> {
         let origin = Origin::of(pairs.collect());
         for (i, raw) in stream.values.into_iter().enumerate() {
             match json_value(raw.get()) {
-                Ok((time, line, metadata)) => {
+                Ok(JsonEntry {
+                    time,
+                    line,
+                    metadata,
+                }) => {
                     batch.entries.push(origin.entry(time, &line, metadata));
                 }
                 Err(e) => batch.reject(1, format!("streams[{s}].values[{i}]: {e}")),
@@ -225,8 +229,16 @@ pub(crate) fn from_json(bytes: &[u8]) -> Result<Batch, BodyError> {
     Ok(batch)
 }
 
+/// One value of a JSON push.
+#[derive(Debug)]
+struct JsonEntry {
+    time: DateTime<Utc>,
+    line: String,
+    metadata: Map<String, Value>,
+}
+
 /// One `["<ns>", "<line>", {metadata}?]` value.
-fn json_value(raw: &str) -> Result<(DateTime<Utc>, String, Map<String, Value>), String> {
+fn json_value(raw: &str) -> Result<JsonEntry, String> {
     let shape = || "expected [\"<nanoseconds>\", \"<line>\"] or with a third {metadata} object";
     let Ok(Value::Array(items)) = serde_json::from_str::<Value>(raw) else {
         return Err(shape().to_owned());
@@ -248,7 +260,11 @@ fn json_value(raw: &str) -> Result<(DateTime<Utc>, String, Map<String, Value>), 
         Some(Value::Object(map)) => map,
         Some(other) => return Err(format!("structured metadata {other} is not an object")),
     };
-    Ok((Utc.timestamp_nanos(nanos), line, metadata))
+    Ok(JsonEntry {
+        time: Utc.timestamp_nanos(nanos),
+        line,
+        metadata,
+    })
 }
 
 /// What a stream's labels say about each of its entries.
