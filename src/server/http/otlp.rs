@@ -72,7 +72,8 @@ pub(crate) async fn handle(
 
 async fn receive(shared: &Shared, headers: &HeaderMap, body: Body) -> Result<Response, BodyError> {
     let format = match body::content_type(headers).as_str() {
-        "application/x-protobuf" => Format::Protobuf,
+        // The spec's name, and the one IANA registered since.
+        "application/x-protobuf" | "application/protobuf" => Format::Protobuf,
         "application/json" => Format::Json,
         other => {
             return Err(BodyError::UnsupportedType {
