@@ -60,4 +60,7 @@ a line that names no level
         ]
     );
     assert_eq!(entries[0]["timestamp"], "2026-02-05T18:13:39.250Z");
+    // glog writes no year: the latest February 5th not in the future.
+    let glog = entries[1]["timestamp"].as_str().unwrap();
+    assert!(glog.ends_with("-02-05T18:13:40.000Z"), "{glog}");
 }

@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
-use crate::model::{Level, LogEntry};
+use crate::model::{Level, LogEntry, Meta};
 
 /// Level words look no further than this many bytes into a line: loggers put the level up front,
 /// and a word deep in the message ("retrying after ERROR") is the message's, not the line's.
@@ -21,21 +21,35 @@ const HEAD_WORDS: usize = 12;
 /// Keys that name a level in `key=value` text.
 const LEVEL_KEYS: &[&str] = &["level", "lvl", "severity", "loglevel"];
 
-/// Upper-case words that are a level wherever they stand in the head. Lower-case ones count only in
-/// brackets (`[error]`), since in prose "error" is usually just a word.
-const LEVEL_WORDS: &[&str] = &[
-    "TRACE", "TRC", "VERBOSE", "DEBUG", "DBG", "INFO", "INF", "NOTICE", "WARN", "WARNING", "WRN",
-    "ERROR", "ERR", "SEVERE", "FATAL", "FTL", "CRIT", "CRITICAL", "PANIC", "EMERG", "ALERT",
-];
+/// An upper-case word that is a level wherever it stands in the head. Lower-case ones count only in
+/// brackets (`[error]`), since in prose "error" is usually just a word. Matched directly rather than
+/// through [`Level::parse`], which lower-cases into a new string: this runs for every plain line.
+fn upper_level(word: &str) -> Option<Level> {
+    Some(match word {
+        "TRACE" | "TRC" | "VERBOSE" => Level::Trace,
+        "DEBUG" | "DBG" => Level::Debug,
+        "INFO" | "INF" | "NOTICE" => Level::Info,
+        "WARN" | "WARNING" | "WRN" => Level::Warn,
+        "ERROR" | "ERR" | "SEVERE" => Level::Error,
+        "FATAL" | "FTL" | "CRIT" | "CRITICAL" | "PANIC" | "EMERG" | "ALERT" => Level::Fatal,
+        _ => return None,
+    })
+}
 
 /// A plain-text line as an entry: the whole line is the message; the level it names (else `info`)
 /// and the time it starts with (else now) are the entry's.
 pub(crate) fn entry(line: &str, default_source: &str) -> LogEntry {
-    let mut entry = LogEntry::new(sniff_level(line).unwrap_or_default(), default_source, line);
-    if let Some(time) = leading_time(line) {
-        entry.timestamp = time;
+    LogEntry {
+        // The clock is read only for lines that carry no time.
+        timestamp: leading_time(line).unwrap_or_else(Utc::now),
+        level: sniff_level(line).unwrap_or_default(),
+        source: default_source.to_owned(),
+        message: line.to_owned(),
+        meta: Meta::new(),
+        instance: None,
+        region: None,
+        seq: None,
     }
-    entry
 }
 
 /// The level a plain-text line names, where loggers put one; `None` when it names none.
@@ -76,13 +90,16 @@ pub(crate) fn sniff_level(line: &str) -> Option<Level> {
 /// The level one whitespace-separated word names: `ERROR`, `[WARN]`, `INFO:`, `[error]`,
 /// `level=warn`, `lvl="error"`.
 fn word_level(word: &str) -> Option<Level> {
-    if let Some((key, value)) = word.split_once('=') {
-        let key = key.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
-        if !LEVEL_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)) {
-            return None;
+    // Most words name no level: their first byte says so before any other work.
+    match word.as_bytes().first()? {
+        b'l' | b's' => return keyed_level(word),
+        b'L' | b'S' => {
+            if let Some(level) = keyed_level(word) {
+                return Some(level);
+            }
         }
-        let value = value.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-        return Level::parse(value).ok().filter(|_| !value.is_empty());
+        b'[' | b'(' | b'<' | b'A'..=b'Z' => {}
+        _ => return None,
     }
     let bracketed = word.starts_with(['[', '(', '<']);
     let word = word.trim_start_matches(['[', '(', '<']);
@@ -96,8 +113,8 @@ fn word_level(word: &str) -> Option<Level> {
     if name.is_empty() || !ends {
         return None;
     }
-    if LEVEL_WORDS.contains(&name) {
-        return Level::parse(name).ok();
+    if let Some(level) = upper_level(name) {
+        return Some(level);
     }
     // Lower or mixed case only in brackets, and only as a word (not glog's single letters).
     if bracketed && name.len() >= 3 && rest.starts_with([']', ')', '>']) {
@@ -106,18 +123,30 @@ fn word_level(word: &str) -> Option<Level> {
     None
 }
 
+/// `level=warn`, `lvl="error"`, `severity=ERROR`: the level after one of [`LEVEL_KEYS`].
+fn keyed_level(word: &str) -> Option<Level> {
+    let key = LEVEL_KEYS.iter().find(|k| {
+        word.as_bytes().get(k.len()) == Some(&b'=') && word[..k.len()].eq_ignore_ascii_case(k)
+    })?;
+    let value = word[key.len() + 1..].trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    if value.is_empty() {
+        return None;
+    }
+    Level::parse(value).ok()
+}
+
 /// The time a plain-text line starts with: RFC 3339 and its near relatives (`2026-02-05 18:13:38,123`,
-/// Go's `2026/02/05 18:13:38`), syslog's `Feb  5 18:13:38`, or epoch seconds (`1770315218.5`) or
-/// milliseconds. A bracket before it (`[2026-02-05T18:13:38Z INFO app]`) is skipped. Times without a
-/// zone are read as UTC, as servers log; syslog's, which have no year, as the latest such time not
-/// in the future (with a day's grace for clock skew).
+/// Go's `2026/02/05 18:13:38`), syslog's `Feb  5 18:13:38`, glog's `E0205 18:13:38.123456`, or epoch
+/// seconds (`1770315218.5`) or milliseconds. A bracket before it (`[2026-02-05T18:13:38Z INFO app]`) is skipped. Times without a
+/// zone are read as UTC, as servers log; syslog's and glog's, which have no year, as the latest such
+/// time not in the future (with a day's grace for clock skew).
 pub(crate) fn leading_time(line: &str) -> Option<DateTime<Utc>> {
     let head = line.trim_start().trim_start_matches('[');
     let first = *head.as_bytes().first()?;
     if first.is_ascii_digit() {
         date_time(head).or_else(|| epoch(head))
     } else if first.is_ascii_uppercase() {
-        syslog_time(head, Utc::now())
+        syslog_time(head, Utc::now).or_else(|| glog_time(head, Utc::now))
     } else {
         None
     }
@@ -222,7 +251,7 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// syslog's (RFC 3164) `Mmm dd HH:MM:SS`, the day padded with a space or a zero.
-fn syslog_time(text: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn syslog_time(text: &str, now: impl Fn() -> DateTime<Utc>) -> Option<DateTime<Utc>> {
     let b = text.as_bytes();
     if b.len() < 15 || b[3] != b' ' || b[6] != b' ' || b[9] != b':' || b[12] != b':' {
         return None;
@@ -236,12 +265,50 @@ fn syslog_time(text: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if b.get(15).is_some_and(|c| !c.is_ascii_whitespace()) {
         return None;
     }
-    let at = |year| {
+    latest_not_future(now, |year| {
         NaiveDate::from_ymd_opt(year, month, day)?
             .and_hms_opt(hour, minute, second)
             .map(|t| Utc.from_utc_datetime(&t))
-    };
-    // No year is written: this year's, unless that is still to come (December's lines read in January).
+    })
+}
+
+/// glog's and Kubernetes' klog's `Lmmdd hh:mm:ss.uuuuuu`, after the severity letter; like syslog's,
+/// without a year.
+fn glog_time(text: &str, now: impl Fn() -> DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    if b.len() < 14
+        || !matches!(b[0], b'I' | b'W' | b'E' | b'F')
+        || b[5] != b' '
+        || b[8] != b':'
+        || b[11] != b':'
+    {
+        return None;
+    }
+    let (month, day) = (number(&b[1..3])?, number(&b[3..5])?);
+    let (hour, minute, second) = (number(&b[6..8])?, number(&b[9..11])?, number(&b[12..14])?);
+    let mut nanos = 0;
+    if b.get(14) == Some(&b'.') {
+        let digits = b[15..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let kept = &b[15..15 + digits.min(9)];
+        if !kept.is_empty() {
+            nanos = number(kept)? * 10u32.pow(9 - kept.len() as u32);
+        }
+    }
+    latest_not_future(now, |year| {
+        NaiveDate::from_ymd_opt(year, month, day)?
+            .and_hms_nano_opt(hour, minute, second, nanos)
+            .map(|t| Utc.from_utc_datetime(&t))
+    })
+}
+
+/// For a time written without its year: this year's, unless that is still to come (December's lines
+/// read in January), with a day's grace for clock skew. The clock is read only once the line has
+/// shown the shape.
+fn latest_not_future(
+    now: impl Fn() -> DateTime<Utc>,
+    at: impl Fn(i32) -> Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    let now = now();
     match at(now.year()) {
         Some(t) if t <= now + Duration::days(1) => Some(t),
         _ => at(now.year() - 1),
@@ -289,6 +356,9 @@ mod tests {
                 Some(Level::Error),
             ),
             (r#"ts=1 lvl="warn" msg="slow""#, Some(Level::Warn)),
+            ("Level=WARNING disk", Some(Level::Warn)),
+            ("SEVERITY=error x", Some(Level::Error)),
+            ("status=500 level= msg=x", None),
             ("<3>kernel: oops", Some(Level::Error)),
             ("<12>app: careful", Some(Level::Warn)),
             ("<30>systemd: started", Some(Level::Info)),
@@ -383,9 +453,9 @@ mod tests {
     }
 
     #[test]
-    fn syslog_times_take_the_latest_year_not_in_the_future() {
+    fn yearless_times_take_the_latest_year_not_in_the_future() {
         let now = Utc.with_ymd_and_hms(2026, 2, 10, 0, 0, 0).unwrap();
-        let t = |line| syslog_time(line, now).map(|t| format_timestamp(&t));
+        let t = |line| syslog_time(line, || now).map(|t| format_timestamp(&t));
         assert_eq!(
             t("Feb  5 18:13:38 host sshd[12]: accepted").as_deref(),
             Some("2026-02-05T18:13:38.000Z")
@@ -399,6 +469,17 @@ mod tests {
             Some("2026-02-05T18:13:38.000Z")
         );
         assert_eq!(t("Feb 30 18:13:38 x"), None);
+        let g = |line| glog_time(line, || now).map(|t| format_timestamp(&t));
+        assert_eq!(
+            g("E0205 18:13:38.123456    1 main.go:1] boom").as_deref(),
+            Some("2026-02-05T18:13:38.123Z")
+        );
+        assert_eq!(
+            g("I1231 23:59:59 x").as_deref(),
+            Some("2025-12-31T23:59:59.000Z")
+        );
+        assert_eq!(g("X0205 18:13:38 x"), None);
+        assert_eq!(g("E1302 18:13:38 x"), None);
         assert_eq!(t("Foo  5 18:13:38 x"), None);
     }
 }
