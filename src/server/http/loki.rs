@@ -381,6 +381,13 @@ mod tests {
         assert_eq!(e.timestamp, time, "the push's time, not the line's");
         assert_eq!(e.meta["orderId"], 7);
         assert_eq!(e.meta["traceId"], "abc");
+
+        // Without a level label, a plain line's own level word counts.
+        let e = origin(r#"{app="shop"}"#).entry(time, "ERROR card declined", []);
+        assert_eq!(
+            (e.level, e.message.as_str()),
+            (Level::Error, "ERROR card declined")
+        );
     }
 
     #[test]
