@@ -3,13 +3,16 @@
 //! vg reads its own format first (the fast path, a plain serde decode). Anything else that is a JSON
 //! object is mapped field by field from the conventions of pino/bunyan, zap/logrus, tracing-subscriber's
 //! JSON, Fly's NDJSON and Docker's json-file driver; whatever is not recognised lands in `meta`, so
-//! nothing the program wrote is lost. A line that is not JSON becomes an `info` entry whose message is
-//! the line.
+//! nothing the program wrote is lost. A line that is not JSON becomes an entry whose message is the
+//! line, at the level it names (`ERROR`, `[warn]`, `level=error`...; else `info`) and the time it
+//! starts with (else now): see the `text` module.
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
 use super::{Level, LogEntry, Meta};
+
+mod text;
 
 /// Lines longer than this are cut (and counted as damaged) so one runaway line cannot exhaust memory.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
@@ -59,10 +62,7 @@ pub fn decode_line(line: &str, default_source: &str) -> (LogEntry, LineKind) {
     {
         return decoded;
     }
-    (
-        LogEntry::new(Level::Info, default_source, trimmed),
-        LineKind::Text,
-    )
+    (text::entry(trimmed, default_source), LineKind::Text)
 }
 
 /// Reads lines of bytes, counting what it could not read cleanly. Never fails: damaged lines are kept

@@ -16,7 +16,8 @@ pub struct GatewayConfig {
     pub max_connections: usize,
     /// Largest message a viewer may send (a `filter` message is a few hundred bytes).
     pub max_message_bytes: usize,
-    /// Largest `POST /api/logs` body; larger ones get 413.
+    /// Largest ingest body (`POST /api/logs`, OTLP's `/v1/logs`, Loki's push), both as sent and once
+    /// decompressed; larger ones get 413.
     pub max_ingest_bytes: usize,
     /// Most bytes queued for one viewer's socket.
     pub write_buffer_bytes: usize,

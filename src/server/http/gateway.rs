@@ -16,7 +16,7 @@ use axum::extract::ws::{
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
@@ -24,7 +24,7 @@ use super::auth::{self, Authorized};
 use super::config::GatewayConfig;
 use super::state::Shared;
 use super::stream::{self, CLOSE_GRACE};
-use super::{ingest, query};
+use super::{ingest, loki, otlp, query};
 use crate::server::context::{NotLogged, Quiet};
 use crate::server::store::Emitter;
 use crate::wire::{STREAM_PATH, StreamQuery};
@@ -59,7 +59,8 @@ impl Gateway {
         &self.shared.emitter
     }
 
-    /// The routes: `GET /api/logs/stream` (WebSocket), `GET` and `POST /api/logs`, `GET /healthz`.
+    /// The routes: `GET /api/logs/stream` (WebSocket), `GET` and `POST /api/logs`, `POST /v1/logs`
+    /// (OTLP/HTTP logs), `POST /loki/api/v1/push` (Loki's push API), `GET /healthz`.
     /// Merge it into an app's router with `Router::merge`; it works with any router state. Merge it
     /// before adding [`RequestLogLayer`](crate::server::RequestLogLayer): the layer then also covers the
     /// router's fallback (404s), and it leaves these routes' own requests out of the log.
@@ -70,6 +71,8 @@ impl Gateway {
         Router::new()
             .route(STREAM_PATH, get(stream))
             .route("/api/logs", get(query::handle).post(ingest::handle))
+            .route(otlp::PATH, post(otlp::handle))
+            .route(loki::PATH, post(loki::handle))
             .route("/healthz", get(healthz))
             // Routes only: the fallback must stay unmarked, since a merge may make it the app's.
             .route_layer(axum::middleware::map_response(not_logged))
