@@ -14,7 +14,8 @@ use crate::tui::text;
 const LIVE_COUNT_ROWS: usize = 200_000;
 
 /// Keys in `meta` that `r` recognises as a request id, most common first.
-const REQUEST_KEYS: &[&str] = &[REQUEST_ID_KEY, "request_id", "reqId", "req_id"];
+// `traceId`: what OTLP ingest maps a trace id to, so `r` follows a trace too.
+const REQUEST_KEYS: &[&str] = &[REQUEST_ID_KEY, "request_id", "reqId", "req_id", "traceId"];
 
 impl App {
     /// Carries out one action.
