@@ -108,7 +108,14 @@ impl<F: Future> Future for Quiet<F> {
     }
 }
 
-/// Whether this thread is polling vg's own connection code right now (see [`Quiet`]).
+/// Marks the calling thread as vg's own for the rest of its life: a sink's thread, whose `tracing`
+/// events (its own, or its client library's) must not become entries that come back to it.
+pub(crate) fn mark_thread_as_vg() {
+    INSIDE_VG.set(true);
+}
+
+/// Whether this thread is polling vg's own connection code right now (see [`Quiet`]), or is one
+/// of vg's own threads.
 pub(crate) fn inside_vg() -> bool {
     INSIDE_VG.get()
 }

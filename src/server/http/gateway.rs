@@ -107,7 +107,8 @@ impl Gateway {
 
 /// Serves `app` (usually your router merged with [`Gateway::router`]) until `shutdown` resolves, then
 /// closes viewers with code 1000 (after sending each what it has not had of the entries emitted until
-/// then, e.g. a "shutting down" logged in `shutdown`) and waits briefly for them.
+/// then, e.g. a "shutting down" logged in `shutdown`) and waits briefly for them, then closes the
+/// emitter ([`Emitter::close`]) so that its sinks take the last entries.
 ///
 /// Accepted sockets get `TCP_NODELAY`, so small batches leave at once. If you run `axum::serve`
 /// yourself, do the same with `axum::serve::ListenerExt::tap_io` and call [`Gateway::shutdown`]
@@ -134,6 +135,10 @@ where
         .await?;
     // axum does not track upgraded connections, so wait for the viewers here.
     let _ = tokio::time::timeout(CLOSE_GRACE, gateway.closed()).await;
+    // Then the sinks take the last entries (a durable history flushes); off the runtime's threads,
+    // since closing waits for them.
+    let emitter = gateway.emitter().clone();
+    let _ = tokio::task::spawn_blocking(move || emitter.close()).await;
     Ok(())
 }
 
@@ -190,9 +195,18 @@ async fn not_logged(mut response: Response) -> Response {
     response
 }
 
-/// Liveness, and the figures an operator watches: viewers, what history holds, and what each sink
-/// has written and missed (a sink that misses entries is falling behind).
-async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
+/// Liveness for anyone (a load balancer sends no token); for a request that passes the log
+/// endpoints' checks, also the figures an operator watches: what history holds and what each sink has
+/// written and missed (a sink that misses entries is falling behind). Counts only, never log content,
+/// but the rate and the sinks' names are the operator's business.
+async fn healthz(
+    authorized: Result<Authorized, Response>,
+    State(shared): State<Arc<Shared>>,
+) -> Response {
+    if authorized.is_err() {
+        return axum::Json(serde_json::json!({"status": "ok", "viewers": shared.viewers()}))
+            .into_response();
+    }
     let history = shared.emitter.stats();
     axum::Json(serde_json::json!({
         "status": "ok",
@@ -227,7 +241,11 @@ mod tests {
     }
 
     async fn healthz(gateway: &Gateway) -> serde_json::Value {
-        let request = Request::get("/healthz").body(Body::empty()).unwrap();
+        // Addressed by IP, as a tokenless server requires of a request without `Origin`.
+        let request = Request::get("/healthz")
+            .header("host", "127.0.0.1")
+            .body(Body::empty())
+            .unwrap();
         let response = gateway.router::<()>().oneshot(request).await.unwrap();
         let body = axum::body::to_bytes(response.into_body(), 1 << 20)
             .await
@@ -267,5 +285,25 @@ mod tests {
             (5.into(), 0.into())
         );
         assert_eq!(sink["running"], true);
+    }
+
+    #[tokio::test]
+    async fn healthz_without_the_token_says_only_that_it_is_up() {
+        let emitter = Emitter::new(EmitterConfig::default().read_env(false));
+        emitter.log(Level::Info, "t", "x");
+        let gateway = Gateway::new(emitter, GatewayConfig::default().token("s3cret"));
+        let health = healthz(&gateway).await;
+        assert_eq!(health, serde_json::json!({"status": "ok", "viewers": 0}));
+        let request = Request::get("/healthz")
+            .header("host", "127.0.0.1")
+            .header("authorization", "Bearer s3cret")
+            .body(Body::empty())
+            .unwrap();
+        let response = gateway.router::<()>().oneshot(request).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let detailed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(detailed["history"]["newest_seq"], 1);
     }
 }

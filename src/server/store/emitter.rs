@@ -8,11 +8,12 @@
 //! lock, so a new reader knows precisely which seqs are history and which will arrive live.
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use super::history::{Bounds, History};
 use super::memory::MemoryHistory;
 use super::relay::{Relay, Subscription};
-use super::sink::{Attached, Sink, SinkStats};
+use super::sink::{Attached, CLOSE_WAIT, Sink, SinkStats};
 use crate::model::{Level, LogEntry};
 use crate::server::context::add_current_request_id;
 
@@ -223,6 +224,19 @@ impl Emitter {
         Ok(())
     }
 
+    /// Ends the stream: viewers are sent what they are owed and closed, and every sink gets the
+    /// entries emitted until now, then [`Sink::close`]. Blocks until the sinks are done, or for
+    /// [`CLOSE_WAIT`] (5 s) in all. Entries emitted afterwards are kept in history but reach no
+    /// viewer or sink.
+    ///
+    /// [`serve`](crate::server::serve) calls it once its viewers are closed. An app that runs its
+    /// server otherwise calls it at the end of its shutdown: clones of the emitter (in a `tracing`
+    /// subscriber, say) usually live until the process exits, and dropping the last one is the
+    /// only other thing that closes the sinks. Calling it again does nothing more.
+    pub fn close(&self) {
+        self.inner.close();
+    }
+
     /// What each sink has written and missed so far, in the order they were added.
     pub fn sink_stats(&self) -> Vec<SinkStats> {
         let sinks = self
@@ -271,15 +285,23 @@ impl Emitter {
     }
 }
 
-impl Drop for Inner {
-    /// Tells viewers and sinks the stream has ended, and gives each sink (bounded) time to write
-    /// the last entries and close: on a graceful stop, what was emitted reaches them.
-    fn drop(&mut self) {
+impl Inner {
+    /// Ends the stream for viewers and sinks, and gives the sinks (together, bounded) time to take
+    /// the last entries and close.
+    fn close(&self) {
         self.relay.close();
-        let sinks = self.sinks.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let deadline = Instant::now() + CLOSE_WAIT;
+        let sinks = self.sinks.lock().unwrap_or_else(PoisonError::into_inner);
         for sink in sinks.iter() {
-            sink.wait_closed();
+            sink.wait_closed(deadline);
         }
+    }
+}
+
+impl Drop for Inner {
+    /// The last clone is gone: close, if [`Emitter::close`] has not.
+    fn drop(&mut self) {
+        self.close();
     }
 }
 

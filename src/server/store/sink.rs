@@ -10,23 +10,26 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::relay::Subscription;
 use crate::model::LogEntry;
+use crate::server::context::mark_thread_as_vg;
 
 /// Most entries handed to [`Sink::write`] at once.
 const BATCH_MAX: usize = 4096;
 /// How long an idle sink thread sleeps before looking again without being woken (a safety net: the
 /// relay wakes it after every delivery).
 const IDLE_WAIT: Duration = Duration::from_millis(250);
-/// How long dropping the emitter waits for each sink to take the last entries and close.
-const CLOSE_WAIT: Duration = Duration::from_secs(5);
+/// How long closing the emitter waits, in all, for its sinks to take the last entries and close.
+pub(crate) const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 /// A consumer of every entry the emitter stamps after it was added, in seq order.
 ///
 /// Its methods run on the sink's own thread, never on the app's: they may block (write a file, wait
-/// for the network) without slowing `emit()`. While they block, entries wait in the relay's live
+/// for the network) without slowing `emit()`. `tracing` events raised on that thread are not
+/// streamed (they would come back to the sink as entries); work the sink hands to other threads
+/// should be wrapped likewise if it logs. While they block, entries wait in the relay's live
 /// ring; what the ring can no longer hold by the time the sink looks is reported to
 /// [`Sink::missed`].
 ///
@@ -109,6 +112,9 @@ impl Attached {
         let thread = std::thread::Builder::new()
             .name(format!("vg-sink-{name}"))
             .spawn(move || {
+                // A sink that logs through `tracing` (or whose client library does) would otherwise
+                // be fed its own events, which it would log about, and so on.
+                mark_thread_as_vg();
                 let _done = done_tx;
                 let _running = Running(&thread_counters);
                 drive(sink, &subscription, start_after, &thread_counters);
@@ -133,11 +139,12 @@ impl Attached {
         }
     }
 
-    /// Waits (bounded) for the thread to finish, once the relay is closed. Not from the sink's own
-    /// thread (a sink holding the last emitter clone drops it there).
-    pub(crate) fn wait_closed(&self) {
+    /// Waits until `deadline` at most for the thread to finish, once the relay is closed. Not from
+    /// the sink's own thread (a sink holding the last emitter clone drops it there).
+    pub(crate) fn wait_closed(&self, deadline: Instant) {
         if std::thread::current().id() != self.thread.thread().id() {
-            let _ = self.done.recv_timeout(CLOSE_WAIT);
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = self.done.recv_timeout(left);
         }
     }
 }
@@ -356,5 +363,48 @@ mod tests {
             })
             .sum();
         assert_eq!(missed, stats.missed);
+    }
+
+    #[test]
+    fn close_ends_the_sinks_while_other_clones_of_the_emitter_live() {
+        let emitter = emitter(1024);
+        // A tracing subscriber holding a clone, as in every app that streams its tracing events.
+        let _held_elsewhere = emitter.clone();
+        let (tx, seen) = channel();
+        let recorder = Recorder {
+            seen: tx,
+            hold_first: None,
+        };
+        emitter.add_sink("recorder", recorder).unwrap();
+        emitter.log(Level::Info, "t", "one");
+        emitter.log(Level::Info, "t", "two");
+        emitter.close();
+        // close() returned after the sink closed: everything is already there.
+        let all: Vec<Seen> = seen.try_iter().collect();
+        assert_eq!(all, [Seen::Entry(1), Seen::Entry(2), Seen::Closed]);
+        assert!(!emitter.sink_stats()[0].running);
+    }
+
+    /// Records whether its thread counts as vg's own when it writes.
+    struct Introspect(Sender<bool>);
+
+    impl Sink for Introspect {
+        fn write(&mut self, _: &[Arc<LogEntry>]) {
+            let _ = self.0.send(crate::server::context::inside_vg());
+        }
+    }
+
+    #[test]
+    fn a_sinks_own_tracing_events_are_not_streamed_back_to_it() {
+        let emitter = emitter(1024);
+        let (tx, inside) = channel();
+        emitter.add_sink("introspect", Introspect(tx)).unwrap();
+        emitter.log(Level::Info, "t", "x");
+        // The tracing bridge skips events raised where this is true.
+        assert!(inside.recv_timeout(WAIT).unwrap());
+        assert!(
+            !crate::server::context::inside_vg(),
+            "the app's thread is not vg's"
+        );
     }
 }
