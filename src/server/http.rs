@@ -1,4 +1,5 @@
-//! The HTTP face of the server: the router, auth, the viewer stream, the history query and ingest.
+//! The HTTP face of the server: the router, auth, the viewer stream, the history query, ingest and
+//! the web dashboard.
 
 mod auth;
 mod config;
@@ -8,6 +9,7 @@ mod ingest;
 mod query;
 mod state;
 mod stream;
+mod web;
 
 pub use config::GatewayConfig;
 pub use gateway::{Gateway, serve};
