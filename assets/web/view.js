@@ -143,7 +143,7 @@ export class LogView {
       t.textContent = row.timestamp ? formatTime(row.timestamp, this.app.timeMode, now) : "";
       const g = document.createElement("span");
       g.textContent = gapText(row);
-      div.append(t, g);
+      div.append(t, " ", g);
       return;
     }
     div.className = "r";
@@ -157,11 +157,16 @@ export class LogView {
     const msg = document.createElement("span");
     msg.className = "msg";
     appendHighlighted(msg, visible(row.message), highlight);
+    // Spaces as text between the columns, so a selected and copied row reads as a line.
     div.append(
       span("t", formatTime(row.timestamp, this.app.timeMode, now)),
+      " ",
       span(`lv lv-${row.level}`, row.level),
+      " ",
       span("o", origin),
+      " ",
       msg,
+      "  ",
       span("m", metaText(row.meta)),
     );
   }
