@@ -32,7 +32,7 @@ async fn get(app: &Router, path: &str, headers: &[(&str, &str)]) -> (Response<Bo
     (Response::from_parts(parts, Body::empty()), bytes)
 }
 
-fn header<'r>(response: &'r Response<Body>, name: header::HeaderName) -> &'r str {
+fn header(response: &Response<Body>, name: header::HeaderName) -> &str {
     response
         .headers()
         .get(&name)
