@@ -17,6 +17,8 @@ export class Buffer {
     this.levelCounts = new Array(LEVELS.length).fill(0);
     this.names = { source: new Map(), instance: new Map(), region: new Map() };
     this.received = 0;
+    // Bumped by `clear`, which reuses row numbers: the view keys its cached rows by both.
+    this.generation = 0;
   }
 
   get length() {
@@ -102,6 +104,7 @@ export class Buffer {
   }
 
   clear() {
+    this.generation++;
     this.rows = new Array(this.capacity);
     this.start = this.end = 0;
     this.shown = [];

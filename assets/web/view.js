@@ -125,7 +125,7 @@ export class LogView {
       div.hidden = false;
       div.style.transform = `translateY(${(first + i) * h}px)`;
       // Same row, same search, same clock column: nothing to redo.
-      const key = `${abs}|${filter.search}|${this.app.timeMode === "relative" ? Math.floor(now / 1000) : this.app.timeMode}`;
+      const key = `${buffer.generation}|${abs}|${filter.search}|${this.app.timeMode === "relative" ? Math.floor(now / 1000) : this.app.timeMode}`;
       div.classList.toggle("sel", abs === this.app.selected);
       if (div.dataset.key === key) continue;
       div.dataset.key = key;
