@@ -512,3 +512,45 @@ fn detail_request_pivot_time_window_and_export_show_what_they_say() {
     assert_eq!(lines[1]["meta"]["requestId"], "req-b");
     assert_eq!(lines[1]["seq"], 3);
 }
+
+#[test]
+fn picker_none_also_hides_sources_first_seen_later() {
+    let _one = one_browser();
+    let Some(browser) = Browser::launch() else {
+        return;
+    };
+    let server = Server::start(&[]);
+    server.post(&[
+        entry("info", "api", "from api"),
+        entry("info", "db", "from db"),
+    ]);
+    browser.goto(&format!("http://{}/", server.addr));
+    wait_row(&browser, "from db");
+    browser.keys("s");
+    browser.wait(
+        "the picker",
+        "return !document.getElementById('picker').hidden",
+    );
+    // The sources column's all/none: everything shown, so it hides all.
+    browser.click("#picker-lists > div:first-child > button");
+    browser.wait(
+        "nothing shown",
+        "return document.querySelectorAll('#log .r:not([hidden])').length === 0",
+    );
+    assert_eq!(browser.text("empty"), "no entries match the filters");
+    server.post(&[entry("info", "billing", "from billing")]);
+    browser.wait(
+        "billing listed in the picker",
+        "return !!document.querySelector('#picker input[data-name=billing]')",
+    );
+    assert_eq!(
+        browser.js("return document.querySelectorAll('#log .r:not([hidden])').length"),
+        json!(0),
+        "a source first seen after 'none' starts hidden"
+    );
+    browser.click("#picker-lists > div:first-child > button");
+    browser.wait(
+        "all shown",
+        "return document.querySelectorAll('#log .r:not([hidden])').length === 3",
+    );
+}

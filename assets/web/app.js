@@ -127,11 +127,19 @@ class App {
     // The backfill is history, not arrivals: the rate counts what comes live.
     if (this.live) this.spark.note(entries);
     const f = this.filter;
+    // The match count follows arrivals and evictions, so a live search stays counted without
+    // re-running the regex over the whole buffer.
+    const counting = f.regex && this.matchCount !== null && !this.searchDirty;
     for (const raw of entries) {
       const e = normalize(raw);
       if (!e) continue;
       const dropped = this.dropsShownRow();
+      if (dropped && counting) {
+        const leaving = this.buffer.get(this.buffer.start);
+        if (!leaving.gap && f.matches(leaving)) this.matchCount--;
+      }
       if (this.buffer.push(e, f)) {
+        if (counting && f.matches(e)) this.matchCount++;
         if (this.paused) {
           this.newWhilePaused++;
           if (levelIndex(e.level) >= 4) this.errorsWhilePaused++;
@@ -219,17 +227,12 @@ class App {
     $("notice").textContent = this.noticeText;
     const b = this.buffer;
     const gaps = this.gaps ? `gaps ${this.gaps} (${this.missed.toLocaleString("en-US")} missed)` : "gaps 0";
-    $("counts").textContent = `recv ${compact(b.received)} shown ${compact(b.shownLength - this.gapRowsShown())} │ ${gaps} │ buf ${Math.round((b.length / b.capacity) * 100)}%`;
+    $("counts").textContent = `recv ${compact(b.received)} shown ${compact(b.shownLength - b.gapsHeld)} │ ${gaps} │ buf ${Math.round((b.length / b.capacity) * 100)}%`;
     $("filters").textContent = this.filterSummary();
     const m = $("matches");
     m.textContent = this.searchError || (this.filter.regex ? `${(this.matchCount ?? 0).toLocaleString("en-US")} matches` : "");
     m.classList.toggle("error", Boolean(this.searchError));
     $("search").classList.toggle("invalid", Boolean(this.searchError));
-  }
-
-  gapRowsShown() {
-    // Gap rows are few; count them from the raw gap counter, capped by what is held.
-    return Math.min(this.gaps, this.buffer.shownLength);
   }
 
   filterSummary() {

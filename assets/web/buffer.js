@@ -17,6 +17,8 @@ export class Buffer {
     this.levelCounts = new Array(LEVELS.length).fill(0);
     this.names = { source: new Map(), instance: new Map(), region: new Map() };
     this.received = 0;
+    // Gap rows held; they are always shown, so `shownLength - gapsHeld` counts shown entries.
+    this.gapsHeld = 0;
     // Bumped by `clear`, which reuses row numbers: the view keys its cached rows by both.
     this.generation = 0;
   }
@@ -43,10 +45,11 @@ export class Buffer {
     if (this.length === this.capacity) this.evict();
     const abs = this.end++;
     this.rows[abs % this.capacity] = row;
-    if (!row.gap) {
+    if (row.gap) this.gapsHeld++;
+    else {
       this.received++;
       this.levelCounts[levelIndex(row.level)]++;
-      this.count(row, 1);
+      this.count(row, 1, filter);
     }
     const shown = row.gap || filter.passes(row);
     if (shown) this.shown.push(abs);
@@ -57,7 +60,8 @@ export class Buffer {
     const abs = this.start++;
     const row = this.rows[abs % this.capacity];
     this.rows[abs % this.capacity] = undefined;
-    if (!row.gap) {
+    if (row.gap) this.gapsHeld--;
+    else {
       this.levelCounts[levelIndex(row.level)]--;
       this.count(row, -1);
     }
@@ -71,10 +75,13 @@ export class Buffer {
     }
   }
 
-  count(row, delta) {
+  count(row, delta, filter) {
     for (const [kind, name] of [["source", row.source], ["instance", row.instance ?? NONE], ["region", row.region ?? NONE]]) {
       const map = this.names[kind];
-      const n = (map.get(name) ?? 0) + delta;
+      const known = map.get(name);
+      // "None" chosen with nothing typed in the picker also hides names first seen later.
+      if (known === undefined && filter?.hideNew[kind]) filter.hidden[kind].add(name);
+      const n = (known ?? 0) + delta;
       // Names that leave the buffer stay listed (with 0) so a hidden one can still be shown again.
       map.set(name, n);
     }
@@ -109,6 +116,7 @@ export class Buffer {
     this.start = this.end = 0;
     this.shown = [];
     this.shownHead = 0;
+    this.gapsHeld = 0;
     this.levelCounts.fill(0);
     for (const map of Object.values(this.names)) map.clear();
   }

@@ -96,6 +96,8 @@ export class ViewFilter {
   constructor() {
     this.hiddenLevels = new Set();
     this.hidden = { source: new Set(), instance: new Set(), region: new Set() };
+    // Whether names not seen yet start hidden (after "none" in the picker with nothing typed).
+    this.hideNew = { source: false, instance: false, region: false };
     this.where = []; // parsed predicates
     this.requestId = null;
     this.search = ""; // the pattern text as typed
@@ -130,6 +132,8 @@ export class ViewFilter {
     for (const kind of KINDS) {
       for (const name of this.hidden[kind]) p.append(`x${kind}`, name);
     }
+    const hideNew = KINDS.filter((k) => this.hideNew[k]);
+    if (hideNew.length) p.set("xnew", hideNew.join(","));
     for (const w of this.where) p.append("where", w.text);
     if (this.requestId !== null) p.set("rid", this.requestId);
     if (this.search) p.set("q", this.search);
@@ -147,6 +151,7 @@ export class ViewFilter {
       if (LEVELS.includes(name)) f.hiddenLevels.add(name);
     }
     for (const kind of KINDS) for (const name of p.getAll(`x${kind}`)) f.hidden[kind].add(name);
+    for (const kind of (p.get("xnew") ?? "").split(",")) if (KINDS.includes(kind)) f.hideNew[kind] = true;
     for (const text of p.getAll("where")) {
       try {
         f.where.push(parsePredicate(text));

@@ -140,6 +140,8 @@ export class Picker {
         const hidden = this.app.filter.hidden[kind];
         const anyShown = names.some(([n]) => !hidden.has(n));
         for (const [n] of names) anyShown ? hidden.add(n) : hidden.delete(n);
+        // With nothing typed, the choice is about every name, including those not seen yet.
+        if (!this.narrow[kind]) this.app.filter.hideNew[kind] = anyShown;
         this.app.filtersChanged();
         this.render();
       });

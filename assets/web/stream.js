@@ -118,6 +118,7 @@ export class Stream {
     }
     this.socket = socket;
     let greeted = false;
+    this.lastError = null;
     socket.onmessage = (event) => {
       let frame;
       try {
@@ -162,6 +163,8 @@ export class Stream {
           this.on.live();
           break;
         case "error":
+          // Before a 1008 close this is the reason the stream stops; otherwise a passing notice.
+          this.lastError = String(frame.message);
           this.on.notice(`server: ${frame.message}`);
           break;
         default:
@@ -172,7 +175,7 @@ export class Stream {
       if (this.socket !== socket) return;
       this.socket = null;
       if (event.code === 1008 || event.code === 1009) {
-        this.stop(event.reason || `closed by the server (code ${event.code})`);
+        this.stop(this.lastError ?? (event.reason || `closed by the server (code ${event.code})`));
       } else if (!greeted && this.token) {
         // Refused at the handshake: the token may have changed since the probe.
         this.retry("the connection was refused");
