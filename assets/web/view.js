@@ -158,8 +158,14 @@ export class LogView {
     msg.className = "msg";
     appendHighlighted(msg, visible(row.message), highlight);
     // Spaces as text between the columns, so a selected and copied row reads as a line.
+    const time = span("t", "");
+    const stamp = formatTime(row.timestamp, this.app.timeMode, now);
+    const cut = this.app.timeMode === "utc" ? stamp.indexOf("T") + 1 : 0;
+    // The date part on its own, so a phone's narrow screen can leave it out.
+    if (cut > 0) time.append(span("d", stamp.slice(0, cut)), stamp.slice(cut));
+    else time.textContent = stamp;
     div.append(
-      span("t", formatTime(row.timestamp, this.app.timeMode, now)),
+      time,
       " ",
       span(`lv lv-${row.level}`, row.level),
       " ",
