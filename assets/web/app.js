@@ -314,6 +314,8 @@ class App {
         this.clearSearch();
         this.focusLog();
       }
+      // One key, one action: the page-wide handler must not act on it again.
+      if (ev.key === "Enter" || ev.key === "Escape") ev.stopPropagation();
     });
     $("next").addEventListener("click", () => this.findMatch(1));
     $("prev").addEventListener("click", () => this.findMatch(-1));
@@ -359,7 +361,8 @@ class App {
       }
       sessionStorage.setItem(TOKEN_KEY, token);
       this.stream.setToken(token);
-      this.stream.start({ since: this.filter.since, until: this.filter.until }, CAPACITY);
+      // Resume, not restart: when a token is asked for again mid-session, nothing arrives twice.
+      this.stream.resume();
     });
     document.addEventListener("keydown", (ev) => this.onKey(ev));
   }
@@ -379,7 +382,16 @@ class App {
     if (ev.key === "Escape") {
       if ($("token-dialog").open) return;
       ev.preventDefault();
-      if (typing) target.blur();
+      if (typing) {
+        // Esc in a field leaves the field (a picker's filter text is cleared first), nothing more.
+        if (target.dataset.kind && target.value) {
+          target.value = "";
+          target.dispatchEvent(new Event("input"));
+        } else if (target.dataset.kind) this.picker.close();
+        else target.blur();
+        if (!target.dataset.kind) this.focusLog();
+        return;
+      }
       if (!$("help").hidden) $("help").hidden = true;
       else if (this.picker.open) this.picker.close();
       else if (this.detail.open) this.detail.close();

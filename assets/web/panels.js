@@ -114,30 +114,24 @@ export class Picker {
     this.app.focusLog();
   }
 
-  /// Redraws the lists (names seen, with counts). Called on open and about once a second.
-  render() {
-    if (!this.open) return;
+  /// Builds each column once: heading, the narrowing field, all/none, and the list.
+  build() {
+    this.columns = {};
     const lists = $("picker-lists");
-    const focused = document.activeElement?.dataset?.kind;
-    lists.replaceChildren();
     for (const kind of KINDS) {
       const col = el("div");
-      col.append(el("h3", `${kind}s`));
       const narrow = el("input");
       narrow.type = "text";
       narrow.placeholder = "type to narrow";
-      narrow.value = this.narrow[kind];
       narrow.dataset.kind = kind;
       narrow.addEventListener("input", () => {
         this.narrow[kind] = narrow.value;
         this.render();
       });
-      const names = [...this.app.buffer.names[kind].entries()]
-        .filter(([name]) => name.toLowerCase().includes(this.narrow[kind].toLowerCase()))
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       const all = el("button", "all / none");
       all.addEventListener("click", () => {
         const hidden = this.app.filter.hidden[kind];
+        const names = this.listed(kind);
         const anyShown = names.some(([n]) => !hidden.has(n));
         for (const [n] of names) anyShown ? hidden.add(n) : hidden.delete(n);
         // With nothing typed, the choice is about every name, including those not seen yet.
@@ -145,25 +139,54 @@ export class Picker {
         this.app.filtersChanged();
         this.render();
       });
-      col.append(narrow, all);
-      for (const [name, count] of names) {
-        const label = el("label");
-        const box = el("input");
-        box.type = "checkbox";
-        box.checked = !this.app.filter.hidden[kind].has(name);
-        box.dataset.name = name;
-        box.addEventListener("change", () => {
-          if (box.checked) this.app.filter.hidden[kind].delete(name);
-          else this.app.filter.hidden[kind].add(name);
-          this.app.filtersChanged();
-        });
-        label.append(box, el("span", visible(name)), el("span", String(count), "count"));
-        col.append(label);
-      }
+      const list = el("div");
+      col.append(el("h3", `${kind}s`), narrow, all, list);
       lists.append(col);
-      if (focused === kind) {
-        narrow.focus();
-        narrow.setSelectionRange(narrow.value.length, narrow.value.length);
+      this.columns[kind] = { list, shown: "", rows: new Map() };
+    }
+  }
+
+  listed(kind) {
+    const narrow = this.narrow[kind].toLowerCase();
+    return [...this.app.buffer.names[kind].entries()]
+      .filter(([name]) => name.toLowerCase().includes(narrow))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /// Brings the lists up to date (names seen, with counts). Called on open, on typing and about
+  /// once a second; rows are rebuilt only when the names listed change, so a click or the focus is
+  /// never lost to a redraw.
+  render() {
+    if (!this.open) return;
+    if (!this.columns) this.build();
+    for (const kind of KINDS) {
+      const column = this.columns[kind];
+      const names = this.listed(kind);
+      const key = names.map(([n]) => n).join("\u0000");
+      if (key !== column.shown) {
+        column.shown = key;
+        column.rows.clear();
+        column.list.replaceChildren();
+        for (const [name] of names) {
+          const label = el("label");
+          const box = el("input");
+          box.type = "checkbox";
+          box.dataset.name = name;
+          box.addEventListener("change", () => {
+            if (box.checked) this.app.filter.hidden[kind].delete(name);
+            else this.app.filter.hidden[kind].add(name);
+            this.app.filtersChanged();
+          });
+          const count = el("span", "", "count");
+          label.append(box, el("span", visible(name)), count);
+          column.list.append(label);
+          column.rows.set(name, { box, count });
+        }
+      }
+      for (const [name, n] of names) {
+        const row = column.rows.get(name);
+        row.box.checked = !this.app.filter.hidden[kind].has(name);
+        row.count.textContent = String(n);
       }
     }
   }

@@ -47,6 +47,14 @@ export class Stream {
     this.reconnectNow();
   }
 
+  /// Connects again at once, resuming after the last entry received (if any): after a token was
+  /// entered, or a `lagged` gap.
+  resume() {
+    this.stopped = false;
+    this.attempt = 0;
+    this.reconnectNow();
+  }
+
   reconnectNow() {
     clearTimeout(this.timer);
     if (this.socket) {
@@ -63,6 +71,9 @@ export class Stream {
   }
 
   async connect() {
+    // A newer attempt (a restart, a resume) makes this one moot once its probe returns, so that
+    // there is never more than one socket.
+    const attempt = (this.generation = (this.generation ?? 0) + 1);
     this.attempt++;
     this.state({ kind: "connecting", attempt: this.attempt });
     // A WebSocket that is refused tells the page nothing about why; a plain request does, so ask
@@ -74,10 +85,10 @@ export class Stream {
         cache: "no-store",
       });
     } catch (e) {
-      this.retry(`cannot reach the server (${e.message})`);
+      if (attempt === this.generation) this.retry(`cannot reach the server (${e.message})`);
       return;
     }
-    if (this.stopped) return;
+    if (this.stopped || attempt !== this.generation) return;
     if (probe.status === 401) {
       this.state({ kind: "token", reason: this.token ? "the server refused this token" : "this server needs a token" });
       this.on.needToken(this.token ? "the server refused this token" : "this server needs a token");
@@ -85,7 +96,7 @@ export class Stream {
     }
     if (probe.status === 403) {
       const text = (await probe.text()).trim();
-      this.stop(`refused: ${text}`);
+      if (attempt === this.generation) this.stop(`refused: ${text}`);
       return;
     }
     if (!probe.ok) {
