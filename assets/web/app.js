@@ -170,8 +170,8 @@ class App {
   /// A held view stays on the same rows while the oldest leave under it.
   rowDropped() {
     if (this.following) return;
-    const el = this.view.el;
-    el.scrollTop = Math.max(0, el.scrollTop - this.view.rowHeight);
+    // Applied once per frame: at thousands of arrivals a second, one scroll write, not thousands.
+    this.view.pendingShift++;
     if (this.selected !== null && this.selected < this.buffer.start) {
       this.selected = null;
       this.notice("the row you were viewing was dropped (the buffer is full)");

@@ -72,6 +72,8 @@ export class LogView {
     this.pool = [];
     this.rowHeight = 20;
     this.lastScrollTop = 0;
+    // Rows that left the top of a held view since the last frame (see `App.rowDropped`).
+    this.pendingShift = 0;
     container.addEventListener("scroll", () => app.onScroll());
   }
 
@@ -104,6 +106,8 @@ export class LogView {
     const h = this.rowHeight;
     this.sizer.style.height = `${total * h}px`;
     if (this.app.following) this.el.scrollTop = this.el.scrollHeight;
+    else if (this.pendingShift) this.el.scrollTop = Math.max(0, this.el.scrollTop - this.pendingShift * h);
+    this.pendingShift = 0;
     const first = Math.min(total, Math.floor(this.el.scrollTop / h));
     const count = Math.min(total - first, Math.ceil(this.el.clientHeight / h) + 1);
     while (this.pool.length < count) {
