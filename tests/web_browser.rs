@@ -325,7 +325,7 @@ fn a_dropped_connection_resumes_without_loss_and_reports_what_history_lost() {
     browser.keys("g");
     wait_row(
         &browser,
-        "… 50 entries missed (no longer in server history)",
+        "... 50 entries missed (no longer in server history)",
     );
     assert!(browser.text("counts").contains("gaps 1 (50 missed)"));
 }

@@ -30,10 +30,14 @@ export function visibleKeepLines(text) {
   return String(text).replace(BIDI, (c) => (c === "\u001b" ? "\\e" : `\\u{${c.codePointAt(0).toString(16)}}`));
 }
 
+/// The TUI's words for a gap row, exactly.
 export function gapText(row) {
-  const why = GAP_REASONS[row.reason] ?? row.reason;
-  const count = row.missed > 0 ? `${row.missed.toLocaleString("en-US")} entries missed` : "entries missed";
-  return `… ${count} (${why})`;
+  const why = GAP_REASONS[row.reason] ?? visible(row.reason);
+  switch (row.missed) {
+    case 0: return `... entries missed (${why})`;
+    case 1: return `... 1 entry missed (${why})`;
+    default: return `... ${row.missed.toLocaleString("en-US")} entries missed (${why})`;
+  }
 }
 
 export function formatTime(ts, mode, now) {
