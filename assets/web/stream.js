@@ -70,14 +70,18 @@ export class Stream {
     return this.token ? { Authorization: `Bearer ${this.token}` } : {};
   }
 
-  async connect() {
-    // A newer attempt (a restart, a resume) makes this one moot once its probe returns, so that
-    // there is never more than one socket.
-    const attempt = (this.generation = (this.generation ?? 0) + 1);
+  connect() {
+    this.generation = (this.generation ?? 0) + 1;
     this.attempt++;
     this.state({ kind: "connecting", attempt: this.attempt });
-    // A WebSocket that is refused tells the page nothing about why; a plain request does, so ask
-    // first: 401 (token), 403 (origin) or a network error.
+    this.open();
+  }
+
+  /// A WebSocket refused at the handshake tells the page nothing about why; a plain request does:
+  /// 401 (a token is needed, or this one is wrong), 403 (origin), or no answer at all. Asked only
+  /// after a refusal, so a page load costs no extra round trip.
+  async explain(fallback) {
+    const attempt = this.generation;
     let probe;
     try {
       probe = await fetch(new URL("api/logs?limit=0", this.root), {
@@ -88,22 +92,18 @@ export class Stream {
       if (attempt === this.generation) this.retry(`cannot reach the server (${e.message})`);
       return;
     }
+    // A newer attempt (a restart, a resume) has made this one moot.
     if (this.stopped || attempt !== this.generation) return;
     if (probe.status === 401) {
-      this.state({ kind: "token", reason: this.token ? "the server refused this token" : "this server needs a token" });
-      this.on.needToken(this.token ? "the server refused this token" : "this server needs a token");
-      return;
-    }
-    if (probe.status === 403) {
+      const reason = this.token ? "the server refused this token" : "this server needs a token";
+      this.state({ kind: "token", reason });
+      this.on.needToken(reason);
+    } else if (probe.status === 403) {
       const text = (await probe.text()).trim();
       if (attempt === this.generation) this.stop(`refused: ${text}`);
-      return;
+    } else {
+      this.retry(probe.ok ? fallback : `the server answered ${probe.status}`);
     }
-    if (!probe.ok) {
-      this.retry(`the server answered ${probe.status}`);
-      return;
-    }
-    this.open();
   }
 
   open() {
@@ -187,9 +187,8 @@ export class Stream {
       this.socket = null;
       if (event.code === 1008 || event.code === 1009) {
         this.stop(this.lastError ?? (event.reason || `closed by the server (code ${event.code})`));
-      } else if (!greeted && this.token) {
-        // Refused at the handshake: the token may have changed since the probe.
-        this.retry("the connection was refused");
+      } else if (!greeted && event.code !== 1013) {
+        this.explain("the connection was refused");
       } else {
         this.retry(event.code === 1013 ? "the server is full" : event.reason || "connection lost");
       }
