@@ -172,6 +172,20 @@ fn entries_stream_in_and_level_toggles_search_and_pickers_filter_them() {
             .contains("hide=error")
     );
     browser.keys("5");
+    // Every level key toggles its level, and the rows follow.
+    for (key, level) in ["trace", "debug", "info", "warn", "error", "fatal"]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| ((i + 1).to_string(), *l))
+    {
+        browser.keys(&key);
+        let off = format!(
+            "return document.querySelector('[data-level={level}]').getAttribute('aria-pressed') === 'false' \
+             && ![...document.querySelectorAll('#log .r:not([hidden]) .lv')].some(s => s.textContent === '{level}')"
+        );
+        browser.wait(&format!("{level} hidden"), &off);
+        browser.keys(&key);
+    }
     browser.wait(
         "errors back",
         "return document.querySelectorAll('#log .r:not([hidden])').length === 13",
@@ -514,23 +528,39 @@ fn detail_request_pivot_time_window_and_export_show_what_they_say() {
 }
 
 #[test]
-fn picker_none_also_hides_sources_first_seen_later() {
+fn region_picker_filters_and_none_also_hides_sources_first_seen_later() {
     let _one = one_browser();
     let Some(browser) = Browser::launch() else {
         return;
     };
     let server = Server::start(&[]);
+    let mut from_ams = entry("info", "api", "from ams");
+    from_ams["region"] = json!("ams");
     server.post(&[
         entry("info", "api", "from api"),
         entry("info", "db", "from db"),
+        from_ams,
     ]);
     browser.goto(&format!("http://{}/", server.addr));
-    wait_row(&browser, "from db");
+    wait_row(&browser, "from ams");
     browser.keys("s");
     browser.wait(
         "the picker",
         "return !document.getElementById('picker').hidden",
     );
+    // Regions: entries without one are listed as (none).
+    browser.click("#picker input[data-name='ams']");
+    browser.wait(
+        "ams hidden",
+        "return document.querySelectorAll('#log .r:not([hidden])').length === 2",
+    );
+    browser.click("#picker input[data-name='(none)'][data-kind-list='region']");
+    browser.wait(
+        "regionless hidden too",
+        "return document.querySelectorAll('#log .r:not([hidden])').length === 0",
+    );
+    browser.click("#picker input[data-name='(none)'][data-kind-list='region']");
+    browser.click("#picker input[data-name='ams']");
     // The sources column's all/none: everything shown, so it hides all.
     browser.click("#picker-lists > div:first-child > button");
     browser.wait(
@@ -551,6 +581,6 @@ fn picker_none_also_hides_sources_first_seen_later() {
     browser.click("#picker-lists > div:first-child > button");
     browser.wait(
         "all shown",
-        "return document.querySelectorAll('#log .r:not([hidden])').length === 3",
+        "return document.querySelectorAll('#log .r:not([hidden])').length === 4",
     );
 }

@@ -172,6 +172,7 @@ export class Picker {
           const box = el("input");
           box.type = "checkbox";
           box.dataset.name = name;
+          box.dataset.kindList = kind;
           box.addEventListener("change", () => {
             if (box.checked) this.app.filter.hidden[kind].delete(name);
             else this.app.filter.hidden[kind].add(name);
