@@ -52,6 +52,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if args.no_tui {
                 return vg::cli::demo::serve_until_stopped(demo).await;
             }
+            // Left on the terminal under the viewer's screen, so it is there once the viewer quits.
+            eprintln!("vg demo: web dashboard at {}", demo.dashboard_url());
             let code = vg::tui::run(demo.tui_args()).await;
             demo.shutdown().await;
             code

@@ -39,7 +39,8 @@ impl Demo {
     /// Binds `args.bind` (by default 127.0.0.1:7007, else a free port), seeds history, and starts serving and the workload in the background.
     pub async fn start(args: &DemoArgs) -> anyhow::Result<Demo> {
         let emitter = Emitter::new(EmitterConfig::default().read_env(false));
-        let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
+        // As under `vg serve`: nothing else is served, so the dashboard is at the root.
+        let gateway = Gateway::new(emitter.clone(), GatewayConfig::default().dashboard("/"));
         let listener = match &args.bind {
             Some(addr) => bind(addr).await?,
             // Where the clients look by default, so `vg logs` in another terminal just works;
@@ -82,6 +83,11 @@ impl Demo {
         &self.emitter
     }
 
+    /// The web dashboard's URL: `http://ADDR/`.
+    pub fn dashboard_url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
     /// Arguments for `vg tui` pointed at this demo, with every other option at its default.
     pub fn tui_args(&self) -> TuiArgs {
         // Parsed rather than built field by field, so it stays right as `vg tui` gains options.
@@ -107,6 +113,7 @@ pub async fn serve_until_stopped(demo: Demo) -> anyhow::Result<ExitCode> {
     println!("{url}");
     eprintln!("vg demo: serving synthetic logs on {url}");
     eprintln!("  watch with: vg logs --url {url}   or   vg tui --url {url}");
+    eprintln!("  dashboard:  {}", demo.dashboard_url());
     eprintln!("  Ctrl-C to stop");
     shutdown_signal().await;
     demo.shutdown().await;

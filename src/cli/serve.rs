@@ -25,7 +25,10 @@ const DAMAGE_REPEAT: Duration = Duration::from_secs(10);
 /// Runs `vg serve` until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let emitter = Emitter::new(EmitterConfig::default().history(args.history, args.history_bytes));
-    let mut config = GatewayConfig::default().max_connections(args.max_connections);
+    // The server is only a log gateway, so the dashboard has the root to itself.
+    let mut config = GatewayConfig::default()
+        .max_connections(args.max_connections)
+        .dashboard("/");
     let token_hint = if args.token.is_some() {
         " --token \"$VG_TOKEN\""
     } else {
@@ -60,6 +63,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     eprintln!(
         "  watch with: vg logs --url {url}{token_hint}   or   vg tui --url {url}{token_hint}"
     );
+    eprintln!("  dashboard:  {url}/");
     eprintln!("  send with:  curl{curl_auth} --data-binary @app.ndjson {url}/api/logs");
     if args.stdin {
         let source = args.stdin_source;

@@ -1,5 +1,5 @@
-//! The HTTP face of the server: the router, auth, the viewer stream, the history query and ingest
-//! (vg's own, OTLP and Loki).
+//! The HTTP face of the server: the router, auth, the viewer stream, the history query, ingest
+//! (vg's own, OTLP and Loki) and the web dashboard.
 
 mod auth;
 mod body;
@@ -12,6 +12,7 @@ mod otlp;
 mod query;
 mod state;
 mod stream;
+mod web;
 
 pub use config::GatewayConfig;
 pub use gateway::{Gateway, serve};

@@ -34,6 +34,11 @@ pub struct GatewayConfig {
     pub default_query_limit: usize,
     /// The server's name in `hello`.
     pub server_name: String,
+    /// Where [`Gateway::router`](super::Gateway::router) serves the web dashboard (`/logs/` by
+    /// default; `/` for a server that is only a log gateway, as `vg serve` is); `None` serves none.
+    /// The page itself holds no log data; what it shows comes from the stream, under the token and
+    /// origin rules.
+    pub dashboard: Option<String>,
 }
 
 impl Default for GatewayConfig {
@@ -51,6 +56,7 @@ impl Default for GatewayConfig {
             batch_bytes: 256 * 1024,
             default_query_limit: 1000,
             server_name: "vg".to_owned(),
+            dashboard: Some("/logs/".to_owned()),
         }
     }
 }
@@ -76,6 +82,20 @@ impl GatewayConfig {
     #[must_use]
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max;
+        self
+    }
+
+    /// Serves the web dashboard under this path prefix (builder style), e.g. `/` or `/ops/logs/`.
+    #[must_use]
+    pub fn dashboard(mut self, prefix: impl Into<String>) -> Self {
+        self.dashboard = Some(prefix.into());
+        self
+    }
+
+    /// Serves no web dashboard (builder style).
+    #[must_use]
+    pub fn no_dashboard(mut self) -> Self {
+        self.dashboard = None;
         self
     }
 

@@ -24,7 +24,7 @@ use super::auth::{self, Authorized};
 use super::config::GatewayConfig;
 use super::state::Shared;
 use super::stream::{self, CLOSE_GRACE};
-use super::{ingest, loki, otlp, query};
+use super::{ingest, loki, otlp, query, web};
 use crate::server::context::{NotLogged, Quiet};
 use crate::server::store::Emitter;
 use crate::wire::{STREAM_PATH, StreamQuery};
@@ -60,7 +60,8 @@ impl Gateway {
     }
 
     /// The routes: `GET /api/logs/stream` (WebSocket), `GET` and `POST /api/logs`, `POST /v1/logs`
-    /// (OTLP/HTTP logs), `POST /loki/api/v1/push` (Loki's push API), `GET /healthz`.
+    /// (OTLP/HTTP logs), `POST /loki/api/v1/push` (Loki's push API), `GET /healthz`, and the web
+    /// dashboard under [`GatewayConfig::dashboard`] (`/logs/` by default).
     /// Merge it into an app's router with `Router::merge`; it works with any router state. Merge it
     /// before adding [`RequestLogLayer`](crate::server::RequestLogLayer): the layer then also covers the
     /// router's fallback (404s), and it leaves these routes' own requests out of the log.
@@ -68,7 +69,11 @@ impl Gateway {
     where
         S: Clone + Send + Sync + 'static,
     {
-        Router::new()
+        let routes = match &self.shared.config.dashboard {
+            Some(prefix) => web::router(prefix),
+            None => Router::new(),
+        };
+        routes
             .route(STREAM_PATH, get(stream))
             .route("/api/logs", get(query::handle).post(ingest::handle))
             .route(otlp::PATH, post(otlp::handle))
