@@ -183,6 +183,9 @@ impl Connection {
                 Chunk::Missing { from, to } => {
                     self.gap(range_gap(from, to, GapReason::Evicted)).await?;
                 }
+                Chunk::Lost { from, to } => {
+                    self.gap(range_gap(from, to, GapReason::Restart)).await?;
+                }
                 Chunk::Entries(entries) => {
                     for entry in &entries {
                         self.push(entry).await?;

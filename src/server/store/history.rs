@@ -55,6 +55,13 @@ pub trait History: Send + Sync + std::fmt::Debug {
         self.bounds().oldest
     }
 
+    /// The parts of `from..=to` that an earlier start of this stream stamped (or may have) and
+    /// never kept: lost at a restart rather than evicted. Only a durable history knows of any.
+    fn unwritten(&self, from: u64, to: u64) -> Vec<(u64, u64)> {
+        let _ = (from, to);
+        Vec::new()
+    }
+
     /// The newest `n` entries with `from <= seq <= to` that pass `filter`, oldest first.
     fn last_matching(&self, filter: &Filter, from: u64, to: u64, n: usize) -> Vec<Arc<LogEntry>> {
         let mut picked = Vec::new();
@@ -95,6 +102,14 @@ pub(crate) enum Chunk {
         /// Last seq not held.
         to: u64,
     },
+    /// Seqs `from..=to` were lost at a restart: an earlier start may have stamped them and died
+    /// before they were written (see [`History::unwritten`]).
+    Lost {
+        /// First seq lost.
+        from: u64,
+        /// Last seq lost.
+        to: u64,
+    },
 }
 
 /// Reads `from..=to` forward, chunk by chunk, telling held entries from seqs that are gone. Every
@@ -127,12 +142,26 @@ impl Iterator for Scan<'_> {
         let entries = self.history.forward(self.next, self.to, CHUNK);
         let first = entries.first().and_then(|e| e.seq).unwrap_or(self.to + 1);
         if first > self.next {
-            let missing = Chunk::Missing {
-                from: self.next,
-                to: first - 1,
+            // The entries are read again by the next call: the range before them comes first,
+            // split where part of it was lost at a restart.
+            let (from, to) = (self.next, first - 1);
+            let missing = match self.history.unwritten(from, to).first() {
+                Some(&(lost_from, lost_to)) if lost_from == from => {
+                    self.next = lost_to + 1;
+                    Chunk::Lost { from, to: lost_to }
+                }
+                Some(&(lost_from, _)) => {
+                    self.next = lost_from;
+                    Chunk::Missing {
+                        from,
+                        to: lost_from - 1,
+                    }
+                }
+                None => {
+                    self.next = first;
+                    Chunk::Missing { from, to }
+                }
             };
-            // The entries are read again by the next call: the range before them comes first.
-            self.next = first;
             return Some(missing);
         }
         self.next = entries
@@ -203,7 +232,9 @@ mod tests {
             .iter()
             .flat_map(|c| match c {
                 Chunk::Entries(e) => seqs(e),
-                Chunk::Missing { .. } => panic!("a hole inside what the ring holds"),
+                Chunk::Missing { .. } | Chunk::Lost { .. } => {
+                    panic!("a hole inside what the ring holds")
+                }
             })
             .collect();
         assert_eq!(held, (2001..=3000).collect::<Vec<_>>());
@@ -216,7 +247,7 @@ mod tests {
         assert_eq!(
             seqs(match &chunks[0] {
                 Chunk::Entries(e) => e,
-                Chunk::Missing { .. } => panic!("9 and 10 are held"),
+                Chunk::Missing { .. } | Chunk::Lost { .. } => panic!("9 and 10 are held"),
             }),
             [9, 10]
         );
