@@ -38,7 +38,9 @@ pub struct Demo {
 impl Demo {
     /// Binds `args.bind` (by default 127.0.0.1:7007, else a free port), seeds history, and starts serving and the workload in the background.
     pub async fn start(args: &DemoArgs) -> anyhow::Result<Demo> {
-        let emitter = Emitter::new(EmitterConfig::default().read_env(false));
+        let config = EmitterConfig::default().read_env(false);
+        let emitter = super::serve::open_emitter(config, &args.storage, "vg demo")?;
+        let continued = emitter.history().bounds().newest.is_some();
         let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
         let listener = match &args.bind {
             Some(addr) => bind(addr).await?,
@@ -55,7 +57,10 @@ impl Demo {
             let _ = stopped.await;
         }));
         let mut world = World::new(rand::random());
-        seed_history(&emitter, &mut world, args.rate);
+        // A data dir that already holds a stream continues it instead of making up the past again.
+        if !continued {
+            seed_history(&emitter, &mut world, args.rate);
+        }
         let workload = tokio::spawn(workload(emitter.clone(), world, args.rate));
         Ok(Demo {
             addr,
@@ -150,6 +155,7 @@ async fn workload(emitter: Emitter, mut world: World, rate: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{FsyncMode, StorageArgs};
 
     #[tokio::test]
     async fn a_demo_serves_seeded_history_and_hands_the_tui_its_url() {
@@ -157,6 +163,13 @@ mod tests {
             bind: Some("127.0.0.1:0".into()),
             rate: 40,
             no_tui: true,
+            storage: StorageArgs {
+                data_dir: None,
+                fsync: FsyncMode::Interval,
+                retention_bytes: 1 << 30,
+                retention_age: Duration::from_secs(3600),
+                segment_bytes: 1 << 20,
+            },
         };
         let demo = Demo::start(&args).await.unwrap();
         assert!(demo.emitter().stats().entries >= 50);

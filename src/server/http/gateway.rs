@@ -201,6 +201,7 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
             "newest_seq": history.newest_seq,
         },
         "sinks": shared.emitter.sink_stats(),
+        "disk": shared.emitter.disk_stats(),
     }))
     .into_response()
 }

@@ -259,7 +259,7 @@ pub(crate) fn open(config: DiskConfig, new_identity: String) -> Result<Opened, D
     let mut next_id = 1;
     for (id, path) in listed {
         next_id = id + 1;
-        let scanned = recovery::scan(id, &path)?;
+        let scanned = recovery::scan(&path)?;
         let name = Segment::file_name(id);
         if scanned.torn_bytes > 0 {
             notes.push(format!(
@@ -275,7 +275,10 @@ pub(crate) fn open(config: DiskConfig, new_identity: String) -> Result<Opened, D
         }
         torn_bytes += scanned.torn_bytes;
         damaged_records += scanned.segment.damaged.len() as u64;
-        lease = lease.max(scanned.lease);
+        if scanned.lease > 0 {
+            // Segments are in the order they were written: the last lease recorded is in force.
+            lease = scanned.lease;
+        }
         unwritten.extend(scanned.unwritten);
         if scanned.segment.len <= HEADER_LEN && scanned.segment.first_seq.is_none() {
             // Nothing in it worth keeping (no entry, no lease): the last start died creating it.

@@ -19,7 +19,8 @@ use super::segment::Segment;
 #[derive(Debug)]
 pub(crate) struct Scanned {
     pub(crate) segment: Segment,
-    /// The highest lease any record in it gave.
+    /// The last lease recorded in it (0 if none): leases only grow while a start runs, and a
+    /// graceful stop records the exact stamped seq last, below the lease before it.
     pub(crate) lease: u64,
     /// Ranges lost at earlier restarts, as recorded.
     pub(crate) unwritten: Vec<(u64, u64)>,
@@ -28,7 +29,7 @@ pub(crate) struct Scanned {
 }
 
 /// Scans segment `id` at `path`; cuts a torn tail off the file.
-pub(crate) fn scan(id: u64, path: &Path) -> Result<Scanned, DiskError> {
+pub(crate) fn scan(path: &Path) -> Result<Scanned, DiskError> {
     let io = |source| DiskError::io("read", path, source);
     let file = File::open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
@@ -85,7 +86,7 @@ pub(crate) fn scan(id: u64, path: &Path) -> Result<Scanned, DiskError> {
             }
         };
         match head.kind {
-            Kind::Lease => scanned.lease = scanned.lease.max(head.seq),
+            Kind::Lease => scanned.lease = head.seq,
             Kind::Unwritten => {
                 if let Some(to) = format::unwritten_to(format::payload(&buf, len)) {
                     scanned.unwritten.push((head.seq, to));

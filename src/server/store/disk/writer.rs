@@ -41,6 +41,8 @@ pub(crate) struct Active {
     id: u64,
     file: Arc<File>,
     len: u64,
+    /// Entries written to it.
+    entries: u64,
 }
 
 /// Creates segment `id` in `dir` holding its header, the record of seqs lost at this restart (if
@@ -74,6 +76,7 @@ pub(crate) fn begin(
         id,
         file: Arc::new(file),
         len,
+        entries: 0,
     };
     Ok((active, Segment::new(path, len)))
 }
@@ -247,37 +250,33 @@ impl Writer {
     }
 }
 
-impl Sink for Writer {
-    fn write(&mut self, entries: &[Arc<LogEntry>]) {
-        let count = entries.len() as u64;
-        let has_entries = self
-            .catalog
-            .lock()
-            .segments
-            .last()
-            .is_some_and(|s| s.entries > 0);
-        if self.active.len >= self.config().segment_bytes
-            && has_entries
-            && let Err(e) = self.roll()
-        {
-            self.failed(count, &e);
-            return;
-        }
+impl Writer {
+    /// Appends entries from the front of `entries` until the segment is full (at least one), and
+    /// returns how many it took, written or counted as not written.
+    fn append(&mut self, entries: &[Arc<LogEntry>]) -> usize {
         self.buf.clear();
         self.heads.clear();
         let base = self.active.len;
+        let limit = self.config().segment_bytes;
+        let mut taken = 0;
         for entry in entries {
-            let Some(seq) = entry.seq else { continue };
-            let start = self.buf.len();
-            format::append_entry(&mut self.buf, seq, entry);
-            let head = Head {
-                kind: Kind::Entry,
-                seq,
-                micros: format::micros(&entry.timestamp),
-            };
-            self.heads
-                .push((head, base + start as u64, self.buf.len() - start));
+            taken += 1;
+            if let Some(seq) = entry.seq {
+                let start = self.buf.len();
+                format::append_entry(&mut self.buf, seq, entry);
+                let head = Head {
+                    kind: Kind::Entry,
+                    seq,
+                    micros: format::micros(&entry.timestamp),
+                };
+                self.heads
+                    .push((head, base + start as u64, self.buf.len() - start));
+            }
+            if base + self.buf.len() as u64 >= limit {
+                break;
+            }
         }
+        let count = taken as u64;
         let lease = self.lease;
         self.extend_lease();
         match self.flush_buffer() {
@@ -290,6 +289,7 @@ impl Sink for Writer {
                     segment.modified = SystemTime::now();
                 }
                 drop(state);
+                self.active.entries += count;
                 self.catalog.written.fetch_add(count, Ordering::Relaxed);
                 self.succeeded();
             }
@@ -298,6 +298,24 @@ impl Sink for Writer {
                 self.lease = lease;
                 self.failed(count, &e);
             }
+        }
+        taken
+    }
+}
+
+impl Sink for Writer {
+    fn write(&mut self, entries: &[Arc<LogEntry>]) {
+        let mut rest = entries;
+        while !rest.is_empty() {
+            if self.active.len >= self.config().segment_bytes
+                && self.active.entries > 0
+                && let Err(e) = self.roll()
+            {
+                self.failed(rest.len() as u64, &e);
+                break;
+            }
+            let taken = self.append(rest);
+            rest = &rest[taken..];
         }
         self.enforce_retention();
     }
