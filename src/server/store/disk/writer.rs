@@ -177,12 +177,10 @@ impl Writer {
     /// Seals the active segment and begins the next.
     fn roll(&mut self) -> Result<(), DiskError> {
         let dir = self.config().dir.clone();
-        if self.config().fsync != Fsync::Never {
-            let path = dir.join(Segment::file_name(self.active.id));
-            self.active
-                .file
-                .sync_data()
-                .map_err(|e| DiskError::io("sync", &path, e))?;
+        if self.config().fsync != Fsync::Never && self.active.file.sync_data().is_err() {
+            // What it holds reached the kernel; a segment that cannot be synced must not stop the
+            // next one from being written. Counted, not fatal.
+            self.catalog.write_errors.fetch_add(1, Ordering::Relaxed);
         }
         let (active, segment) = begin(&dir, self.active.id + 1, None, self.lease)?;
         if let Some(flusher) = &self.flusher {
@@ -407,4 +405,58 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The first lease of a start whose seqs begin at `first_seq`.
 pub(crate) fn first_lease(first_seq: u64) -> u64 {
     first_seq - 1 + MIN_MARGIN
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::model::Level;
+    use crate::server::store::disk;
+
+    fn entries(seqs: std::ops::RangeInclusive<u64>) -> Vec<Arc<LogEntry>> {
+        seqs.map(|seq| {
+            let mut entry = LogEntry::new(Level::Info, "t", format!("m{seq}"));
+            entry.seq = Some(seq);
+            Arc::new(entry)
+        })
+        .collect()
+    }
+
+    /// A full disk: `/dev/full` refuses every write with ENOSPC, as a full file system does.
+    #[test]
+    fn a_full_disk_is_counted_said_and_writing_resumes_when_it_can() {
+        let dir = std::env::temp_dir().join(format!("vg-writer-full-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let opened = disk::open(DiskConfig::new(&dir), "test".into()).unwrap();
+        let catalog = Arc::clone(&opened.catalog);
+        let full = File::options().write(true).open("/dev/full").unwrap();
+        let active = Active {
+            id: opened.active.id,
+            file: Arc::new(full),
+            len: HEADER,
+            entries: 0,
+        };
+        let mut writer =
+            Writer::new(Arc::clone(&catalog), active, opened.lease, Box::new(|| 30)).unwrap();
+        writer.write(&entries(1..=10));
+        writer.write(&entries(11..=20));
+        let stats = catalog.stats();
+        assert_eq!((stats.written, stats.not_written), (0, 20));
+        assert_eq!(stats.write_errors, 2);
+        assert!(!stats.writing);
+        // Space again (the next segment is a real file): writing picks up with the next batch.
+        writer.roll().unwrap();
+        writer.write(&entries(21..=30));
+        let stats = catalog.stats();
+        assert_eq!((stats.written, stats.not_written), (10, 20));
+        assert!(stats.writing);
+        assert_eq!(stats.newest_seq, Some(30));
+        let back = catalog.forward(1, 30, 100, true);
+        assert_eq!(back.first().and_then(|e| e.seq), Some(21));
+        writer.close();
+        drop((writer, catalog, opened));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    const HEADER: u64 = format::HEADER_LEN;
 }
