@@ -295,13 +295,21 @@ pub(crate) fn open(config: DiskConfig, new_identity: String) -> Result<Opened, D
         .max()
         .unwrap_or(0);
     lease = lease.max(last_written);
-    if lease > last_written {
-        unwritten.push((last_written + 1, lease));
+    // A start that died before writing anything leaves its predecessor's lost range in place; the
+    // new range then extends it rather than being reported as a second one.
+    let lost_from = unwritten
+        .iter()
+        .map(|&(_, to)| to)
+        .filter(|&to| to > last_written)
+        .max()
+        .map_or(last_written + 1, |to| to + 1);
+    if lease >= lost_from {
+        unwritten.push((lost_from, lease));
         notes.push(format!(
-            "seqs {}-{lease} may have been stamped by the last start and were not written (it did not stop cleanly); viewers resuming into them are told",
-            last_written + 1
+            "seqs {lost_from}-{lease} may have been stamped by the last start and were not written (it did not stop cleanly); viewers resuming into them are told"
         ));
     }
+    let unwritten = merge(unwritten);
     let first_seq = lease + 1;
     let lost = unwritten
         .last()
@@ -332,6 +340,19 @@ pub(crate) fn open(config: DiskConfig, new_identity: String) -> Result<Opened, D
         active,
         lease: first_lease,
     })
+}
+
+/// Ranges sorted and joined where they overlap or touch, so each loss is reported once.
+fn merge(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    ranges.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (from, to) in ranges {
+        match merged.last_mut() {
+            Some(last) if from <= last.1.saturating_add(1) => last.1 = last.1.max(to),
+            _ => merged.push((from, to)),
+        }
+    }
+    merged
 }
 
 /// Reads the stream's identity, or writes `new` as it when the dir has none yet.
