@@ -283,3 +283,49 @@ async fn since_and_until_windows_are_exact_across_segment_boundaries() {
     })
     .await;
 }
+
+/// A copy of a data dir taken while its server runs is what a crash at that instant leaves behind.
+fn crash_image(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for item in std::fs::read_dir(from).unwrap() {
+        let path = item.unwrap().path();
+        if path.file_name().is_some_and(|n| n != "lock") {
+            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_crashes_in_a_row_are_one_counted_restart_gap_and_no_seq_is_given_twice() {
+    let dir = TempDir::new("disk-crashes");
+    let (first, second, third) = (
+        dir.path().join("1"),
+        dir.path().join("2"),
+        dir.path().join("3"),
+    );
+    let running = open(&first);
+    let boot = running.boot().to_owned();
+    fill(&running, 100);
+    crash_image(&first, &second);
+    // The crashed server had stamped 5 more that never reached the disk.
+    for i in 0..5 {
+        running.log(Level::Info, "t", format!("lost {i}"));
+    }
+    drop(running);
+
+    // Started on the image, it dies again before writing anything.
+    let restarted = open(&second);
+    assert_eq!(restarted.boot(), boot);
+    crash_image(&second, &third);
+    drop(restarted);
+
+    let emitter = open(&third);
+    let (seqs, gaps) = resume(&emitter, &format!("after=90&boot={boot}")).await;
+    assert_eq!(seqs, (91..=100).collect::<Vec<_>>());
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let (reason, missed, from, to) = gaps[0];
+    assert_eq!((reason, from, missed), (GapReason::Restart, 101, to - 100));
+    // Above the five the first server stamped, and above anything the second could have.
+    assert!(to >= 105);
+    assert_eq!(emitter.log(Level::Info, "t", "next"), to + 1);
+}
