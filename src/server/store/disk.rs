@@ -132,9 +132,9 @@ pub enum DiskError {
         /// The version it carries.
         version: u32,
     },
-    /// A file named like a segment that is not one.
+    /// A file named like a segment (or the stream file) that is not one.
     #[error(
-        "{} is not a vg segment (wrong header): is this the right data dir? Move the file away to start",
+        "{} is not a vg data file (wrong header): is this the right data dir? Move the file away to start",
         path.display()
     )]
     NotASegment {
