@@ -192,3 +192,51 @@ fn a_second_server_on_the_same_data_dir_refuses_in_one_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("in use by another vg server"), "{stderr}");
 }
+
+/// `vg demo` with `VG_DATA_DIR`: what it seeds and emits is there after a graceful stop, and the
+/// next start continues the stream instead of making up its past again.
+#[test]
+fn vg_demo_keeps_its_stream_in_the_data_dir_across_a_restart() {
+    let dir = TempDir::new("demo-data");
+    let data = dir.path().join("data");
+    let start = || {
+        let mut child = vg()
+            .args(["demo", "--no-tui", "--bind", "127.0.0.1:0"])
+            .env("VG_DATA_DIR", &data)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = line_reader(child.stderr.take().unwrap());
+        let said = support::wait_line(&stderr, "history in");
+        support::wait_line(&stderr, "serving synthetic logs");
+        (child, said)
+    };
+    let stop = |child: &mut Child| {
+        let pid = child.id().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(wait_with_deadline(child, LIMIT).success());
+    };
+    let (mut first, said) = start();
+    assert!(said.contains("(empty)"), "{said}");
+    stop(&mut first);
+    let (mut second, said) = start();
+    // Seeded once (at least 50 entries), written in full, continued right after.
+    let seqs = said
+        .split("(seqs 1-")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(seqs >= 50, "{said}");
+    assert!(
+        said.contains(&format!("continuing at seq {}", seqs + 1)),
+        "{said}"
+    );
+    stop(&mut second);
+}
