@@ -108,12 +108,13 @@ impl Demo {
 
 /// `vg demo --no-tui`: print where to connect, serve until Ctrl-C or SIGTERM.
 pub async fn serve_until_stopped(demo: Demo) -> anyhow::Result<ExitCode> {
+    let stop = shutdown_signal();
     let url = demo.url();
     println!("{url}");
     eprintln!("vg demo: serving synthetic logs on {url}");
     eprintln!("  watch with: vg logs --url {url}   or   vg tui --url {url}");
     eprintln!("  Ctrl-C to stop");
-    shutdown_signal().await;
+    stop.await;
     demo.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

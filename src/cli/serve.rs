@@ -25,6 +25,7 @@ const DAMAGE_REPEAT: Duration = Duration::from_secs(10);
 /// Runs `vg serve` until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = EmitterConfig::default().history(args.history, args.history_bytes);
+    let stop = shutdown_signal();
     let emitter = open_emitter(config, &args.storage, "vg serve")?;
     let mut config = GatewayConfig::default().max_connections(args.max_connections);
     let token_hint = if args.token.is_some() {
@@ -67,7 +68,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let emitter = emitter.clone();
         tokio::task::spawn_blocking(move || read_stdin(&emitter, &source));
     }
-    serve(listener, gateway.router(), gateway, shutdown_signal()).await?;
+    serve(listener, gateway.router(), gateway, stop).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -185,24 +186,22 @@ fn read_stdin(emitter: &Emitter, source: &str) {
 }
 
 /// Resolves on Ctrl-C, or on SIGTERM where there is one (how platforms ask a server to stop).
-pub(crate) async fn shutdown_signal() {
+///
+/// The SIGTERM handler is installed when this is called, not when it is first awaited: call it
+/// before announcing the server, so that a stop sent right after the announcement still takes the
+/// graceful path (with a data dir, that path records exactly where the stream stopped).
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -7,8 +7,8 @@
 //! and their in-memory index, which recovery builds at start and the writer extends as it appends.
 //!
 //! Continuity across restarts: the stream's identity lives in `DIR/stream`, and seqs continue above
-//! the highest *lease* found on disk (a record the writer keeps ahead of every seq stamped), so a
-//! seq is never given twice. Seqs between the last entry written and that lease may have been
+//! the last *lease* recorded on disk (a record the writer keeps ahead of every seq stamped, and sets
+//! to the exact stamped seq at a graceful stop), so a seq is never given twice. Seqs between the last entry written and that lease may have been
 //! stamped and never written (a crash): they are recorded as lost at the restart, and a viewer
 //! resuming into them is told so with a counted `restart` gap.
 
@@ -191,6 +191,10 @@ pub struct DiskStats {
     pub write_errors: u64,
     /// Whether the last write succeeded.
     pub writing: bool,
+    /// Times the emitter stamped past the recorded seq lease before the writer could extend it: a
+    /// crash in such a moment could give some seqs twice (see docs/storage.md). The margin grows
+    /// after each.
+    pub lease_overruns: u64,
     /// The durability mode.
     pub fsync: String,
     /// Bytes of torn records cut off at start.
@@ -212,6 +216,7 @@ pub(crate) struct Catalog {
     not_written: AtomicU64,
     write_errors: AtomicU64,
     writing: AtomicBool,
+    lease_overruns: AtomicU64,
     torn_bytes: u64,
     damaged_records: u64,
     recovery: Vec<String>,
@@ -328,6 +333,7 @@ pub(crate) fn open(config: DiskConfig, new_identity: String) -> Result<Opened, D
         not_written: AtomicU64::new(0),
         write_errors: AtomicU64::new(0),
         writing: AtomicBool::new(true),
+        lease_overruns: AtomicU64::new(0),
         torn_bytes,
         damaged_records,
         recovery: notes,
@@ -438,6 +444,7 @@ impl Catalog {
             not_written: self.not_written.load(Ordering::Relaxed),
             write_errors: self.write_errors.load(Ordering::Relaxed),
             writing: self.writing.load(Ordering::Relaxed),
+            lease_overruns: self.lease_overruns.load(Ordering::Relaxed),
             fsync: self.config.fsync.to_string(),
             torn_bytes: self.torn_bytes,
             damaged_records: self.damaged_records,

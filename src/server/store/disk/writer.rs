@@ -134,7 +134,9 @@ impl Writer {
         let ahead = stamped.saturating_sub(self.last_stamped);
         self.last_stamped = stamped;
         if stamped > self.lease {
-            // The emitter outran the lease: a crash now could give some seqs twice. Grow faster.
+            // The emitter outran the lease: a crash now could give some seqs twice. Counted, and
+            // the margin grows faster.
+            self.catalog.lease_overruns.fetch_add(1, Ordering::Relaxed);
             self.margin = self.margin.saturating_mul(4);
         }
         self.margin = self.margin.max(ahead.saturating_mul(2)).min(MAX_MARGIN);
