@@ -32,5 +32,8 @@ mod taps;
 
 pub use context::{RequestId, UserId};
 pub use http::{Gateway, GatewayConfig, serve};
-pub use store::{Bounds, Emitter, EmitterConfig, History, HistoryStats, Sink, SinkStats};
+pub use store::{
+    Bounds, DiskConfig, DiskError, DiskStats, Emitter, EmitterConfig, Fsync, History, HistoryStats,
+    Sink, SinkStats,
+};
 pub use taps::{REQUEST_ID_HEADER, RequestLog, RequestLogLayer, ResponseFuture, TracingLayer};

@@ -70,7 +70,9 @@ impl GapReason {
 /// Entries this client will never receive, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gap {
-    /// How many entries were missed (0 when unknown, as after a restart).
+    /// How many entries were missed (0 when unknown, as after a restart). For a `restart` gap with
+    /// seqs (a durable history after a crash), how many seqs may have been lost: at most this many
+    /// entries.
     pub missed: u64,
     /// First missed seq, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,6 +94,9 @@ impl Gap {
     /// A restart gap without a count claims no loss: after a graceful restart the server sent every
     /// entry before closing, and all the client knows is that a new stream began.
     pub fn describe(&self, filtered: bool) -> String {
+        // A restart gap with a count comes from a durable history after a crash: it counts the
+        // seqs the previous start may have stamped without writing, so it too is an upper bound.
+        let filtered = filtered || self.reason == GapReason::Restart;
         let count = match self.missed {
             0 => String::new(),
             n => format!(
@@ -412,7 +417,7 @@ mod tests {
             (
                 gap(5, GapReason::Restart),
                 false,
-                "server restarted; 5 entries missed",
+                "server restarted; up to 5 entries missed",
             ),
         ];
         for (gap, filtered, want) in cases {

@@ -217,6 +217,78 @@ pub struct ServeArgs {
     /// Most viewers connected at once; more are refused with close code 1013.
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_connections: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub storage: StorageArgs,
+}
+
+/// Durable history, for `vg serve` and `vg demo`.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Keep history in this directory too: it survives restarts, and the stream continues where it
+    /// stopped (same boot, no seq given twice). Without it, history is in memory only.
+    #[arg(long, env = "VG_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
+    /// With --data-dir, when written entries are forced to disk: interval (every 100 ms: a power
+    /// cut loses at most the last 100 ms), always (every batch), never (left to the OS). A killed
+    /// process loses nothing it wrote in any mode.
+    #[arg(long, value_enum, default_value_t = FsyncMode::Interval, value_name = "MODE")]
+    pub fsync: FsyncMode,
+    /// With --data-dir, most bytes kept on disk (e.g. 500MiB, 2GiB); the oldest segments go first.
+    #[arg(long, default_value = "1GiB", value_parser = parse_bytes, value_name = "SIZE")]
+    pub retention_bytes: u64,
+    /// With --data-dir, how long entries are kept on disk (e.g. 12h, 7d, 4w).
+    #[arg(long, default_value = "7d", value_parser = parse_age, value_name = "AGE")]
+    pub retention_age: std::time::Duration,
+    /// Size at which a segment file is sealed and the next begun (tests use small ones).
+    #[arg(long, default_value = "64MiB", value_parser = parse_bytes, value_name = "SIZE", hide = true)]
+    pub segment_bytes: u64,
+}
+
+/// `--fsync`: when written entries are forced to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FsyncMode {
+    /// Every 100 ms while there are unsynced writes.
+    Interval,
+    /// After every batch.
+    Always,
+    /// Left to the operating system.
+    Never,
+}
+
+/// `512`, `64KiB`, `500MB`, `2GiB`, `1G`: bytes, with binary or decimal units.
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| {
+        format!("'{text}' is not a size: use a number with an optional unit, e.g. 500MiB or 2GiB")
+    })?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        "t" | "tb" => 1_000_000_000_000,
+        "tib" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "'{text}' is not a size: units are B, KB, KiB, MB, MiB, GB, GiB, TB, TiB"
+            ));
+        }
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("'{text}' is too large"))
+}
+
+fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    crate::timespec::parse_duration(text).map_err(|e| e.to_string())
 }
 
 /// `vg demo`.
@@ -232,6 +304,9 @@ pub struct DemoArgs {
     /// Serve only and print the URL; do not open the viewer.
     #[arg(long)]
     pub no_tui: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub storage: StorageArgs,
 }
 
 /// A mistake in how vg was called (bad flag value, regex, URL...): the binary exits 2.

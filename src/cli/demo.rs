@@ -38,7 +38,9 @@ pub struct Demo {
 impl Demo {
     /// Binds `args.bind` (by default 127.0.0.1:7007, else a free port), seeds history, and starts serving and the workload in the background.
     pub async fn start(args: &DemoArgs) -> anyhow::Result<Demo> {
-        let emitter = Emitter::new(EmitterConfig::default().read_env(false));
+        let config = EmitterConfig::default().read_env(false);
+        let emitter = super::serve::open_emitter(config, &args.storage, "vg demo")?;
+        let continued = emitter.history().bounds().newest.is_some();
         // As under `vg serve`: nothing else is served, so the dashboard is at the root.
         let gateway = Gateway::new(emitter.clone(), GatewayConfig::default().dashboard("/"));
         let listener = match &args.bind {
@@ -56,7 +58,10 @@ impl Demo {
             let _ = stopped.await;
         }));
         let mut world = World::new(rand::random());
-        seed_history(&emitter, &mut world, args.rate);
+        // A data dir that already holds a stream continues it instead of making up the past again.
+        if !continued {
+            seed_history(&emitter, &mut world, args.rate);
+        }
         let workload = tokio::spawn(workload(emitter.clone(), world, args.rate));
         Ok(Demo {
             addr,
@@ -109,13 +114,14 @@ impl Demo {
 
 /// `vg demo --no-tui`: print where to connect, serve until Ctrl-C or SIGTERM.
 pub async fn serve_until_stopped(demo: Demo) -> anyhow::Result<ExitCode> {
+    let stop = shutdown_signal();
     let url = demo.url();
     println!("{url}");
     eprintln!("vg demo: serving synthetic logs on {url}");
     eprintln!("  watch with: vg logs --url {url}   or   vg tui --url {url}");
     eprintln!("  dashboard:  {}", demo.dashboard_url());
     eprintln!("  Ctrl-C to stop");
-    shutdown_signal().await;
+    stop.await;
     demo.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -157,6 +163,7 @@ async fn workload(emitter: Emitter, mut world: World, rate: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{FsyncMode, StorageArgs};
 
     #[tokio::test]
     async fn a_demo_serves_seeded_history_and_hands_the_tui_its_url() {
@@ -164,6 +171,13 @@ mod tests {
             bind: Some("127.0.0.1:0".into()),
             rate: 40,
             no_tui: true,
+            storage: StorageArgs {
+                data_dir: None,
+                fsync: FsyncMode::Interval,
+                retention_bytes: 1 << 30,
+                retention_age: Duration::from_secs(3600),
+                segment_bytes: 1 << 20,
+            },
         };
         let demo = Demo::start(&args).await.unwrap();
         assert!(demo.emitter().stats().entries >= 50);

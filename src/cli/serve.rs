@@ -14,17 +14,19 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::cli::ServeArgs;
+use crate::cli::{FsyncMode, ServeArgs, StorageArgs};
 use crate::client::lines::read_line_capped;
 use crate::model::decode::LineDecoder;
-use crate::server::{Emitter, EmitterConfig, Gateway, GatewayConfig, serve};
+use crate::server::{DiskConfig, Emitter, EmitterConfig, Fsync, Gateway, GatewayConfig, serve};
 
 /// How often damaged stdin lines are reported while they keep coming.
 const DAMAGE_REPEAT: Duration = Duration::from_secs(10);
 
 /// Runs `vg serve` until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let emitter = Emitter::new(EmitterConfig::default().history(args.history, args.history_bytes));
+    let config = EmitterConfig::default().history(args.history, args.history_bytes);
+    let stop = shutdown_signal();
+    let emitter = open_emitter(config, &args.storage, "vg serve")?;
     // The server is only a log gateway, so the dashboard has the root to itself.
     let mut config = GatewayConfig::default()
         .max_connections(args.max_connections)
@@ -70,8 +72,49 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let emitter = emitter.clone();
         tokio::task::spawn_blocking(move || read_stdin(&emitter, &source));
     }
-    serve(listener, gateway.router(), gateway, shutdown_signal()).await?;
+    serve(listener, gateway.router(), gateway, stop).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The emitter, with durable history when `--data-dir` is given; says on stderr what the data dir
+/// holds and what recovery found. A dir in use or written by a newer vg is one line and exit 1.
+pub(crate) fn open_emitter(
+    config: EmitterConfig,
+    storage: &StorageArgs,
+    command: &str,
+) -> anyhow::Result<Emitter> {
+    let Some(dir) = &storage.data_dir else {
+        return Ok(Emitter::new(config));
+    };
+    let fsync = match storage.fsync {
+        FsyncMode::Interval => Fsync::Interval(Duration::from_millis(100)),
+        FsyncMode::Always => Fsync::Always,
+        FsyncMode::Never => Fsync::Never,
+    };
+    let disk = DiskConfig::new(dir)
+        .fsync(fsync)
+        .retention(storage.retention_bytes, storage.retention_age)
+        .segment_bytes(storage.segment_bytes);
+    let emitter = Emitter::open(config.disk(disk)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(stats) = emitter.disk_stats() {
+        for note in &stats.recovery {
+            eprintln!("{command}: recovered {}: {note}", dir.display());
+        }
+        let next = emitter.history().bounds().newest.map_or(1, |n| n + 1);
+        match (stats.oldest_seq, stats.newest_seq) {
+            (Some(oldest), Some(newest)) => eprintln!(
+                "{command}: history in {}: {} entries on disk (seqs {oldest}-{newest}); continuing at seq {next}",
+                dir.display(),
+                stats.entries
+            ),
+            _ => eprintln!(
+                "{command}: history in {} (empty); fsync {}",
+                dir.display(),
+                stats.fsync
+            ),
+        }
+    }
+    Ok(emitter)
 }
 
 /// A URL a user on this machine can open: `0.0.0.0` and `[::]` are where a server listens, not an
@@ -147,24 +190,22 @@ fn read_stdin(emitter: &Emitter, source: &str) {
 }
 
 /// Resolves on Ctrl-C, or on SIGTERM where there is one (how platforms ask a server to stop).
-pub(crate) async fn shutdown_signal() {
+///
+/// The SIGTERM handler is installed when this is called, not when it is first awaited: call it
+/// before announcing the server, so that a stop sent right after the announcement still takes the
+/// graceful path (with a data dir, that path records exactly where the stream stopped).
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

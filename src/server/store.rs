@@ -8,6 +8,7 @@
 //!                 └──► History (backfill, after=SEQ, since/until, GET /api/logs)
 //! ```
 
+mod disk;
 mod emitter;
 mod history;
 mod memory;
@@ -15,6 +16,7 @@ mod relay;
 mod ring;
 mod sink;
 
+pub use disk::{DiskConfig, DiskError, DiskStats, Fsync};
 pub use emitter::{Emitter, EmitterConfig, HistoryStats};
 pub use history::{Bounds, History};
 pub(crate) use history::{Chunk, Scan, window_start};

@@ -223,6 +223,7 @@ async fn healthz(
             "newest_seq": history.newest_seq,
         },
         "sinks": shared.emitter.sink_stats(),
+        "disk": shared.emitter.disk_stats(),
     }))
     .into_response()
 }

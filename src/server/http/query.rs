@@ -38,7 +38,7 @@ pub(crate) async fn handle(
     let history = &*shared.history;
     let limit = query.tail.unwrap_or(shared.config.default_query_limit);
     let newest = history.bounds().newest.unwrap_or(0);
-    let start = window_start(history, &filter);
+    let start = window_start(history, &filter, 1);
     let entries = match query.after {
         Some(after) => oldest_after(
             history,

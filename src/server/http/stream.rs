@@ -159,7 +159,10 @@ impl Connection {
             (Some(after), _) => self.forward(after.saturating_add(1), newest).await,
             (None, Some(tail)) => self.tail(tail, newest).await,
             (None, None) if query.filter.since.is_some() => {
-                let start = window_start(&*self.shared.history, &self.filter);
+                // Without an index, from the oldest seq `hello` named: what is evicted meanwhile
+                // is then reported as a gap, not skipped.
+                let oldest = bounds.oldest.unwrap_or(newest);
+                let start = window_start(&*self.shared.history, &self.filter, oldest);
                 self.forward(start, newest).await
             }
             (None, None) => Ok(()),
@@ -176,6 +179,9 @@ impl Connection {
                 Chunk::Missing { from, to } => {
                     self.gap(range_gap(from, to, GapReason::Evicted)).await?;
                 }
+                Chunk::Lost { from, to } => {
+                    self.gap(range_gap(from, to, GapReason::Restart)).await?;
+                }
                 Chunk::Entries(entries) => {
                     for entry in &entries {
                         self.push(entry).await?;
@@ -189,7 +195,7 @@ impl Connection {
     /// Sends the last `n` matching entries at or below `newest`, oldest first.
     async fn tail(&mut self, n: usize, newest: u64) -> Result<(), Gone> {
         let history = &self.shared.history;
-        let start = window_start(&**history, &self.filter);
+        let start = window_start(&**history, &self.filter, 1);
         let picked = history.last_matching(&self.filter, start, newest, n);
         for entry in &picked {
             self.batch.push(entry);

@@ -10,6 +10,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+use super::disk::{self, Catalog, DiskConfig, DiskError, DiskStats, Tiered, Writer};
 use super::history::{Bounds, History};
 use super::memory::MemoryHistory;
 use super::relay::{Relay, Subscription};
@@ -40,6 +41,8 @@ pub struct EmitterConfig {
     pub history_bytes: usize,
     /// How many entries a viewer may fall behind the newest before it is told it missed some.
     pub live_buffer: usize,
+    /// Durable history in a data dir (see [`DiskConfig`]); `None` keeps history in memory only.
+    pub disk: Option<DiskConfig>,
 }
 
 impl Default for EmitterConfig {
@@ -51,6 +54,7 @@ impl Default for EmitterConfig {
             history: 10_000,
             history_bytes: 16 * 1024 * 1024,
             live_buffer: 4096,
+            disk: None,
         }
     }
 }
@@ -85,6 +89,21 @@ impl EmitterConfig {
         self
     }
 
+    /// Keeps history in `dir` too, with the default durability and retention (builder style):
+    /// entries survive a restart and the stream continues where it stopped.
+    #[must_use]
+    pub fn data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.disk = Some(DiskConfig::new(dir));
+        self
+    }
+
+    /// Sets durable history in full (builder style).
+    #[must_use]
+    pub fn disk(mut self, disk: DiskConfig) -> Self {
+        self.disk = Some(disk);
+        self
+    }
+
     /// Sets how far a viewer may fall behind before a `gap` (builder style).
     #[must_use]
     pub fn live_buffer(mut self, entries: usize) -> Self {
@@ -102,6 +121,10 @@ pub struct Emitter {
 struct Inner {
     /// The stamping lock and the entries kept in memory.
     memory: Arc<MemoryHistory>,
+    /// What readers read: the memory ring, or the ring in front of the disk.
+    history: Arc<dyn History>,
+    tiered: Option<Arc<Tiered>>,
+    disk: Option<Arc<Catalog>>,
     /// Carries emitted entries to viewers and sinks.
     relay: Arc<Relay>,
     sinks: Mutex<Vec<Attached>>,
@@ -125,7 +148,7 @@ pub struct HistoryStats {
 impl std::fmt::Debug for Emitter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Emitter")
-            .field("boot", &self.inner.memory.identity())
+            .field("boot", &self.inner.history.identity())
             .field("instance", &self.inner.instance)
             .field("region", &self.inner.region)
             .finish_non_exhaustive()
@@ -139,19 +162,67 @@ impl Default for Emitter {
 }
 
 impl Emitter {
-    /// A new emitter with its own history and a fresh `boot` id.
+    /// A new emitter with its own history and a fresh `boot` id (or, with a data dir, the stream
+    /// the dir holds: see [`Emitter::open`]).
+    ///
+    /// # Panics
+    ///
+    /// With [`EmitterConfig::disk`] set, if the data dir cannot be opened; use [`Emitter::open`]
+    /// to handle that.
     pub fn new(config: EmitterConfig) -> Emitter {
+        Emitter::open(config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A new emitter; with a data dir, it opens the dir (recovering what a crash left), continues
+    /// the stream it holds (same `boot`, seqs above the last start's) and writes every entry to it
+    /// from a sink thread. Fails if the dir is in use by another server, written by a newer vg, or
+    /// cannot be created.
+    pub fn open(config: EmitterConfig) -> Result<Emitter, DiskError> {
         let env = |key: &str| config.read_env.then(|| std::env::var(key).ok()).flatten();
-        let memory = MemoryHistory::new(config.history, config.history_bytes, new_boot_id());
-        Emitter {
+        let opened = match config.disk.clone() {
+            Some(disk) => Some(disk::open(disk, new_boot_id())?),
+            None => None,
+        };
+        let (identity, first_seq) = match &opened {
+            Some(o) => (o.catalog.identity().to_owned(), o.first_seq),
+            None => (new_boot_id(), 1),
+        };
+        let memory = Arc::new(MemoryHistory::new(
+            config.history,
+            config.history_bytes,
+            identity,
+            first_seq,
+        ));
+        let catalog = opened.as_ref().map(|o| Arc::clone(&o.catalog));
+        let tiered = catalog
+            .as_ref()
+            .map(|c| Arc::new(Tiered::new(Arc::clone(&memory), Arc::clone(c))));
+        let history: Arc<dyn History> = match &tiered {
+            Some(tiered) => Arc::clone(tiered) as Arc<dyn History>,
+            None => Arc::clone(&memory) as Arc<dyn History>,
+        };
+        let emitter = Emitter {
             inner: Arc::new(Inner {
-                memory: Arc::new(memory),
+                memory,
+                history,
+                tiered,
+                disk: catalog,
                 relay: Arc::new(Relay::new(config.live_buffer)),
                 sinks: Mutex::new(Vec::new()),
                 instance: resolve(config.instance, INSTANCE_VARS, env),
                 region: resolve(config.region, REGION_VARS, env),
             }),
+        };
+        if let Some(opened) = opened {
+            let dir = opened.catalog.config.dir.clone();
+            let memory = Arc::clone(&emitter.inner.memory);
+            let stamped = Box::new(move || memory.lock().bounds().newest.unwrap_or(0));
+            let writer = Writer::new(opened.catalog, opened.active, opened.lease, stamped);
+            writer
+                .and_then(|writer| emitter.add_sink("disk", writer))
+                .map_err(|e| DiskError::io("start the history writer for", &dir, e))?;
         }
+        Ok(emitter)
     }
 
     /// Records an entry and returns the seq it was given. Never blocks on viewers or the network.
@@ -195,12 +266,17 @@ impl Emitter {
     /// The stream's identity, unique to this emitter (one start of the server): resuming viewers
     /// compare it.
     pub fn boot(&self) -> &str {
-        self.inner.memory.identity()
+        self.inner.history.identity()
     }
 
     /// The history that backfill, resume and queries read.
     pub fn history(&self) -> Arc<dyn History> {
-        self.inner.memory.clone()
+        Arc::clone(&self.inner.history)
+    }
+
+    /// What durable history holds and how writing goes, when there is a data dir.
+    pub fn disk_stats(&self) -> Option<DiskStats> {
+        self.inner.disk.as_ref().map(|d| d.stats())
     }
 
     /// Adds a consumer of every entry emitted from now on, in seq order, run on a thread of its own
@@ -281,7 +357,14 @@ impl Emitter {
         self.inner.relay.ensure_started();
         let state = self.inner.memory.lock();
         let subscription = self.inner.relay.subscribe();
-        (subscription, state.bounds())
+        let bounds = state.bounds();
+        drop(state);
+        // The disk only reaches further back; its oldest moves only by retention, like the ring's.
+        let bounds = match &self.inner.tiered {
+            Some(tiered) => tiered.widen(bounds),
+            None => bounds,
+        };
+        (subscription, bounds)
     }
 }
 

@@ -49,10 +49,17 @@ pub trait History: Send + Sync + std::fmt::Debug {
 
     /// The lowest seq that may hold an entry timestamped at or after `time`: a `since` window's scan
     /// starts there. Timestamps come from apps and need not be in seq order, so an implementation
-    /// without an index answers with the oldest seq (and the filter does the rest).
+    /// without an index answers `None` (read from the oldest; the filter does the rest).
     fn seek_time(&self, time: DateTime<Utc>) -> Option<u64> {
         let _ = time;
-        self.bounds().oldest
+        None
+    }
+
+    /// The parts of `from..=to` that an earlier start of this stream stamped (or may have) and
+    /// never kept: lost at a restart rather than evicted. Only a durable history knows of any.
+    fn unwritten(&self, from: u64, to: u64) -> Vec<(u64, u64)> {
+        let _ = (from, to);
+        Vec::new()
     }
 
     /// The newest `n` entries with `from <= seq <= to` that pass `filter`, oldest first.
@@ -75,12 +82,13 @@ pub trait History: Send + Sync + std::fmt::Debug {
 }
 
 /// The first seq a reader of `filter`'s time window needs to look at: where its `since` seeks to,
-/// or the start of the stream.
-pub(crate) fn window_start(history: &dyn History, filter: &Filter) -> u64 {
+/// or `otherwise` (where the reader starts without an index: a viewer, at the oldest seq its `hello`
+/// named, so that what is evicted meanwhile is still reported).
+pub(crate) fn window_start(history: &dyn History, filter: &Filter, otherwise: u64) -> u64 {
     filter
         .since()
         .and_then(|since| history.seek_time(since))
-        .unwrap_or(1)
+        .unwrap_or(otherwise)
 }
 
 /// What a forward [`Scan`] yields next.
@@ -95,6 +103,14 @@ pub(crate) enum Chunk {
         /// Last seq not held.
         to: u64,
     },
+    /// Seqs `from..=to` were lost at a restart: an earlier start may have stamped them and died
+    /// before they were written (see [`History::unwritten`]).
+    Lost {
+        /// First seq lost.
+        from: u64,
+        /// Last seq lost.
+        to: u64,
+    },
 }
 
 /// Reads `from..=to` forward, chunk by chunk, telling held entries from seqs that are gone. Every
@@ -107,12 +123,13 @@ pub(crate) struct Scan<'a> {
 }
 
 impl<'a> Scan<'a> {
-    /// A scan over `from..=to`.
+    /// A scan over `from..=to`. Seqs never reach `u64::MAX`, and stopping short of it keeps
+    /// `to + 1` from overflowing.
     pub(crate) fn new(history: &'a dyn History, from: u64, to: u64) -> Scan<'a> {
         Scan {
             history,
             next: from.max(1),
-            to,
+            to: to.min(u64::MAX - 1),
         }
     }
 }
@@ -127,12 +144,26 @@ impl Iterator for Scan<'_> {
         let entries = self.history.forward(self.next, self.to, CHUNK);
         let first = entries.first().and_then(|e| e.seq).unwrap_or(self.to + 1);
         if first > self.next {
-            let missing = Chunk::Missing {
-                from: self.next,
-                to: first - 1,
+            // The entries are read again by the next call: the range before them comes first,
+            // split where part of it was lost at a restart.
+            let (from, to) = (self.next, first - 1);
+            let missing = match self.history.unwritten(from, to).first() {
+                Some(&(lost_from, lost_to)) if lost_from == from => {
+                    self.next = lost_to + 1;
+                    Chunk::Lost { from, to: lost_to }
+                }
+                Some(&(lost_from, _)) => {
+                    self.next = lost_from;
+                    Chunk::Missing {
+                        from,
+                        to: lost_from - 1,
+                    }
+                }
+                None => {
+                    self.next = first;
+                    Chunk::Missing { from, to }
+                }
             };
-            // The entries are read again by the next call: the range before them comes first.
-            self.next = first;
             return Some(missing);
         }
         self.next = entries
@@ -203,7 +234,9 @@ mod tests {
             .iter()
             .flat_map(|c| match c {
                 Chunk::Entries(e) => seqs(e),
-                Chunk::Missing { .. } => panic!("a hole inside what the ring holds"),
+                Chunk::Missing { .. } | Chunk::Lost { .. } => {
+                    panic!("a hole inside what the ring holds")
+                }
             })
             .collect();
         assert_eq!(held, (2001..=3000).collect::<Vec<_>>());
@@ -216,7 +249,7 @@ mod tests {
         assert_eq!(
             seqs(match &chunks[0] {
                 Chunk::Entries(e) => e,
-                Chunk::Missing { .. } => panic!("9 and 10 are held"),
+                Chunk::Missing { .. } | Chunk::Lost { .. } => panic!("9 and 10 are held"),
             }),
             [9, 10]
         );

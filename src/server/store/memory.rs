@@ -14,7 +14,7 @@ use crate::model::LogEntry;
 #[derive(Debug)]
 pub(crate) struct MemoryHistory {
     state: Mutex<Stamping>,
-    /// The stream's identity: new at every start, since nothing survives one.
+    /// The stream's identity: new at every start unless a data dir keeps it.
     identity: String,
 }
 
@@ -54,12 +54,18 @@ impl Stamping {
 }
 
 impl MemoryHistory {
-    /// An empty history keeping at most `entries` entries and `bytes` bytes.
-    pub(crate) fn new(entries: usize, bytes: usize, identity: String) -> MemoryHistory {
+    /// An empty history keeping at most `entries` entries and `bytes` bytes, whose first stamp is
+    /// `first_seq` (above 1 when a durable history continues an earlier start).
+    pub(crate) fn new(
+        entries: usize,
+        bytes: usize,
+        identity: String,
+        first_seq: u64,
+    ) -> MemoryHistory {
         MemoryHistory {
             state: Mutex::new(Stamping {
                 ring: Ring::new(entries, bytes),
-                next_seq: 1,
+                next_seq: first_seq.max(1),
             }),
             identity,
         }

@@ -1,0 +1,331 @@
+//! Durable history in this process: real segment files in temp dirs, an emitter opened, dropped
+//! (a graceful stop) and opened again, files damaged between starts the way crashes and bad disks
+//! damage them, and what a viewer then receives through the gateway.
+
+#![cfg(feature = "server")]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use support::{TempDir, TestServer, emitter_config, until_live, within};
+use vg::server::{DiskConfig, DiskError, Emitter, Gateway, GatewayConfig};
+use vg::wire::GapReason;
+use vg::{Level, LogEntry};
+
+/// A small memory ring, so that reads reach the disk.
+fn open_with(disk: DiskConfig) -> Result<Emitter, DiskError> {
+    Emitter::open(emitter_config().history(16, usize::MAX).disk(disk))
+}
+
+fn open(dir: &Path) -> Emitter {
+    open_with(DiskConfig::new(dir)).unwrap()
+}
+
+/// Waits (bounded) until the disk holds seq `newest`.
+fn written(emitter: &Emitter, newest: u64) {
+    let deadline = std::time::Instant::now() + support::LIMIT;
+    while emitter.disk_stats().unwrap().newest_seq < Some(newest) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "seq {newest} never reached the disk"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn at(second: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_770_000_000 + second, 0).unwrap()
+}
+
+/// Emits `count` entries `m1`, `m2`..., one second apart, and waits until they are on disk.
+fn fill(emitter: &Emitter, count: u64) -> u64 {
+    let mut last = 0;
+    for i in 1..=count {
+        let mut entry = LogEntry::new(Level::Info, "t", format!("m{i}"));
+        entry.timestamp = at(i64::try_from(i).unwrap());
+        last = emitter.emit(entry);
+    }
+    written(emitter, last);
+    last
+}
+
+fn segments(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
+    found.sort();
+    found
+}
+
+/// What a viewer resuming with `query` gets up to `live`: seqs received and the gaps.
+async fn resume(emitter: &Emitter, query: &str) -> (Vec<u64>, Vec<(GapReason, u64, u64, u64)>) {
+    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
+    let server = TestServer::serve(emitter.clone(), gateway.clone(), gateway.router()).await;
+    let (mut ws, _) = server.connect(query).await;
+    let (entries, gaps) = until_live(&mut ws).await;
+    drop(ws);
+    server.stop().await;
+    let seqs = entries.iter().filter_map(|e| e.seq).collect();
+    let gaps = gaps
+        .iter()
+        .map(|g| {
+            (
+                g.reason,
+                g.missed,
+                g.from_seq.unwrap_or(0),
+                g.to_seq.unwrap_or(0),
+            )
+        })
+        .collect();
+    (seqs, gaps)
+}
+
+#[tokio::test]
+async fn a_graceful_restart_continues_the_stream_with_the_same_boot_and_no_gap() {
+    let dir = TempDir::new("disk-graceful");
+    let emitter = open(dir.path());
+    let boot = emitter.boot().to_owned();
+    assert_eq!(fill(&emitter, 1000), 1000);
+    drop(emitter);
+
+    let emitter = open(dir.path());
+    assert_eq!(emitter.boot(), boot, "the stream's identity changed");
+    assert_eq!(emitter.log(Level::Info, "t", "after the restart"), 1001);
+    written(&emitter, 1001);
+    let (seqs, gaps) = resume(&emitter, &format!("after=400&boot={boot}")).await;
+    assert_eq!(seqs, (401..=1001).collect::<Vec<_>>());
+    assert!(gaps.is_empty(), "gaps after a graceful restart: {gaps:?}");
+    // Entries read back from disk are the ones written.
+    let back = emitter.history().forward(500, 500, 1);
+    assert_eq!(back[0].message, "m500");
+    assert_eq!(back[0].timestamp, at(500));
+}
+
+#[tokio::test]
+async fn a_torn_last_record_is_cut_counted_and_the_rest_served() {
+    let dir = TempDir::new("disk-torn");
+    let emitter = open(dir.path());
+    let boot = emitter.boot().to_owned();
+    fill(&emitter, 100);
+    drop(emitter);
+    // The process died in the middle of writing seq 100: cut the file inside that record (the
+    // last 25 bytes are the lease recorded at the graceful stop, then seq 100's record).
+    let segment = segments(dir.path()).pop().unwrap();
+    let len = std::fs::metadata(&segment).unwrap().len();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .unwrap();
+    file.set_len(len - 25 - 20).unwrap();
+    drop(file);
+
+    let emitter = open(dir.path());
+    let stats = emitter.disk_stats().unwrap();
+    assert!(stats.torn_bytes > 0, "{stats:?}");
+    assert!(
+        stats.recovery.iter().any(|n| n.contains("torn")),
+        "{:?}",
+        stats.recovery
+    );
+    assert_eq!(stats.newest_seq, Some(99));
+    let (seqs, gaps) = resume(&emitter, &format!("after=50&boot={boot}")).await;
+    assert_eq!(seqs, (51..=99).collect::<Vec<_>>());
+    // Seq 100 and whatever the lease covered are reported lost at the restart, exactly once.
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let (reason, missed, from, to) = gaps[0];
+    assert_eq!((reason, from), (GapReason::Restart, 100));
+    assert_eq!(missed, to - from + 1);
+    // The next seq is above everything the dead start could have given.
+    let next = emitter.log(Level::Info, "t", "next");
+    assert_eq!(next, to + 1);
+}
+
+#[tokio::test]
+async fn a_flipped_byte_mid_segment_is_reported_skipped_and_the_rest_served() {
+    let dir = TempDir::new("disk-flip");
+    let emitter = open(dir.path());
+    fill(&emitter, 200);
+    drop(emitter);
+    let segment = segments(dir.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x20;
+    std::fs::write(&segment, &bytes).unwrap();
+
+    let emitter = open(dir.path());
+    let stats = emitter.disk_stats().unwrap();
+    assert_eq!(stats.damaged_records, 1, "{stats:?}");
+    let name = segment.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        stats
+            .recovery
+            .iter()
+            .any(|n| n.contains(&name) && n.contains("offset")),
+        "{:?}",
+        stats.recovery
+    );
+    let (seqs, gaps) = resume(&emitter, "after=0").await;
+    assert_eq!(seqs.len(), 199, "all but the damaged record");
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let (reason, missed, from, to) = gaps[0];
+    assert_eq!(
+        (reason, missed, from, to),
+        (GapReason::Evicted, 1, from, from)
+    );
+    assert!(!seqs.contains(&from));
+    assert_eq!(*seqs.last().unwrap(), 200);
+}
+
+#[test]
+fn a_dir_from_a_newer_format_is_refused_with_a_clear_message() {
+    let dir = TempDir::new("disk-newer");
+    let emitter = open(dir.path());
+    fill(&emitter, 3);
+    drop(emitter);
+    let segment = segments(dir.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes[8] = 9;
+    std::fs::write(&segment, &bytes).unwrap();
+    let error = open_with(DiskConfig::new(dir.path())).unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, DiskError::NewerFormat { version: 9, .. }));
+    assert!(message.contains("newer vg"), "{message}");
+    assert!(message.contains("upgrade vg"), "{message}");
+}
+
+#[test]
+fn a_second_server_on_the_same_dir_is_refused_until_the_first_stops() {
+    let dir = TempDir::new("disk-lock");
+    let first = open(dir.path());
+    let error = open_with(DiskConfig::new(dir.path())).unwrap_err();
+    assert!(matches!(error, DiskError::Locked { .. }));
+    assert!(error.to_string().contains("in use by another vg server"));
+    drop(first);
+    let second = open(dir.path());
+    assert_eq!(second.log(Level::Info, "t", "mine now"), 1);
+}
+
+#[tokio::test]
+async fn retention_by_size_evicts_whole_oldest_segments_and_a_resume_there_gets_a_counted_gap() {
+    let dir = TempDir::new("disk-retain");
+    let disk = DiskConfig::new(dir.path())
+        .segment_bytes(8 * 1024)
+        .retention(32 * 1024, Duration::from_secs(3600));
+    let emitter = open_with(disk).unwrap();
+    let boot = emitter.boot().to_owned();
+    fill(&emitter, 3000);
+    let stats = emitter.disk_stats().unwrap();
+    // Never more than the limit plus the segment being written.
+    assert!(stats.bytes <= 32 * 1024 + 8 * 1024 + 1024, "{stats:?}");
+    let oldest = stats.oldest_seq.unwrap();
+    assert!(oldest > 1, "nothing was evicted: {stats:?}");
+    // The files go right after the catalog lets go of them.
+    let deadline = std::time::Instant::now() + support::LIMIT;
+    while segments(dir.path()).len() != emitter.disk_stats().unwrap().segments {
+        assert!(std::time::Instant::now() < deadline, "evicted files stay");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let (seqs, gaps) = resume(&emitter, &format!("after=10&boot={boot}")).await;
+    assert_eq!(gaps, [(GapReason::Evicted, oldest - 11, 11, oldest - 1)]);
+    assert_eq!(seqs, (oldest..=3000).collect::<Vec<_>>());
+}
+
+#[test]
+fn retention_by_age_deletes_segments_last_written_too_long_ago() {
+    let dir = TempDir::new("disk-age");
+    let disk = DiskConfig::new(dir.path())
+        .segment_bytes(8 * 1024)
+        .retention(1 << 30, Duration::ZERO);
+    let emitter = open_with(disk).unwrap();
+    fill(&emitter, 2000);
+    // Every sealed segment is older than zero: only the one being written is left.
+    let stats = emitter.disk_stats().unwrap();
+    assert_eq!(stats.segments, 1, "{stats:?}");
+    assert!(stats.oldest_seq.unwrap() > 1);
+}
+
+#[tokio::test]
+async fn since_and_until_windows_are_exact_across_segment_boundaries() {
+    let dir = TempDir::new("disk-window");
+    let disk = DiskConfig::new(dir.path()).segment_bytes(4 * 1024);
+    let emitter = open_with(disk.clone()).unwrap();
+    fill(&emitter, 600);
+    drop(emitter);
+    // Read back after a restart: everything comes from disk, across a few dozen segments.
+    let emitter = open_with(disk).unwrap();
+    assert!(emitter.disk_stats().unwrap().segments > 10);
+    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
+    let app = support::TestApp::with_router(emitter.clone(), gateway.clone(), gateway.router());
+    within("windows", async {
+        for first in (1..=560).step_by(7) {
+            let last = first + 37;
+            let target = format!(
+                "/api/logs?since={}&until={}&limit=1000",
+                at(first).timestamp(),
+                at(last).timestamp()
+            );
+            let reply = app.request("GET", &target, &[], b"").await;
+            let seqs: Vec<u64> = reply
+                .json()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["seq"].as_u64().unwrap())
+                .collect();
+            let expected: Vec<u64> = (first..=last).map(|s| u64::try_from(s).unwrap()).collect();
+            assert_eq!(seqs, expected, "window {first}-{last}");
+        }
+    })
+    .await;
+}
+
+/// A copy of a data dir taken while its server runs is what a crash at that instant leaves behind.
+fn crash_image(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for item in std::fs::read_dir(from).unwrap() {
+        let path = item.unwrap().path();
+        if path.file_name().is_some_and(|n| n != "lock") {
+            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_crashes_in_a_row_are_one_counted_restart_gap_and_no_seq_is_given_twice() {
+    let dir = TempDir::new("disk-crashes");
+    let (first, second, third) = (
+        dir.path().join("1"),
+        dir.path().join("2"),
+        dir.path().join("3"),
+    );
+    let running = open(&first);
+    let boot = running.boot().to_owned();
+    fill(&running, 100);
+    crash_image(&first, &second);
+    // The crashed server had stamped 5 more that never reached the disk.
+    for i in 0..5 {
+        running.log(Level::Info, "t", format!("lost {i}"));
+    }
+    drop(running);
+
+    // Started on the image, it dies again before writing anything.
+    let restarted = open(&second);
+    assert_eq!(restarted.boot(), boot);
+    crash_image(&second, &third);
+    drop(restarted);
+
+    let emitter = open(&third);
+    let (seqs, gaps) = resume(&emitter, &format!("after=90&boot={boot}")).await;
+    assert_eq!(seqs, (91..=100).collect::<Vec<_>>());
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let (reason, missed, from, to) = gaps[0];
+    assert_eq!((reason, from, missed), (GapReason::Restart, 101, to - 100));
+    // Above the five the first server stamped, and above anything the second could have.
+    assert!(to >= 105);
+    assert_eq!(emitter.log(Level::Info, "t", "next"), to + 1);
+}

@@ -1,0 +1,242 @@
+//! `vg serve --data-dir` as a real process, stopped the hard way (`kill -9`) and the polite way
+//! (SIGTERM), then started again on the same dir: what a viewer and a poller see across it.
+
+#![cfg(all(feature = "server", feature = "cli", unix))]
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{
+    LIMIT, TempDir, announced_addr, close_code, connect, expect_hello, http, line_reader, seqs,
+    until_live, vg, wait_with_deadline,
+};
+use vg::wire::GapReason;
+
+/// `vg serve --data-dir DIR` on a free loopback port.
+struct Serve {
+    child: Child,
+    addr: SocketAddr,
+    /// What it said on stderr before it listened (what the data dir holds, what recovery did).
+    said: Vec<String>,
+}
+
+impl Serve {
+    fn start(data: &Path, extra: &[&str]) -> Serve {
+        let mut child = vg()
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = line_reader(child.stderr.take().unwrap());
+        let mut said = Vec::new();
+        let addr = loop {
+            let line = stderr
+                .recv_timeout(LIMIT)
+                .unwrap_or_else(|_| panic!("vg serve never listened; it said {said:?}"));
+            if line.contains("listening on") {
+                break announced_addr(&line);
+            }
+            said.push(line);
+        };
+        // Later lines are read and dropped, so the server never blocks on a full pipe.
+        std::thread::spawn(move || while stderr.recv().is_ok() {});
+        Serve { child, addr, said }
+    }
+
+    /// SIGKILL: no chance to flush or close anything.
+    fn kill_9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, as a platform stops a server, and waits for it to exit.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(wait_with_deadline(&mut self.child, LIMIT).success());
+    }
+
+    async fn post(&self, lines: impl Iterator<Item = String>) {
+        let body: String = lines.map(|l| l + "\n").collect();
+        let reply = http(self.addr, "POST", "/api/logs", &[], body.as_bytes()).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+
+    /// Waits (bounded) until the disk holds seq `newest`: written, so a kill cannot take it.
+    async fn written(&self, newest: u64) {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            let health = http(self.addr, "GET", "/healthz", &[], b"").await.json();
+            if health["disk"]["newest_seq"].as_u64() >= Some(newest) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "never written: {health}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// A viewer's `follow=false` stream with `query`: its boot, seqs and gaps.
+    async fn read(&self, query: &str) -> (String, Vec<u64>, Vec<vg::wire::Gap>) {
+        let url = format!("ws://{}/api/logs/stream?follow=false&{query}", self.addr);
+        let mut ws = connect(&url).await;
+        let hello = expect_hello(&mut ws).await;
+        let (entries, gaps) = until_live(&mut ws).await;
+        assert_eq!(close_code(&mut ws).await, Some(1000));
+        (hello.boot, seqs(&entries), gaps)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lines(range: std::ops::RangeInclusive<u64>) -> impl Iterator<Item = String> {
+    range.map(|i| format!(r#"{{"level":"info","source":"app","message":"m{i}"}}"#))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_written_before_a_kill_9_survive_with_their_seqs_and_resume_is_exact() {
+    let dir = TempDir::new("kill9");
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, &[]);
+    server.post(lines(1..=3000)).await;
+    server.written(3000).await;
+    let (boot, _, _) = server.read("tail=1").await;
+    server.kill_9();
+
+    let server = Serve::start(&data, &[]);
+    let said = server.said.join("\n");
+    assert!(
+        said.contains("3000 entries on disk (seqs 1-3000)"),
+        "{said}"
+    );
+    assert!(said.contains("seqs 3001-"), "{said}");
+    // Every entry written is back, in order, with its seq and its content.
+    let reply = http(server.addr, "GET", "/api/logs?limit=10000", &[], b"").await;
+    let back = reply.json();
+    let back = back.as_array().unwrap();
+    assert_eq!(back.len(), 3000);
+    for (i, entry) in back.iter().enumerate() {
+        let seq = i as u64 + 1;
+        assert_eq!(entry["seq"].as_u64(), Some(seq));
+        assert_eq!(entry["message"].as_str(), Some(format!("m{seq}").as_str()));
+    }
+    // A viewer that had seq 2500 resumes: the rest exactly once, then what the crash may have
+    // taken, counted, as one restart gap; the same stream (boot), no restart notice without seqs.
+    let (again, got, gaps) = server.read(&format!("after=2500&boot={boot}")).await;
+    assert_eq!(again, boot);
+    assert_eq!(got, (2501..=3000).collect::<Vec<_>>());
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let gap = &gaps[0];
+    assert_eq!(gap.reason, GapReason::Restart);
+    assert_eq!(gap.from_seq, Some(3001));
+    let to = gap.to_seq.unwrap();
+    assert_eq!(gap.missed, to - 3000);
+    // New entries are stamped above anything the killed server could have given.
+    server.post(lines(3001..=3001)).await;
+    server.written(to + 1).await;
+    let (_, got, gaps) = server.read(&format!("after={to}&boot={boot}")).await;
+    assert_eq!(got, [to + 1]);
+    assert!(gaps.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_restart_is_invisible_to_a_resuming_viewer() {
+    let dir = TempDir::new("sigterm");
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, &["--fsync", "always"]);
+    server.post(lines(1..=500)).await;
+    server.written(500).await;
+    let (boot, _, _) = server.read("tail=1").await;
+    server.stop();
+
+    let server = Serve::start(&data, &["--fsync", "always"]);
+    let said = server.said.join("\n");
+    assert!(said.contains("continuing at seq 501"), "{said}");
+    assert!(!said.contains("recovered"), "{said}");
+    server.post(lines(501..=510)).await;
+    server.written(510).await;
+    let (again, got, gaps) = server.read(&format!("after=400&boot={boot}")).await;
+    assert_eq!(again, boot);
+    assert_eq!(got, (401..=510).collect::<Vec<_>>());
+    assert!(gaps.is_empty(), "{gaps:?}");
+}
+
+#[test]
+fn a_second_server_on_the_same_data_dir_refuses_in_one_line() {
+    let dir = TempDir::new("twice");
+    let data = dir.path().join("data");
+    let _first = Serve::start(&data, &[]);
+    let out = vg()
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("in use by another vg server"), "{stderr}");
+}
+
+/// `vg demo` with `VG_DATA_DIR`: what it seeds and emits is there after a graceful stop, and the
+/// next start continues the stream instead of making up its past again.
+#[test]
+fn vg_demo_keeps_its_stream_in_the_data_dir_across_a_restart() {
+    let dir = TempDir::new("demo-data");
+    let data = dir.path().join("data");
+    let start = || {
+        let mut child = vg()
+            .args(["demo", "--no-tui", "--bind", "127.0.0.1:0"])
+            .env("VG_DATA_DIR", &data)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = line_reader(child.stderr.take().unwrap());
+        let said = support::wait_line(&stderr, "history in");
+        support::wait_line(&stderr, "serving synthetic logs");
+        (child, said)
+    };
+    let stop = |child: &mut Child| {
+        let pid = child.id().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(wait_with_deadline(child, LIMIT).success());
+    };
+    let (mut first, said) = start();
+    assert!(said.contains("(empty)"), "{said}");
+    stop(&mut first);
+    let (mut second, said) = start();
+    // Seeded once (at least 50 entries), written in full, continued right after.
+    let seqs = said
+        .split("(seqs 1-")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(seqs >= 50, "{said}");
+    assert!(
+        said.contains(&format!("continuing at seq {}", seqs + 1)),
+        "{said}"
+    );
+    stop(&mut second);
+}
