@@ -4,12 +4,13 @@
 
 #![cfg(feature = "server")]
 
-mod ingest_common;
+mod support;
 
-use ingest_common::*;
 use loki_api::logproto::{EntryAdapter, PushRequest, StreamAdapter};
 use loki_api::prost::Message;
 use loki_api::prost_types::Timestamp;
+use support::ingest::*;
+use support::within;
 use tracing_subscriber::layer::SubscriberExt;
 use vg::Level;
 use vg::model::format_timestamp;

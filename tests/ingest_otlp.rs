@@ -3,11 +3,10 @@
 
 #![cfg(feature = "server")]
 
-mod ingest_common;
+mod support;
 
 use std::process::Command;
 
-use ingest_common::*;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -18,6 +17,8 @@ use opentelemetry_proto::tonic::common::v1::{
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
+use support::ingest::*;
+use support::within;
 use vg::Level;
 use vg::model::format_timestamp;
 use vg::server::GatewayConfig;

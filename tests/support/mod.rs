@@ -7,6 +7,7 @@
 //! - [`ws`]: a real WebSocket client reading the protocol's messages;
 //! - [`http`]: the reply both HTTP clients return, and a minimal HTTP/1.1 client for servers in
 //!   another process;
+//! - [`ingest`]: for the OTLP and Loki tests, a POST whose reply body stays bytes, and compression;
 //! - temp dirs, and one bound ([`LIMIT`]) on every wait, so no test can hang.
 //!
 //! A directory with `mod.rs`, not `support.rs`: Cargo would build a `tests/support.rs` as a test of
@@ -21,6 +22,8 @@
 #[cfg(feature = "server")]
 mod gateway;
 mod http;
+#[cfg(feature = "server")]
+pub mod ingest;
 #[cfg(feature = "cli")]
 mod process;
 mod ws;

@@ -1,13 +1,10 @@
-//! What the OTLP and Loki ingest tests share: a real gateway on a loopback port, a minimal HTTP/1.1
-//! client that shows exactly what a client would see, and compression helpers for hand-made bodies.
+//! What the OTLP and Loki ingest tests use: a real gateway on a loopback port, a POST over a fresh
+//! connection whose reply keeps its body as bytes (a protobuf answer is not text, unlike
+//! [`super::HttpResponse`]'s), and compression helpers for hand-made bodies.
 
-#![allow(dead_code, reason = "each test binary uses a different subset")]
-
-use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -16,16 +13,7 @@ use tokio::task::JoinHandle;
 use vg::LogEntry;
 use vg::server::{Emitter, EmitterConfig, Gateway, GatewayConfig};
 
-/// The bound on every await in these tests.
-pub const LIMIT: Duration = Duration::from_secs(30);
-
-/// Awaits `future`, failing the test if it takes longer than [`LIMIT`].
-pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(LIMIT, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("timed out: {what}"),
-    }
-}
+use super::within;
 
 /// A gateway serving on `127.0.0.1:0`.
 pub struct Server {
