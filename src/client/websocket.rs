@@ -61,7 +61,7 @@ impl Position {
         }
         self.history_said = true;
         Some(format!(
-            "the server's history starts at {}, later than --since {}: it holds nothing older",
+            "the server's history starts at {} (its oldest entry), later than --since {}",
             format_timestamp(&oldest),
             since.typed
         ))
@@ -473,7 +473,7 @@ mod tests {
         assert_eq!(
             position.history_note(&later, Some(&since)).as_deref(),
             Some(
-                "the server's history starts at 2026-02-05T18:04:00.250Z, later than --since 10m: it holds nothing older"
+                "the server's history starts at 2026-02-05T18:04:00.250Z (its oldest entry), later than --since 10m"
             )
         );
         assert_eq!(

@@ -350,7 +350,7 @@ fn where_the_server_history_starts_is_a_status_bar_notice() {
     let mut app = streaming((180, 8), &["--since", "10m"]);
     let now = app.now;
     // The client's note when `hello` says the history starts after --since (as vg logs prints it).
-    let note = "the server's history starts at 2026-02-05T18:04:00.250Z, later than --since 10m: it holds nothing older";
+    let note = "the server's history starts at 2026-02-05T18:04:00.250Z (its oldest entry), later than --since 10m";
     app.on_source(SourceEvent::Notice(note.into()), now);
     let screen = draw(&app);
     let status = screen.lines().last().unwrap_or_default();
