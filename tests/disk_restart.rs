@@ -220,7 +220,13 @@ fn vg_demo_keeps_its_stream_in_the_data_dir_across_a_restart() {
             .status()
             .unwrap();
         assert!(status.success());
-        assert!(wait_with_deadline(child, LIMIT).success());
+        // Say how it ended (a code, or the signal that killed it) if it did not end well: a
+        // SIGTERM taken before the handler is in place would show here as signal 15.
+        let ended = wait_with_deadline(child, LIMIT);
+        assert!(
+            ended.success(),
+            "vg demo did not stop cleanly on SIGTERM: {ended:?}"
+        );
     };
     let (mut first, said) = start();
     assert!(said.contains("(empty)"), "{said}");
