@@ -211,9 +211,9 @@ fn vg_demo_keeps_its_stream_in_the_data_dir_across_a_restart() {
         let stderr = line_reader(child.stderr.take().unwrap());
         let said = support::wait_line(&stderr, "history in");
         support::wait_line(&stderr, "serving synthetic logs");
-        (child, said)
+        (child, said, stderr)
     };
-    let stop = |child: &mut Child| {
+    let stop = |child: &mut Child, stderr: &std::sync::mpsc::Receiver<String>| {
         let pid = child.id().to_string();
         let status = std::process::Command::new("kill")
             .args(["-TERM", &pid])
@@ -223,15 +223,16 @@ fn vg_demo_keeps_its_stream_in_the_data_dir_across_a_restart() {
         // Say how it ended (a code, or the signal that killed it) if it did not end well: a
         // SIGTERM taken before the handler is in place would show here as signal 15.
         let ended = wait_with_deadline(child, LIMIT);
+        let rest: Vec<String> = stderr.try_iter().collect();
         assert!(
             ended.success(),
-            "vg demo did not stop cleanly on SIGTERM: {ended:?}"
+            "vg demo did not stop cleanly on SIGTERM: {ended:?}; it said: {rest:#?}"
         );
     };
-    let (mut first, said) = start();
+    let (mut first, said, first_err) = start();
     assert!(said.contains("(empty)"), "{said}");
-    stop(&mut first);
-    let (mut second, said) = start();
+    stop(&mut first, &first_err);
+    let (mut second, said, second_err) = start();
     // Seeded once (at least 50 entries), written in full, continued right after.
     let seqs = said
         .split("(seqs 1-")
@@ -244,5 +245,5 @@ fn vg_demo_keeps_its_stream_in_the_data_dir_across_a_restart() {
         said.contains(&format!("continuing at seq {}", seqs + 1)),
         "{said}"
     );
-    stop(&mut second);
+    stop(&mut second, &second_err);
 }
