@@ -16,6 +16,20 @@
 //! the default features off (`default-features = false, features = ["server"]`) and builds only the
 //! core modules above and the server.
 
+/// `eprintln!` that never panics: a closed stderr (`vg serve 2>&1 | head -1`, a supervisor that
+/// went away) must not kill the process, or a sink's thread, over a message nobody can read.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+#[allow(
+    unused_imports,
+    reason = "used by the cli and server features, either of which may be off"
+)]
+pub(crate) use say;
+
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "cli")]

@@ -372,3 +372,27 @@ fn since_before_the_history_starts_says_where_it_starts_once() {
     assert_eq!(text(&inside.stderr), "");
     server.stop(&runtime);
 }
+
+#[test]
+fn a_closed_stderr_does_not_crash_the_server_or_its_disk_writer() {
+    // As `vg demo --no-tui 2>&1 | head -1` leaves it: whoever read stderr has gone before the first
+    // message. Every message (the data dir's, the URLs, the shutdown's) must fail quietly.
+    let dir = TempDir::new("closed-stderr");
+    let mut child = vg_spawn()
+        .args(["demo", "--no-tui", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let stdout = line_reader(child.stdout.take().unwrap());
+    let url = stdout
+        .recv_timeout(LIMIT)
+        .expect("vg demo prints its URL on stdout");
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let ended = support::wait_with_deadline(&mut child, LIMIT);
+    assert!(ended.success(), "vg demo ended with {ended:?}");
+}

@@ -117,10 +117,10 @@ pub async fn serve_until_stopped(demo: Demo) -> anyhow::Result<ExitCode> {
     let stop = shutdown_signal();
     let url = demo.url();
     println!("{url}");
-    eprintln!("vg demo: serving synthetic logs on {url}");
-    eprintln!("  watch with: vg logs --url {url}   or   vg tui --url {url}");
-    eprintln!("  dashboard:  {}", demo.dashboard_url());
-    eprintln!("  Ctrl-C to stop");
+    crate::say!("vg demo: serving synthetic logs on {url}");
+    crate::say!("  watch with: vg logs --url {url}   or   vg tui --url {url}");
+    crate::say!("  dashboard:  {}", demo.dashboard_url());
+    crate::say!("  Ctrl-C to stop");
     stop.await;
     demo.shutdown().await;
     Ok(ExitCode::SUCCESS)

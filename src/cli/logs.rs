@@ -127,7 +127,7 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
             () = sleep_until(deadline) => {
                 output.flush().context("writing to stdout")?;
                 let waited = args.timeout.as_deref().unwrap_or_default();
-                eprintln!("vg: timed out after {waited}");
+                crate::say!("vg: timed out after {waited}");
                 return Ok(ExitCode::from(EXIT_TIMEOUT));
             }
         };
@@ -211,7 +211,7 @@ impl<'p> Viewer<'p> {
                     } else {
                         ""
                     };
-                    eprintln!("vg: history loaded{then}");
+                    crate::say!("vg: history loaded{then}");
                 }
                 self.live = true;
                 if let Some(held) = self.backfill.take()
@@ -230,17 +230,17 @@ impl<'p> Viewer<'p> {
                 }
             }
             SourceEvent::Gap(gap) => {
-                eprintln!("vg: {}", gap.describe(!self.plan.config.filter.is_empty()));
+                crate::say!("vg: {}", gap.describe(!self.plan.config.filter.is_empty()));
             }
             SourceEvent::State(state) => self.state(state),
-            SourceEvent::Notice(text) => eprintln!("vg: {}", crate::format::sanitize(&text)),
+            SourceEvent::Notice(text) => crate::say!("vg: {}", crate::format::sanitize(&text)),
             SourceEvent::Failed(reason) => {
-                eprintln!("vg: {}", crate::format::sanitize(&reason));
+                crate::say!("vg: {}", crate::format::sanitize(&reason));
                 return Ok(Step::Exit(ExitCode::FAILURE));
             }
             SourceEvent::End => {
                 if self.plan.verbose {
-                    eprintln!("vg: end of stream");
+                    crate::say!("vg: end of stream");
                 }
                 if let Some(held) = self.backfill.take() {
                     return self.print(held, output);
@@ -255,21 +255,21 @@ impl<'p> Viewer<'p> {
         let verbose = self.plan.verbose;
         match state {
             ConnState::Connecting { target, attempt: 1 } if verbose && !self.ever_connected => {
-                eprintln!("vg: connecting to {target}");
+                crate::say!("vg: connecting to {target}");
             }
             ConnState::Connecting { .. } => {}
             ConnState::Connected { target, server } => {
                 if self.lost {
                     // Said after a retry line, so the user knows the trouble is over.
-                    eprintln!("vg: reconnected to {target}");
+                    crate::say!("vg: reconnected to {target}");
                 } else if verbose && !self.ever_connected {
                     match self.plan.config.kind {
-                        SourceKind::Server { .. } => eprintln!(
+                        SourceKind::Server { .. } => crate::say!(
                             "vg: connected to {target} ({})",
                             crate::format::sanitize(&server)
                         ),
                         SourceKind::File(_) | SourceKind::Stdin => {
-                            eprintln!("vg: reading {}", crate::format::sanitize(&target));
+                            crate::say!("vg: reading {}", crate::format::sanitize(&target));
                         }
                     }
                 }
@@ -296,7 +296,7 @@ impl<'p> Viewer<'p> {
                     };
                     // Said once per outage (and every 30 s), so it must read true for the whole
                     // outage: the first wait alone would look stale after it passed.
-                    eprintln!(
+                    crate::say!(
                         "vg: {}; {again}retrying until it is back (next try in {:.1}s)",
                         crate::format::sanitize(&reason),
                         wait.as_secs_f64()
@@ -305,7 +305,7 @@ impl<'p> Viewer<'p> {
                 }
             }
             ConnState::Disconnected { reason } => {
-                eprintln!("vg: disconnected: {}", crate::format::sanitize(&reason))
+                crate::say!("vg: disconnected: {}", crate::format::sanitize(&reason))
             }
         }
     }
@@ -344,11 +344,11 @@ impl<'p> Viewer<'p> {
             }
             let message = entry.message.as_str();
             if let Some(pattern) = first_match(self.plan.fail_on.as_ref(), message) {
-                eprintln!("vg: an entry matched --fail-on '{pattern}'");
+                crate::say!("vg: an entry matched --fail-on '{pattern}'");
                 return Ok(Step::Exit(ExitCode::FAILURE));
             }
             if let Some(pattern) = first_match(self.plan.until_match.as_ref(), message) {
-                eprintln!("vg: an entry matched --until-match '{pattern}'");
+                crate::say!("vg: an entry matched --until-match '{pattern}'");
                 return Ok(Step::Exit(ExitCode::SUCCESS));
             }
         }

@@ -51,22 +51,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr()?;
     let url = local_url(addr);
     if addr.ip().is_unspecified() {
-        eprintln!(
+        crate::say!(
             "vg serve: listening on {addr} (every interface: from other machines use this host's name or address); on this machine: {url}"
         );
     } else {
-        eprintln!("vg serve: listening on {url}");
+        crate::say!("vg serve: listening on {url}");
     }
     if open && !addr.ip().is_loopback() {
-        eprintln!(
+        crate::say!(
             "vg serve: warning: no --token, and {addr} is reachable from other machines: anyone who can reach this port can read the logs and send fake ones; set --token (or VG_TOKEN) to require one, or bind 127.0.0.1"
         );
     }
-    eprintln!(
+    crate::say!(
         "  watch with: vg logs --url {url}{token_hint}   or   vg tui --url {url}{token_hint}"
     );
-    eprintln!("  dashboard:  {url}/");
-    eprintln!("  send with:  curl{curl_auth} --data-binary @app.ndjson {url}/api/logs");
+    crate::say!("  dashboard:  {url}/");
+    crate::say!("  send with:  curl{curl_auth} --data-binary @app.ndjson {url}/api/logs");
     if args.stdin {
         let source = args.stdin_source;
         let emitter = emitter.clone();
@@ -98,16 +98,16 @@ pub(crate) fn open_emitter(
     let emitter = Emitter::open(config.disk(disk)).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(stats) = emitter.disk_stats() {
         for note in &stats.recovery {
-            eprintln!("{command}: recovered {}: {note}", dir.display());
+            crate::say!("{command}: recovered {}: {note}", dir.display());
         }
         let next = emitter.history().bounds().newest.map_or(1, |n| n + 1);
         match (stats.oldest_seq, stats.newest_seq) {
-            (Some(oldest), Some(newest)) => eprintln!(
+            (Some(oldest), Some(newest)) => crate::say!(
                 "{command}: history in {}: {} entries on disk (seqs {oldest}-{newest}); continuing at seq {next}",
                 dir.display(),
                 stats.entries
             ),
-            _ => eprintln!(
+            _ => crate::say!(
                 "{command}: history in {} (empty); fsync {}",
                 dir.display(),
                 stats.fsync
@@ -164,14 +164,14 @@ fn read_stdin(emitter: &Emitter, source: &str) {
                 }
             }
             Err(e) => {
-                eprintln!("vg serve: stopped reading stdin: {e}");
+                crate::say!("vg serve: stopped reading stdin: {e}");
                 break;
             }
         }
         let said = damage_said.map_or(0, |(count, _)| count);
         let due = damage_said.is_none_or(|(_, at)| at.elapsed() >= DAMAGE_REPEAT);
         if decoder.damaged > said && due {
-            eprintln!(
+            crate::say!(
                 "vg serve: {} damaged stdin line(s) so far (invalid UTF-8 or over 1 MiB): kept, repaired or cut (marked vgTruncated=true)",
                 decoder.damaged
             );
@@ -182,7 +182,7 @@ fn read_stdin(emitter: &Emitter, source: &str) {
         0 => String::new(),
         n => format!(" ({n} damaged: invalid UTF-8 or too long)"),
     };
-    eprintln!(
+    crate::say!(
         "vg serve: stdin ended after {} line{}{damaged}; still serving, Ctrl-C to stop",
         decoder.lines,
         if decoder.lines == 1 { "" } else { "s" }

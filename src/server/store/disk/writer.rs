@@ -230,7 +230,7 @@ impl Writer {
         catalog.writing.store(false, Ordering::Relaxed);
         if self.failing.is_none() {
             self.failing = Some(before);
-            eprintln!(
+            crate::say!(
                 "vg: cannot write history to {}: {error}; live streaming goes on, entries not written are counted (GET /healthz, disk.not_written) and writing is retried",
                 catalog.config.dir.display()
             );
@@ -242,7 +242,7 @@ impl Writer {
         catalog.writing.store(true, Ordering::Relaxed);
         if let Some(before) = self.failing.take() {
             let lost = catalog.not_written.load(Ordering::Relaxed) - before;
-            eprintln!(
+            crate::say!(
                 "vg: writing history to {} again; {lost} entries could not be written meanwhile",
                 catalog.config.dir.display()
             );
@@ -324,7 +324,7 @@ impl Sink for Writer {
         // Fell further behind than the live buffer: these seqs will be a hole on disk.
         let count = to - from + 1;
         self.catalog.not_written.fetch_add(count, Ordering::Relaxed);
-        eprintln!(
+        crate::say!(
             "vg: the history writer fell behind; seqs {from}-{to} ({count} entries) were not written to {}",
             self.catalog.config.dir.display()
         );
