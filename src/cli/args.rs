@@ -217,6 +217,24 @@ pub struct ServeArgs {
     /// Most viewers connected at once; more are refused with close code 1013.
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub max_connections: usize,
+    /// Most HTTP connections open at once, viewers included; more get 503 before their request is read.
+    #[arg(long, default_value_t = 512, value_name = "N")]
+    pub max_http_connections: usize,
+    /// Most HTTP connections open at once from one client address (IPv6: per /64). Behind a reverse
+    /// proxy every client has the proxy's address: raise it to --max-http-connections there.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_connections_per_ip: usize,
+    /// Time a client has to send a request's head, from connecting or from its previous response
+    /// (so also how long a kept-alive connection may sit idle).
+    #[arg(long, default_value = "10s", value_parser = parse_timeout, value_name = "DURATION")]
+    pub header_timeout: std::time::Duration,
+    /// Time a request has to send its body and be answered; then 408.
+    #[arg(long, default_value = "30s", value_parser = parse_timeout, value_name = "DURATION")]
+    pub body_timeout: std::time::Duration,
+    /// Time a write may wait for a client that reads nothing (a download, a viewer); then the
+    /// connection is closed.
+    #[arg(long, default_value = "30s", value_parser = parse_timeout, value_name = "DURATION")]
+    pub write_timeout: std::time::Duration,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub storage: StorageArgs,
@@ -285,6 +303,15 @@ fn parse_bytes(text: &str) -> Result<u64, String> {
     number
         .checked_mul(scale)
         .ok_or_else(|| format!("'{text}' is too large"))
+}
+
+/// A timeout: a duration above zero (zero would refuse every request).
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    match crate::timespec::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("a timeout must be above zero, e.g. 10s".to_owned()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn parse_age(text: &str) -> Result<std::time::Duration, String> {

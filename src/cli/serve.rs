@@ -30,6 +30,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // The server is only a log gateway, so the dashboard has the root to itself.
     let mut config = GatewayConfig::default()
         .max_connections(args.max_connections)
+        .max_http_connections(args.max_http_connections, args.max_connections_per_ip)
+        .timeouts(args.header_timeout, args.body_timeout, args.write_timeout)
         .dashboard("/");
     let token_hint = if args.token.is_some() {
         " --token \"$VG_TOKEN\""

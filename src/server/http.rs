@@ -7,6 +7,7 @@ mod config;
 mod frames;
 mod gateway;
 mod ingest;
+mod listen;
 mod loki;
 mod otlp;
 mod query;

@@ -14,6 +14,23 @@ pub struct GatewayConfig {
     pub allowed_origins: Vec<String>,
     /// Most viewers at once; more are closed with code 1013 ("try again later").
     pub max_connections: usize,
+    /// Most HTTP connections open at once under [`serve`](super::serve), viewers included; more
+    /// are answered 503 and closed before a byte of their request is read.
+    pub max_http_connections: usize,
+    /// Most HTTP connections open at once from one client address (an IPv6 client: its /64) under
+    /// [`serve`](super::serve). Behind a reverse proxy every client has the proxy's address: raise
+    /// it to `max_http_connections` there.
+    pub max_connections_per_client: usize,
+    /// Under [`serve`](super::serve), how long a client has to send a request's complete head,
+    /// counted from when the connection opens or its previous response ends: so also how long a
+    /// kept-alive connection may sit idle.
+    pub header_timeout: Duration,
+    /// How long a request may take to send its body and be answered (ingest); then 408. Applied by
+    /// the router, so under any server.
+    pub body_timeout: Duration,
+    /// Under [`serve`](super::serve), how long a write to a client may wait without the client
+    /// reading anything (a history download, a viewer's frames); then the connection is closed.
+    pub write_timeout: Duration,
     /// Largest message a viewer may send (a `filter` message is a few hundred bytes).
     pub max_message_bytes: usize,
     /// Largest ingest body (`POST /api/logs`, OTLP's `/v1/logs`, Loki's push), both as sent and once
@@ -47,6 +64,11 @@ impl Default for GatewayConfig {
             token: None,
             allowed_origins: Vec::new(),
             max_connections: 256,
+            max_http_connections: 512,
+            max_connections_per_client: 64,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
             max_message_bytes: 64 * 1024,
             max_ingest_bytes: 4 * 1024 * 1024,
             write_buffer_bytes: 16 * 1024 * 1024,
@@ -82,6 +104,23 @@ impl GatewayConfig {
     #[must_use]
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max;
+        self
+    }
+
+    /// Sets the caps on open HTTP connections, in total and per client address (builder style).
+    #[must_use]
+    pub fn max_http_connections(mut self, total: usize, per_client: usize) -> Self {
+        self.max_http_connections = total;
+        self.max_connections_per_client = per_client;
+        self
+    }
+
+    /// Sets the header (and keep-alive idle), body and write timeouts (builder style).
+    #[must_use]
+    pub fn timeouts(mut self, header: Duration, body: Duration, write: Duration) -> Self {
+        self.header_timeout = header;
+        self.body_timeout = body;
+        self.write_timeout = write;
         self
     }
 

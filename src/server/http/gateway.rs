@@ -14,17 +14,17 @@ use axum::extract::ws::{
     CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
 };
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
 
 use super::auth::{self, Authorized};
 use super::config::GatewayConfig;
 use super::state::Shared;
 use super::stream::{self, CLOSE_GRACE};
-use super::{ingest, loki, otlp, query, web};
+use super::{ingest, listen, loki, otlp, query, web};
 use crate::server::context::{NotLogged, Quiet};
 use crate::server::store::Emitter;
 use crate::wire::{STREAM_PATH, StreamQuery};
@@ -79,6 +79,12 @@ impl Gateway {
             .route(otlp::PATH, post(otlp::handle))
             .route(loki::PATH, post(loki::handle))
             .route("/healthz", get(healthz))
+            // A body sent slowly holds a connection and a buffer: answer 408 instead. Quick for the
+            // other routes, whose responses (an upgrade, a stream) start at once.
+            .route_layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                self.shared.config.body_timeout,
+            ))
             // Routes only: the fallback must stay unmarked, since a merge may make it the app's.
             .route_layer(axum::middleware::map_response(not_logged))
             .with_state(Arc::clone(&self.shared))
@@ -115,9 +121,15 @@ impl Gateway {
 /// then, e.g. a "shutting down" logged in `shutdown`) and waits briefly for them, then closes the
 /// emitter ([`Emitter::close`]) so that its sinks take the last entries.
 ///
-/// Accepted sockets get `TCP_NODELAY`, so small batches leave at once. If you run `axum::serve`
-/// yourself, do the same with `axum::serve::ListenerExt::tap_io` and call [`Gateway::shutdown`]
-/// in your shutdown signal.
+/// Every connection is bounded by the gateway's [`GatewayConfig`]: the caps on open connections (in
+/// total and per client address, checked before a byte is read), the header timeout (also the
+/// idle limit of a kept-alive connection) and the write timeout. Handlers can read the peer's address
+/// with `axum::extract::ConnectInfo<SocketAddr>`. Accepted sockets get `TCP_NODELAY`, so small
+/// batches leave at once. Serves HTTP/1.1 (and WebSocket upgrades), not HTTP/2.
+///
+/// Under `axum::serve` instead, the router's own limits still hold (the body timeout, the viewer
+/// limit, every size limit) but these connection bounds do not; call [`Gateway::shutdown`] in your
+/// shutdown signal.
 pub async fn serve<F>(
     listener: TcpListener,
     app: Router,
@@ -127,18 +139,19 @@ pub async fn serve<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let listener = listener.tap_io(|tcp| {
-        // Without NODELAY a small batch can wait for the peer's delayed ACK (tens of ms).
-        let _ = tcp.set_nodelay(true);
-    });
+    let config = &gateway.shared.config;
+    let limits = listen::Limits {
+        slots: Arc::clone(&gateway.shared.slots),
+        header_timeout: config.header_timeout,
+        write_timeout: config.write_timeout,
+    };
     let closing = gateway.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            closing.shutdown();
-        })
-        .await?;
-    // axum does not track upgraded connections, so wait for the viewers here.
+    listen::accept(listener, app, limits, async move {
+        shutdown.await;
+        closing.shutdown();
+    })
+    .await;
+    // Upgraded connections are the viewers' own tasks, so wait for the viewers here.
     let _ = tokio::time::timeout(CLOSE_GRACE, gateway.closed()).await;
     // Then the sinks take the last entries (a durable history flushes); off the runtime's threads,
     // since closing waits for them.
@@ -221,6 +234,10 @@ async fn healthz(
             "bytes": history.bytes,
             "oldest_seq": history.oldest_seq,
             "newest_seq": history.newest_seq,
+        },
+        "connections": {
+            "open": shared.slots.open(),
+            "refused": shared.slots.refused(),
         },
         "sinks": shared.emitter.sink_stats(),
         "disk": shared.emitter.disk_stats(),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, watch};
 
 use super::config::GatewayConfig;
+use super::listen::Slots;
 use crate::server::store::{Emitter, History};
 
 /// The gateway's state, behind one `Arc` in every handler.
@@ -20,6 +21,8 @@ pub(crate) struct Shared {
     /// Flips to `true` once: every viewer is sent what it is still owed, then closes with 1000.
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) max_permits: u32,
+    /// The caps on open HTTP connections, when served by [`serve`](super::serve).
+    pub(crate) slots: Arc<Slots>,
 }
 
 impl Shared {
@@ -33,6 +36,10 @@ impl Shared {
             permits: Arc::new(Semaphore::new(max_permits as usize)),
             shutdown: watch::Sender::new(false),
             max_permits,
+            slots: Arc::new(Slots::new(
+                config.max_http_connections,
+                config.max_connections_per_client,
+            )),
             config,
         }
     }
