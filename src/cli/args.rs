@@ -235,6 +235,10 @@ pub struct ServeArgs {
     /// connection is closed.
     #[arg(long, default_value = "30s", value_parser = parse_timeout, value_name = "DURATION")]
     pub write_timeout: std::time::Duration,
+    /// Most `GET /api/logs` answers sent at once (each is streamed, holding a few entries); more get
+    /// 503 with Retry-After.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub max_history_queries: usize,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub storage: StorageArgs,

@@ -48,6 +48,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config = config.token(token);
     }
     config.allowed_origins = args.allow_origin;
+    config.max_concurrent_queries = args.max_history_queries;
     let gateway = Gateway::new(emitter.clone(), config);
     let listener = bind(&args.bind).await?;
     let addr = listener.local_addr()?;

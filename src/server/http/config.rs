@@ -49,6 +49,9 @@ pub struct GatewayConfig {
     pub batch_bytes: usize,
     /// `GET /api/logs` returns at most this many entries when the request names no `limit`.
     pub default_query_limit: usize,
+    /// Most `GET /api/logs` answers being sent at once; more get 503 with `Retry-After`. Each holds
+    /// a few entries in memory however large the answer (it is streamed), plus its socket's buffers.
+    pub max_concurrent_queries: usize,
     /// The server's name in `hello`.
     pub server_name: String,
     /// Where [`Gateway::router`](super::Gateway::router) serves the web dashboard (`/logs/` by
@@ -77,6 +80,7 @@ impl Default for GatewayConfig {
             batch_entries: 512,
             batch_bytes: 256 * 1024,
             default_query_limit: 1000,
+            max_concurrent_queries: 16,
             server_name: "vg".to_owned(),
             dashboard: Some("/logs/".to_owned()),
         }

@@ -21,6 +21,8 @@ pub(crate) struct Shared {
     /// Flips to `true` once: every viewer is sent what it is still owed, then closes with 1000.
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) max_permits: u32,
+    /// One permit per `GET /api/logs` answer being sent.
+    pub(crate) queries: Arc<Semaphore>,
     /// The caps on open HTTP connections, when served by [`serve`](super::serve).
     pub(crate) slots: Arc<Slots>,
 }
@@ -36,6 +38,9 @@ impl Shared {
             permits: Arc::new(Semaphore::new(max_permits as usize)),
             shutdown: watch::Sender::new(false),
             max_permits,
+            queries: Arc::new(Semaphore::new(
+                config.max_concurrent_queries.min(Semaphore::MAX_PERMITS),
+            )),
             slots: Arc::new(Slots::new(
                 config.max_http_connections,
                 config.max_connections_per_client,

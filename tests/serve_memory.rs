@@ -1,0 +1,103 @@
+//! `vg serve`'s memory under clients that hold it: its resident set (`VmRSS` from `/proc`) while
+//! history downloads are never read. Linux only, where `/proc` is.
+
+#![cfg(all(feature = "cli", feature = "server", target_os = "linux"))]
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+use support::*;
+
+/// `vg serve` on a free loopback port with these extra flags, and where it listens.
+fn serve(extra: &[&str]) -> (VgProcess, SocketAddr) {
+    let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    let serve = VgProcess::spawn(&args);
+    let line = serve.wait_stderr("listening on");
+    (serve, announced_addr(&line))
+}
+
+/// Posts `count` entries with messages of `size` bytes, in bodies of about 2 MB.
+async fn ingest(addr: SocketAddr, count: usize, size: usize) {
+    let line = format!("{{\"level\":\"info\",\"msg\":\"{}\"}}\n", "x".repeat(size));
+    let per_body = (2 << 20) / line.len();
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(per_body);
+        let body = line.repeat(n);
+        let response = http(
+            addr,
+            "POST",
+            "/api/logs",
+            &[("Content-Type", "application/x-ndjson")],
+            body.as_bytes(),
+        )
+        .await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        left -= n;
+    }
+}
+
+async fn open_connections(addr: SocketAddr) -> u64 {
+    let health = http(addr, "GET", "/healthz", &[], b"").await.json();
+    health["connections"]["open"].as_u64().unwrap()
+}
+
+/// A connection that asks for everything and then reads only the status line, through a receive
+/// buffer as small as the kernel allows.
+async fn download_without_reading(addr: SocketAddr, ndjson: bool) -> (TcpStream, String) {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut tcp = within("connect", socket.connect(addr)).await.unwrap();
+    let accept = if ndjson {
+        "application/x-ndjson"
+    } else {
+        "application/json"
+    };
+    let request =
+        format!("GET /api/logs?limit=1000000 HTTP/1.1\r\nHost: {addr}\r\nAccept: {accept}\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut status = [0u8; 12];
+    within("the status line", tcp.read_exact(&mut status))
+        .await
+        .unwrap();
+    (tcp, String::from_utf8_lossy(&status).into_owned())
+}
+
+#[tokio::test]
+async fn history_downloads_never_read_hold_little_memory_and_are_cut_off_by_the_write_timeout() {
+    let (server, addr) = serve(&["--write-timeout", "10s", "--max-history-queries", "16"]);
+    // 32 MB of history: each download would be over 32 MB if built whole.
+    ingest(addr, 8000, 4000).await;
+    let before = server.rss();
+    let mut held = Vec::new();
+    for i in 0..20 {
+        held.push(download_without_reading(addr, i % 2 == 0).await);
+    }
+    let answered = held.iter().filter(|(_, s)| s == "HTTP/1.1 200").count();
+    let refused = held.iter().filter(|(_, s)| s == "HTTP/1.1 503").count();
+    assert_eq!((answered, refused), (16, 4), "more than 16 queries at once");
+    // Watch memory until the server has closed every stalled download by itself.
+    let mut peak = server.rss();
+    within("stalled downloads to be closed", async {
+        while open_connections(addr).await > 1 {
+            peak = peak.max(server.rss());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    let grown = peak.saturating_sub(before);
+    eprintln!("rss before {} MB, peak {} MB", before >> 20, peak >> 20);
+    assert!(
+        grown < 32 << 20,
+        "16 stalled downloads of a 32 MB history grew the server by {} MB",
+        grown >> 20
+    );
+    drop(held);
+    drop(server);
+}
