@@ -8,6 +8,7 @@
 pub mod decode;
 mod level;
 mod meta;
+mod size;
 
 use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -78,27 +79,23 @@ impl LogEntry {
         serde_json::to_string(self).expect("a LogEntry always serializes")
     }
 
-    /// A rough count of the bytes this entry holds, used to bound buffers by size.
+    /// The bytes this entry holds in memory, shared in an `Arc`: its own size and every heap block
+    /// it owns (strings, meta and each value in it), each charged its capacity plus the
+    /// allocator's per-block overhead. Bounds stated in bytes (history, live buffer) count this.
     pub fn approx_size(&self) -> usize {
-        fn value_size(v: &Value) -> usize {
-            match v {
-                Value::String(s) => s.len() + 2,
-                Value::Array(a) => a.iter().map(value_size).sum::<usize>() + 2,
-                Value::Object(o) => o.iter().map(|(k, v)| k.len() + 4 + value_size(v)).sum(),
-                _ => 8,
-            }
-        }
-        let meta: usize = self
-            .meta
-            .iter()
-            .map(|(k, v)| k.len() + 4 + value_size(v))
-            .sum();
-        std::mem::size_of::<LogEntry>()
-            + self.source.len()
-            + self.message.len()
-            + self.instance.as_ref().map_or(0, String::len)
-            + self.region.as_ref().map_or(0, String::len)
-            + meta
+        // The Arc's block: two counts and the entry.
+        size::block(2 * std::mem::size_of::<usize>() + std::mem::size_of::<LogEntry>())
+            + size::block(self.source.capacity())
+            + size::block(self.message.capacity())
+            + self
+                .instance
+                .as_ref()
+                .map_or(0, |s| size::block(s.capacity()))
+            + self
+                .region
+                .as_ref()
+                .map_or(0, |s| size::block(s.capacity()))
+            + self.meta.heap_size()
     }
 }
 

@@ -207,7 +207,7 @@ pub struct ServeArgs {
     /// Entries kept in history for backfill and resume.
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub history: usize,
-    /// Bytes kept in history at most.
+    /// Bytes kept in history at most: what entries cost in memory (parsed meta included), not their JSON.
     #[arg(long, default_value_t = 64 * 1024 * 1024, value_name = "BYTES")]
     pub history_bytes: usize,
     /// Browser origin allowed to connect (repeatable). Without --token, also the names this server may

@@ -53,6 +53,24 @@ impl Meta {
         }
     }
 
+    /// The heap this meta owns: its vector, owned keys and every value (see `model::size`).
+    pub(crate) fn heap_size(&self) -> usize {
+        let vector =
+            super::size::block(self.entries.capacity() * std::mem::size_of::<(MetaKey, Value)>());
+        let fields: usize = self
+            .entries
+            .iter()
+            .map(|(key, value)| {
+                let key = match key {
+                    Cow::Borrowed(_) => 0,
+                    Cow::Owned(s) => super::size::block(s.capacity()),
+                };
+                key + super::size::value_heap(value)
+            })
+            .sum();
+        vector + fields
+    }
+
     /// The number of fields.
     pub fn len(&self) -> usize {
         self.entries.len()
