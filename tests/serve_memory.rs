@@ -107,7 +107,7 @@ async fn history_holds_to_its_byte_limit_with_entries_that_cost_far_more_than_th
     let limit: u64 = 32 << 20;
     let (server, addr) = serve(&["--history-bytes", &limit.to_string()]);
     let before = server.rss();
-    // 90 kB of JSON that parses into 30,000 values: about 4 MB each in memory.
+    // 90 kB of JSON that parses into 30,000 values: about 2.5 MB each in memory.
     let body = format!(
         "{{\"msg\":\"arrays\",\"a\":[{}[]]}}\n",
         "[],".repeat(30_000)
@@ -134,7 +134,7 @@ async fn history_holds_to_its_byte_limit_with_entries_that_cost_far_more_than_th
     // entries were kept, about 160 MB).
     assert!(
         grown < 3 * limit,
-        "60 entries of 4 MB each grew the server by {} MB with --history-bytes 32 MiB ({history})",
+        "60 entries of 2.5 MB each grew the server by {} MB with --history-bytes 32 MiB ({history})",
         grown >> 20
     );
     drop(server);
