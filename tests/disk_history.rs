@@ -6,83 +6,16 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
-use support::{TempDir, TestServer, emitter_config, until_live, within};
+use support::{TempDir, at, crash_image, fill, open_with, resume, segments, within, written};
+use vg::Level;
 use vg::server::{DiskConfig, DiskError, Emitter, Gateway, GatewayConfig};
 use vg::wire::GapReason;
-use vg::{Level, LogEntry};
-
-/// A small memory ring, so that reads reach the disk.
-fn open_with(disk: DiskConfig) -> Result<Emitter, DiskError> {
-    Emitter::open(emitter_config().history(16, usize::MAX).disk(disk))
-}
 
 fn open(dir: &Path) -> Emitter {
     open_with(DiskConfig::new(dir)).unwrap()
-}
-
-/// Waits (bounded) until the disk holds seq `newest`.
-fn written(emitter: &Emitter, newest: u64) {
-    let deadline = std::time::Instant::now() + support::LIMIT;
-    while emitter.disk_stats().unwrap().newest_seq < Some(newest) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "seq {newest} never reached the disk"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-fn at(second: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_770_000_000 + second, 0).unwrap()
-}
-
-/// Emits `count` entries `m1`, `m2`..., one second apart, and waits until they are on disk.
-fn fill(emitter: &Emitter, count: u64) -> u64 {
-    let mut last = 0;
-    for i in 1..=count {
-        let mut entry = LogEntry::new(Level::Info, "t", format!("m{i}"));
-        entry.timestamp = at(i64::try_from(i).unwrap());
-        last = emitter.emit(entry);
-    }
-    written(emitter, last);
-    last
-}
-
-fn segments(dir: &Path) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
-        .collect();
-    found.sort();
-    found
-}
-
-/// What a viewer resuming with `query` gets up to `live`: seqs received and the gaps.
-async fn resume(emitter: &Emitter, query: &str) -> (Vec<u64>, Vec<(GapReason, u64, u64, u64)>) {
-    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
-    let server = TestServer::serve(emitter.clone(), gateway.clone(), gateway.router()).await;
-    let (mut ws, _) = server.connect(query).await;
-    let (entries, gaps) = until_live(&mut ws).await;
-    drop(ws);
-    server.stop().await;
-    let seqs = entries.iter().filter_map(|e| e.seq).collect();
-    let gaps = gaps
-        .iter()
-        .map(|g| {
-            (
-                g.reason,
-                g.missed,
-                g.from_seq.unwrap_or(0),
-                g.to_seq.unwrap_or(0),
-            )
-        })
-        .collect();
-    (seqs, gaps)
 }
 
 #[tokio::test]
@@ -282,17 +215,6 @@ async fn since_and_until_windows_are_exact_across_segment_boundaries() {
         }
     })
     .await;
-}
-
-/// A copy of a data dir taken while its server runs is what a crash at that instant leaves behind.
-fn crash_image(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for item in std::fs::read_dir(from).unwrap() {
-        let path = item.unwrap().path();
-        if path.file_name().is_some_and(|n| n != "lock") {
-            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
-        }
-    }
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::Catalog;
 use super::format;
-use super::segment::{self, ReadPlan};
+use super::segment::{self, Ended, ReadPlan};
 use crate::model::LogEntry;
 use crate::server::store::Bounds;
 
@@ -48,10 +48,18 @@ impl Catalog {
                 max,
                 contiguous,
             };
-            if segment::read(&snapshot, plan, &mut out) {
-                break;
+            let mut damage = Vec::new();
+            let ended = segment::read(&snapshot, plan, &mut out, &mut damage);
+            if !damage.is_empty() {
+                self.found_damage(snapshot.path(), &damage);
             }
-            next = snapshot.last_seq + 1;
+            match ended {
+                Ended::Stopped => break,
+                // Sealed since the snapshot: the same seqs again from the new file (a segment is
+                // sealed once, so this repeats at most once per segment).
+                Ended::Replaced => continue,
+                Ended::Through => next = snapshot.last_seq + 1,
+            }
         }
         out
     }
