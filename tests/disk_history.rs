@@ -9,7 +9,9 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use support::{TempDir, at, crash_image, fill, open_with, resume, segments, within, written};
+use support::{
+    TempDir, TestApp, at, crash_image, fill, open_with, resume, segments, within, written,
+};
 use vg::Level;
 use vg::server::{DiskConfig, DiskError, Emitter, Gateway, GatewayConfig};
 use vg::wire::GapReason;
@@ -193,7 +195,7 @@ async fn since_and_until_windows_are_exact_across_segment_boundaries() {
     let emitter = open_with(disk).unwrap();
     assert!(emitter.disk_stats().unwrap().segments > 10);
     let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
-    let app = support::TestApp::with_router(emitter.clone(), gateway.clone(), gateway.router());
+    let app = TestApp::with_router(emitter.clone(), gateway.clone(), gateway.router());
     within("windows", async {
         for first in (1..=560).step_by(7) {
             let last = first + 37;
@@ -250,4 +252,46 @@ async fn two_crashes_in_a_row_are_one_counted_restart_gap_and_no_seq_is_given_tw
     // Above the five the first server stamped, and above anything the second could have.
     assert!(to >= 105);
     assert_eq!(emitter.log(Level::Info, "t", "next"), to + 1);
+}
+
+#[tokio::test]
+async fn the_stats_endpoint_gives_the_disk_figures_to_token_holders_only() {
+    let dir = TempDir::new("disk-stats");
+    let emitter = open(dir.path());
+    fill(&emitter, 300);
+    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default().token("s3cret"));
+    let app = TestApp::with_router(emitter.clone(), gateway.clone(), gateway.router());
+    let refused = app.request("GET", "/api/logs/stats", &[], b"").await;
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    let auth = [("Authorization", "Bearer s3cret")];
+    let reply = app.request("GET", "/api/logs/stats", &auth, b"").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let stats = reply.json();
+    let expected = emitter.disk_stats().unwrap();
+    assert_eq!(stats["segments"], 1);
+    assert_eq!(stats["bytes"], expected.bytes);
+    assert!(expected.bytes > 300 * 30, "{expected:?}");
+    assert_eq!(
+        (stats["oldest_seq"].as_u64(), stats["newest_seq"].as_u64()),
+        (Some(1), Some(300))
+    );
+    assert_eq!(stats["oldest_time"], serde_json::to_value(at(1)).unwrap());
+    assert_eq!(stats["newest_time"], serde_json::to_value(at(300)).unwrap());
+    assert_eq!(
+        (stats["written"].as_u64(), stats["write_errors"].as_u64()),
+        (Some(300), Some(0))
+    );
+
+    // Without a data dir there is nothing to report, and the reply says how to get it.
+    let memory = support::TestApp::new(support::emitter_config(), GatewayConfig::default());
+    let reply = memory.request("GET", "/api/logs/stats", &[], b"").await;
+    assert_eq!(reply.status, 404);
+    assert!(
+        reply.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("--data-dir"),
+        "{}",
+        reply.body
+    );
 }

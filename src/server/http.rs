@@ -11,6 +11,7 @@ mod loki;
 mod otlp;
 mod query;
 mod state;
+mod stats;
 mod stream;
 mod web;
 
