@@ -17,7 +17,7 @@ use super::auth::Authorized;
 use super::state::Shared;
 use crate::filter::Filter;
 use crate::model::LogEntry;
-use crate::server::store::{Chunk, History, Scan, window_start};
+use crate::server::store::{Chunk, History, Scan, past_window, window_end, window_start};
 use crate::wire::StreamQuery;
 
 pub(crate) async fn handle(
@@ -39,15 +39,16 @@ pub(crate) async fn handle(
     let limit = query.tail.unwrap_or(shared.config.default_query_limit);
     let newest = history.bounds().newest.unwrap_or(0);
     let start = window_start(history, &filter, 1);
+    let end = window_end(history, &filter, newest);
     let entries = match query.after {
         Some(after) => oldest_after(
             history,
             &filter,
             after.saturating_add(1).max(start),
-            newest,
+            end,
             limit,
         ),
-        None => history.last_matching(&filter, start, newest, limit),
+        None => history.last_matching(&filter, start, end, limit),
     };
     let ndjson = headers
         .get(header::ACCEPT)
@@ -75,8 +76,9 @@ pub(crate) async fn handle(
     response
 }
 
-/// The oldest `limit` entries from `from` to `to` that pass `filter`. Seqs no longer held are
-/// skipped: a poller learns of them from `X-Vg-Newest-Seq` and the seqs it gets.
+/// The oldest `limit` entries from `from` to `to` that pass `filter`, stopping at the first entry
+/// past the window's `until`. Seqs no longer held are skipped: a poller learns of them from
+/// `X-Vg-Newest-Seq` and the seqs it gets.
 fn oldest_after(
     history: &dyn History,
     filter: &Filter,
@@ -87,15 +89,16 @@ fn oldest_after(
     let mut picked = Vec::new();
     for chunk in Scan::new(history, from, to) {
         if let Chunk::Entries(entries) = chunk {
-            let wanted = limit - picked.len();
-            picked.extend(
-                entries
-                    .into_iter()
-                    .filter(|e| filter.matches(e))
-                    .take(wanted),
-            );
-            if picked.len() == limit {
-                break;
+            for entry in entries {
+                if past_window(filter, &entry) {
+                    return picked;
+                }
+                if filter.matches(&entry) {
+                    picked.push(entry);
+                    if picked.len() == limit {
+                        return picked;
+                    }
+                }
             }
         }
     }

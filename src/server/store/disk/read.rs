@@ -100,6 +100,20 @@ impl Catalog {
         state.segments.iter().find_map(|s| s.seek_micros(micros))
     }
 
+    /// The seq before the first segment whose oldest entry is after `time`: an `until` window
+    /// reads no further (see [`History::seek_until`](crate::server::store::History::seek_until)).
+    pub(crate) fn seek_until(&self, time: DateTime<Utc>) -> Option<u64> {
+        let micros = format::micros(&time);
+        let state = self.lock();
+        state
+            .segments
+            .iter()
+            .filter(|s| s.entries > 0)
+            .find(|s| s.min_micros > micros)
+            .and_then(|s| s.first_seq)
+            .map(|first| first - 1)
+    }
+
     /// What the disk holds: oldest and newest seq, and the oldest entry's time.
     pub(crate) fn bounds(&self) -> Bounds {
         let state = self.lock();
