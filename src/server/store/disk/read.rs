@@ -26,6 +26,7 @@ impl Catalog {
     ) -> Vec<Arc<LogEntry>> {
         let mut out = Vec::new();
         let mut next = from;
+        let mut replaced = 0;
         while out.len() < max && next <= to {
             let snapshot = {
                 let state = self.lock();
@@ -57,7 +58,9 @@ impl Catalog {
                 Ended::Stopped => break,
                 // Sealed since the snapshot: the same seqs again from the new file (a segment is
                 // sealed once, so this repeats at most once per segment).
-                Ended::Replaced => continue,
+                Ended::Replaced if replaced < 2 => replaced += 1,
+                // Changed under the catalog by something other than the sealer: stop here.
+                Ended::Replaced => break,
                 Ended::Through => next = snapshot.last_seq + 1,
             }
         }

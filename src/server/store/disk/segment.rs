@@ -222,8 +222,11 @@ pub(crate) fn read(
     if file.read_exact(&mut header).is_err() {
         return Ended::Through;
     }
-    if format::check_header(&header) != Ok(segment.layout) {
-        return Ended::Replaced;
+    match format::check_header(&header) {
+        Ok(layout) if layout == segment.layout => {}
+        Ok(_) => return Ended::Replaced,
+        // Damaged since start: nothing in it can be trusted.
+        Err(_) => return Ended::Stopped,
     }
     match segment.layout {
         Layout::Open => read_open(file, segment, plan, out),
