@@ -1,6 +1,7 @@
 //! Durable history, side by side in one run: `emit()` with and without the disk sink, sustained
-//! ingest to disk against plain NDJSON appends, bytes on disk per entry, replay from disk, and the
-//! first entry of a `since` window after a restart (everything then comes from disk).
+//! ingest to disk against plain NDJSON appends, bytes on disk per entry (right after ingest, and
+//! once every segment is sealed and compressed), replay from disk, and the first entry of a `since`
+//! window after a restart (everything then comes from disk, sealed segments).
 //!
 //! `cargo bench --no-default-features --features server --bench disk` (`DISK_BENCH_N` entries,
 //! default 1,000,000). Each variant runs `ROUNDS` times (default 3), interleaved; medians printed.
@@ -162,13 +163,30 @@ fn main() {
         ingest / plain
     );
     println!(
-        "bytes on disk per entry: {:.0} ({:.2}x its JSON)",
+        "bytes on disk per entry right after ingest (full segments sealed meanwhile, the last open): {:.0} ({:.2}x its JSON)",
         bytes as f64 / n as f64,
         bytes as f64 / json_bytes as f64
     );
 
-    // After a restart every read comes from disk (the ring is empty).
+    // After a restart every read comes from disk (the ring is empty). The segment the last round
+    // left open is sealed after the start: wait for it, so every entry is in a sealed segment.
     let emitter = Emitter::open(config().disk(DiskConfig::new(root.join("data")))).unwrap();
+    let start = Instant::now();
+    let sealed = loop {
+        let stats = emitter.disk_stats().unwrap();
+        if stats.sealed + 1 == stats.segments || start.elapsed() > Duration::from_secs(300) {
+            break stats;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    println!(
+        "bytes on disk per entry once sealed: {:.1} ({:.3}x its JSON; {} of {} segments sealed, the last in {:.2} s after the start)",
+        sealed.bytes as f64 / n as f64,
+        sealed.bytes as f64 / json_bytes as f64,
+        sealed.sealed,
+        sealed.segments,
+        start.elapsed().as_secs_f64()
+    );
     let history = emitter.history();
     let mut firsts = Vec::new();
     for k in 1..=9u64 {

@@ -6,83 +6,18 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
-use support::{TempDir, TestServer, emitter_config, until_live, within};
+use support::{
+    TempDir, TestApp, at, crash_image, fill, open_with, resume, segments, within, written,
+};
+use vg::Level;
 use vg::server::{DiskConfig, DiskError, Emitter, Gateway, GatewayConfig};
 use vg::wire::GapReason;
-use vg::{Level, LogEntry};
-
-/// A small memory ring, so that reads reach the disk.
-fn open_with(disk: DiskConfig) -> Result<Emitter, DiskError> {
-    Emitter::open(emitter_config().history(16, usize::MAX).disk(disk))
-}
 
 fn open(dir: &Path) -> Emitter {
     open_with(DiskConfig::new(dir)).unwrap()
-}
-
-/// Waits (bounded) until the disk holds seq `newest`.
-fn written(emitter: &Emitter, newest: u64) {
-    let deadline = std::time::Instant::now() + support::LIMIT;
-    while emitter.disk_stats().unwrap().newest_seq < Some(newest) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "seq {newest} never reached the disk"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-fn at(second: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_770_000_000 + second, 0).unwrap()
-}
-
-/// Emits `count` entries `m1`, `m2`..., one second apart, and waits until they are on disk.
-fn fill(emitter: &Emitter, count: u64) -> u64 {
-    let mut last = 0;
-    for i in 1..=count {
-        let mut entry = LogEntry::new(Level::Info, "t", format!("m{i}"));
-        entry.timestamp = at(i64::try_from(i).unwrap());
-        last = emitter.emit(entry);
-    }
-    written(emitter, last);
-    last
-}
-
-fn segments(dir: &Path) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
-        .collect();
-    found.sort();
-    found
-}
-
-/// What a viewer resuming with `query` gets up to `live`: seqs received and the gaps.
-async fn resume(emitter: &Emitter, query: &str) -> (Vec<u64>, Vec<(GapReason, u64, u64, u64)>) {
-    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
-    let server = TestServer::serve(emitter.clone(), gateway.clone(), gateway.router()).await;
-    let (mut ws, _) = server.connect(query).await;
-    let (entries, gaps) = until_live(&mut ws).await;
-    drop(ws);
-    server.stop().await;
-    let seqs = entries.iter().filter_map(|e| e.seq).collect();
-    let gaps = gaps
-        .iter()
-        .map(|g| {
-            (
-                g.reason,
-                g.missed,
-                g.from_seq.unwrap_or(0),
-                g.to_seq.unwrap_or(0),
-            )
-        })
-        .collect();
-    (seqs, gaps)
 }
 
 #[tokio::test]
@@ -260,7 +195,7 @@ async fn since_and_until_windows_are_exact_across_segment_boundaries() {
     let emitter = open_with(disk).unwrap();
     assert!(emitter.disk_stats().unwrap().segments > 10);
     let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
-    let app = support::TestApp::with_router(emitter.clone(), gateway.clone(), gateway.router());
+    let app = TestApp::with_router(emitter.clone(), gateway.clone(), gateway.router());
     within("windows", async {
         for first in (1..=560).step_by(7) {
             let last = first + 37;
@@ -282,17 +217,6 @@ async fn since_and_until_windows_are_exact_across_segment_boundaries() {
         }
     })
     .await;
-}
-
-/// A copy of a data dir taken while its server runs is what a crash at that instant leaves behind.
-fn crash_image(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for item in std::fs::read_dir(from).unwrap() {
-        let path = item.unwrap().path();
-        if path.file_name().is_some_and(|n| n != "lock") {
-            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
-        }
-    }
 }
 
 #[tokio::test]
@@ -328,4 +252,46 @@ async fn two_crashes_in_a_row_are_one_counted_restart_gap_and_no_seq_is_given_tw
     // Above the five the first server stamped, and above anything the second could have.
     assert!(to >= 105);
     assert_eq!(emitter.log(Level::Info, "t", "next"), to + 1);
+}
+
+#[tokio::test]
+async fn the_stats_endpoint_gives_the_disk_figures_to_token_holders_only() {
+    let dir = TempDir::new("disk-stats");
+    let emitter = open(dir.path());
+    fill(&emitter, 300);
+    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default().token("s3cret"));
+    let app = TestApp::with_router(emitter.clone(), gateway.clone(), gateway.router());
+    let refused = app.request("GET", "/api/logs/stats", &[], b"").await;
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    let auth = [("Authorization", "Bearer s3cret")];
+    let reply = app.request("GET", "/api/logs/stats", &auth, b"").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let stats = reply.json();
+    let expected = emitter.disk_stats().unwrap();
+    assert_eq!(stats["segments"], 1);
+    assert_eq!(stats["bytes"], expected.bytes);
+    assert!(expected.bytes > 300 * 30, "{expected:?}");
+    assert_eq!(
+        (stats["oldest_seq"].as_u64(), stats["newest_seq"].as_u64()),
+        (Some(1), Some(300))
+    );
+    assert_eq!(stats["oldest_time"], serde_json::to_value(at(1)).unwrap());
+    assert_eq!(stats["newest_time"], serde_json::to_value(at(300)).unwrap());
+    assert_eq!(
+        (stats["written"].as_u64(), stats["write_errors"].as_u64()),
+        (Some(300), Some(0))
+    );
+
+    // Without a data dir there is nothing to report, and the reply says how to get it.
+    let memory = support::TestApp::new(support::emitter_config(), GatewayConfig::default());
+    let reply = memory.request("GET", "/api/logs/stats", &[], b"").await;
+    assert_eq!(reply.status, 404);
+    assert!(
+        reply.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("--data-dir"),
+        "{}",
+        reply.body
+    );
 }

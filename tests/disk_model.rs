@@ -1,5 +1,6 @@
-//! A property test of durable history: any sequence of appends, seals (small segments), graceful
-//! restarts and crashes leaves a data dir whose reads agree with a plain model of what it must
+//! A property test of durable history: any sequence of appends, seals (small segments, compressed
+//! by the sealer in the background or waited for), graceful restarts and crashes (also in the
+//! middle of sealing) leaves a data dir whose reads agree with a plain model of what it must
 //! hold. A crash is a copy of the dir taken while its server runs: exactly what a `kill -9` at that
 //! instant leaves behind.
 
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use support::{TempDir, emitter_config};
+use support::{TempDir, crash_image, emitter_config};
 use vg::server::{DiskConfig, Emitter, Fsync};
 use vg::{Level, LogEntry};
 
@@ -26,6 +27,8 @@ enum Op {
     Restart,
     /// Crash with everything emitted written.
     Crash,
+    /// Wait until every full segment is compressed, so the reads after it go through sealed ones.
+    Seal,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -34,6 +37,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (1u16..200).prop_map(Op::AppendThenCrash),
         1 => Just(Op::Restart),
         1 => Just(Op::Crash),
+        2 => Just(Op::Seal),
     ]
 }
 
@@ -53,18 +57,6 @@ fn wait_written(emitter: &Emitter, seq: u64) {
             "seq {seq} never written"
         );
         std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// The dir as a crash at this instant leaves it, in a new place (the running server keeps its own).
-fn crash_image(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for item in std::fs::read_dir(from).unwrap() {
-        let path = item.unwrap().path();
-        let name = path.file_name().unwrap().to_owned();
-        if name != "lock" {
-            std::fs::copy(&path, to.join(name)).unwrap();
-        }
     }
 }
 
@@ -164,6 +156,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                 drop(emitter);
                 emitter = open(&dir);
             }
+            Op::Seal => support::sealed(&emitter),
         }
         prop_assert_eq!(emitter.boot(), boot.as_str());
         check(&emitter, &model)?;

@@ -12,6 +12,7 @@ mod loki;
 mod otlp;
 mod query;
 mod state;
+mod stats;
 mod stream;
 mod web;
 

@@ -7,6 +7,7 @@
 //! - [`ws`]: a real WebSocket client reading the protocol's messages;
 //! - [`http`]: the reply both HTTP clients return, and a minimal HTTP/1.1 client for servers in
 //!   another process;
+//! - [`disk`]: emitters on data dirs, and what a viewer resuming there receives;
 //! - [`ingest`]: for the OTLP and Loki tests, a POST whose reply body stays bytes, and compression;
 //! - temp dirs, and one bound ([`LIMIT`]) on every wait, so no test can hang.
 //!
@@ -20,6 +21,8 @@
 )]
 
 #[cfg(feature = "server")]
+mod disk;
+#[cfg(feature = "server")]
 mod gateway;
 mod http;
 #[cfg(feature = "server")]
@@ -28,6 +31,8 @@ pub mod ingest;
 mod process;
 mod ws;
 
+#[cfg(feature = "server")]
+pub use disk::*;
 #[cfg(feature = "server")]
 pub use gateway::*;
 pub use http::*;

@@ -76,6 +76,7 @@ impl Gateway {
         routes
             .route(STREAM_PATH, get(stream))
             .route("/api/logs", get(query::handle).post(ingest::handle))
+            .route("/api/logs/stats", get(super::stats::handle))
             .route(otlp::PATH, post(otlp::handle))
             .route(loki::PATH, post(loki::handle))
             .route("/healthz", get(healthz))

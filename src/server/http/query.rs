@@ -20,7 +20,7 @@ use chrono::Utc;
 
 use super::auth::Authorized;
 use super::state::Shared;
-use crate::server::store::window_start;
+use crate::server::store::{window_end, window_start};
 use crate::wire::StreamQuery;
 use pages::{Framing, Pages, start_of_last};
 
@@ -57,11 +57,12 @@ pub(crate) async fn handle(
     let limit = query.tail.unwrap_or(shared.config.default_query_limit);
     let newest = history.bounds().newest.unwrap_or(0);
     let start = window_start(&*history, &filter, 1);
+    let end = window_end(&*history, &filter, newest);
     let from = match query.after {
         // The oldest `limit` matching after that seq; seqs no longer held are skipped: a poller
         // learns of them from `X-Vg-Newest-Seq` and the seqs it gets.
         Some(after) => after.saturating_add(1).max(start),
-        None => start_of_last(&*history, &filter, start, newest, limit),
+        None => start_of_last(&*history, &filter, start, end, limit),
     };
     let ndjson = headers
         .get(header::ACCEPT)
@@ -73,7 +74,7 @@ pub(crate) async fn handle(
         ("application/json", Framing::Array)
     };
     let identity = HeaderValue::from_str(history.identity());
-    let pages = Pages::new(history, filter, framing, (from, newest), limit, permit);
+    let pages = Pages::new(history, filter, framing, (from, end), limit, permit);
     let body = Body::from_stream(futures_util::stream::iter(pages.map(Ok::<_, Infallible>)));
     let mut response = (StatusCode::OK, body).into_response();
     let out = response.headers_mut();

@@ -27,7 +27,9 @@ use super::frames::Batch;
 use super::state::Shared;
 use crate::filter::Filter;
 use crate::model::LogEntry;
-use crate::server::store::{Bounds, Chunk, Scan, Subscription, window_start};
+use crate::server::store::{
+    Bounds, Chunk, Scan, Subscription, past_window, window_end, window_start,
+};
 use crate::wire::{
     ClientMessage, Gap, GapReason, Hello, PROTOCOL_VERSION, ServerMessage, StreamQuery,
 };
@@ -163,7 +165,8 @@ impl Connection {
                 // is then reported as a gap, not skipped.
                 let oldest = bounds.oldest.unwrap_or(newest);
                 let start = window_start(&*self.shared.history, &self.filter, oldest);
-                self.forward(start, newest).await
+                let end = window_end(&*self.shared.history, &self.filter, newest);
+                self.forward(start, end).await
             }
             (None, None) => Ok(()),
         }
@@ -184,6 +187,9 @@ impl Connection {
                 }
                 Chunk::Entries(entries) => {
                     for entry in &entries {
+                        if past_window(&self.filter, entry) {
+                            return self.flush().await;
+                        }
                         self.push(entry).await?;
                     }
                 }
@@ -196,7 +202,8 @@ impl Connection {
     async fn tail(&mut self, n: usize, newest: u64) -> Result<(), Gone> {
         let history = &self.shared.history;
         let start = window_start(&**history, &self.filter, 1);
-        let picked = history.last_matching(&self.filter, start, newest, n);
+        let end = window_end(&**history, &self.filter, newest);
+        let picked = history.last_matching(&self.filter, start, end, n);
         for entry in &picked {
             self.batch.push(entry);
             if self.batch.is_full() {

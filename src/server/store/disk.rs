@@ -5,6 +5,8 @@
 //! (`writer`: batched, on its own thread, `emit()` never touches the disk) and a history that reads
 //! (`read`, put behind the memory ring by `tiered`). Between them sits the [`Catalog`]: the segments
 //! and their in-memory index, which recovery builds at start and the writer extends as it appends.
+//! A full segment is compressed by the `sealer`, off the writer's thread, into a `sealed` file
+//! that carries its own index, so a start reads indexes instead of scanning everything stored.
 //!
 //! Continuity across restarts: the stream's identity lives in `DIR/stream`, and seqs continue above
 //! the last *lease* recorded on disk (a record the writer keeps ahead of every seq stamped, and sets
@@ -16,6 +18,8 @@ mod format;
 mod lock;
 mod read;
 mod recovery;
+mod sealed;
+mod sealer;
 mod segment;
 mod tiered;
 mod writer;
@@ -204,6 +208,13 @@ pub struct DiskStats {
     /// What start found and did, one sentence each (torn ends cut, damaged records skipped, seqs
     /// lost at the last stop).
     pub recovery: Vec<String>,
+    /// Segments sealed (compressed, with their own index); the others are read as written.
+    pub sealed: usize,
+    /// Compressed frames that reads found damaged since start: their entries are skipped, and a
+    /// viewer resuming across them is told with a gap.
+    pub damaged_frames: u64,
+    /// Where reads found damage since start, one sentence each (the first few).
+    pub damage: Vec<String>,
 }
 
 /// The segments and what is known about them, shared by the writer and the readers.
@@ -220,6 +231,9 @@ pub(crate) struct Catalog {
     torn_bytes: u64,
     damaged_records: u64,
     recovery: Vec<String>,
+    /// Damage reads found (frame offsets by segment, and what was said), bounded.
+    damage: Mutex<Vec<(PathBuf, u64)>>,
+    damaged_frames: AtomicU64,
     _lock: DirLock,
 }
 
@@ -264,8 +278,17 @@ pub(crate) fn open(config: DiskConfig, new_identity: String) -> Result<Opened, D
     let mut next_id = 1;
     for (id, path) in listed {
         next_id = id + 1;
+        // A seal that did not finish: the open segment it was made from is still in place.
+        let _ = std::fs::remove_file(sealer::temporary(&path));
         let scanned = recovery::scan(&path)?;
         let name = Segment::file_name(id);
+        if let Some(why) = &scanned.unusable {
+            notes.push(format!(
+                "{name}: left out, {why}; its entries are not served (move the file away to silence this)"
+            ));
+            damaged_records += 1;
+            continue;
+        }
         if scanned.torn_bytes > 0 {
             notes.push(format!(
                 "{name}: cut a torn record off the end ({} bytes at offset {})",
@@ -337,6 +360,8 @@ pub(crate) fn open(config: DiskConfig, new_identity: String) -> Result<Opened, D
         torn_bytes,
         damaged_records,
         recovery: notes,
+        damage: Mutex::new(Vec::new()),
+        damaged_frames: AtomicU64::new(0),
         _lock: lock,
         config,
     };
@@ -449,6 +474,50 @@ impl Catalog {
             torn_bytes: self.torn_bytes,
             damaged_records: self.damaged_records,
             recovery: self.recovery.clone(),
+            sealed: segments.iter().filter(|s| s.sealed).count(),
+            damaged_frames: self.damaged_frames.load(Ordering::Relaxed),
+            damage: self
+                .damage
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .map(|(path, offset)| damage_note(path, *offset))
+                .collect(),
         }
     }
+
+    /// Takes note of damaged frames a read found in `path` (each said once on stderr, counted,
+    /// and listed in the stats while the list is short).
+    pub(crate) fn found_damage(&self, path: &Path, offsets: &[u64]) {
+        let mut seen = self.damage.lock().unwrap_or_else(PoisonError::into_inner);
+        for &offset in offsets {
+            if seen.iter().any(|(p, o)| p == path && *o == offset) {
+                continue;
+            }
+            self.damaged_frames.fetch_add(1, Ordering::Relaxed);
+            crate::say!("vg: {}", damage_note(path, offset));
+            if seen.len() < MAX_DAMAGE_NOTES {
+                seen.push((path.to_owned(), offset));
+            }
+        }
+    }
+
+    /// A seal that failed: the segment stays open and is read as written.
+    pub(crate) fn seal_failed(&self, path: &Path, error: &std::io::Error) {
+        self.write_errors.fetch_add(1, Ordering::Relaxed);
+        crate::say!(
+            "vg: cannot compress {}: {error}; it is kept as written and served, and sealing is tried again at the next start",
+            path.display()
+        );
+    }
+}
+
+/// Damaged frames listed in the stats (all are counted).
+const MAX_DAMAGE_NOTES: usize = 32;
+
+fn damage_note(path: &Path, offset: u64) -> String {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    format!(
+        "{name}: the compressed frame at offset {offset} is damaged (checksum mismatch); its entries are skipped and viewers get a gap"
+    )
 }

@@ -55,6 +55,14 @@ pub trait History: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The seq an `until` window's reading can stop at: everything above it is held in parts (disk
+    /// segments) whose oldest entry is already past `time`. `None` when nothing can be skipped
+    /// (an implementation without an index); readers then stop at the first entry past `time`.
+    fn seek_until(&self, time: DateTime<Utc>) -> Option<u64> {
+        let _ = time;
+        None
+    }
+
     /// The parts of `from..=to` that an earlier start of this stream stamped (or may have) and
     /// never kept: lost at a restart rather than evicted. Only a durable history knows of any.
     fn unwritten(&self, from: u64, to: u64) -> Vec<(u64, u64)> {
@@ -89,6 +97,22 @@ pub(crate) fn window_start(history: &dyn History, filter: &Filter, otherwise: u6
         .since()
         .and_then(|since| history.seek_time(since))
         .unwrap_or(otherwise)
+}
+
+/// The last seq a reader of `filter`'s time window needs to look at: `newest`, or below it where the
+/// window's `until` lets whole parts of history be skipped.
+pub(crate) fn window_end(history: &dyn History, filter: &Filter, newest: u64) -> u64 {
+    filter
+        .until()
+        .and_then(|until| history.seek_until(until))
+        .map_or(newest, |end| end.min(newest))
+}
+
+/// Whether `entry` ends a forward read of `filter`'s window: the first entry past `until` does.
+/// Timestamps come from apps and need not grow with seq, so an entry within the window after a
+/// later-stamped one is not read; that is what keeps an `until` read from going on to the end.
+pub(crate) fn past_window(filter: &Filter, entry: &LogEntry) -> bool {
+    filter.until().is_some_and(|until| entry.timestamp > until)
 }
 
 /// What a forward [`Scan`] yields next.

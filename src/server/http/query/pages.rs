@@ -12,7 +12,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::filter::Filter;
-use crate::server::store::History;
+use crate::server::store::{History, past_window};
 
 /// Entries read from history per piece: few, because a piece also holds on to entries that history
 /// may evict meanwhile.
@@ -90,7 +90,15 @@ impl Iterator for Pages {
             return Some(out.freeze());
         };
         self.next = last + 1;
-        for entry in entries.iter().filter(|e| self.filter.matches(e)) {
+        for entry in &entries {
+            if past_window(&self.filter, entry) {
+                // A forward read stops at the first entry past `until`.
+                self.close(&mut out);
+                return Some(out.freeze());
+            }
+            if !self.filter.matches(entry) {
+                continue;
+            }
             if self.left == 0 {
                 break;
             }

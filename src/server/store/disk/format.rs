@@ -1,7 +1,7 @@
 //! The bytes on disk: a segment's header and the framing of each record (docs/storage.md).
 //!
 //! ```text
-//!   segment header (16 bytes)   "VGSEGMNT" | version u32 LE | reserved u32 (0)
+//!   segment header (16 bytes)   "VGSEGMNT" (or "VGSEALED") | version u32 LE | reserved u32 (0)
 //!   record                      body length u32 LE | CRC-32C of the body u32 LE | body
 //!   body                        kind u8 | seq u64 LE | time i64 LE (µs since the epoch) | payload
 //! ```
@@ -18,8 +18,10 @@ use crate::model::LogEntry;
 
 /// The first bytes of every segment file.
 pub(crate) const MAGIC: [u8; 8] = *b"VGSEGMNT";
-/// The segment format this build writes and the newest it reads.
-pub(crate) const VERSION: u32 = 1;
+/// The first bytes of a sealed, compressed segment (`sealed`).
+pub(crate) const SEALED_MAGIC: [u8; 8] = *b"VGSEALED";
+/// The segment format this build writes and the newest it reads (1 had no sealed segments).
+pub(crate) const VERSION: u32 = 2;
 /// Bytes before the first record.
 pub(crate) const HEADER_LEN: u64 = 16;
 /// Length and checksum in front of each body.
@@ -60,10 +62,10 @@ pub(crate) struct Head {
     pub(crate) micros: i64,
 }
 
-/// A segment's header.
-pub(crate) fn header() -> [u8; HEADER_LEN as usize] {
+/// A segment's header: `magic` is [`MAGIC`] or [`SEALED_MAGIC`].
+pub(crate) fn header(magic: [u8; 8]) -> [u8; HEADER_LEN as usize] {
     let mut out = [0; HEADER_LEN as usize];
-    out[..8].copy_from_slice(&MAGIC);
+    out[..8].copy_from_slice(&magic);
     out[8..12].copy_from_slice(&VERSION.to_le_bytes());
     out
 }
@@ -77,16 +79,29 @@ pub(crate) enum BadHeader {
     Newer(u32),
 }
 
+/// How a segment's records are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Records back to back, as written (the active segment, and segments of format 1).
+    Open,
+    /// Compressed frames and an index (`sealed`).
+    Sealed,
+}
+
 /// Checks a segment's first [`HEADER_LEN`] bytes.
-pub(crate) fn check_header(bytes: &[u8]) -> Result<(), BadHeader> {
-    if bytes.len() < HEADER_LEN as usize || bytes[..8] != MAGIC {
-        return Err(BadHeader::NotASegment);
-    }
+pub(crate) fn check_header(bytes: &[u8]) -> Result<Layout, BadHeader> {
+    let layout = match bytes.get(..8) {
+        Some(magic) if bytes.len() >= HEADER_LEN as usize && *magic == MAGIC => Layout::Open,
+        Some(magic) if bytes.len() >= HEADER_LEN as usize && *magic == SEALED_MAGIC => {
+            Layout::Sealed
+        }
+        _ => return Err(BadHeader::NotASegment),
+    };
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
     if version > VERSION {
         return Err(BadHeader::Newer(version));
     }
-    Ok(())
+    Ok(layout)
 }
 
 /// Microseconds since the epoch, saturating far outside any real log's range.
@@ -200,6 +215,30 @@ pub(crate) fn announced_len(frame: &[u8]) -> Option<usize> {
         .then_some(FRAME_LEN + len)
 }
 
+/// zstd's level for sealed frames: its default, a good ratio at a speed the sealer keeps up with.
+const ZSTD_LEVEL: i32 = 3;
+
+/// A sealed segment's frame: `records` (whole records, framed as above) compressed as one zstd
+/// frame, and the CRC-32C of the compressed bytes.
+pub(crate) fn frame(records: &[u8]) -> std::io::Result<(Vec<u8>, u32)> {
+    let bytes = zstd::bulk::compress(records, ZSTD_LEVEL)?;
+    let crc = crc32c::crc32c(&bytes);
+    Ok((bytes, crc))
+}
+
+/// The records a frame holds, if its bytes are intact (`None` for damage). Bounded: a frame never
+/// holds more than one record of [`MAX_BODY`] beyond the sealer's target size.
+pub(crate) fn unframe(bytes: &[u8], crc: u32) -> Option<Vec<u8>> {
+    if crc32c::crc32c(bytes) != crc {
+        return None;
+    }
+    let limit = (2 * (FRAME_LEN + MAX_BODY)) as u64;
+    let mut out = Vec::new();
+    let decoder = zstd::stream::read::Decoder::new(bytes).ok()?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(decoder, limit), &mut out).ok()?;
+    Some(out)
+}
+
 /// The payload of the intact record at the start of `bytes`.
 pub(crate) fn payload(bytes: &[u8], len: usize) -> &[u8] {
     &bytes[FRAME_LEN + BODY_FIXED..len]
@@ -234,10 +273,18 @@ mod tests {
 
     #[test]
     fn a_newer_version_is_told_apart_from_garbage() {
-        let mut newer = header();
-        newer[8] = 2;
-        assert_eq!(check_header(&newer), Err(BadHeader::Newer(2)));
+        let mut newer = header(MAGIC);
+        newer[8] = 3;
+        assert_eq!(check_header(&newer), Err(BadHeader::Newer(3)));
         assert_eq!(check_header(b"hello"), Err(BadHeader::NotASegment));
-        assert_eq!(check_header(&header()), Ok(()));
+        assert_eq!(check_header(&header(MAGIC)), Ok(Layout::Open));
+        assert_eq!(check_header(&header(SEALED_MAGIC)), Ok(Layout::Sealed));
+        let mut v1 = header(MAGIC);
+        v1[8] = 1;
+        assert_eq!(
+            check_header(&v1),
+            Ok(Layout::Open),
+            "format 1 is still read"
+        );
     }
 }

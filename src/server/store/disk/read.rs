@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::Catalog;
 use super::format;
-use super::segment::{self, ReadPlan};
+use super::segment::{self, Ended, ReadPlan};
 use crate::model::LogEntry;
 use crate::server::store::Bounds;
 
@@ -26,6 +26,7 @@ impl Catalog {
     ) -> Vec<Arc<LogEntry>> {
         let mut out = Vec::new();
         let mut next = from;
+        let mut replaced = 0;
         while out.len() < max && next <= to {
             let snapshot = {
                 let state = self.lock();
@@ -48,10 +49,20 @@ impl Catalog {
                 max,
                 contiguous,
             };
-            if segment::read(&snapshot, plan, &mut out) {
-                break;
+            let mut damage = Vec::new();
+            let ended = segment::read(&snapshot, plan, &mut out, &mut damage);
+            if !damage.is_empty() {
+                self.found_damage(snapshot.path(), &damage);
             }
-            next = snapshot.last_seq + 1;
+            match ended {
+                Ended::Stopped => break,
+                // Sealed since the snapshot: the same seqs again from the new file (a segment is
+                // sealed once, so this repeats at most once per segment).
+                Ended::Replaced if replaced < 2 => replaced += 1,
+                // Changed under the catalog by something other than the sealer: stop here.
+                Ended::Replaced => break,
+                Ended::Through => next = snapshot.last_seq + 1,
+            }
         }
         out
     }
@@ -90,6 +101,20 @@ impl Catalog {
         let micros = format::micros(&time);
         let state = self.lock();
         state.segments.iter().find_map(|s| s.seek_micros(micros))
+    }
+
+    /// The seq before the first segment whose oldest entry is after `time`: an `until` window
+    /// reads no further (see [`History::seek_until`](crate::server::store::History::seek_until)).
+    pub(crate) fn seek_until(&self, time: DateTime<Utc>) -> Option<u64> {
+        let micros = format::micros(&time);
+        let state = self.lock();
+        state
+            .segments
+            .iter()
+            .filter(|s| s.entries > 0)
+            .find(|s| s.min_micros > micros)
+            .and_then(|s| s.first_seq)
+            .map(|first| first - 1)
     }
 
     /// What the disk holds: oldest and newest seq, and the oldest entry's time.

@@ -1,6 +1,8 @@
-//! Reading a data dir back at start: every segment is scanned once, its index rebuilt, and damage
-//! dealt with so that the server always starts.
+//! Reading a data dir back at start: a sealed segment's index is read from its end (its frames are
+//! not read); an open segment (the one the last start wrote, or one it had not sealed yet) is
+//! scanned once, its index rebuilt, and damage dealt with so that the server always starts.
 //!
+//! - A sealed segment whose index is damaged is left out (and said): its entries are not served.
 //! - A torn last record (the process died mid-write) is cut off and counted.
 //! - A damaged record with intact records after it (a flipped byte, a bad sector) is reported with
 //!   its segment and offset and skipped; readers jump over it and serve the rest.
@@ -12,7 +14,8 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use super::DiskError;
-use super::format::{self, BadHeader, HEADER_LEN, Kind, Parsed};
+use super::format::{self, BadHeader, HEADER_LEN, Kind, Layout, Parsed};
+use super::sealed;
 use super::segment::Segment;
 
 /// One segment as found at start.
@@ -26,6 +29,8 @@ pub(crate) struct Scanned {
     pub(crate) unwritten: Vec<(u64, u64)>,
     /// Bytes cut off the end (a torn record).
     pub(crate) torn_bytes: u64,
+    /// Why a sealed segment cannot be used: it is left out.
+    pub(crate) unusable: Option<String>,
 }
 
 /// Scans segment `id` at `path`; cuts a torn tail off the file.
@@ -43,6 +48,7 @@ pub(crate) fn scan(path: &Path) -> Result<Scanned, DiskError> {
         lease: 0,
         unwritten: Vec::new(),
         torn_bytes: 0,
+        unusable: None,
     };
     let mut reader = BufReader::with_capacity(256 * 1024, file);
     let mut header = [0; HEADER_LEN as usize];
@@ -54,7 +60,18 @@ pub(crate) fn scan(path: &Path) -> Result<Scanned, DiskError> {
     }
     reader.read_exact(&mut header).map_err(io)?;
     match format::check_header(&header) {
-        Ok(()) => {}
+        Ok(Layout::Open) => {}
+        Ok(Layout::Sealed) => {
+            match sealed::load(path, reader.get_mut()) {
+                Ok(loaded) => {
+                    scanned.segment = loaded.segment;
+                    scanned.lease = loaded.lease;
+                    scanned.unwritten = loaded.unwritten;
+                }
+                Err(why) => scanned.unusable = Some(why),
+            }
+            return Ok(scanned);
+        }
         Err(BadHeader::Newer(version)) => {
             return Err(DiskError::NewerFormat {
                 path: path.to_owned(),

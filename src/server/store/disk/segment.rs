@@ -1,10 +1,12 @@
 //! One segment file: what it holds (first and last seq, time range, a sparse index) and how its
 //! records are read back.
 //!
-//! The index is kept in memory, built by recovery's scan at start and extended by the writer as it
-//! appends: one [`Block`] per [`BLOCK_RECORDS`] entries, with the block's offset, first seq and
-//! newest timestamp. Resume by seq and a `since` window are binary searches over segments and then
-//! over blocks; reading then walks at most one block before the first wanted record.
+//! The index is kept in memory. For an open segment (the one being written, and those of format 1)
+//! it is built by recovery's scan at start and extended by the writer as it appends: one
+//! [`Block`] per [`BLOCK_RECORDS`] entries, with the block's offset, first seq and newest timestamp.
+//! A sealed segment's blocks are its compressed frames, read from its index at start (`sealed`).
+//! Resume by seq and a `since` window are binary searches over blocks; reading then walks at most
+//! one block before the first wanted record.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -12,21 +14,29 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::format::{self, FRAME_LEN, Head, Kind, Parsed};
+use super::format::{self, FRAME_LEN, Head, Kind, Layout, Parsed};
 use crate::model::LogEntry;
 
 /// Entries per index block.
 pub(crate) const BLOCK_RECORDS: u32 = 128;
 
-/// A point in a segment a read can start from.
+/// A point in a segment a read can start from: in an open segment the offset of a record, in a
+/// sealed one a compressed frame (`offset`, `len`, `crc`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Block {
     /// Seq of the block's first entry.
     pub(crate) seq: u64,
-    /// Offset of the block's first record.
+    /// Offset of the block's first record, or of its frame.
     pub(crate) offset: u64,
+    /// Bytes of a sealed segment's frame (0 in an open segment).
+    pub(crate) len: u32,
+    /// CRC-32C of the frame's bytes (sealed segments).
+    pub(crate) crc: u32,
     /// Newest timestamp in the block (µs): timestamps come from apps and need not grow with seq.
     pub(crate) max_micros: i64,
+    /// Newest timestamp in this block and every one before it in the segment: it never decreases,
+    /// so the first block reaching a time is a binary search.
+    pub(crate) reach_micros: i64,
 }
 
 /// What one segment file holds.
@@ -47,6 +57,8 @@ pub(crate) struct Segment {
     pub(crate) damaged: Vec<(u64, u64)>,
     /// When it was last written: retention by age goes by it.
     pub(crate) modified: SystemTime,
+    /// Compressed, with its index read from the file (`sealed`); never written again.
+    pub(crate) sealed: bool,
     /// Entries in the newest block so far.
     in_block: u32,
 }
@@ -66,6 +78,7 @@ impl Segment {
             blocks: Vec::new(),
             damaged: Vec::new(),
             modified: SystemTime::now(),
+            sealed: false,
             in_block: 0,
         }
     }
@@ -95,24 +108,27 @@ impl Segment {
         self.max_micros = self.max_micros.max(head.micros);
         self.entries += 1;
         if self.in_block == 0 || self.in_block >= BLOCK_RECORDS {
+            let reach = self.blocks.last().map_or(i64::MIN, |b| b.reach_micros);
             self.blocks.push(Block {
                 seq: head.seq,
                 offset,
+                len: 0,
+                crc: 0,
                 max_micros: head.micros,
+                reach_micros: reach.max(head.micros),
             });
             self.in_block = 0;
         }
         self.in_block += 1;
         if let Some(block) = self.blocks.last_mut() {
             block.max_micros = block.max_micros.max(head.micros);
+            block.reach_micros = block.reach_micros.max(head.micros);
         }
     }
 
-    /// Where a read of seqs from `seq` on starts: the last block starting at or before it.
-    pub(crate) fn offset_for(&self, seq: u64) -> u64 {
-        let i = self.blocks.partition_point(|b| b.seq <= seq);
-        i.checked_sub(1)
-            .map_or(format::HEADER_LEN, |i| self.blocks[i].offset)
+    /// The block a read of seqs from `seq` on starts in: the last starting at or before it.
+    fn block_for(&self, seq: u64) -> Option<usize> {
+        self.blocks.partition_point(|b| b.seq <= seq).checked_sub(1)
     }
 
     /// The first seq that may be timestamped at or after `micros`, if this segment holds one.
@@ -120,10 +136,8 @@ impl Segment {
         if self.max_micros < micros {
             return None;
         }
-        self.blocks
-            .iter()
-            .find(|b| b.max_micros >= micros)
-            .map(|b| b.seq)
+        let i = self.blocks.partition_point(|b| b.reach_micros < micros);
+        self.blocks.get(i).map(|b| b.seq)
     }
 }
 
@@ -134,18 +148,38 @@ pub(crate) struct Snapshot {
     len: u64,
     offset: u64,
     damaged: Vec<(u64, u64)>,
+    /// A sealed segment's frames, from the one the read starts in (empty for an open segment).
+    frames: Vec<Block>,
+    layout: Layout,
     /// The newest seq in it when taken.
     pub(crate) last_seq: u64,
+}
+
+impl Snapshot {
+    /// The segment's file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 impl Segment {
     /// A read of this segment from seq `from` on, if it holds entries.
     pub(crate) fn snapshot(&self, from: u64) -> Option<Snapshot> {
+        let block = self.block_for(from);
+        let (layout, frames, offset) = if self.sealed {
+            let frames = self.blocks[block.unwrap_or(0)..].to_vec();
+            (Layout::Sealed, frames, 0)
+        } else {
+            let offset = block.map_or(format::HEADER_LEN, |i| self.blocks[i].offset);
+            (Layout::Open, Vec::new(), offset)
+        };
         Some(Snapshot {
             path: self.path.clone(),
             len: self.len,
-            offset: self.offset_for(from),
+            offset,
             damaged: self.damaged.clone(),
+            frames,
+            layout,
             last_seq: self.last_seq?,
         })
     }
@@ -161,55 +195,146 @@ pub(crate) struct ReadPlan {
     pub(crate) contiguous: bool,
 }
 
+/// How a read of one segment ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// It read to the end of the segment (or of the plan's `max`): the next segment follows.
+    Through,
+    /// It stopped at a hole or past `to`: the caller must not go on into the next segment.
+    Stopped,
+    /// The file was sealed (replaced) after the snapshot was taken: take a new one.
+    Replaced,
+}
+
 /// Reads entries with `from <= seq <= to` from a snapshot of `segment`, appending to `out` until
-/// `max` are there. Returns whether the read stopped at a hole (so the caller must not go on into
-/// the next segment). A file gone (retention deleted it meanwhile) reads as empty.
-pub(crate) fn read(segment: &Snapshot, plan: ReadPlan, out: &mut Vec<Arc<LogEntry>>) -> bool {
-    let Ok(file) = File::open(&segment.path) else {
-        return false;
+/// `max` are there. A file gone (retention deleted it meanwhile) reads as empty. The offsets of
+/// sealed frames found damaged are added to `damage`: their entries are skipped.
+pub(crate) fn read(
+    segment: &Snapshot,
+    plan: ReadPlan,
+    out: &mut Vec<Arc<LogEntry>>,
+    damage: &mut Vec<u64>,
+) -> Ended {
+    let Ok(mut file) = File::open(&segment.path) else {
+        return Ended::Through;
     };
+    let mut header = [0; format::HEADER_LEN as usize];
+    if file.read_exact(&mut header).is_err() {
+        return Ended::Through;
+    }
+    match format::check_header(&header) {
+        Ok(layout) if layout == segment.layout => {}
+        Ok(_) => return Ended::Replaced,
+        // Damaged since start: nothing in it can be trusted.
+        Err(_) => return Ended::Stopped,
+    }
+    match segment.layout {
+        Layout::Open => read_open(file, segment, plan, out),
+        Layout::Sealed => read_sealed(file, segment, plan, out, damage),
+    }
+}
+
+/// Records in place, from the snapshot's offset.
+fn read_open(
+    file: File,
+    segment: &Snapshot,
+    plan: ReadPlan,
+    out: &mut Vec<Arc<LogEntry>>,
+) -> Ended {
     let mut offset = segment.offset;
     let mut reader = BufReader::with_capacity(64 * 1024, file);
     if reader.seek(SeekFrom::Start(offset)).is_err() {
-        return false;
+        return Ended::Through;
     }
     let mut buf = Vec::new();
     while offset < segment.len && out.len() < plan.max {
         if let Some(&(_, resume)) = segment.damaged.iter().find(|(start, _)| *start == offset) {
             offset = resume;
             if reader.seek(SeekFrom::Start(offset)).is_err() {
-                return false;
+                return Ended::Through;
             }
             continue;
         }
         let Some(len) = read_record(&mut reader, &mut buf, segment.len - offset) else {
             // Damage that appeared after start: serve what came before it.
-            return true;
+            return Ended::Stopped;
         };
         let Parsed::Record { head, len } = format::parse(&buf[..len]) else {
-            return true;
+            return Ended::Stopped;
         };
         offset += len as u64;
-        if head.kind != Kind::Entry || head.seq < plan.from {
+        if take(head, format::payload(&buf, len), plan, out) {
+            return Ended::Stopped;
+        }
+    }
+    Ended::Through
+}
+
+/// Compressed frames, from the snapshot's first: each is checked and decompressed on its own, so
+/// damage costs the entries of one frame and the read goes on after it.
+fn read_sealed(
+    mut file: File,
+    segment: &Snapshot,
+    plan: ReadPlan,
+    out: &mut Vec<Arc<LogEntry>>,
+    damage: &mut Vec<u64>,
+) -> Ended {
+    let mut compressed = Vec::new();
+    for frame in &segment.frames {
+        if out.len() >= plan.max {
+            break;
+        }
+        if frame.seq > plan.to {
+            return Ended::Stopped;
+        }
+        compressed.resize(frame.len as usize, 0);
+        let read = file
+            .seek(SeekFrom::Start(frame.offset))
+            .and_then(|_| file.read_exact(&mut compressed));
+        let records = match read {
+            Ok(()) => format::unframe(&compressed, frame.crc),
+            Err(_) => None,
+        };
+        let Some(records) = records else {
+            damage.push(frame.offset);
             continue;
+        };
+        let mut at = 0;
+        while at < records.len() {
+            let Parsed::Record { head, len } = format::parse(&records[at..]) else {
+                damage.push(frame.offset);
+                break;
+            };
+            if take(head, format::payload(&records[at..], len), plan, out) {
+                return Ended::Stopped;
+            }
+            at += len;
         }
-        if head.seq > plan.to {
-            return true;
-        }
-        let expected = out.last().and_then(|e| e.seq).map(|s| s + 1);
-        if plan.contiguous && expected.is_some_and(|e| e != head.seq) {
-            return true;
-        }
-        if let Ok(mut entry) = serde_json::from_slice::<LogEntry>(format::payload(&buf, len)) {
-            entry.seq = Some(head.seq);
-            out.push(Arc::new(entry));
-        }
+    }
+    Ended::Through
+}
+
+/// Adds the record to `out` if the plan wants it; `true` when the read must stop here.
+fn take(head: Head, payload: &[u8], plan: ReadPlan, out: &mut Vec<Arc<LogEntry>>) -> bool {
+    if head.kind != Kind::Entry || head.seq < plan.from || out.len() >= plan.max {
+        return false;
+    }
+    if head.seq > plan.to {
+        return true;
+    }
+    let expected = out.last().and_then(|e| e.seq).map(|s| s + 1);
+    if plan.contiguous && expected.is_some_and(|e| e != head.seq) {
+        return true;
+    }
+    if let Ok(mut entry) = serde_json::from_slice::<LogEntry>(payload) {
+        entry.seq = Some(head.seq);
+        out.push(Arc::new(entry));
     }
     false
 }
 
 /// Reads one framed record into `buf`; `None` if it does not fit in the `left` bytes or the file.
-fn read_record(reader: &mut impl Read, buf: &mut Vec<u8>, left: u64) -> Option<usize> {
+pub(crate) fn read_record(reader: &mut impl Read, buf: &mut Vec<u8>, left: u64) -> Option<usize> {
     buf.resize(FRAME_LEN, 0);
     reader.read_exact(buf).ok()?;
     let len = format::announced_len(buf)?;

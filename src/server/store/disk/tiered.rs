@@ -94,6 +94,10 @@ impl History for Tiered {
             .or_else(|| self.disk.bounds().newest.map(|n| n + 1))
     }
 
+    fn seek_until(&self, time: DateTime<Utc>) -> Option<u64> {
+        self.disk.seek_until(time)
+    }
+
     fn unwritten(&self, from: u64, to: u64) -> Vec<(u64, u64)> {
         self.disk.unwritten(from, to)
     }

@@ -1,4 +1,5 @@
-//! The writer: the [`Sink`] that appends entries to the active segment, seals it when full, keeps
+//! The writer: the [`Sink`] that appends entries to the active segment, seals it when full (handing
+//! it to the `sealer` to compress), keeps
 //! the seq lease ahead of the emitter, forces data to disk as the fsync mode says, and deletes the
 //! oldest segments beyond retention.
 //!
@@ -24,6 +25,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
 use super::format::{self, Head, Kind};
+use super::sealer::Sealer;
 use super::segment::Segment;
 use super::{Catalog, DiskConfig, DiskError, Fsync, sync_dir};
 use crate::model::LogEntry;
@@ -54,7 +56,7 @@ pub(crate) fn begin(
     lease: u64,
 ) -> Result<(Active, Segment), DiskError> {
     let path = dir.join(Segment::file_name(id));
-    let mut bytes = format::header().to_vec();
+    let mut bytes = format::header(format::MAGIC).to_vec();
     if let Some((from, to)) = lost {
         format::append_unwritten(&mut bytes, from, to);
     }
@@ -95,6 +97,8 @@ pub(crate) struct Writer {
     flusher: Option<Flusher>,
     /// `not_written` when writing began to fail, while it fails.
     failing: Option<u64>,
+    /// Compresses the segments this writer is done with.
+    sealer: Option<Sealer>,
 }
 
 impl Writer {
@@ -110,6 +114,7 @@ impl Writer {
             Fsync::Always | Fsync::Never => None,
         };
         let stamped_now = stamped();
+        let sealer = Some(Sealer::start(Arc::clone(&catalog))?);
         Ok(Writer {
             catalog,
             active,
@@ -121,6 +126,7 @@ impl Writer {
             stamped,
             flusher,
             failing: None,
+            sealer,
         })
     }
 
@@ -189,7 +195,15 @@ impl Writer {
             *lock(&flusher.shared.file) = Arc::clone(&active.file);
         }
         self.active = active;
-        self.catalog.lock().segments.push(segment);
+        let full = {
+            let mut state = self.catalog.lock();
+            let full = state.segments.last().map(|s| s.path.clone());
+            state.segments.push(segment);
+            full
+        };
+        if let (Some(sealer), Some(full)) = (&self.sealer, full) {
+            sealer.seal(full);
+        }
         Ok(())
     }
 
@@ -340,6 +354,9 @@ impl Sink for Writer {
         }
         if let Some(flusher) = self.flusher.take() {
             flusher.stop();
+        }
+        if let Some(sealer) = self.sealer.take() {
+            sealer.stop();
         }
     }
 }

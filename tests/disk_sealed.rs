@@ -1,0 +1,274 @@
+//! Sealed segments: full segments compressed (zstd frames) with their own index, read back the same,
+//! a start that reads only their indexes, damage found by reads and reported, windows exact at frame
+//! and segment boundaries, and data dirs of format 1 still read.
+
+#![cfg(feature = "server")]
+
+mod support;
+
+use std::sync::Arc;
+
+use support::{
+    TempDir, TestApp, at, emit_paced, fill, is_sealed, open_with, resume, sealed, segments, within,
+};
+use vg::server::{DiskConfig, Gateway, GatewayConfig};
+use vg::wire::GapReason;
+use vg::{Level, LogEntry};
+
+#[path = "../benches/support/entries.rs"]
+mod entries;
+
+/// Everything the history holds, by seq.
+fn read_all(emitter: &vg::server::Emitter) -> Vec<Arc<LogEntry>> {
+    let history = emitter.history();
+    let mut all = Vec::new();
+    let mut next = 1;
+    loop {
+        let chunk = history.forward(next, u64::MAX, 1000);
+        let Some(last) = chunk.last().and_then(|e| e.seq) else {
+            return all;
+        };
+        all.extend(chunk);
+        next = last + 1;
+    }
+}
+
+#[test]
+fn sealed_segments_take_under_a_third_of_the_json_and_read_back_the_same() {
+    let dir = TempDir::new("seal-ratio");
+    let disk = DiskConfig::new(dir.path()).segment_bytes(1 << 20);
+    let emitter = open_with(disk.clone()).unwrap();
+    // Request lines, job and query messages with request ids, paths, users and durations: about
+    // 290 bytes of JSON each, as an HTTP service logs them.
+    let originals: Vec<LogEntry> = (1..=20_000).map(entries::entry).collect();
+    let json: usize = originals.iter().map(|e| e.to_json().len() + 1).sum();
+    emit_paced(&emitter, originals.iter().cloned());
+    drop(emitter);
+    // The segment the last start wrote is sealed after this start; only the new one stays open.
+    let emitter = open_with(disk).unwrap();
+    sealed(&emitter);
+    let files = segments(dir.path());
+    let (open, sealed): (Vec<_>, Vec<_>) = files.iter().partition(|p| !is_sealed(p));
+    assert_eq!(open.len(), 1, "only the segment being written stays open");
+    assert!(sealed.len() >= 5, "{files:?}");
+    let bytes: u64 = sealed
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    let ratio = bytes as f64 / json as f64;
+    assert!(ratio <= 0.3, "sealed: {ratio:.3}x the JSON");
+    let stats = emitter.disk_stats().unwrap();
+    assert_eq!(stats.entries, 20_000, "{stats:?}");
+    assert_eq!(
+        stats.bytes,
+        bytes + std::fs::metadata(open[0]).unwrap().len()
+    );
+
+    let back = read_all(&emitter);
+    assert_eq!(back.len(), originals.len());
+    for (seq, (read, original)) in (1..).zip(back.iter().zip(&originals)) {
+        let mut expected = original.clone();
+        expected.seq = Some(seq);
+        assert_eq!(**read, expected, "seq {seq}");
+    }
+}
+
+#[tokio::test]
+async fn a_start_reads_only_indexes_and_a_damaged_frame_is_reported_by_the_read_that_meets_it() {
+    let dir = TempDir::new("seal-damage");
+    let disk = DiskConfig::new(dir.path()).segment_bytes(256 * 1024);
+    let emitter = open_with(disk.clone()).unwrap();
+    let boot = emitter.boot().to_owned();
+    fill(&emitter, 6000);
+    sealed(&emitter);
+    let before = emitter.disk_stats().unwrap();
+    assert!(before.sealed >= 2, "{before:?}");
+    drop(emitter);
+    // The first frame of the first segment holds its first entries: hit its compressed bytes.
+    let first = segments(dir.path()).remove(0);
+    assert!(is_sealed(&first));
+    let mut bytes = std::fs::read(&first).unwrap();
+    bytes[16 + 40] ^= 0x55;
+    std::fs::write(&first, &bytes).unwrap();
+
+    let emitter = open_with(disk).unwrap();
+    let stats = emitter.disk_stats().unwrap();
+    // The start did not read the frames: it found nothing wrong, and lists all it held.
+    assert!(stats.recovery.is_empty(), "{:?}", stats.recovery);
+    assert_eq!((stats.damaged_records, stats.damaged_frames), (0, 0));
+    assert_eq!(stats.segments, before.segments + 1);
+    assert_eq!(
+        (stats.entries, stats.oldest_seq, stats.newest_seq),
+        (6000, Some(1), Some(6000))
+    );
+
+    let (seqs, gaps) = resume(&emitter, &format!("after=0&boot={boot}")).await;
+    let stats = emitter.disk_stats().unwrap();
+    assert_eq!(stats.damaged_frames, 1, "{stats:?}");
+    let name = first.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        stats
+            .damage
+            .iter()
+            .any(|n| n.contains(&name) && n.contains("offset 16")),
+        "{:?}",
+        stats.damage
+    );
+    // The frame's entries are one gap; everything after it is served.
+    let resumed = *seqs.first().unwrap();
+    assert!(
+        resumed > 100,
+        "a frame holds hundreds of entries: {resumed}"
+    );
+    assert_eq!(seqs, (resumed..=6000).collect::<Vec<_>>());
+    assert_eq!(
+        gaps,
+        [(GapReason::Evicted, resumed - 1, 1, resumed - 1)],
+        "one gap for the damaged frame"
+    );
+}
+
+#[tokio::test]
+async fn windows_are_exact_at_every_frame_and_segment_boundary_of_sealed_segments() {
+    let dir = TempDir::new("seal-window");
+    let disk = DiskConfig::new(dir.path()).segment_bytes(256 * 1024);
+    let emitter = open_with(disk.clone()).unwrap();
+    let count = 6000;
+    fill(&emitter, count);
+    drop(emitter);
+    let emitter = open_with(disk).unwrap();
+    sealed(&emitter);
+    // Every entry is read from a sealed segment (of a few frames each).
+    let stats = emitter.disk_stats().unwrap();
+    assert!(
+        stats.sealed >= 2 && stats.sealed + 1 == stats.segments,
+        "{stats:?}"
+    );
+    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
+    let app = TestApp::with_router(emitter.clone(), gateway.clone(), gateway.router());
+    let seqs_of = |reply: support::HttpResponse| -> Vec<u64> {
+        reply
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_u64().unwrap())
+            .collect()
+    };
+    // Where a `since` seek lands moves exactly at each frame's first entry: those are the
+    // boundaries (of frames, and of segments, which begin with a frame).
+    let history = emitter.history();
+    let seek = |s: u64| history.seek_time(at(i64::try_from(s).unwrap())).unwrap();
+    let starts: Vec<u64> = (1..=count)
+        .filter(|&s| s == 1 || seek(s) != seek(s - 1))
+        .collect();
+    assert!(
+        starts.len() > 2 * stats.sealed,
+        "frames start at {starts:?}"
+    );
+    within("windows", async {
+        // A `since` at each side of every boundary starts exactly at that entry.
+        let near = starts.iter().flat_map(|&b| [b.saturating_sub(1), b, b + 1]);
+        for first in near.filter(|s| (1..=count).contains(s)) {
+            let target = format!(
+                "/api/logs?since={}&after=0&limit=1",
+                at(i64::try_from(first).unwrap()).timestamp()
+            );
+            let seqs = seqs_of(app.request("GET", &target, &[], b"").await);
+            assert_eq!(seqs, [first], "since {first}");
+        }
+        for first in (1..=count - 700).step_by(97) {
+            let last = first + 650;
+            let target = format!(
+                "/api/logs?since={}&until={}&limit=1000",
+                at(i64::try_from(first).unwrap()).timestamp(),
+                at(i64::try_from(last).unwrap()).timestamp()
+            );
+            let seqs = seqs_of(app.request("GET", &target, &[], b"").await);
+            assert_eq!(
+                seqs,
+                (first..=last).collect::<Vec<_>>(),
+                "window {first}-{last}"
+            );
+        }
+    })
+    .await;
+}
+
+#[test]
+fn a_data_dir_of_format_1_is_read_and_then_sealed() {
+    let dir = TempDir::new("seal-v1");
+    let disk = DiskConfig::new(dir.path());
+    let emitter = open_with(disk.clone()).unwrap();
+    fill(&emitter, 500);
+    drop(emitter);
+    // Format 1 had the same open segments, with a 1 in their header.
+    let only = segments(dir.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&only).unwrap();
+    bytes[8] = 1;
+    std::fs::write(&only, &bytes).unwrap();
+
+    let emitter = open_with(disk).unwrap();
+    sealed(&emitter);
+    assert!(
+        is_sealed(&only),
+        "the old segment is compressed after the start"
+    );
+    let back = read_all(&emitter);
+    assert_eq!(back.len(), 500);
+    assert_eq!((back[0].message.as_str(), back[0].timestamp), ("m1", at(1)));
+    assert_eq!(back[499].message, "m500");
+    assert_eq!(emitter.log(Level::Info, "t", "next"), 501);
+}
+
+#[tokio::test]
+async fn an_until_window_reads_no_segment_that_begins_after_it() {
+    let dir = TempDir::new("seal-until");
+    let disk = DiskConfig::new(dir.path()).segment_bytes(256 * 1024);
+    let emitter = open_with(disk.clone()).unwrap();
+    let boot = emitter.boot().to_owned();
+    fill(&emitter, 6000);
+    drop(emitter);
+    let emitter = open_with(disk.clone()).unwrap();
+    sealed(&emitter);
+    drop(emitter);
+    // Damage every frame of the newest sealed segment (all its entries are far past the window):
+    // a read that reached it would find and count the damage.
+    let files = segments(dir.path());
+    let late = &files[files.len() - 2];
+    assert!(is_sealed(late));
+    let mut bytes = std::fs::read(late).unwrap();
+    let end = bytes.len() - 4096;
+    for byte in &mut bytes[16..end] {
+        *byte ^= 0x5a;
+    }
+    std::fs::write(late, &bytes).unwrap();
+
+    let emitter = open_with(disk).unwrap();
+    let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
+    let app = TestApp::with_router(emitter.clone(), gateway.clone(), gateway.router());
+    let window = format!("since={}&until={}", at(10).timestamp(), at(200).timestamp());
+    let expected: Vec<u64> = (10..=200).collect();
+    within("until windows", async {
+        for paging in ["", "&after=0"] {
+            let target = format!("/api/logs?{window}&limit=1000{paging}");
+            let reply = app.request("GET", &target, &[], b"").await;
+            let seqs: Vec<u64> = reply
+                .json()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["seq"].as_u64().unwrap())
+                .collect();
+            assert_eq!(seqs, expected, "{target}");
+        }
+    })
+    .await;
+    let (seqs, gaps) = resume(&emitter, &format!("{window}&boot={boot}")).await;
+    assert_eq!(seqs, expected);
+    assert!(gaps.is_empty(), "{gaps:?}");
+    assert_eq!(emitter.disk_stats().unwrap().damaged_frames, 0);
+    // Reading everything does reach it.
+    read_all(&emitter);
+    assert!(emitter.disk_stats().unwrap().damaged_frames > 0);
+}
