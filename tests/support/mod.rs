@@ -7,6 +7,8 @@
 //! - [`ws`]: a real WebSocket client reading the protocol's messages;
 //! - [`http`]: the reply both HTTP clients return, and a minimal HTTP/1.1 client for servers in
 //!   another process;
+//! - [`redis_server`]: a real `redis-server` on a free loopback port (skips without one, unless
+//!   `VG_REQUIRE_REDIS=1`);
 //! - [`ingest`]: for the OTLP and Loki tests, a POST whose reply body stays bytes, and compression;
 //! - temp dirs, and one bound ([`LIMIT`]) on every wait, so no test can hang.
 //!
@@ -26,6 +28,8 @@ mod http;
 pub mod ingest;
 #[cfg(feature = "cli")]
 mod process;
+#[cfg(feature = "server")]
+mod redis_server;
 mod ws;
 
 #[cfg(feature = "server")]
@@ -33,6 +37,8 @@ pub use gateway::*;
 pub use http::*;
 #[cfg(feature = "cli")]
 pub use process::*;
+#[cfg(feature = "server")]
+pub use redis_server::*;
 pub use ws::*;
 
 use std::future::Future;

@@ -1,10 +1,11 @@
 //! What every handler and connection of one gateway shares.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{Semaphore, watch};
 
 use super::config::GatewayConfig;
+use crate::server::cluster::Cluster;
 use crate::server::store::{Emitter, History};
 
 /// The gateway's state, behind one `Arc` in every handler.
@@ -20,6 +21,8 @@ pub(crate) struct Shared {
     /// Flips to `true` once: every viewer is sent what it is still owed, then closes with 1000.
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) max_permits: u32,
+    /// The Redis link, when the emitter publishes to one (its status goes into `/healthz`).
+    pub(crate) cluster: OnceLock<Cluster>,
 }
 
 impl Shared {
@@ -34,6 +37,7 @@ impl Shared {
             shutdown: watch::Sender::new(false),
             max_permits,
             config,
+            cluster: OnceLock::new(),
         }
     }
 
