@@ -103,9 +103,12 @@ async fn entries_wait_while_redis_is_down_and_arrive_once_each_with_overflow_cou
     server.write_lines((0..50).map(|i| format!("before {i}")));
     redis_health(&server, |r| r["published"] == 50).await;
 
+    server.process.wait_stderr("connected to Redis at");
     redis.kill();
     // 250 entries while Redis is gone: the buffer holds 100 of them, the rest are counted.
     server.write_lines((0..250).map(|i| format!("during {i}")));
+    let said = server.process.wait_stderr("is down");
+    assert!(said.contains("entries wait in a buffer of 100"), "{said}");
     let down = redis_health(&server, |r| {
         r["state"] == "down"
             && r["overflow"].as_u64().unwrap_or(0) + r["buffered"].as_u64().unwrap_or(0) == 250
@@ -123,10 +126,14 @@ async fn entries_wait_while_redis_is_down_and_arrive_once_each_with_overflow_cou
     // Redis comes back empty (it saved nothing): what the buffer held arrives, once each, in order.
     redis.restart();
     let up = redis_health(&server, |r| r["state"] == "up" && r["buffered"] == 0).await;
+    let said = server.process.wait_stderr("is back");
+    assert!(said.contains("150 entries dropped"), "{said}");
     assert_eq!(up["published"], 150, "{up}");
     let records = redis.records("vg:logs");
+    // What the buffer held, each once, in order: the newest (a batch whose attempt was under way
+    // when Redis went, and which it then took, may stand before them).
     let seqs = seqs_of(&records);
-    assert_eq!(seqs.len(), 100);
+    assert_eq!(seqs.len(), 100, "{seqs:?}");
     assert!(
         seqs.windows(2).all(|w| w[0] < w[1]),
         "out of order or twice: {seqs:?}"
@@ -213,4 +220,30 @@ fn a_bad_redis_url_is_one_line_and_exit_2() {
     assert_eq!(said.lines().count(), 1, "{said}");
     assert!(said.contains("redis://HOST:PORT"), "{said}");
     assert!(!said.contains("hunter2"), "{said}");
+}
+
+#[tokio::test]
+async fn a_stop_publishes_what_was_still_waiting() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut server = VgServe::start("127.0.0.1:0", &["--redis", &redis.url()]);
+    server.write_lines(["first"]);
+    redis_health(&server, |r| r["published"] == 1).await;
+    // Redis holds writes for a second, so the entries below are still waiting when the stop comes.
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1000)
+        .arg("WRITE")
+        .query(&mut redis.connection())
+        .unwrap();
+    let body: String = (0..1500)
+        .map(|i| format!("{{\"message\":\"m{i}\"}}\n"))
+        .collect();
+    let reply = http(server.addr, "POST", "/api/logs", &[], body.as_bytes()).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(server.process.terminate().success());
+
+    let records = redis.records("vg:logs");
+    assert_eq!(seqs_of(&records), (1..=1501).collect::<Vec<u64>>());
 }

@@ -51,8 +51,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     config.allowed_origins = args.allow_origin;
     let mut gateway = Gateway::new(emitter.clone(), config);
-    if let Some(cluster) = cluster {
-        gateway = gateway.with_cluster(cluster);
+    if let Some(cluster) = &cluster {
+        gateway = gateway.with_cluster(cluster.clone());
+        tokio::spawn(watch_redis(cluster.clone(), "vg serve"));
     }
     let listener = bind(&args.bind).await?;
     let addr = listener.local_addr()?;
@@ -80,7 +81,44 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tokio::task::spawn_blocking(move || read_stdin(&emitter, &source));
     }
     serve(listener, gateway.router(), gateway, stop).await?;
+    if let Some(cluster) = cluster {
+        let left = cluster.stats().buffered;
+        if left > 0 {
+            crate::say!(
+                "vg serve: {left} entries never reached Redis (it did not take them before the stop)"
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says on stderr when Redis goes down and when it is back, so an operator watching the server's
+/// output need not poll `/healthz`. The state changes only as batches are sent.
+pub(crate) async fn watch_redis(cluster: Cluster, command: &'static str) {
+    let url = crate::server::redis_display_url(&cluster.config().url);
+    let mut said = "connecting";
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        let stats = cluster.stats();
+        if stats.state == said {
+            continue;
+        }
+        match (said, stats.state) {
+            (_, "down") => crate::say!(
+                "{command}: Redis at {url} is down ({}); entries wait in a buffer of {} and are published when it is back",
+                stats.error.as_deref().unwrap_or("no answer"),
+                cluster.config().buffer
+            ),
+            ("down", "up") => crate::say!(
+                "{command}: Redis at {url} is back; {} entries dropped from the full buffer so far",
+                stats.overflow
+            ),
+            (_, "up") => crate::say!("{command}: connected to Redis at {url}"),
+            _ => {}
+        }
+        said = stats.state;
+    }
 }
 
 /// The emitter, with durable history when `--data-dir` is given; says on stderr what the data dir

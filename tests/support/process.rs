@@ -159,6 +159,14 @@ impl VgProcess {
         stdin.flush().unwrap();
     }
 
+    /// SIGTERM, as a platform stops a server; waits (bounded) for it to exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+        wait_with_deadline(&mut self.child, LIMIT)
+    }
+
     /// Waits for a stdout line containing `needle`.
     pub fn wait_stdout(&self, needle: &str) -> String {
         wait_line(&self.stdout, needle)

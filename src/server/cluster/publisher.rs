@@ -119,6 +119,7 @@ impl Publisher {
             boot: emitter.boot().to_owned(),
             instance: emitter.instance().unwrap_or_default().to_owned(),
             max_len: config.max_len,
+            capacity: config.buffer,
             // A batch never holds more than the buffer's bound.
             batch: config.batch.min(config.buffer),
             timeout: config.timeout,
@@ -148,8 +149,9 @@ impl Sink for Publisher {
     fn write(&mut self, entries: &[Arc<LogEntry>]) {
         let mut queue = self.status.queue();
         queue.extend(entries.iter().cloned());
-        // The oldest waiting go first: a viewer cares most about what is happening now. What is
-        // already being sent stays (it may be in Redis already).
+        // The oldest waiting go first: a viewer cares most about what is happening now. A batch
+        // being sent stays until its attempt ends (it may be in Redis already); a failed one comes
+        // back to the front of the queue and is trimmed there.
         let in_flight = self.status.in_flight.load(Ordering::Relaxed) as usize;
         let over = (queue.len() + in_flight)
             .saturating_sub(self.capacity)
@@ -189,6 +191,7 @@ struct Sender {
     boot: String,
     instance: String,
     max_len: usize,
+    capacity: usize,
     batch: usize,
     timeout: Duration,
 }
@@ -227,16 +230,17 @@ impl Sender {
                 let _ = tokio::time::timeout(RETRY_MAX, self.status.wake.notified()).await;
                 continue;
             }
-            let sent = self.send(&mut connection, &mut in_flight, unsure).await;
-            self.status.track(&self.status.queue(), in_flight.len());
-            match sent {
+            match self.send(&mut connection, &mut in_flight, unsure).await {
                 Ok(()) => {
+                    self.status.track(&self.status.queue(), 0);
                     self.status.set_up();
                     unsure = false;
                     pause = RETRY_MIN;
                 }
                 Err(e) => {
+                    self.put_back(&mut in_flight);
                     self.status.set_down(&e);
+                    // Whatever the batch's fate, the next attempt first asks Redis how far it got.
                     unsure = true;
                     if self.status.closing.load(Ordering::Relaxed) {
                         return;
@@ -251,6 +255,23 @@ impl Sender {
                 }
             }
         }
+    }
+
+    /// Returns a failed batch to the front of the queue, then drops the oldest beyond the bound:
+    /// while Redis is down, the newest entries are the ones kept.
+    fn put_back(&self, batch: &mut Vec<Arc<LogEntry>>) {
+        let mut queue = self.status.queue();
+        for entry in batch.drain(..).rev() {
+            queue.push_front(entry);
+        }
+        let over = queue.len().saturating_sub(self.capacity);
+        if over > 0 {
+            queue.drain(..over);
+            self.status
+                .overflow
+                .fetch_add(over as u64, Ordering::Relaxed);
+        }
+        self.status.track(&queue, 0);
     }
 
     /// Puts `batch` into Redis and empties it. When `unsure`, first drops what an earlier attempt
