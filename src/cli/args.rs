@@ -230,7 +230,12 @@ pub struct ServeArgs {
 pub struct RedisArgs {
     /// Publish every entry to a Redis Stream shared by all instances: redis://HOST:PORT[/DB]
     /// (rediss:// for TLS). Entries wait in a bounded buffer while Redis is down.
-    #[arg(long = "redis", env = "VG_REDIS_URL", value_name = "URL")]
+    #[arg(
+        long = "redis",
+        env = "VG_REDIS_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub url: Option<String>,
     /// The Redis Stream key every instance publishes to.
     #[arg(long = "redis-stream", default_value = "vg:logs", value_name = "KEY")]

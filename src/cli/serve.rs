@@ -84,8 +84,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(cluster) = cluster {
         let left = cluster.stats().buffered;
         if left > 0 {
+            let noun = if left == 1 { "entry" } else { "entries" };
             crate::say!(
-                "vg serve: {left} entries never reached Redis (it did not take them before the stop)"
+                "vg serve: {left} {noun} never reached Redis (it did not take them before the stop)"
             );
         }
     }

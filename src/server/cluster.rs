@@ -147,7 +147,7 @@ impl Cluster {
         }
         if config.buffer == 0 || config.batch == 0 || config.max_len == 0 {
             return Err(ClusterError::Setting(
-                "the buffer, batch and stream length must be at least 1".into(),
+                "the buffer, the batch and the stream's length must be at least 1 (--redis-buffer, --redis-max-len)".into(),
             ));
         }
         let status = Arc::new(Status::default());
