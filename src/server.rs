@@ -25,11 +25,16 @@
 //! # }
 //! ```
 
+mod cluster;
 mod context;
 mod http;
 mod store;
 mod taps;
 
+pub use cluster::{
+    Cluster, ClusterError, DEFAULT_STREAM, RedisConfig, RedisStats,
+    without_password as redis_display_url,
+};
 pub use context::{RequestId, UserId};
 pub use http::{Gateway, GatewayConfig, serve};
 pub use store::{

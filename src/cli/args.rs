@@ -242,6 +242,32 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub storage: StorageArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub redis: RedisArgs,
+}
+
+/// Fan-out between instances through Redis, for `vg serve`.
+#[derive(Debug, Clone, Args)]
+pub struct RedisArgs {
+    /// Publish every entry to a Redis Stream shared by all instances: redis://HOST:PORT[/DB]
+    /// (rediss:// for TLS). Entries wait in a bounded buffer while Redis is down.
+    #[arg(
+        long = "redis",
+        env = "VG_REDIS_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub url: Option<String>,
+    /// The Redis Stream key every instance publishes to.
+    #[arg(long = "redis-stream", default_value = "vg:logs", value_name = "KEY")]
+    pub stream: String,
+    /// About how many entries the Redis Stream keeps (approximate MAXLEN).
+    #[arg(long = "redis-max-len", default_value_t = 100_000, value_name = "N")]
+    pub max_len: usize,
+    /// Most entries waiting for Redis while it is down; the oldest are dropped (and counted) past that.
+    #[arg(long = "redis-buffer", default_value_t = 100_000, value_name = "N")]
+    pub buffer: usize,
 }
 
 /// Durable history, for `vg serve` and `vg demo`.

@@ -14,10 +14,13 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::cli::{FsyncMode, ServeArgs, StorageArgs};
+use crate::cli::{FsyncMode, RedisArgs, ServeArgs, StorageArgs};
 use crate::client::lines::read_line_capped;
 use crate::model::decode::LineDecoder;
-use crate::server::{DiskConfig, Emitter, EmitterConfig, Fsync, Gateway, GatewayConfig, serve};
+use crate::server::{
+    Cluster, ClusterError, DiskConfig, Emitter, EmitterConfig, Fsync, Gateway, GatewayConfig,
+    RedisConfig, serve,
+};
 
 /// How often damaged stdin lines are reported while they keep coming.
 const DAMAGE_REPEAT: Duration = Duration::from_secs(10);
@@ -27,6 +30,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = EmitterConfig::default().history(args.history, args.history_bytes);
     let stop = shutdown_signal();
     let emitter = open_emitter(config, &args.storage, "vg serve")?;
+    let cluster = start_cluster(&emitter, &args.redis, "vg serve")?;
     // The server is only a log gateway, so the dashboard has the root to itself.
     let mut config = GatewayConfig::default()
         .max_connections(args.max_connections)
@@ -49,7 +53,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     config.allowed_origins = args.allow_origin;
     config.max_concurrent_queries = args.max_history_queries;
-    let gateway = Gateway::new(emitter.clone(), config);
+    let mut gateway = Gateway::new(emitter.clone(), config);
+    if let Some(cluster) = &cluster {
+        gateway = gateway.with_cluster(cluster.clone());
+        tokio::spawn(watch_redis(cluster.clone(), "vg serve"));
+    }
     let listener = bind(&args.bind).await?;
     let addr = listener.local_addr()?;
     let url = local_url(addr);
@@ -76,7 +84,45 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tokio::task::spawn_blocking(move || read_stdin(&emitter, &source));
     }
     serve(listener, gateway.router(), gateway, stop).await?;
+    if let Some(cluster) = cluster {
+        let left = cluster.stats().buffered;
+        if left > 0 {
+            let noun = if left == 1 { "entry" } else { "entries" };
+            crate::say!(
+                "vg serve: {left} {noun} never reached Redis (it did not take them before the stop)"
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says on stderr when Redis goes down and when it is back, so an operator watching the server's
+/// output need not poll `/healthz`. The state changes only as batches are sent.
+pub(crate) async fn watch_redis(cluster: Cluster, command: &'static str) {
+    let url = crate::server::redis_display_url(&cluster.config().url);
+    let mut said = "connecting";
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        let stats = cluster.stats();
+        if stats.state == said {
+            continue;
+        }
+        match (said, stats.state) {
+            (_, "down") => crate::say!(
+                "{command}: Redis at {url} is down ({}); entries wait in a buffer of {} and are published when it is back",
+                stats.error.as_deref().unwrap_or("no answer"),
+                cluster.config().buffer
+            ),
+            ("down", "up") => crate::say!(
+                "{command}: Redis at {url} is back; {} entries dropped from the full buffer so far",
+                stats.overflow
+            ),
+            (_, "up") => crate::say!("{command}: connected to Redis at {url}"),
+            _ => {}
+        }
+        said = stats.state;
+    }
 }
 
 /// The emitter, with durable history when `--data-dir` is given; says on stderr what the data dir
@@ -118,6 +164,32 @@ pub(crate) fn open_emitter(
         }
     }
     Ok(emitter)
+}
+
+/// Starts publishing to Redis when `--redis` (or `VG_REDIS_URL`) is given; a bad URL or bound is one
+/// line and exit 2. Redis being down is not an error: entries wait until it is back.
+pub(crate) fn start_cluster(
+    emitter: &Emitter,
+    args: &RedisArgs,
+    command: &str,
+) -> anyhow::Result<Option<Cluster>> {
+    let Some(url) = args.url.as_deref().filter(|u| !u.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let config = RedisConfig::new(url.trim())
+        .stream(args.stream.clone())
+        .max_len(args.max_len)
+        .buffer(args.buffer);
+    let cluster = Cluster::start(emitter, config).map_err(|e| match e {
+        ClusterError::Io(_) => anyhow::anyhow!("{e}"),
+        _ => crate::cli::UsageError::new(e.to_string()).into(),
+    })?;
+    crate::say!(
+        "{command}: publishing to Redis stream {:?} at {}",
+        args.stream,
+        crate::server::redis_display_url(url.trim())
+    );
+    Ok(Some(cluster))
 }
 
 /// A URL a user on this machine can open: `0.0.0.0` and `[::]` are where a server listens, not an

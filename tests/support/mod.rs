@@ -8,6 +8,8 @@
 //! - [`http`]: the reply both HTTP clients return, and a minimal HTTP/1.1 client for servers in
 //!   another process;
 //! - [`disk`]: emitters on data dirs, and what a viewer resuming there receives;
+//! - [`redis_server`]: a real `redis-server` on a free loopback port (skips without one, unless
+//!   `VG_REQUIRE_REDIS=1`);
 //! - [`ingest`]: for the OTLP and Loki tests, a POST whose reply body stays bytes, and compression;
 //! - temp dirs, and one bound ([`LIMIT`]) on every wait, so no test can hang.
 //!
@@ -29,6 +31,8 @@ mod http;
 pub mod ingest;
 #[cfg(feature = "cli")]
 mod process;
+#[cfg(feature = "server")]
+mod redis_server;
 mod ws;
 
 #[cfg(feature = "server")]
@@ -38,6 +42,8 @@ pub use gateway::*;
 pub use http::*;
 #[cfg(feature = "cli")]
 pub use process::*;
+#[cfg(feature = "server")]
+pub use redis_server::*;
 pub use ws::*;
 
 use std::future::Future;

@@ -15,6 +15,7 @@ pub fn vg() -> Command {
     for var in [
         "VG_URL",
         "VG_TOKEN",
+        "VG_REDIS_URL",
         "NO_COLOR",
         "VG_INSTANCE",
         "VG_REGION",
@@ -114,8 +115,14 @@ pub struct VgProcess {
 
 impl VgProcess {
     pub fn spawn(args: &[&str]) -> VgProcess {
+        VgProcess::spawn_with(args, &[])
+    }
+
+    /// As [`VgProcess::spawn`], with these environment variables set.
+    pub fn spawn_with(args: &[&str], env: &[(&str, &str)]) -> VgProcess {
         let mut child = vg()
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -168,6 +175,14 @@ impl VgProcess {
         stdin.flush().unwrap();
     }
 
+    /// SIGTERM, as a platform stops a server; waits (bounded) for it to exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+        wait_with_deadline(&mut self.child, LIMIT)
+    }
+
     /// Waits for a stdout line containing `needle`.
     pub fn wait_stdout(&self, needle: &str) -> String {
         wait_line(&self.stdout, needle)
@@ -197,7 +212,15 @@ impl VgServe {
     /// `vg serve --stdin --bind BIND EXTRA...`. Bind `127.0.0.1:0` for a free port: the server
     /// announces the port it got, so no other program can take it between choosing and binding.
     pub fn start(bind: &str, extra: &[&str]) -> VgServe {
-        let process = VgProcess::spawn(&[&["serve", "--stdin", "--bind", bind], extra].concat());
+        VgServe::start_with(bind, extra, &[])
+    }
+
+    /// As [`VgServe::start`], with these environment variables set (`VG_INSTANCE`, say).
+    pub fn start_with(bind: &str, extra: &[&str], env: &[(&str, &str)]) -> VgServe {
+        let process = VgProcess::spawn_with(
+            &[&["serve", "--stdin", "--bind", bind], extra].concat(),
+            env,
+        );
         let addr = announced_addr(&process.wait_stderr("listening on"));
         VgServe { process, addr }
     }

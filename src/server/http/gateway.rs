@@ -25,6 +25,7 @@ use super::config::GatewayConfig;
 use super::state::Shared;
 use super::stream::{self, CLOSE_GRACE};
 use super::{ingest, listen, loki, otlp, query, web};
+use crate::server::cluster::Cluster;
 use crate::server::context::{NotLogged, Quiet};
 use crate::server::store::Emitter;
 use crate::wire::{STREAM_PATH, StreamQuery};
@@ -52,6 +53,13 @@ impl Gateway {
         Gateway {
             shared: Arc::new(Shared::new(emitter, config)),
         }
+    }
+
+    /// Shows `cluster`'s Redis status in `/healthz` (builder style). Only the first call counts.
+    #[must_use]
+    pub fn with_cluster(self, cluster: Cluster) -> Gateway {
+        let _ = self.shared.cluster.set(cluster);
+        self
     }
 
     /// The emitter this gateway serves.
@@ -242,6 +250,7 @@ async fn healthz(
         },
         "sinks": shared.emitter.sink_stats(),
         "disk": shared.emitter.disk_stats(),
+        "redis": shared.cluster.get().map(Cluster::stats),
     }))
     .into_response()
 }

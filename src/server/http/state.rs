@@ -1,11 +1,12 @@
 //! What every handler and connection of one gateway shares.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{Semaphore, watch};
 
 use super::config::GatewayConfig;
 use super::listen::Slots;
+use crate::server::cluster::Cluster;
 use crate::server::store::{Emitter, History};
 
 /// The gateway's state, behind one `Arc` in every handler.
@@ -25,6 +26,8 @@ pub(crate) struct Shared {
     pub(crate) queries: Arc<Semaphore>,
     /// The caps on open HTTP connections, when served by [`serve`](super::serve).
     pub(crate) slots: Arc<Slots>,
+    /// The Redis link, when the emitter publishes to one (its status goes into `/healthz`).
+    pub(crate) cluster: OnceLock<Cluster>,
 }
 
 impl Shared {
@@ -46,6 +49,7 @@ impl Shared {
                 config.max_connections_per_client,
             )),
             config,
+            cluster: OnceLock::new(),
         }
     }
 

@@ -1,0 +1,223 @@
+//! Fan-out between instances through Redis: every instance publishes its entries to one Redis
+//! Stream, so that the stream holds all of them in one order.
+//!
+//! The publisher is a [`Sink`](crate::server::Sink): `emit()` pays nothing for it. Entries wait in a
+//! bounded buffer of the publisher's own while Redis is slow or down, and leave in order once each
+//! when it answers again; what the buffer cannot hold is counted, never waited for. Each batch is
+//! one `MULTI`/`EXEC` of `XADD`s (approximate `MAXLEN` retention) together with the newest seq it
+//! carries, kept under a key of this stream identity's own: after a failure whose outcome is
+//! unknown (a reply lost with the connection, a timeout) the publisher reads that seq back and skips
+//! what Redis already has, so a retry never adds an entry twice.
+//!
+//! Each stream record has the fields `b` (the publishing emitter's boot, its stream identity), `i`
+//! (its instance, or empty), `s` (the entry's seq in that boot) and `e` (the entry as JSON).
+
+mod publisher;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use publisher::{Publisher, Status};
+
+use crate::server::store::Emitter;
+
+/// How an instance reaches Redis and what it keeps there. Start from [`RedisConfig::new`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RedisConfig {
+    /// `redis://[user:pass@]host:port[/db]`, or `rediss://` for TLS.
+    pub url: String,
+    /// The Redis Stream every instance publishes to (`vg:logs` by default).
+    pub stream: String,
+    /// About how many entries the stream keeps (`XADD ... MAXLEN ~ N`): Redis trims whole nodes,
+    /// so it may keep somewhat more.
+    pub max_len: usize,
+    /// Most entries waiting for Redis while it is slow or down; older ones are dropped (and
+    /// counted) past that.
+    pub buffer: usize,
+    /// Most entries sent in one round trip.
+    pub batch: usize,
+    /// How long connecting, and waiting for one reply, may take before the attempt counts as failed.
+    pub timeout: Duration,
+}
+
+impl RedisConfig {
+    /// Publishes to the stream `vg:logs` at `url`, with the default bounds.
+    pub fn new(url: impl Into<String>) -> RedisConfig {
+        RedisConfig {
+            url: url.into(),
+            stream: DEFAULT_STREAM.to_owned(),
+            max_len: 100_000,
+            buffer: 100_000,
+            batch: 1000,
+            timeout: Duration::from_secs(2),
+        }
+    }
+
+    /// Publishes to this stream key instead (builder style).
+    #[must_use]
+    pub fn stream(mut self, key: impl Into<String>) -> Self {
+        self.stream = key.into();
+        self
+    }
+
+    /// Keeps about this many entries in the stream (builder style).
+    #[must_use]
+    pub fn max_len(mut self, entries: usize) -> Self {
+        self.max_len = entries;
+        self
+    }
+
+    /// Holds at most this many entries while Redis is down (builder style).
+    #[must_use]
+    pub fn buffer(mut self, entries: usize) -> Self {
+        self.buffer = entries;
+        self
+    }
+
+    /// Gives up on a connection attempt or a reply after this long (builder style).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+/// The stream key used when none is configured.
+pub const DEFAULT_STREAM: &str = "vg:logs";
+
+/// What went wrong starting the Redis publisher.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// The URL is not one the client can use.
+    #[error(
+        "invalid Redis URL {url:?}: {reason}; expected redis://HOST:PORT[/DB] or rediss://HOST:PORT[/DB]"
+    )]
+    Url {
+        /// The URL as given, without its password.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A bound is zero or the stream key is empty.
+    #[error("invalid Redis setting: {0}")]
+    Setting(String),
+    /// The publisher's thread could not be started.
+    #[error("cannot start the Redis publisher: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// How publishing to Redis goes, as `/healthz` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct RedisStats {
+    /// `connecting` (no answer yet), `up` or `down`.
+    pub state: &'static str,
+    /// The stream key.
+    pub stream: String,
+    /// Entries in Redis from this instance (since it started).
+    pub published: u64,
+    /// Entries waiting to be published.
+    pub buffered: u64,
+    /// Entries dropped because the buffer was full while Redis was down or slow.
+    pub overflow: u64,
+    /// Entries already in Redis that a retry skipped (a reply lost after Redis took them).
+    pub deduplicated: u64,
+    /// Why the last attempt failed, while Redis is down.
+    pub error: Option<String>,
+}
+
+/// An emitter's link to Redis: the publisher sink and its status. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    status: Arc<Status>,
+    config: RedisConfig,
+}
+
+impl Cluster {
+    /// Starts publishing every entry `emitter` stamps from now on to the Redis stream (a sink named
+    /// `redis`). Connecting happens in the background: Redis may be down now and come up later.
+    pub fn start(emitter: &Emitter, config: RedisConfig) -> Result<Cluster, ClusterError> {
+        let client = open_client(&config.url)?;
+        if config.stream.is_empty() {
+            return Err(ClusterError::Setting(
+                "the stream key is empty; give one with --redis-stream (default vg:logs)".into(),
+            ));
+        }
+        if config.buffer == 0 || config.batch == 0 || config.max_len == 0 {
+            return Err(ClusterError::Setting(
+                "the buffer, the batch and the stream's length must be at least 1 (--redis-buffer, --redis-max-len)".into(),
+            ));
+        }
+        let status = Arc::new(Status::default());
+        let publisher = Publisher::start(client, &config, emitter, Arc::clone(&status))?;
+        emitter.add_sink("redis", publisher)?;
+        Ok(Cluster { status, config })
+    }
+
+    /// How publishing goes now.
+    pub fn stats(&self) -> RedisStats {
+        self.status.stats(&self.config.stream)
+    }
+
+    /// The configuration it was started with.
+    pub fn config(&self) -> &RedisConfig {
+        &self.config
+    }
+}
+
+/// The client for `url`, or why it cannot be one (the URL is repeated without its password).
+fn open_client(url: &str) -> Result<redis::Client, ClusterError> {
+    let shown = without_password(url);
+    let info =
+        redis::IntoConnectionInfo::into_connection_info(url).map_err(|e| ClusterError::Url {
+            url: shown.clone(),
+            reason: e.to_string(),
+        })?;
+    redis::Client::open(info).map_err(|e| ClusterError::Url {
+        url: shown,
+        reason: e.to_string(),
+    })
+}
+
+/// `url` with any password replaced by `***`, fit for messages and logs.
+pub fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_urls_say_what_is_expected_and_hide_the_password() {
+        let err = open_client("http://user:hunter2@host:6379").unwrap_err();
+        let said = err.to_string();
+        assert!(said.contains("redis://HOST:PORT"), "{said}");
+        assert!(!said.contains("hunter2"), "{said}");
+        assert!(open_client("redis://127.0.0.1:6379/2").is_ok());
+        assert!(open_client("rediss://cache.example.com:6380").is_ok());
+    }
+
+    #[test]
+    fn empty_bounds_are_refused() {
+        let emitter = Emitter::new(crate::server::EmitterConfig::default().read_env(false));
+        let config = RedisConfig::new("redis://127.0.0.1:1").buffer(0);
+        assert!(matches!(
+            Cluster::start(&emitter, config),
+            Err(ClusterError::Setting(_))
+        ));
+        let config = RedisConfig::new("redis://127.0.0.1:1").stream("");
+        assert!(matches!(
+            Cluster::start(&emitter, config),
+            Err(ClusterError::Setting(_))
+        ));
+    }
+}

@@ -1,0 +1,335 @@
+//! The Redis publisher: a sink that only queues (bounded), and a thread of its own that sends.
+//!
+//! The sink's `write` never touches the network, so the sink keeps taking entries from the relay
+//! while Redis is down (instead of falling behind and missing them), and the sending thread can
+//! retry on its own schedule, also when no new entry arrives to wake the sink.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::Notify;
+
+use super::{RedisConfig, RedisStats};
+use crate::model::LogEntry;
+use crate::server::context::mark_thread_as_vg;
+use crate::server::store::{Emitter, Sink};
+
+/// The first pause after a failed attempt; it doubles up to [`RETRY_MAX`].
+const RETRY_MIN: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(2);
+/// How long the dedupe record of one boot outlives its last batch: long after any retry.
+const DEDUPE_TTL_SECS: u64 = 7 * 24 * 3600;
+/// How long closing waits for the last entries to reach Redis.
+const CLOSE_WAIT: Duration = Duration::from_secs(3);
+
+const CONNECTING: u8 = 0;
+const UP: u8 = 1;
+const DOWN: u8 = 2;
+
+/// What the sink and the sending thread share, and what `/healthz` reads.
+#[derive(Debug, Default)]
+pub(super) struct Status {
+    queue: Mutex<VecDeque<Arc<LogEntry>>>,
+    /// Wakes the sending thread: entries queued, or closing.
+    wake: Notify,
+    closing: AtomicBool,
+    /// Entries the sending thread has taken and not yet put into Redis (changed under `queue`'s
+    /// lock, so that with the queue they never exceed the buffer's bound).
+    in_flight: AtomicU64,
+    state: AtomicU8,
+    published: AtomicU64,
+    buffered: AtomicU64,
+    overflow: AtomicU64,
+    deduplicated: AtomicU64,
+    error: Mutex<Option<String>>,
+}
+
+impl Status {
+    pub(super) fn stats(&self, stream: &str) -> RedisStats {
+        RedisStats {
+            state: match self.state.load(Ordering::Relaxed) {
+                CONNECTING => "connecting",
+                UP => "up",
+                _ => "down",
+            },
+            stream: stream.to_owned(),
+            published: self.published.load(Ordering::Relaxed),
+            buffered: self.buffered.load(Ordering::Relaxed),
+            overflow: self.overflow.load(Ordering::Relaxed),
+            deduplicated: self.deduplicated.load(Ordering::Relaxed),
+            error: self
+                .error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Arc<LogEntry>>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records how many entries are held, given the locked queue and the in-flight count.
+    fn track(&self, queue: &VecDeque<Arc<LogEntry>>, in_flight: usize) {
+        self.in_flight.store(in_flight as u64, Ordering::Relaxed);
+        self.buffered
+            .store((queue.len() + in_flight) as u64, Ordering::Relaxed);
+    }
+
+    fn set_up(&self) {
+        self.state.store(UP, Ordering::Relaxed);
+        *self.error.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    fn set_down(&self, error: &redis::RedisError) {
+        self.state.store(DOWN, Ordering::Relaxed);
+        *self.error.lock().unwrap_or_else(PoisonError::into_inner) = Some(error.to_string());
+    }
+}
+
+/// The sink half: queues what the emitter stamps.
+pub(super) struct Publisher {
+    status: Arc<Status>,
+    capacity: usize,
+    /// Disconnects when the sending thread ends.
+    done: mpsc::Receiver<()>,
+}
+
+impl Publisher {
+    /// Starts the sending thread for `emitter`'s entries.
+    pub(super) fn start(
+        client: redis::Client,
+        config: &RedisConfig,
+        emitter: &Emitter,
+        status: Arc<Status>,
+    ) -> std::io::Result<Publisher> {
+        let (done_tx, done) = mpsc::channel();
+        let sender = Sender {
+            status: Arc::clone(&status),
+            stream: config.stream.clone(),
+            dedupe_key: format!(
+                "{}:published:{}:{}",
+                config.stream,
+                emitter.instance().unwrap_or("-"),
+                emitter.boot()
+            ),
+            boot: emitter.boot().to_owned(),
+            instance: emitter.instance().unwrap_or_default().to_owned(),
+            max_len: config.max_len,
+            capacity: config.buffer,
+            // A batch never holds more than the buffer's bound.
+            batch: config.batch.min(config.buffer),
+            timeout: config.timeout,
+        };
+        std::thread::Builder::new()
+            .name("vg-redis".into())
+            .spawn(move || {
+                // The client library's own `tracing` events must not come back as entries.
+                mark_thread_as_vg();
+                let _done = done_tx;
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(runtime) = runtime {
+                    runtime.block_on(sender.run(client));
+                }
+            })?;
+        Ok(Publisher {
+            status,
+            capacity: config.buffer,
+            done,
+        })
+    }
+}
+
+impl Sink for Publisher {
+    fn write(&mut self, entries: &[Arc<LogEntry>]) {
+        let mut queue = self.status.queue();
+        queue.extend(entries.iter().cloned());
+        // The oldest waiting go first: a viewer cares most about what is happening now. A batch
+        // being sent stays until its attempt ends (it may be in Redis already); a failed one comes
+        // back to the front of the queue and is trimmed there.
+        let in_flight = self.status.in_flight.load(Ordering::Relaxed) as usize;
+        let over = (queue.len() + in_flight)
+            .saturating_sub(self.capacity)
+            .min(queue.len());
+        if over > 0 {
+            queue.drain(..over);
+            self.status
+                .overflow
+                .fetch_add(over as u64, Ordering::Relaxed);
+        }
+        self.status
+            .buffered
+            .store((queue.len() + in_flight) as u64, Ordering::Relaxed);
+        drop(queue);
+        self.status.wake.notify_one();
+    }
+
+    fn missed(&mut self, from: u64, to: u64) {
+        // Gone before the publisher could queue them: as lost for Redis as an overflow.
+        self.status
+            .overflow
+            .fetch_add(to - from + 1, Ordering::Relaxed);
+    }
+
+    fn close(&mut self) {
+        self.status.closing.store(true, Ordering::Relaxed);
+        self.status.wake.notify_one();
+        let _ = self.done.recv_timeout(CLOSE_WAIT);
+    }
+}
+
+/// The sending half, on its own thread and runtime.
+struct Sender {
+    status: Arc<Status>,
+    stream: String,
+    dedupe_key: String,
+    boot: String,
+    instance: String,
+    max_len: usize,
+    capacity: usize,
+    batch: usize,
+    timeout: Duration,
+}
+
+impl Sender {
+    async fn run(self, client: redis::Client) {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            // This loop retries, with its own backoff; one try per attempt here.
+            .set_number_of_retries(0);
+        let mut connection = match ConnectionManager::new_lazy_with_config(client, config) {
+            Ok(connection) => connection,
+            Err(e) => {
+                self.status.set_down(&e);
+                return;
+            }
+        };
+        // Taken from the queue, not yet known to be in Redis.
+        let mut in_flight: Vec<Arc<LogEntry>> = Vec::new();
+        // Whether Redis may already hold some of `in_flight` (a failure of unknown outcome).
+        let mut unsure = false;
+        let mut pause = RETRY_MIN;
+        loop {
+            if in_flight.is_empty() {
+                let mut queue = self.status.queue();
+                let take = queue.len().min(self.batch);
+                in_flight.extend(queue.drain(..take));
+                self.status.track(&queue, in_flight.len());
+            }
+            if in_flight.is_empty() {
+                if self.status.closing.load(Ordering::Relaxed) {
+                    return;
+                }
+                // A notify before this wait is kept as a permit, so no wake-up is lost.
+                let _ = tokio::time::timeout(RETRY_MAX, self.status.wake.notified()).await;
+                continue;
+            }
+            match self.send(&mut connection, &mut in_flight, unsure).await {
+                Ok(()) => {
+                    self.status.track(&self.status.queue(), 0);
+                    self.status.set_up();
+                    unsure = false;
+                    pause = RETRY_MIN;
+                }
+                Err(e) => {
+                    self.put_back(&mut in_flight);
+                    self.status.set_down(&e);
+                    // Whatever the batch's fate, the next attempt first asks Redis how far it got.
+                    unsure = true;
+                    if self.status.closing.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let closing = async {
+                        while !self.status.closing.load(Ordering::Relaxed) {
+                            self.status.wake.notified().await;
+                        }
+                    };
+                    let _ = tokio::time::timeout(pause, closing).await;
+                    pause = (pause * 2).min(RETRY_MAX);
+                }
+            }
+        }
+    }
+
+    /// Returns a failed batch to the front of the queue, then drops the oldest beyond the bound:
+    /// while Redis is down, the newest entries are the ones kept.
+    fn put_back(&self, batch: &mut Vec<Arc<LogEntry>>) {
+        let mut queue = self.status.queue();
+        for entry in batch.drain(..).rev() {
+            queue.push_front(entry);
+        }
+        let over = queue.len().saturating_sub(self.capacity);
+        if over > 0 {
+            queue.drain(..over);
+            self.status
+                .overflow
+                .fetch_add(over as u64, Ordering::Relaxed);
+        }
+        self.status.track(&queue, 0);
+    }
+
+    /// Puts `batch` into Redis and empties it. When `unsure`, first drops what an earlier attempt
+    /// may have put there already.
+    async fn send(
+        &self,
+        connection: &mut ConnectionManager,
+        batch: &mut Vec<Arc<LogEntry>>,
+        unsure: bool,
+    ) -> redis::RedisResult<()> {
+        if unsure {
+            let done: Option<u64> = redis::cmd("GET")
+                .arg(&self.dedupe_key)
+                .query_async(connection)
+                .await?;
+            if let Some(done) = done {
+                let before = batch.len();
+                batch.retain(|e| e.seq.is_some_and(|seq| seq > done));
+                self.status
+                    .deduplicated
+                    .fetch_add((before - batch.len()) as u64, Ordering::Relaxed);
+            }
+        }
+        let Some(newest) = batch.last().and_then(|e| e.seq) else {
+            batch.clear();
+            return Ok(());
+        };
+        let mut pipe = redis::pipe();
+        // All or nothing: the entries and the record of the newest seq land together.
+        pipe.atomic();
+        for entry in batch.iter() {
+            pipe.cmd("XADD")
+                .arg(&self.stream)
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(self.max_len)
+                .arg("*")
+                .arg("b")
+                .arg(&self.boot)
+                .arg("i")
+                .arg(&self.instance)
+                .arg("s")
+                .arg(entry.seq.unwrap_or(0))
+                .arg("e")
+                .arg(entry.to_json())
+                .ignore();
+        }
+        pipe.cmd("SET")
+            .arg(&self.dedupe_key)
+            .arg(newest)
+            .arg("EX")
+            .arg(DEDUPE_TTL_SECS)
+            .ignore();
+        let () = pipe.query_async(connection).await?;
+        self.status
+            .published
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        batch.clear();
+        Ok(())
+    }
+}

@@ -1,0 +1,249 @@
+//! Publishing to Redis against a real `redis-server`: every entry once, in order, through Redis
+//! going away and coming back, with the bounded buffer's overflow counted and retries deduplicated.
+
+#![cfg(all(feature = "server", feature = "cli"))]
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use support::*;
+use vg::Level;
+use vg::server::{Cluster, Emitter, EmitterConfig, RedisConfig, RedisStats};
+
+type Record = (String, HashMap<String, String>);
+
+/// The seqs of `records`, in stream order.
+fn seqs_of(records: &[Record]) -> Vec<u64> {
+    records
+        .iter()
+        .map(|(_, f)| f["s"].parse().unwrap())
+        .collect()
+}
+
+/// The messages of `records`, in stream order.
+fn messages_of(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .map(|(_, f)| {
+            let entry: serde_json::Value = serde_json::from_str(&f["e"]).unwrap();
+            entry["message"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// `/healthz`'s `redis` part, once `done` holds for it (bounded).
+async fn redis_health(
+    server: &VgServe,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let health = http(server.addr, "GET", "/healthz", &[], b"").await.json();
+        let redis = health["redis"].clone();
+        if done(&redis) {
+            return redis;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "healthz never got there: {redis}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn serve_publishes_every_entry_once_in_order_and_shows_it_in_healthz() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut server = VgServe::start_with(
+        "127.0.0.1:0",
+        &["--redis", &redis.url(), "--redis-stream", "app:logs"],
+        &[("VG_INSTANCE", "web-1"), ("VG_REGION", "ams")],
+    );
+    server.write_lines((0..500).map(|i| format!("line {i}")));
+    let health = redis_health(&server, |r| r["published"] == 500).await;
+    assert_eq!(health["state"], "up");
+    assert_eq!(health["stream"], "app:logs");
+    assert_eq!(
+        (health["buffered"].clone(), health["overflow"].clone()),
+        (0.into(), 0.into())
+    );
+
+    let records = redis.records("app:logs");
+    assert_eq!(seqs_of(&records), (1..=500).collect::<Vec<u64>>());
+    let expected: Vec<String> = (0..500).map(|i| format!("line {i}")).collect();
+    assert_eq!(messages_of(&records), expected);
+    let (_, first) = &records[0];
+    assert_eq!(first["i"], "web-1");
+    let entry: serde_json::Value = serde_json::from_str(&first["e"]).unwrap();
+    assert_eq!(
+        (entry["instance"].as_str(), entry["region"].as_str()),
+        (Some("web-1"), Some("ams"))
+    );
+    // One stream identity for all of them.
+    assert!(
+        records
+            .iter()
+            .all(|(_, f)| f["b"] == first["b"] && !f["b"].is_empty())
+    );
+}
+
+#[tokio::test]
+async fn entries_wait_while_redis_is_down_and_arrive_once_each_with_overflow_counted() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let mut server = VgServe::start(
+        "127.0.0.1:0",
+        &["--redis", &redis.url(), "--redis-buffer", "100"],
+    );
+    server.write_lines((0..50).map(|i| format!("before {i}")));
+    redis_health(&server, |r| r["published"] == 50).await;
+
+    server.process.wait_stderr("connected to Redis at");
+    redis.kill();
+    // 250 entries while Redis is gone: the buffer holds 100 of them, the rest are counted.
+    server.write_lines((0..250).map(|i| format!("during {i}")));
+    let said = server.process.wait_stderr("is down");
+    assert!(said.contains("entries wait in a buffer of 100"), "{said}");
+    let down = redis_health(&server, |r| {
+        r["state"] == "down"
+            && r["overflow"].as_u64().unwrap_or(0) + r["buffered"].as_u64().unwrap_or(0) == 250
+    })
+    .await;
+    assert_eq!(down["buffered"], 100, "{down}");
+    assert_eq!(down["overflow"], 150, "{down}");
+    assert!(down["error"].is_string(), "{down}");
+    // Local viewers still get every entry.
+    let local = http(server.addr, "GET", "/api/logs?limit=1000", &[], b"")
+        .await
+        .json();
+    assert_eq!(local.as_array().unwrap().len(), 300);
+
+    // Redis comes back empty (it saved nothing): what the buffer held arrives, once each, in order.
+    redis.restart();
+    let up = redis_health(&server, |r| r["state"] == "up" && r["buffered"] == 0).await;
+    let said = server.process.wait_stderr("is back");
+    assert!(said.contains("150 entries dropped"), "{said}");
+    assert_eq!(up["published"], 150, "{up}");
+    let records = redis.records("vg:logs");
+    // What the buffer held, each once, in order: the newest (a batch whose attempt was under way
+    // when Redis went, and which it then took, may stand before them).
+    let seqs = seqs_of(&records);
+    assert_eq!(seqs.len(), 100, "{seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "out of order or twice: {seqs:?}"
+    );
+    assert!(seqs.iter().all(|s| (51..=300).contains(s)), "{seqs:?}");
+    assert_eq!(seqs.last(), Some(&300), "the newest entry was not kept");
+
+    // And publishing goes on after them.
+    server.write_lines(["after"]);
+    redis_health(&server, |r| r["published"] == 151).await;
+    let records = redis.records("vg:logs");
+    assert_eq!(
+        messages_of(&records).last().map(String::as_str),
+        Some("after")
+    );
+    assert_eq!(seqs_of(&records).last(), Some(&301));
+}
+
+/// The publisher's stats once `done` holds (bounded).
+fn stats_when(cluster: &Cluster, done: impl Fn(&RedisStats) -> bool) -> RedisStats {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let stats = cluster.stats();
+        if done(&stats) {
+            return stats;
+        }
+        assert!(Instant::now() < deadline, "never got there: {stats:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_retry_after_a_lost_reply_adds_nothing_twice() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let emitter = Emitter::new(EmitterConfig::default().read_env(false).instance("api-1"));
+    let config = RedisConfig::new(redis.url()).timeout(Duration::from_millis(200));
+    let cluster = Cluster::start(&emitter, config).unwrap();
+    for i in 1..=10 {
+        emitter.log(Level::Info, "t", format!("m{i}"));
+    }
+    stats_when(&cluster, |s| s.published == 10);
+
+    // Redis holds writes for 1.5 s: the publisher's next batch times out after 200 ms, though Redis
+    // then takes it. Its retry must find that out instead of adding the batch again.
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1500)
+        .arg("WRITE")
+        .query(&mut redis.connection())
+        .unwrap();
+    for i in 11..=20 {
+        emitter.log(Level::Info, "t", format!("m{i}"));
+    }
+    let stats = stats_when(&cluster, |s| {
+        s.state == "up" && s.buffered == 0 && s.published + s.deduplicated == 20
+    });
+    assert!(
+        stats.deduplicated > 0,
+        "the slow batch was never retried: {stats:?}"
+    );
+
+    let records = redis.records("vg:logs");
+    assert_eq!(seqs_of(&records), (1..=20).collect::<Vec<u64>>());
+    let expected: Vec<String> = (1..=20).map(|i| format!("m{i}")).collect();
+    assert_eq!(messages_of(&records), expected);
+}
+
+#[test]
+fn a_bad_redis_url_is_one_line_and_exit_2() {
+    let out = vg()
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--redis",
+            "http://user:hunter2@cache:6379",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains("redis://HOST:PORT"), "{said}");
+    assert!(!said.contains("hunter2"), "{said}");
+}
+
+#[tokio::test]
+async fn a_stop_publishes_what_was_still_waiting() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut server = VgServe::start("127.0.0.1:0", &["--redis", &redis.url()]);
+    server.write_lines(["first"]);
+    redis_health(&server, |r| r["published"] == 1).await;
+    // Redis holds writes for a second, so the entries below are still waiting when the stop comes.
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1000)
+        .arg("WRITE")
+        .query(&mut redis.connection())
+        .unwrap();
+    let body: String = (0..1500)
+        .map(|i| format!("{{\"message\":\"m{i}\"}}\n"))
+        .collect();
+    let reply = http(server.addr, "POST", "/api/logs", &[], body.as_bytes()).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(server.process.terminate().success());
+
+    let records = redis.records("vg:logs");
+    assert_eq!(seqs_of(&records), (1..=1501).collect::<Vec<u64>>());
+}
