@@ -72,7 +72,9 @@ impl App {
     /// How rows are laid out at this width.
     pub(crate) fn columns(&self) -> Columns {
         let width = self.log_width();
-        let cap = if width < 60 { 0 } else { (width / 5).min(28) };
+        // A quarter of the row: at 80 columns, `source[instance] region` for a source of up to 8
+        // characters, the instance id shortened to 6.
+        let cap = if width < 60 { 0 } else { (width / 4).min(28) };
         Columns {
             time: self.time,
             compact_time: width < 110 || self.time == TimeMode::Relative,
