@@ -187,9 +187,9 @@ pub(crate) const BINDINGS: &[Binding] = &[
     // Every letter narrows: names are typed here, so no letter may do anything else (a source
     // named `scheduler` must not close the picker on `s` and clear the buffer on `c`).
     bind(&[Picker], &[Char('/')], Action::PickerStartNarrow, "type to narrow (any letter starts too)"),
-    bind(&[PickerNarrow], &[Code(Esc)], Action::PickerCancelNarrow, "clear the typed text"),
+    bind(&[PickerNarrow], &[Code(Esc)], Action::PickerCancelNarrow, "clear the typed text (when some is typed)"),
     bind(&[Picker, PickerNarrow], &[Code(Enter)], Action::Close, "close, keeping the choices"),
-    bind(&[Picker], &[Code(Esc)], Action::Close, "close"),
+    bind(&[Picker], &[Code(Esc)], Action::Close, "close (with nothing typed)"),
     bind(&[Detail], &[Code(Enter), Code(Esc), Char('q')], Action::Close, "close"),
     bind(&[Help], &[Code(Esc), Char('?'), Char('q')], Action::Close, "close"),
 ];
@@ -236,6 +236,15 @@ pub(crate) fn mouse_action(mode: Mode, event: MouseEvent) -> Action {
     }
 }
 
+/// What the wheel does in a help section's modes (see [`mouse_action`]).
+fn wheel_help(modes: &[Mode]) -> Option<&'static str> {
+    match modes.first()? {
+        Normal | Detail | Help => Some("scroll three rows"),
+        Picker | PickerNarrow => Some("move up / down"),
+        Search => None,
+    }
+}
+
 /// A section of the help overlay: a title and `(keys, what they do)` lines.
 pub(crate) fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
     let sections: [(&str, &[Mode]); 5] = [
@@ -272,6 +281,10 @@ pub(crate) fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)
                     "(typing)".into(),
                     "edit the pattern; matches highlight as you type",
                 ));
+            }
+            // The wheel is not a key, so the table above cannot list it; `mouse_action` decides.
+            if let Some(wheel) = wheel_help(modes) {
+                lines.push(("mouse wheel".into(), wheel));
             }
             (title, lines)
         })
@@ -368,6 +381,22 @@ mod tests {
         };
         assert_eq!(mouse_action(Mode::Normal, wheel), Action::Scroll(-3));
         assert_eq!(mouse_action(Mode::Picker, wheel), Action::Up);
+    }
+
+    #[test]
+    fn the_help_lists_the_wheel_where_it_does_something() {
+        let help = help_sections();
+        let wheel = |title: &str| {
+            let (_, lines) = help.iter().find(|(t, _)| t.starts_with(title)).unwrap();
+            lines
+                .iter()
+                .find(|(keys, _)| keys == "mouse wheel")
+                .map(|(_, what)| *what)
+        };
+        assert_eq!(wheel("Log view"), Some("scroll three rows"));
+        assert_eq!(wheel("Picker"), Some("move up / down"));
+        assert_eq!(wheel("Entry detail"), Some("scroll three rows"));
+        assert_eq!(wheel("Search"), None);
     }
 
     #[test]

@@ -211,8 +211,9 @@ impl App {
         };
         match json {
             Some(json) => {
+                // vg cannot know whether the terminal carried the escape out: say what was done.
                 self.notify(format!(
-                    "copied the entry as JSON ({} bytes) to the clipboard",
+                    "sent the entry as JSON ({} bytes) to the terminal's clipboard (OSC 52)",
                     json.len()
                 ));
                 Effect::Copy(json)
