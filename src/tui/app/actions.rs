@@ -178,12 +178,14 @@ impl App {
         text::detail::max_scroll(self.detail_lines(), height)
     }
 
-    /// Esc: clears the search, or else the request filter.
+    /// Esc: clears the search, or else the request filter, and returns to where the view was before
+    /// `r`, `n` or `N` moved it.
     fn cancel(&mut self) {
         self.mode = Mode::Normal;
         // One Esc clears one thing: the search first, then the request filter.
         if self.search.clear() || self.filter.request.take().is_some() {
             self.refilter();
+            self.return_to_place();
         }
     }
 
@@ -194,6 +196,7 @@ impl App {
         }
         match self.find_match(forward, include_selected) {
             Some((id, wrapped)) => {
+                self.remember_place();
                 self.reveal(id);
                 if wrapped {
                     let end = if forward { "oldest" } else { "newest" };
@@ -229,6 +232,7 @@ impl App {
     fn filter_request(&mut self) {
         if self.filter.request.take().is_some() {
             self.refilter();
+            self.return_to_place();
             return;
         }
         let selected = self.selected();
@@ -241,6 +245,7 @@ impl App {
             self.notify(format!("the selected entry has no {}", REQUEST_KEYS[0]));
             return;
         };
+        self.remember_place();
         self.filter.request = Some(RequestFilter::new(key.to_owned(), value));
         self.refilter();
         if let Some(id) = selected.filter(|&id| self.buffer.is_shown(id)) {
@@ -251,6 +256,7 @@ impl App {
     /// `c`: empties the buffer; the counts of what was received stay.
     fn clear(&mut self) {
         self.buffer.clear();
+        self.view.back = None;
         self.stats.levels = [0; 6];
         for set in &mut self.names.sets {
             set.zero_counts();

@@ -656,3 +656,42 @@ fn the_next_action_replaces_a_notice_that_answered_a_key() {
     press(&mut app, "r");
     assert_eq!(notice(&app), Some("server: slow down"));
 }
+
+#[test]
+fn esc_after_a_pivot_returns_to_where_the_view_was() {
+    // Live: `r` on the newest entry, then Esc follows again, showing everything.
+    let mut app = app(&[]);
+    let mut entries = infos(0, 40);
+    for (i, e) in entries.iter_mut().enumerate() {
+        e.meta.insert("requestId", format!("req_{}", i % 4));
+    }
+    push(&mut app, entries);
+    press(&mut app, "r");
+    assert!(!app.view.follow);
+    assert_eq!(app.selected_entry().unwrap().message, "message 39");
+    assert_eq!(shown_messages(&app).len(), 10);
+    press_code(&mut app, KeyCode::Esc);
+    assert!(app.view.follow, "following again, as before the pivot");
+    assert_eq!(shown_messages(&app).len(), 40);
+
+    // Scrolled: n and N from a held place, then Esc puts the same rows and selection back.
+    press(&mut app, "kkkkkkkkkkkkkkkkkkkk");
+    let (top, selected) = (app.view.top, app.view.selected);
+    assert_eq!(app.selected_entry().unwrap().message, "message 19");
+    press(&mut app, "/message 3");
+    press_code(&mut app, KeyCode::Enter);
+    press(&mut app, "nnN");
+    assert_ne!(app.view.selected, selected);
+    press_code(&mut app, KeyCode::Esc);
+    assert!(app.search.regex.is_none());
+    assert!(!app.view.follow);
+    assert_eq!((app.view.top, app.view.selected), (top, selected));
+
+    // `r` off returns too; after G (live again) there is nowhere to return to.
+    press(&mut app, "r");
+    press(&mut app, "r");
+    assert_eq!(app.view.selected, selected);
+    press(&mut app, "rG");
+    press_code(&mut app, KeyCode::Esc);
+    assert!(app.view.follow && app.filter.request.is_none());
+}

@@ -32,6 +32,19 @@ pub(crate) struct View {
     pub(crate) new_errors: u64,
     /// The first row id that counts as new: the buffer's next id when the view stopped following.
     pub(crate) new_since: RowId,
+    /// Where the view was before `r`, `n` or `N` moved it, for `esc` to return to.
+    pub(crate) back: Option<Place>,
+}
+
+/// A view's place: what `esc` restores after a jump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Place {
+    follow: bool,
+    paused: bool,
+    until: Option<RowId>,
+    top: RowId,
+    selected: RowId,
+    new_since: RowId,
 }
 
 impl Default for View {
@@ -46,6 +59,7 @@ impl Default for View {
             new: 0,
             new_errors: 0,
             new_since: 0,
+            back: None,
         }
     }
 }
@@ -276,8 +290,50 @@ impl App {
         self.view.new_errors = errors;
     }
 
+    /// Keeps the view's place before a jump (`r`, `n`, `N`). A series of jumps keeps the first place,
+    /// so `esc` goes back to where the user was before all of them.
+    pub(crate) fn remember_place(&mut self) {
+        let v = &self.view;
+        self.view.back.get_or_insert(Place {
+            follow: v.follow,
+            paused: v.paused,
+            until: v.until,
+            top: v.top,
+            selected: v.selected,
+            new_since: v.new_since,
+        });
+    }
+
+    /// Returns to the place kept before the jumps, following again if the view was; the rows kept
+    /// may be hidden or gone by now, so the nearest shown ones stand in.
+    pub(crate) fn return_to_place(&mut self) {
+        let Some(place) = self.view.back.take() else {
+            return;
+        };
+        if place.follow {
+            self.follow();
+            return;
+        }
+        let nearest = |app: &App, id: RowId| {
+            let len = app.view_len();
+            app.buffer
+                .shown_id(app.buffer.position(id).min(len.saturating_sub(1)))
+                .unwrap_or(id)
+        };
+        self.view.follow = false;
+        self.view.paused = place.paused;
+        self.view.until = place.until;
+        self.view.new_since = place.new_since;
+        self.view.top = nearest(self, place.top);
+        self.view.selected = nearest(self, place.selected);
+        self.recount_new();
+        self.view_changed();
+    }
+
     /// Jumps to the newest entry and follows it.
     pub(crate) fn follow(&mut self) {
+        // Back to live: there is nowhere to return to any more.
+        self.view.back = None;
         self.view.follow = true;
         self.view.paused = false;
         self.view.until = None;
