@@ -252,3 +252,50 @@ fn tui_against_vg_serve() {
     tmux.wait_for("the connection", |s| s.contains("● connected"));
     pause_toggle_search(&tmux, &mut append);
 }
+
+#[test]
+fn esc_after_a_request_pivot_follows_again() {
+    if !tmux_available() {
+        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+        return;
+    }
+    let scratch = TempDir::new("tui-pivot");
+    let path = scratch.path().join("app.ndjson");
+    let lines: Vec<String> = (0..60)
+        .map(|n| {
+            line(n, "info", &format!("message {n}")).replace(
+                r#""source""#,
+                &format!(r#""meta":{{"requestId":"req_{}"}},"source""#, n % 3),
+            )
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let tmux = Tmux::start(&scratch, &shell(&format!("--file {}", quoted(&path))));
+    tmux.wait_for("the newest entry", |s| s.contains("message 59"));
+
+    // `r` on the live view: only the newest entry's request (req_2: 2, 5, ... 59).
+    tmux.keys(&["r"]);
+    // Rows show their requestId too: the filter is read from the status bar, the last line.
+    let status = |s: &str| s.trim_end().lines().last().unwrap_or_default().to_owned();
+    let pivoted = tmux.wait_for("the request filter", |s| {
+        status(s).contains("requestId=req_2") && !s.contains("message 58")
+    });
+    assert!(pivoted.contains("message 56"), "{pivoted}");
+
+    // Esc: everything again, and following: a new entry shows at the bottom at once.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("all entries again", |s| {
+        s.contains("message 58") && !status(s).contains("requestId=")
+    });
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    writeln!(file, "{}", line(0, "info", "arrived after esc")).unwrap();
+    let live = tmux.wait_for("the new entry, followed", |s| {
+        s.contains("arrived after esc")
+    });
+    assert!(!live.contains("new below"), "{live}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("vg to quit", |s| s.contains("vg exited 0"));
+}
