@@ -116,11 +116,25 @@ fn pausing_freezes_the_screen_but_keeps_counting() {
     );
     assert_eq!((app.view.new, app.view.new_errors), (7, 2));
     assert_eq!(app.stats.received, 37);
+    // Scrolling down past the last row goes on into what arrived, and `+N new` counts down.
+    press(&mut app, "j");
+    assert_eq!(app.selected_entry().unwrap().message, "message 30");
+    assert_eq!((app.view.new, app.view.new_errors), (6, 2));
+    press(&mut app, "jjjjj");
+    assert_eq!(app.selected_entry().unwrap().message, "boom");
+    assert_eq!((app.view.new, app.view.new_errors), (1, 1));
+    assert_eq!(
+        screen_ids(&app).last(),
+        Some(&35),
+        "the screen shows what it took in"
+    );
     // Scrolling down to the end while paused stays paused.
     for _ in 0..40 {
         press(&mut app, "j");
     }
     assert!(app.view.paused);
+    assert_eq!(app.selected_entry().unwrap().message, "down");
+    assert_eq!(app.view.new, 0);
     press(&mut app, " ");
     assert!(app.view.follow && !app.view.paused);
     assert_eq!(app.selected_entry().unwrap().message, "down");
@@ -154,8 +168,12 @@ fn a_paused_screen_with_room_to_spare_still_does_not_move() {
     press(&mut app, " ");
     push(&mut app, infos(3, 2));
     assert_eq!(screen_ids(&app), [0, 1, 2]);
-    press(&mut app, "jjj");
-    assert_eq!(app.selected_entry().unwrap().message, "message 2");
+    // Only the user's own scrolling takes in what arrived, one row a key, still paused.
+    press(&mut app, "j");
+    assert_eq!(screen_ids(&app), [0, 1, 2, 3]);
+    press(&mut app, "jj");
+    assert_eq!(app.selected_entry().unwrap().message, "message 4");
+    assert!(app.view.paused && app.view.new == 0);
     press(&mut app, " ");
     assert_eq!(screen_ids(&app), [0, 1, 2, 3, 4]);
 }

@@ -359,6 +359,7 @@ impl App {
         }
         self.unfollow();
         let sel = self.buffer.position(self.view.selected).min(len - 1);
+        let len = self.take_in_arrivals(sel.saturating_add_signed(delta), len);
         if delta > 0 && sel + 1 == len {
             if !self.view.paused {
                 self.follow();
@@ -368,6 +369,22 @@ impl App {
         let target = sel.saturating_add_signed(delta).min(len - 1);
         self.view.selected = self.buffer.shown_id(target).unwrap_or_default();
         self.view_changed();
+    }
+
+    /// Paused, scrolling down past the last row shown when the view paused goes on into the entries
+    /// that arrived since, up to position `want`: they join the still picture and stop counting as
+    /// new, so `+N new` counts down as they come into view. Returns the view's length after.
+    fn take_in_arrivals(&mut self, want: usize, len: usize) -> usize {
+        let shown = self.buffer.shown_len();
+        if !self.view.paused || want < len || shown <= len {
+            return len;
+        }
+        let len = (want + 1).min(shown);
+        let until = self.buffer.shown_id(len).unwrap_or(self.buffer.next_id());
+        self.view.until = Some(until);
+        self.view.new_since = self.view.new_since.max(until);
+        self.recount_new();
+        len
     }
 
     /// Moves a screenful, keeping the selection's place on screen.
@@ -383,6 +400,11 @@ impl App {
             ids.len().saturating_sub(1).max(1)
         };
         let sel = self.buffer.position(self.view.selected).min(len - 1);
+        let len = if down {
+            self.take_in_arrivals(sel + rows, len)
+        } else {
+            len
+        };
         if down && sel + 1 == len {
             if !self.view.paused {
                 self.follow();
