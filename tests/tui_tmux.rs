@@ -299,3 +299,39 @@ fn esc_after_a_request_pivot_follows_again() {
     tmux.keys(&["q"]);
     tmux.wait_for("vg to quit", |s| s.contains("vg exited 0"));
 }
+
+#[test]
+fn paused_scrolling_goes_on_into_what_arrived() {
+    if !tmux_available() {
+        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+        return;
+    }
+    let scratch = TempDir::new("tui-paused-scroll");
+    let path = scratch.path().join("app.ndjson");
+    std::fs::write(&path, initial_lines().join("\n") + "\n").unwrap();
+    let tmux = Tmux::start(&scratch, &shell(&format!("--file {}", quoted(&path))));
+    tmux.wait_for("the initial entries", |s| s.contains("message 5"));
+    tmux.keys(&["Space"]);
+    tmux.wait_for("the paused banner", |s| s.contains("PAUSED +0 new"));
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    for (n, level, message) in [(10, "info", "arrival one"), (11, "error", "arrival two")] {
+        writeln!(file, "{}", line(n, level, message)).unwrap();
+    }
+    tmux.wait_for("arrivals counted", |s| {
+        s.contains("PAUSED +2 new (1 error)")
+    });
+    tmux.keys(&["j"]);
+    let one = tmux.wait_for("the first arrival taken in", |s| {
+        s.contains("arrival one") && s.contains("PAUSED +1 new (1 error)")
+    });
+    assert!(!one.contains("arrival two"), "{one}");
+    tmux.keys(&["j"]);
+    tmux.wait_for("both taken in, still paused", |s| {
+        s.contains("arrival two") && s.contains("PAUSED +0 new")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_for("vg to quit", |s| s.contains("vg exited 0"));
+}
