@@ -335,3 +335,32 @@ fn paused_scrolling_goes_on_into_what_arrived() {
     tmux.keys(&["q"]);
     tmux.wait_for("vg to quit", |s| s.contains("vg exited 0"));
 }
+
+#[test]
+fn the_detail_steps_to_the_next_and_previous_entry() {
+    if !tmux_available() {
+        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+        return;
+    }
+    let scratch = TempDir::new("tui-detail");
+    let path = scratch.path().join("app.ndjson");
+    std::fs::write(&path, initial_lines().join("\n") + "\n").unwrap();
+    let tmux = Tmux::start(&scratch, &shell(&format!("--file {}", quoted(&path))));
+    tmux.wait_for("the initial entries", |s| s.contains("message 5"));
+    // The newest entry is `message 5`; the one before it `message 4`.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the detail of the newest", |s| {
+        s.contains("┌ Entry") && s.contains("│  message 5 ")
+    });
+    tmux.keys(&["Left"]);
+    let previous = tmux.wait_for("the previous entry in the detail", |s| {
+        s.contains("┌ Entry") && s.contains("│  message 4 ")
+    });
+    assert!(!previous.contains("│  message 5 "), "{previous}");
+    tmux.keys(&["l"]);
+    tmux.wait_for("the next entry again", |s| {
+        s.contains("┌ Entry") && s.contains("│  message 5 ")
+    });
+    tmux.keys(&["Escape", "q"]);
+    tmux.wait_for("vg to quit", |s| s.contains("vg exited 0"));
+}

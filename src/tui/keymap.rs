@@ -54,6 +54,8 @@ pub(crate) enum Action {
     PrevMatch,
     ToggleOnlyMatches,
     OpenDetail,
+    /// In the detail: show the next (positive: newer) or previous entry of the view.
+    DetailStep(i8),
     Copy,
     CycleTime,
     ToggleWrap,
@@ -97,6 +99,8 @@ impl Key {
             Key::Code(code) => match code {
                 KeyCode::Up => "↑".into(),
                 KeyCode::Down => "↓".into(),
+                KeyCode::Left => "←".into(),
+                KeyCode::Right => "→".into(),
                 KeyCode::PageUp => "pgup".into(),
                 KeyCode::PageDown => "pgdn".into(),
                 KeyCode::Home => "home".into(),
@@ -121,7 +125,7 @@ pub(crate) struct Binding {
 }
 
 use Key::{Char, Code, Ctrl};
-use KeyCode::{BackTab, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up};
+use KeyCode::{BackTab, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up};
 use Mode::{Detail, Help, Normal, Picker, PickerNarrow, Search};
 
 const fn bind(
@@ -171,6 +175,9 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(&[Normal], &[Code(Enter)], Action::OpenDetail, "open the selected entry"),
     bind(&[Normal, Detail], &[Char('y')], Action::Copy, "copy the entry as JSON (OSC 52)"),
     bind(&[Normal], &[Char('r')], Action::FilterRequest, "only this entry's requestId / all"),
+    bind(&[Detail], &[Code(Right), Char('l')], Action::DetailStep(1), "next entry (newer)"),
+    bind(&[Detail], &[Code(Left), Char('h')], Action::DetailStep(-1), "previous entry (older)"),
+    bind(&[Detail], &[Char('r')], Action::FilterRequest, "close and show only this entry's requestId / all"),
     bind(&[Normal], &[Char('t')], Action::CycleTime, "time: UTC / local / relative"),
     bind(&[Normal], &[Char('w')], Action::ToggleWrap, "wrap long lines on / off"),
     bind(&[Normal], &[Char('c')], Action::ClearBuffer, "clear the buffer"),

@@ -92,6 +92,7 @@ impl App {
                 }
                 None => self.notify("no entry selected"),
             },
+            Action::DetailStep(delta) => self.detail_step(delta),
             Action::Copy => return self.copy(),
             Action::CycleTime => {
                 self.time = self.time.next();
@@ -101,7 +102,12 @@ impl App {
                 self.view.wrap ^= true;
                 self.view_changed();
             }
-            Action::FilterRequest => self.filter_request(),
+            Action::FilterRequest => {
+                // From the detail: its entry is the selected row, and the pivot shows in the list.
+                self.mode = Mode::Normal;
+                self.detail = None;
+                self.filter_request();
+            }
             Action::ClearBuffer => self.clear(),
             Action::PickerToggle => self.picker_toggle(),
             Action::PickerAll => self.picker_all(),
@@ -204,6 +210,21 @@ impl App {
                 }
             }
             None => self.notify("no match in the buffer"),
+        }
+    }
+
+    /// The detail shows the next or previous entry of the view; the selection moves with it, so
+    /// closing the detail leaves the list on the entry last shown.
+    fn detail_step(&mut self, delta: i8) {
+        let before = self.selected();
+        self.move_by(isize::from(delta));
+        if self.selected() == before {
+            let end = if delta > 0 { "newest" } else { "oldest" };
+            self.notify(format!("this is the {end} entry shown"));
+            return;
+        }
+        if let Some(entry) = self.selected_entry() {
+            self.detail = Some(Detail::new(entry, self.detail_width()));
         }
     }
 

@@ -713,3 +713,36 @@ fn esc_after_a_pivot_returns_to_where_the_view_was() {
     press_code(&mut app, KeyCode::Esc);
     assert!(app.view.follow && app.filter.request.is_none());
 }
+
+#[test]
+fn the_detail_steps_through_the_view_and_pivots_with_r() {
+    let mut app = app(&[]);
+    let mut entries = infos(0, 6);
+    for (i, e) in entries.iter_mut().enumerate() {
+        e.meta.insert("requestId", format!("req_{}", i % 2));
+    }
+    push(&mut app, entries);
+    press(&mut app, "k");
+    press_code(&mut app, KeyCode::Enter);
+    let shown = |app: &App| app.detail.as_ref().unwrap().entry.message.clone();
+    assert_eq!(shown(&app), "message 4");
+    press_code(&mut app, KeyCode::Left);
+    press(&mut app, "h");
+    assert_eq!((app.mode, shown(&app)), (Mode::Detail, "message 2".into()));
+    press(&mut app, "ll");
+    assert_eq!(shown(&app), "message 4");
+    press_code(&mut app, KeyCode::Right);
+    assert_eq!(shown(&app), "message 5");
+    press(&mut app, "l");
+    assert_eq!(shown(&app), "message 5");
+    assert_eq!(notice(&app), Some("this is the newest entry shown"));
+    // `r` closes the detail and pivots on the entry it showed.
+    press_code(&mut app, KeyCode::Left);
+    press(&mut app, "r");
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(
+        shown_messages(&app),
+        ["message 0", "message 2", "message 4"]
+    );
+    assert_eq!(app.selected_entry().unwrap().message, "message 4");
+}
