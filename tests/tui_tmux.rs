@@ -364,3 +364,48 @@ fn the_detail_steps_to_the_next_and_previous_entry() {
     tmux.keys(&["Escape", "q"]);
     tmux.wait_for("vg to quit", |s| s.contains("vg exited 0"));
 }
+
+#[test]
+fn e_exports_the_view_to_a_file_and_says_where() {
+    if !tmux_available() {
+        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+        return;
+    }
+    let scratch = TempDir::new("tui-export");
+    let path = scratch.path().join("app.ndjson");
+    std::fs::write(&path, initial_lines().join("\n") + "\n").unwrap();
+    // Started in the scratch dir: the export goes to the directory vg tui runs in.
+    let command = format!(
+        "cd {} && {}",
+        quoted(scratch.path()),
+        shell(&format!("--file {} --level info", quoted(&path)))
+    );
+    let tmux = Tmux::start(&scratch, &command);
+    tmux.wait_for("the initial entries", |s| s.contains("message 5"));
+    tmux.keys(&["e"]);
+    // Seven of the eight entries are info or worse (one is debug).
+    tmux.wait_for("where the export went", |s| {
+        s.contains("exported 7 entries to") && s.contains("vg-export-")
+    });
+    let exported: Vec<PathBuf> = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("vg-export-"))
+        .collect();
+    assert_eq!(exported.len(), 1, "{exported:?}");
+    let text = std::fs::read_to_string(&exported[0]).unwrap();
+    let messages: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["message"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(messages.len(), 7);
+    assert!(
+        !messages.iter().any(|m| m == "payments timed out"),
+        "{messages:?}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("vg to quit", |s| s.contains("vg exited 0"));
+}

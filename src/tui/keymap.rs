@@ -60,6 +60,8 @@ pub(crate) enum Action {
     CycleTime,
     ToggleWrap,
     FilterRequest,
+    /// Write the view's entries to an NDJSON file.
+    Export,
     ClearBuffer,
     PickerToggle,
     PickerAll,
@@ -180,6 +182,7 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(&[Detail], &[Char('r')], Action::FilterRequest, "close and show only this entry's requestId / all"),
     bind(&[Normal], &[Char('t')], Action::CycleTime, "time: UTC / local / relative"),
     bind(&[Normal], &[Char('w')], Action::ToggleWrap, "wrap long lines on / off"),
+    bind(&[Normal], &[Char('e')], Action::Export, "export the entries shown to an NDJSON file"),
     bind(&[Normal], &[Char('c')], Action::ClearBuffer, "clear the buffer"),
     bind(&[Normal], &[Char('?')], Action::OpenHelp, "this help"),
     bind(&[Normal], &[Char('q'), Ctrl('c')], Action::Quit, "quit"),

@@ -93,6 +93,7 @@ impl App {
                 None => self.notify("no entry selected"),
             },
             Action::DetailStep(delta) => self.detail_step(delta),
+            Action::Export => self.export_to(std::path::Path::new(".")),
             Action::Copy => return self.copy(),
             Action::CycleTime => {
                 self.time = self.time.next();

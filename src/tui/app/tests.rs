@@ -746,3 +746,39 @@ fn the_detail_steps_through_the_view_and_pivots_with_r() {
     );
     assert_eq!(app.selected_entry().unwrap().message, "message 4");
 }
+
+#[test]
+fn e_exports_the_entries_shown_as_ndjson_and_says_where() {
+    let dir = std::env::temp_dir().join(format!("vg-export-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut app = app(&[]);
+    let mut entries = infos(0, 4);
+    entries.push(entry(4, Level::Error, "db", "boom"));
+    entries[1].meta.insert("userId", "u_1");
+    push(&mut app, entries);
+    press(&mut app, "3");
+    app.export_to(&dir);
+    let said = notice(&app).unwrap().to_owned();
+    assert!(said.starts_with("exported 1 entry to "), "{said}");
+    let path = said.trim_start_matches("exported 1 entry to ");
+    let text = std::fs::read_to_string(path).unwrap();
+    let exported: Vec<LogEntry> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(exported.len(), 1);
+    assert_eq!(
+        (exported[0].level, exported[0].message.as_str()),
+        (Level::Error, "boom")
+    );
+    press(&mut app, "3");
+    // A second export a moment later is a file of its own, with the info entries back.
+    app.wall += chrono::Duration::milliseconds(5);
+    app.export_to(&dir);
+    let said = notice(&app).unwrap().to_owned();
+    let second =
+        std::fs::read_to_string(said.trim_start_matches("exported 5 entries to ")).unwrap();
+    assert!(second.contains(r#""userId":"u_1""#), "{second}");
+    assert_eq!(second.lines().count(), 5);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
