@@ -14,10 +14,9 @@ const LINES: u64 = 4096;
 
 fn pipeline(c: &mut Criterion) {
     let lines: Vec<String> = (0..LINES).map(|i| entries::entry(i).to_json()).collect();
-    let formatter = LineFormatter {
-        color: false,
+    let mut formatter = LineFormatter {
         time: TimeMode::Utc,
-        raw: false,
+        ..LineFormatter::default()
     };
     let now = Utc::now();
     let mut group = c.benchmark_group("pipeline_per_line");

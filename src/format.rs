@@ -1,8 +1,13 @@
-//! One display line per entry, in the spirit of `fly logs`:
+//! One display line per entry, in the spirit of `fly logs`, in the same column order as `vg tui`:
 //!
 //! ```text
-//! 2026-02-05T18:13:38.000Z api[148e] ord info  GET /api/users 200 12ms  method=GET statusCode=200
+//! 2026-02-05T18:13:38.000Z info  api[148e7d] ord GET /api/users 200 12ms  method=GET statusCode=200
 //! ```
+//!
+//! Time, level, `source[instance] region` padded to the widest seen so far (so messages line up once
+//! the stream's names have shown up), the message, then `meta`. A multi-line message (a stack trace)
+//! goes on continuation lines, each indented and marked with `│`, so none can pass for an entry: an
+//! entry's line always starts with its time at column 0.
 //!
 //! Everything that came from the log is passed through [`sanitize`] here, at the display edge; JSON
 //! output never comes through this module and keeps the raw data.
@@ -13,6 +18,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Local, Utc};
 use serde_json::Value;
+use unicode_width::UnicodeWidthStr;
 
 pub use sanitize::{is_unsafe, push_sanitized, sanitize};
 
@@ -85,12 +91,32 @@ pub fn write_time(out: &mut String, ts: &DateTime<Utc>, mode: TimeMode, now: Dat
     };
 }
 
-/// `source[instance] region`, sanitized.
+/// Characters of an instance id the one-line forms show, as `fly logs` does: enough to tell a
+/// fleet's machines apart, few enough that the region stays on screen at 80 columns. The detail view,
+/// the picker and `--json` keep the whole id.
+pub const INSTANCE_CHARS: usize = 6;
+
+/// The width every relative time is padded to (`59s ago`, `in 59m`, `365d ago`), so the columns after
+/// it do not move as times age.
+pub const RELATIVE_WIDTH: usize = 8;
+
+/// The widest the origin column grows in `vg logs`; a longer origin pushes its own line's message.
+pub const ORIGIN_MAX: usize = 28;
+
+/// The first [`INSTANCE_CHARS`] characters of an instance id.
+pub fn short_instance(id: &str) -> &str {
+    match id.char_indices().nth(INSTANCE_CHARS) {
+        Some((at, _)) => &id[..at],
+        None => id,
+    }
+}
+
+/// `source[instance] region`, sanitized, with the instance id shortened.
 pub fn write_origin(out: &mut String, entry: &LogEntry) {
     push_sanitized(out, &entry.source);
     if let Some(instance) = &entry.instance {
         out.push('[');
-        push_sanitized(out, instance);
+        push_sanitized(out, short_instance(instance));
         out.push(']');
     }
     if let Some(region) = &entry.region {
@@ -173,22 +199,30 @@ pub struct LineFormatter {
     pub time: TimeMode,
     /// Skip sanitizing (only for a person who trusts every source of these logs).
     pub raw: bool,
+    /// Keep a multi-line message on its one line, its newlines shown as `\n`, instead of on marked
+    /// continuation lines.
+    pub single_line: bool,
+    /// The origin column's width so far: it grows to the widest origin seen (up to [`ORIGIN_MAX`]),
+    /// so the messages line up. Start at 0.
+    pub origin_width: usize,
 }
 
 impl LineFormatter {
-    /// Appends one display line for `entry` (without the trailing newline).
-    pub fn write(&self, out: &mut String, entry: &LogEntry, now: DateTime<Utc>) {
+    /// Appends the display text for `entry` (without the trailing newline): one line, or a line and
+    /// its continuation lines when the message has several.
+    pub fn write(&mut self, out: &mut String, entry: &LogEntry, now: DateTime<Utc>) {
         let (dim, source, reset) = if self.color {
             (ansi::DIM, ansi::SOURCE, ansi::RESET)
         } else {
             ("", "", "")
         };
         out.push_str(dim);
+        let time_start = out.len();
         write_time(out, &entry.timestamp, self.time, now);
-        out.push_str(reset);
-        out.push(' ');
-        out.push_str(source);
-        write_origin(out, entry);
+        let mut column = out.len() - time_start;
+        if self.time == TimeMode::Relative {
+            pad(out, &mut column, RELATIVE_WIDTH);
+        }
         out.push_str(reset);
         out.push(' ');
         if self.color {
@@ -197,10 +231,28 @@ impl LineFormatter {
         let _ = write!(out, "{:<5}", entry.level.as_str());
         out.push_str(reset);
         out.push(' ');
+        column += 7;
+        out.push_str(source);
+        let origin_start = out.len();
+        write_origin(out, entry);
+        let origin = out[origin_start..].width();
+        if origin <= ORIGIN_MAX {
+            self.origin_width = self.origin_width.max(origin);
+        }
+        let mut origin_column = origin;
+        pad(out, &mut origin_column, self.origin_width);
+        column += origin_column + 1;
+        out.push_str(reset);
+        out.push(' ');
+        let mut lines = None;
         if self.raw {
             out.push_str(&entry.message);
-        } else {
+        } else if self.single_line || !entry.message.contains('\n') {
             push_sanitized(out, &entry.message);
+        } else {
+            let mut rest = entry.message.trim_end_matches(['\n', '\r']).split('\n');
+            push_sanitized(out, strip_cr(rest.next().unwrap_or_default()));
+            lines = Some(rest);
         }
         if !entry.meta.is_empty() {
             out.push_str("  ");
@@ -208,14 +260,41 @@ impl LineFormatter {
             write_meta(out, &entry.meta);
             out.push_str(reset);
         }
+        // Continuation lines: indented so the text lines up under the message, and marked, so no
+        // line of a message can look like an entry of its own.
+        for line in lines.into_iter().flatten() {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', column.saturating_sub(2)));
+            out.push_str(dim);
+            out.push('│');
+            out.push_str(reset);
+            let line = strip_cr(line);
+            if !line.is_empty() {
+                out.push(' ');
+                push_sanitized(out, line);
+            }
+        }
     }
 
-    /// One display line as a new string.
-    pub fn line(&self, entry: &LogEntry, now: DateTime<Utc>) -> String {
+    /// The display text for one entry as a new string.
+    pub fn line(&mut self, entry: &LogEntry, now: DateTime<Utc>) -> String {
         let mut out = String::with_capacity(128);
         self.write(&mut out, entry, now);
         out
     }
+}
+
+/// Pads with spaces from `column` to `width`.
+fn pad(out: &mut String, column: &mut usize, width: usize) {
+    if *column < width {
+        out.extend(std::iter::repeat_n(' ', width - *column));
+        *column = width;
+    }
+}
+
+/// A line of a CRLF text without its CR (any other CR is sanitized as `\r`).
+fn strip_cr(line: &str) -> &str {
+    line.strip_suffix('\r').unwrap_or(line)
 }
 
 #[cfg(test)]
@@ -233,18 +312,100 @@ mod tests {
         serde_json::from_str(r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"api","message":"GET /api/users 200 12ms","meta":{"method":"GET","path":"/api/users","statusCode":200,"ua":"curl 8","tags":["a"]},"instance":"148e","region":"ord"}"#).unwrap()
     }
 
+    fn placed(source: &str, instance: &str, region: &str, message: &str) -> LogEntry {
+        let mut e = example();
+        e.source = source.into();
+        e.instance = Some(instance.into());
+        e.region = Some(region.into());
+        e.message = message.into();
+        e.meta = Meta::new();
+        e
+    }
+
     #[test]
-    fn plain_line_reads_like_fly_logs() {
+    fn plain_line_has_the_tui_column_order() {
         let line = LineFormatter::default().line(&example(), Utc::now());
         assert_eq!(
             line,
-            r#"2026-02-05T18:13:38.000Z api[148e] ord info  GET /api/users 200 12ms  method=GET path=/api/users statusCode=200 ua="curl 8" tags=["a"]"#
+            r#"2026-02-05T18:13:38.000Z info  api[148e] ord GET /api/users 200 12ms  method=GET path=/api/users statusCode=200 ua="curl 8" tags=["a"]"#
+        );
+    }
+
+    #[test]
+    fn origins_are_padded_to_the_widest_seen_and_instances_shortened() {
+        let mut f = LineFormatter::default();
+        let now = Utc::now();
+        let lines: Vec<String> = [
+            placed("scheduler", "9a21c4e5", "ams", "cron ok"),
+            placed("api", "148e7d2a", "ord", "GET /"),
+            placed("db", "3d8f0b91", "syd", "query ok"),
+        ]
+        .iter()
+        .map(|e| f.line(e, now))
+        .collect();
+        assert_eq!(
+            lines,
+            [
+                "2026-02-05T18:13:38.000Z info  scheduler[9a21c4] ams cron ok",
+                "2026-02-05T18:13:38.000Z info  api[148e7d] ord       GET /",
+                "2026-02-05T18:13:38.000Z info  db[3d8f0b] syd        query ok",
+            ]
+        );
+        // An origin beyond the cap does not widen the column for everyone after it.
+        let long = "x".repeat(ORIGIN_MAX + 5);
+        f.line(&placed(&long, "a", "b", "m"), now);
+        assert_eq!(f.origin_width, "scheduler[9a21c4] ams".len());
+    }
+
+    #[test]
+    fn relative_times_take_the_same_width_on_every_line() {
+        let mut f = LineFormatter {
+            time: TimeMode::Relative,
+            ..Default::default()
+        };
+        let e = placed("api", "148e", "ord", "m");
+        let mut at = |secs| f.line(&e, e.timestamp + chrono::Duration::seconds(secs));
+        let (recent, older, future) = (at(5), at(75 * 60), at(-30));
+        assert_eq!(recent, "5s ago   info  api[148e] ord m");
+        assert_eq!(older, "1h ago   info  api[148e] ord m");
+        assert_eq!(future, "in 30s   info  api[148e] ord m");
+    }
+
+    #[test]
+    fn multi_line_messages_continue_on_marked_indented_lines() {
+        let mut e = placed(
+            "worker",
+            "9a21c4e5",
+            "ams",
+            "panicked at src/job.rs:42\r\n   0: job::run\n\n2026-02-05T18:13:39.000Z fatal forged\u{1b}[2J\n",
+        );
+        e.meta.insert("job", 7);
+        let text = LineFormatter::default().line(&e, Utc::now());
+        // The message starts at column 50; continuation text lines up with it, after the marker.
+        let indent = " ".repeat(48);
+        assert_eq!(
+            text,
+            format!(
+                "2026-02-05T18:13:38.000Z info  worker[9a21c4] ams panicked at src/job.rs:42  job=7\n\
+                 {indent}│    0: job::run\n\
+                 {indent}│\n\
+                 {indent}│ 2026-02-05T18:13:39.000Z fatal forged\\e[2J"
+            )
+        );
+        let single = LineFormatter {
+            single_line: true,
+            ..Default::default()
+        }
+        .line(&e, Utc::now());
+        assert_eq!(
+            single,
+            "2026-02-05T18:13:38.000Z info  worker[9a21c4] ams panicked at src/job.rs:42\\r\\n   0: job::run\\n\\n2026-02-05T18:13:39.000Z fatal forged\\e[2J\\n  job=7"
         );
     }
 
     #[test]
     fn colour_wraps_fields_in_ansi() {
-        let f = LineFormatter {
+        let mut f = LineFormatter {
             color: true,
             ..Default::default()
         };
@@ -255,18 +416,18 @@ mod tests {
     #[test]
     fn hostile_content_is_neutralised_everywhere_unless_raw() {
         let mut e = example();
-        e.message = "ok\u{1b}]0;pwned\u{7}\nforged line".into();
+        e.message = "ok\u{1b}]0;pwned\u{7}\rforged line".into();
         e.source = "api\u{1b}[2J".into();
         e.meta.insert("k\r", Value::String("v\u{202e}".into()));
         let line = LineFormatter::default().line(&e, Utc::now());
         assert!(!line.chars().any(is_unsafe), "{line:?}");
-        assert!(line.contains(r"ok\e]0;pwned\x07\nforged line"), "{line}");
+        assert!(line.contains(r"ok\e]0;pwned\x07\rforged line"), "{line}");
         let raw = LineFormatter {
             raw: true,
             ..Default::default()
         }
         .line(&e, Utc::now());
-        assert!(raw.contains("ok\u{1b}]0;pwned\u{7}\nforged line"));
+        assert!(raw.contains("ok\u{1b}]0;pwned\u{7}\rforged line"));
     }
 
     #[test]

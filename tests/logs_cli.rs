@@ -33,14 +33,83 @@ fn messages(stdout: &[u8]) -> Vec<String> {
 }
 
 #[test]
-fn prints_a_file_as_fly_style_lines_and_exits() {
+fn prints_a_file_as_aligned_lines_and_exits() {
     let dir = TempDir::new("print");
     vg().args(["logs", "--file", &sample_file(&dir)]).assert().success().stdout(
         predicate::str::starts_with(
-            "2026-02-05T18:13:38.000Z api[148e] ord info  GET /api/users 200 12ms  method=GET path=/api/users statusCode=200 duration=12 userId=user_123\n",
+            "2026-02-05T18:13:38.000Z info  api[148e] ord GET /api/users 200 12ms  method=GET path=/api/users statusCode=200 duration=12 userId=user_123\n",
         )
-        .and(predicate::str::contains("db[9a1f] ams warn  slow query"))
+        .and(predicate::str::contains("warn  db[9a1f] ams  slow query"))
         .and(predicate::str::contains("\u{1b}").not()),
+    );
+}
+
+#[test]
+fn columns_line_up_and_relative_times_keep_their_width() {
+    let dir = TempDir::new("aligned");
+    let file = dir.write(
+        "fleet.ndjson",
+        concat!(
+            r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"scheduler","message":"cron ok","instance":"9a21c4e5f0","region":"ams"}"#,
+            "\n",
+            r#"{"timestamp":"2026-02-05T18:13:39.000Z","level":"error","source":"api","message":"GET / 500","instance":"148e7d2a","region":"ord"}"#,
+            "\n",
+        ),
+    );
+    let out = vg().args(["logs", "--file", &file]).output().unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "2026-02-05T18:13:38.000Z info  scheduler[9a21c4] ams cron ok\n\
+         2026-02-05T18:13:39.000Z error api[148e7d] ord       GET / 500\n"
+    );
+    let out = vg()
+        .args(["logs", "--time", "relative", "--file", &file])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let starts: Vec<usize> = text
+        .lines()
+        .map(|l| l.find(" info  ").or_else(|| l.find(" error ")).unwrap())
+        .collect();
+    assert_eq!(starts, [8, 8], "{text}");
+}
+
+#[test]
+fn multi_line_messages_continue_on_marked_lines_or_stay_on_one() {
+    let dir = TempDir::new("multiline");
+    let file = dir.write(
+        "trace.ndjson",
+        concat!(
+            r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"error","source":"api","message":"panic: boom\n\tat handler (app.js:1)\n2026-02-05T18:13:39.000Z fatal api forged","meta":{"requestId":"r1"}}"#,
+            "\n",
+        ),
+    );
+    let out = vg().args(["logs", "--file", &file]).output().unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        // Continuation text starts under the message (column 35), after the marker.
+        format!(
+            "2026-02-05T18:13:38.000Z error api panic: boom  requestId=r1\n\
+             {0}│ \tat handler (app.js:1)\n\
+             {0}│ 2026-02-05T18:13:39.000Z fatal api forged\n",
+            " ".repeat(33)
+        )
+    );
+    let out = vg()
+        .args(["logs", "--single-line", "--file", &file])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "2026-02-05T18:13:38.000Z error api panic: boom\\n\tat handler (app.js:1)\\n2026-02-05T18:13:39.000Z fatal api forged  requestId=r1\n"
+    );
+    let json = vg()
+        .args(["logs", "--json", "--file", &file])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(json.stdout).unwrap(),
+        std::fs::read_to_string(&file).unwrap()
     );
 }
 
@@ -131,9 +200,11 @@ fn hostile_content_cannot_reach_stdout_raw_unless_asked() {
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(
-        text.lines().count(),
-        2,
+    // The message's second line continues the entry, indented and marked: it cannot pass for one.
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[1].starts_with(' ') && lines[1].trim_start() == "│ forged",
         "a newline in a message must not forge a line: {text}"
     );
     for bad in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\r'] {
@@ -180,7 +251,7 @@ fn stdin_is_read_with_the_same_decoding() {
         .write_stdin(input)
         .assert()
         .success()
-        .stdout("2026-02-05T18:13:38.000Z api error pino says\n");
+        .stdout("2026-02-05T18:13:38.000Z error api pino says\n");
 }
 
 #[test]
@@ -271,7 +342,7 @@ fn a_closed_pipe_ends_quietly_with_exit_0() {
     stdin.write_all(b"first\n").unwrap();
     // Like `| head -1`: the pipe closes once the line is read.
     let line = first_line_then_close(child.stdout.take().unwrap());
-    assert!(line.ends_with("info  first\n"), "{line}");
+    assert!(line.ends_with("info  stdin first\n"), "{line}");
     for _ in 0..50 {
         if stdin
             .write_all(&[b'x'; 4096])
@@ -312,9 +383,7 @@ fn following_survives_rotation_truncation_and_half_written_lines() {
     let lines = line_reader(child.stdout.take().unwrap());
     let next = || {
         let line = lines.recv_timeout(LIMIT).expect("a line");
-        line.split_once(" info  ")
-            .map(|(_, m)| m.to_owned())
-            .unwrap_or(line)
+        support::display_message(&line)
     };
     assert_eq!(next(), "old 1");
 

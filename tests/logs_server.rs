@@ -35,9 +35,7 @@ impl Logs {
         (0..n)
             .map(|_| {
                 let line = self.0.stdout.recv_timeout(LIMIT).expect("a line on stdout");
-                line.split_once(" info  ")
-                    .map(|(_, m)| m.to_owned())
-                    .unwrap_or(line)
+                support::display_message(&line)
             })
             .collect()
     }

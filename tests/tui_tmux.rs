@@ -252,3 +252,160 @@ fn tui_against_vg_serve() {
     tmux.wait_for("the connection", |s| s.contains("● connected"));
     pause_toggle_search(&tmux, &mut append);
 }
+
+#[test]
+fn esc_after_a_request_pivot_follows_again() {
+    if !tmux_available() {
+        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+        return;
+    }
+    let scratch = TempDir::new("tui-pivot");
+    let path = scratch.path().join("app.ndjson");
+    let lines: Vec<String> = (0..60)
+        .map(|n| {
+            line(n, "info", &format!("message {n}")).replace(
+                r#""source""#,
+                &format!(r#""meta":{{"requestId":"req_{}"}},"source""#, n % 3),
+            )
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let tmux = Tmux::start(&scratch, &shell(&format!("--file {}", quoted(&path))));
+    tmux.wait_for("the newest entry", |s| s.contains("message 59"));
+
+    // `r` on the live view: only the newest entry's request (req_2: 2, 5, ... 59).
+    tmux.keys(&["r"]);
+    // Rows show their requestId too: the filter is read from the status bar, the last line.
+    let status = |s: &str| s.trim_end().lines().last().unwrap_or_default().to_owned();
+    let pivoted = tmux.wait_for("the request filter", |s| {
+        status(s).contains("requestId=req_2") && !s.contains("message 58")
+    });
+    assert!(pivoted.contains("message 56"), "{pivoted}");
+
+    // Esc: everything again, and following: a new entry shows at the bottom at once.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("all entries again", |s| {
+        s.contains("message 58") && !status(s).contains("requestId=")
+    });
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    writeln!(file, "{}", line(0, "info", "arrived after esc")).unwrap();
+    let live = tmux.wait_for("the new entry, followed", |s| {
+        s.contains("arrived after esc")
+    });
+    assert!(!live.contains("new below"), "{live}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("vg to quit", |s| s.contains("vg exited 0"));
+}
+
+#[test]
+fn paused_scrolling_goes_on_into_what_arrived() {
+    if !tmux_available() {
+        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+        return;
+    }
+    let scratch = TempDir::new("tui-paused-scroll");
+    let path = scratch.path().join("app.ndjson");
+    std::fs::write(&path, initial_lines().join("\n") + "\n").unwrap();
+    let tmux = Tmux::start(&scratch, &shell(&format!("--file {}", quoted(&path))));
+    tmux.wait_for("the initial entries", |s| s.contains("message 5"));
+    tmux.keys(&["Space"]);
+    tmux.wait_for("the paused banner", |s| s.contains("PAUSED +0 new"));
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    for (n, level, message) in [(10, "info", "arrival one"), (11, "error", "arrival two")] {
+        writeln!(file, "{}", line(n, level, message)).unwrap();
+    }
+    tmux.wait_for("arrivals counted", |s| {
+        s.contains("PAUSED +2 new (1 error)")
+    });
+    tmux.keys(&["j"]);
+    let one = tmux.wait_for("the first arrival taken in", |s| {
+        s.contains("arrival one") && s.contains("PAUSED +1 new (1 error)")
+    });
+    assert!(!one.contains("arrival two"), "{one}");
+    tmux.keys(&["j"]);
+    tmux.wait_for("both taken in, still paused", |s| {
+        s.contains("arrival two") && s.contains("PAUSED +0 new")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_for("vg to quit", |s| s.contains("vg exited 0"));
+}
+
+#[test]
+fn the_detail_steps_to_the_next_and_previous_entry() {
+    if !tmux_available() {
+        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+        return;
+    }
+    let scratch = TempDir::new("tui-detail");
+    let path = scratch.path().join("app.ndjson");
+    std::fs::write(&path, initial_lines().join("\n") + "\n").unwrap();
+    let tmux = Tmux::start(&scratch, &shell(&format!("--file {}", quoted(&path))));
+    tmux.wait_for("the initial entries", |s| s.contains("message 5"));
+    // The newest entry is `message 5`; the one before it `message 4`.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the detail of the newest", |s| {
+        s.contains("┌ Entry") && s.contains("│  message 5 ")
+    });
+    tmux.keys(&["Left"]);
+    let previous = tmux.wait_for("the previous entry in the detail", |s| {
+        s.contains("┌ Entry") && s.contains("│  message 4 ")
+    });
+    assert!(!previous.contains("│  message 5 "), "{previous}");
+    tmux.keys(&["l"]);
+    tmux.wait_for("the next entry again", |s| {
+        s.contains("┌ Entry") && s.contains("│  message 5 ")
+    });
+    tmux.keys(&["Escape", "q"]);
+    tmux.wait_for("vg to quit", |s| s.contains("vg exited 0"));
+}
+
+#[test]
+fn e_exports_the_view_to_a_file_and_says_where() {
+    if !tmux_available() {
+        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+        return;
+    }
+    let scratch = TempDir::new("tui-export");
+    let path = scratch.path().join("app.ndjson");
+    std::fs::write(&path, initial_lines().join("\n") + "\n").unwrap();
+    // Started in the scratch dir: the export goes to the directory vg tui runs in.
+    let command = format!(
+        "cd {} && {}",
+        quoted(scratch.path()),
+        shell(&format!("--file {} --level info", quoted(&path)))
+    );
+    let tmux = Tmux::start(&scratch, &command);
+    tmux.wait_for("the initial entries", |s| s.contains("message 5"));
+    tmux.keys(&["e"]);
+    // Seven of the eight entries are info or worse (one is debug).
+    tmux.wait_for("where the export went", |s| {
+        s.contains("exported 7 entries to") && s.contains("vg-export-")
+    });
+    let exported: Vec<PathBuf> = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("vg-export-"))
+        .collect();
+    assert_eq!(exported.len(), 1, "{exported:?}");
+    let text = std::fs::read_to_string(&exported[0]).unwrap();
+    let messages: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["message"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(messages.len(), 7);
+    assert!(
+        !messages.iter().any(|m| m == "payments timed out"),
+        "{messages:?}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("vg to quit", |s| s.contains("vg exited 0"));
+}

@@ -242,7 +242,10 @@ fn following_a_file_that_does_not_exist_yet_waits_for_it() {
     );
     std::fs::write(&path, "{\"level\":\"warn\",\"msg\":\"it is here\"}\n").unwrap();
     let line = logs.stdout.recv_timeout(LIMIT).expect("the entry arrives");
-    assert!(line.contains("warn  it is here"), "{line}");
+    assert!(
+        line.contains("warn  ") && line.ends_with(" it is here"),
+        "{line}"
+    );
     assert_eq!(
         logs.stderr.try_iter().count(),
         0,
@@ -395,4 +398,56 @@ fn a_closed_stderr_does_not_crash_the_server_or_its_disk_writer() {
     let _ = Command::new("kill").args(["-TERM", &pid]).status();
     let ended = support::wait_with_deadline(&mut child, LIMIT);
     assert!(ended.success(), "vg demo ended with {ended:?}");
+}
+
+/// A plain HTTP server on 127.0.0.1 that answers every request with `answer` and closes, as a
+/// static file server or some other web app would; it serves `connections` requests, then stops.
+fn not_vg(answer: &'static str, connections: usize) -> SocketAddr {
+    use std::io::{BufRead as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for _ in 0..connections {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            stream.set_read_timeout(Some(LIMIT)).unwrap();
+            let mut reader = std::io::BufReader::new(&stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let _ = (&stream).write_all(answer.as_bytes());
+        }
+    });
+    addr
+}
+
+#[test]
+fn something_that_is_not_a_vg_server_is_named_in_a_plain_sentence() {
+    let cases = [
+        // Python's http.server: HTTP/1.0, which the WebSocket handshake refuses before the status.
+        (
+            "HTTP/1.0 404 File not found\r\nContent-Type: text/html\r\n\r\n<html>nope</html>",
+            2,
+            "it answered HTTP/1.0 404 File not found",
+        ),
+        (
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+            1,
+            "it answered HTTP/1.1 200 OK",
+        ),
+    ];
+    for (answer, connections, said) in cases {
+        let addr = not_vg(answer, connections);
+        let out = run(vg().args(["logs", "--url", &format!("http://{addr}")]));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert_eq!(
+            stderr.lines().collect::<Vec<_>>(),
+            [format!(
+                "vg: no vg server at ws://{addr}/api/logs/stream: {said}"
+            )],
+        );
+    }
 }

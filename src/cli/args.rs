@@ -163,6 +163,10 @@ pub struct LogsArgs {
     /// Do not neutralise control characters in log content (only for logs you fully trust).
     #[arg(long)]
     pub raw: bool,
+    /// Keep each entry on one line: a multi-line message shows its newlines as `\n` instead of
+    /// continuing on marked, indented lines.
+    #[arg(long)]
+    pub single_line: bool,
     /// Exit 0 as soon as an entry's message matches this regex (e.g. "listening on").
     #[arg(long, value_name = "REGEX")]
     pub until_match: Option<String>,

@@ -62,6 +62,9 @@ impl Demo {
         if !continued {
             seed_history(&emitter, &mut world, args.rate);
         }
+        // Every feature within the first minute: a burst (with its 503s and stack traces) by 30 s,
+        // one machine's restart by 45 s; slow queries come all along.
+        world.schedule_restart(Utc::now() + chrono::TimeDelta::seconds(rand::random_range(35..45)));
         let workload = tokio::spawn(workload(emitter.clone(), world, args.rate));
         Ok(Demo {
             addr,
@@ -141,7 +144,7 @@ fn seed_history(emitter: &Emitter, world: &mut World, rate: u32) {
 async fn workload(emitter: Emitter, mut world: World, rate: u32) {
     let mut tick = tokio::time::interval(TICK);
     let mut budget = 0.0f64;
-    let mut next_burst = Instant::now() + Duration::from_secs(rand::random_range(20..45));
+    let mut next_burst = Instant::now() + Duration::from_secs(rand::random_range(15..30));
     let mut burst_until = Instant::now();
     loop {
         tick.tick().await;

@@ -108,6 +108,8 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
         color: use_color(args.color),
         time: args.viewer.time,
         raw: args.raw,
+        single_line: args.single_line,
+        origin_width: 0,
     };
     let mut output = Output::new(args.json, formatter);
     let deadline = plan.timeout.map(|t| tokio::time::Instant::now() + t);

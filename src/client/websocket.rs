@@ -229,7 +229,7 @@ async fn connect_once(
                 CONNECT_TIMEOUT.as_secs()
             ));
         }
-        Ok(Err(e)) => return connect_error(base, e, token.is_some()),
+        Ok(Err(e)) => return connect_error(base, &url, e, token.is_some()).await,
         Ok(Ok((socket, _))) => socket,
     };
     let mut fresh = false;
@@ -377,7 +377,8 @@ fn retry(reason: String) -> Ended {
     }
 }
 
-fn connect_error(base: &Url, error: tungstenite::Error, had_token: bool) -> Ended {
+async fn connect_error(base: &Url, url: &Url, error: tungstenite::Error, had_token: bool) -> Ended {
+    let not_vg = |answer: String| format!("no vg server at {base}: it answered {answer}");
     match error {
         tungstenite::Error::Http(response) => {
             let status = response.status();
@@ -394,6 +395,7 @@ fn connect_error(base: &Url, error: tungstenite::Error, had_token: bool) -> Ende
                 .filter(|b| !b.is_empty())
                 .map(|b| format!(": {}", crate::format::sanitize(&b)))
                 .unwrap_or_default();
+            let answer = format!("{:?} {status}", response.version());
             match status.as_u16() {
                 401 if had_token => Ended::Fatal(format!(
                     "{base} rejected the token (401 unauthorized); check --token or VG_TOKEN"
@@ -402,17 +404,70 @@ fn connect_error(base: &Url, error: tungstenite::Error, had_token: bool) -> Ende
                     "{base} needs a token (401 unauthorized): pass --token or set VG_TOKEN"
                 )),
                 403 => Ended::Fatal(format!("{base} refused this client (403 forbidden){body}")),
-                404 => Ended::Fatal(format!(
-                    "no log stream at {base} (404); check the URL's path"
-                )),
                 400 => Ended::Fatal(format!("{base} rejected the request{body}")),
-                _ => retry(format!("{base} answered {status}{body}")),
+                404 => Ended::Fatal(format!(
+                    "{}; check the URL (vg streams at /api/logs/stream)",
+                    not_vg(answer)
+                )),
+                // A proxy in front of an app that is restarting, or a server busy for now.
+                429 | 500.. => retry(not_vg(answer)),
+                // Anything else (a web page, a redirect) is some other server.
+                _ => Ended::Fatal(not_vg(answer)),
             }
         }
+        // tungstenite refuses HTTP/1.0 before reading the status: ask once more, plainly, so the
+        // user learns what answered instead of a protocol error.
+        tungstenite::Error::Protocol(tungstenite::error::ProtocolError::WrongHttpVersion) => {
+            let answer = http10_status(url)
+                .await
+                .unwrap_or_else(|| "in HTTP/1.0".into());
+            Ended::Fatal(not_vg(answer))
+        }
+        tungstenite::Error::Protocol(_) | tungstenite::Error::HttpFormat(_) => retry(format!(
+            "no vg server at {base}: what answered does not speak HTTP"
+        )),
         tungstenite::Error::Io(e) => retry(format!("cannot reach {base}: {e}")),
         tungstenite::Error::Url(e) => Ended::Fatal(format!("invalid URL {base}: {e}")),
         other => retry(format!("cannot connect to {base}: {other}")),
     }
+}
+
+/// The status line a plain `ws://` server answers a GET with (`HTTP/1.0 404 File not found`),
+/// sanitized; `None` for `wss://` or when it cannot be read within a few seconds.
+async fn http10_status(url: &Url) -> Option<String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    if url.scheme() != "ws" {
+        return None;
+    }
+    let host = url.host_str()?;
+    let port = url.port_or_known_default()?;
+    let probe = async {
+        let mut stream = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
+            .await
+            .ok()?;
+        let request = format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            url.path(),
+            &url[url::Position::BeforeHost..url::Position::AfterPort]
+        );
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut head = vec![0; 256];
+        let mut read = 0;
+        while read < head.len() && !head[..read].contains(&b'\n') {
+            match stream.read(&mut head[read..]).await.ok()? {
+                0 => break,
+                n => read += n,
+            }
+        }
+        let text = String::from_utf8_lossy(&head[..read]);
+        let line = text.lines().next()?.trim();
+        line.starts_with("HTTP/")
+            .then(|| crate::format::sanitize(line).chars().take(80).collect())
+    };
+    tokio::time::timeout(Duration::from_secs(3), probe)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// rustls needs one process-wide crypto provider; installing twice is harmless.

@@ -6,6 +6,7 @@
 //! the clipboard) comes back as an [`Effect`] for the loop to carry out.
 
 mod actions;
+mod export;
 mod filter;
 mod names;
 mod picker;

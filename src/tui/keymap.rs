@@ -54,10 +54,14 @@ pub(crate) enum Action {
     PrevMatch,
     ToggleOnlyMatches,
     OpenDetail,
+    /// In the detail: show the next (positive: newer) or previous entry of the view.
+    DetailStep(i8),
     Copy,
     CycleTime,
     ToggleWrap,
     FilterRequest,
+    /// Write the view's entries to an NDJSON file.
+    Export,
     ClearBuffer,
     PickerToggle,
     PickerAll,
@@ -97,6 +101,8 @@ impl Key {
             Key::Code(code) => match code {
                 KeyCode::Up => "↑".into(),
                 KeyCode::Down => "↓".into(),
+                KeyCode::Left => "←".into(),
+                KeyCode::Right => "→".into(),
                 KeyCode::PageUp => "pgup".into(),
                 KeyCode::PageDown => "pgdn".into(),
                 KeyCode::Home => "home".into(),
@@ -121,7 +127,7 @@ pub(crate) struct Binding {
 }
 
 use Key::{Char, Code, Ctrl};
-use KeyCode::{BackTab, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up};
+use KeyCode::{BackTab, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up};
 use Mode::{Detail, Help, Normal, Picker, PickerNarrow, Search};
 
 const fn bind(
@@ -171,8 +177,12 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(&[Normal], &[Code(Enter)], Action::OpenDetail, "open the selected entry"),
     bind(&[Normal, Detail], &[Char('y')], Action::Copy, "copy the entry as JSON (OSC 52)"),
     bind(&[Normal], &[Char('r')], Action::FilterRequest, "only this entry's requestId / all"),
+    bind(&[Detail], &[Code(Right), Char('l')], Action::DetailStep(1), "next entry (newer)"),
+    bind(&[Detail], &[Code(Left), Char('h')], Action::DetailStep(-1), "previous entry (older)"),
+    bind(&[Detail], &[Char('r')], Action::FilterRequest, "close and show only this entry's requestId / all"),
     bind(&[Normal], &[Char('t')], Action::CycleTime, "time: UTC / local / relative"),
     bind(&[Normal], &[Char('w')], Action::ToggleWrap, "wrap long lines on / off"),
+    bind(&[Normal], &[Char('e')], Action::Export, "export the entries shown to an NDJSON file"),
     bind(&[Normal], &[Char('c')], Action::ClearBuffer, "clear the buffer"),
     bind(&[Normal], &[Char('?')], Action::OpenHelp, "this help"),
     bind(&[Normal], &[Char('q'), Ctrl('c')], Action::Quit, "quit"),
@@ -187,9 +197,9 @@ pub(crate) const BINDINGS: &[Binding] = &[
     // Every letter narrows: names are typed here, so no letter may do anything else (a source
     // named `scheduler` must not close the picker on `s` and clear the buffer on `c`).
     bind(&[Picker], &[Char('/')], Action::PickerStartNarrow, "type to narrow (any letter starts too)"),
-    bind(&[PickerNarrow], &[Code(Esc)], Action::PickerCancelNarrow, "clear the typed text"),
+    bind(&[PickerNarrow], &[Code(Esc)], Action::PickerCancelNarrow, "clear the typed text (when some is typed)"),
     bind(&[Picker, PickerNarrow], &[Code(Enter)], Action::Close, "close, keeping the choices"),
-    bind(&[Picker], &[Code(Esc)], Action::Close, "close"),
+    bind(&[Picker], &[Code(Esc)], Action::Close, "close (with nothing typed)"),
     bind(&[Detail], &[Code(Enter), Code(Esc), Char('q')], Action::Close, "close"),
     bind(&[Help], &[Code(Esc), Char('?'), Char('q')], Action::Close, "close"),
 ];
@@ -236,6 +246,15 @@ pub(crate) fn mouse_action(mode: Mode, event: MouseEvent) -> Action {
     }
 }
 
+/// What the wheel does in a help section's modes (see [`mouse_action`]).
+fn wheel_help(modes: &[Mode]) -> Option<&'static str> {
+    match modes.first()? {
+        Normal | Detail | Help => Some("scroll three rows"),
+        Picker | PickerNarrow => Some("move up / down"),
+        Search => None,
+    }
+}
+
 /// A section of the help overlay: a title and `(keys, what they do)` lines.
 pub(crate) fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
     let sections: [(&str, &[Mode]); 5] = [
@@ -272,6 +291,10 @@ pub(crate) fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)
                     "(typing)".into(),
                     "edit the pattern; matches highlight as you type",
                 ));
+            }
+            // The wheel is not a key, so the table above cannot list it; `mouse_action` decides.
+            if let Some(wheel) = wheel_help(modes) {
+                lines.push(("mouse wheel".into(), wheel));
             }
             (title, lines)
         })
@@ -368,6 +391,22 @@ mod tests {
         };
         assert_eq!(mouse_action(Mode::Normal, wheel), Action::Scroll(-3));
         assert_eq!(mouse_action(Mode::Picker, wheel), Action::Up);
+    }
+
+    #[test]
+    fn the_help_lists_the_wheel_where_it_does_something() {
+        let help = help_sections();
+        let wheel = |title: &str| {
+            let (_, lines) = help.iter().find(|(t, _)| t.starts_with(title)).unwrap();
+            lines
+                .iter()
+                .find(|(keys, _)| keys == "mouse wheel")
+                .map(|(_, what)| *what)
+        };
+        assert_eq!(wheel("Log view"), Some("scroll three rows"));
+        assert_eq!(wheel("Picker"), Some("move up / down"));
+        assert_eq!(wheel("Entry detail"), Some("scroll three rows"));
+        assert_eq!(wheel("Search"), None);
     }
 
     #[test]

@@ -191,11 +191,9 @@ pub(crate) fn entry_line(entry: &EntryRef, cols: &Columns, search: Option<&Regex
     ));
     line.push(seg(Class::Plain, " "));
     if cols.origin_width > 0 {
-        let mut origin = String::new();
-        write_origin(&mut origin, entry);
         line.push(seg(
             Class::Origin,
-            fit(&display(&origin), cols.origin_width) + " ",
+            fit_origin(entry, cols.origin_width) + " ",
         ));
     }
     let (message, cut) = prefix(entry.message, cols.max_chars);
@@ -209,17 +207,31 @@ pub(crate) fn entry_line(entry: &EntryRef, cols: &Columns, search: Option<&Regex
     line
 }
 
-/// `source[instance] region`, sanitized, as `vg logs` writes it.
-fn write_origin(out: &mut String, entry: &EntryRef) {
-    push_sanitized(out, entry.source);
+/// `source[instance] region` in exactly `columns`, as `vg logs` writes it (the instance id shortened).
+/// When it does not fit, the source is cut first, so the instance and region, which tell a fleet's
+/// copies of one source apart, stay readable.
+fn fit_origin(entry: &EntryRef, columns: usize) -> String {
+    let mut tail = String::new();
     if let Some(instance) = entry.instance {
-        out.push('[');
-        push_sanitized(out, instance);
-        out.push(']');
+        tail.push('[');
+        tail.push_str(crate::format::short_instance(instance));
+        tail.push(']');
     }
     if let Some(region) = entry.region {
-        out.push(' ');
-        push_sanitized(out, region);
+        tail.push(' ');
+        tail.push_str(region);
+    }
+    let source = display(entry.source);
+    let tail = display(&tail);
+    let (source_width, tail_width) = (width(&source), width(&tail));
+    if source_width + tail_width <= columns {
+        fit(&(source + &tail), columns)
+    } else if tail_width + 2 <= columns {
+        let mut out = fit(&source, columns - tail_width);
+        out.push_str(&tail);
+        out
+    } else {
+        fit(&(source + &tail), columns)
     }
 }
 
@@ -300,10 +312,10 @@ pub(crate) fn compact(n: u64) -> String {
 }
 
 /// Breaks a row into screen lines of at most `width` columns; continuation lines start with `indent`
-/// spaces (dropped when it would leave too little room). Every line holds at least one grapheme, so a
+/// spaces (dropped when it would leave less than a third of the width). Every line holds at least one grapheme, so a
 /// character wider than the screen cannot stall it.
 pub(crate) fn wrap(row: &[Segment], width: usize, indent: usize) -> Vec<Line> {
-    let indent = if indent * 2 > width { 0 } else { indent };
+    let indent = if indent * 3 > width * 2 { 0 } else { indent };
     let mut lines = Vec::new();
     let mut line: Line = Vec::new();
     let mut used = 0;

@@ -99,3 +99,18 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The message of a `vg logs` display line (`time level origin message`), for sources whose names
+/// hold no spaces; the line unchanged when it is not one.
+pub fn display_message(line: &str) -> String {
+    let mut parts = line.splitn(2, ' ');
+    let (Some(_time), Some(rest)) = (parts.next(), parts.next()) else {
+        return line.to_owned();
+    };
+    // The level is padded to 5, then the origin is padded to the widest seen.
+    let rest = rest.get(6..).unwrap_or_default();
+    match rest.split_once(' ') {
+        Some((_origin, message)) => message.trim_start().to_owned(),
+        None => line.to_owned(),
+    }
+}

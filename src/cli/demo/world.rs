@@ -5,6 +5,11 @@
 //! and long-tailed latencies, slow queries, retries, failed logins, and now and then a multi-line stack
 //! trace. An incident mode ("burst") makes the database refuse connections and the API answer 503s, so
 //! the viewer has errors to find.
+//!
+//! A request is one story on one machine: its auth check and database queries carry its `requestId`,
+//! instance and region, and its request line comes last, as the request layer logs it when the
+//! response is ready, so `r` on any of them shows one coherent request. One machine restarts once
+//! (draining, stopped, started, listening), when the demo asks for it.
 
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
@@ -45,59 +50,163 @@ const JOBS: &[&str] = &[
     "export-csv",
 ];
 
-/// How many recent request ids database and auth entries may belong to.
-const RECENT_REQUESTS: usize = 16;
+/// How long the restarting machine stays down.
+const RESTART_DOWN: chrono::TimeDelta = chrono::TimeDelta::seconds(4);
+
+/// One machine's restart: when it goes down, and then when it comes back.
+#[derive(Debug, Clone, Copy)]
+enum Restart {
+    None,
+    At(DateTime<Utc>),
+    Down {
+        machine: usize,
+        until: DateTime<Utc>,
+    },
+    Done,
+}
 
 /// Generates entries; deterministic for a given seed.
 #[derive(Debug)]
 pub(crate) struct World {
     rng: StdRng,
-    /// Ids of recent requests, so queries and auth checks can belong to one (and `r` in the viewer
-    /// finds a request's whole story).
-    recent: std::collections::VecDeque<String>,
+    /// The rest of a story already begun (a request's queries, then its request line), given out
+    /// one entry a call so they interleave with the rest of the system at arrival times.
+    pending: std::collections::VecDeque<LogEntry>,
+    restart: Restart,
 }
 
 impl World {
     pub(crate) fn new(seed: u64) -> World {
         World {
             rng: StdRng::seed_from_u64(seed),
-            recent: std::collections::VecDeque::with_capacity(RECENT_REQUESTS),
+            pending: std::collections::VecDeque::new(),
+            restart: Restart::None,
         }
     }
 
-    /// Tags most database and auth entries with a recent request's id, as a traced service would.
-    fn in_request(&mut self, entry: LogEntry) -> LogEntry {
-        if self.recent.is_empty() || !self.rng.random_bool(0.7) {
-            return entry;
-        }
-        let id = self.recent[self.rng.random_range(0..self.recent.len())].clone();
-        entry.with_meta(REQUEST_ID_KEY, id)
+    /// Restarts one machine at `at` (once): the viewer then has a restart to find.
+    pub(crate) fn schedule_restart(&mut self, at: DateTime<Utc>) {
+        self.restart = Restart::At(at);
     }
 
     /// One entry at `at`. In a `burst` the system is having an incident.
     pub(crate) fn entry(&mut self, at: DateTime<Utc>, burst: bool) -> LogEntry {
-        let roll = self.rng.random_range(0..100);
-        let mut entry = match roll {
-            0..50 => self.request(burst),
-            50..65 => {
-                let query = self.database(burst);
-                self.in_request(query)
-            }
-            65..80 => self.worker(burst),
-            80..92 => {
-                let check = self.auth();
-                self.in_request(check)
-            }
-            _ => self.scheduler(),
+        self.advance_restart(at);
+        let mut entry = match self.pending.pop_front() {
+            Some(next) => next,
+            None => self.begin(burst),
         };
-        let (instance, region) = MACHINES[self.rng.random_range(0..MACHINES.len())];
         entry.timestamp = at;
-        entry.instance = Some(instance.to_owned());
-        entry.region = Some(region.to_owned());
         entry
     }
 
-    fn request(&mut self, burst: bool) -> LogEntry {
+    /// Starts something new and returns its first entry (the rest wait in `pending`).
+    fn begin(&mut self, burst: bool) -> LogEntry {
+        let machine = self.machine();
+        let mut entry = match self.rng.random_range(0..100) {
+            0..70 => {
+                let mut story = self.request_story(burst, machine).into_iter();
+                let first = story.next().expect("a request has its request line");
+                self.pending.extend(story);
+                return first;
+            }
+            // The pool's own complaints belong to no request.
+            70..75 => self.database(burst),
+            75..88 => self.worker(burst),
+            _ => self.scheduler(),
+        };
+        place(&mut entry, machine);
+        entry
+    }
+
+    /// A machine that is up.
+    fn machine(&mut self) -> usize {
+        loop {
+            let machine = self.rng.random_range(0..MACHINES.len());
+            if !matches!(self.restart, Restart::Down { machine: down, .. } if down == machine) {
+                return machine;
+            }
+        }
+    }
+
+    fn advance_restart(&mut self, at: DateTime<Utc>) {
+        let say = |level, message: &str, machine| {
+            let mut entry = LogEntry::new(level, "api", message);
+            place(&mut entry, machine);
+            entry
+        };
+        match self.restart {
+            Restart::At(when) if at >= when => {
+                let machine = self.rng.random_range(0..MACHINES.len());
+                self.pending.extend([
+                    say(
+                        Level::Warn,
+                        "received SIGTERM: draining connections",
+                        machine,
+                    ),
+                    say(
+                        Level::Info,
+                        "stopped after draining 12 connections",
+                        machine,
+                    ),
+                ]);
+                self.restart = Restart::Down {
+                    machine,
+                    until: at + RESTART_DOWN,
+                };
+            }
+            Restart::Down { machine, until } if at >= until => {
+                self.pending.extend([
+                    say(Level::Info, "starting api v1.8.3", machine).with_meta("version", "1.8.3"),
+                    say(Level::Info, "listening on 0.0.0.0:8080", machine),
+                ]);
+                self.restart = Restart::Done;
+            }
+            _ => {}
+        }
+    }
+
+    /// One request on one machine: maybe an auth check, its queries, then its request line, all
+    /// with its id, instance and region. A refused query in a burst makes it a 503.
+    fn request_story(&mut self, burst: bool, machine: usize) -> Vec<LogEntry> {
+        let id = format!("req_{:08x}", self.rng.random::<u32>());
+        let mut story = Vec::with_capacity(4);
+        if self.rng.random_bool(0.3) {
+            story.push(self.auth());
+        }
+        let mut spent = 0u64;
+        let mut refused = false;
+        for _ in 0..self.rng.random_range(0..3) {
+            let query = self.database(burst);
+            spent += query
+                .meta
+                .get("duration")
+                .and_then(|d| d.as_u64())
+                .unwrap_or(0);
+            refused |= query.level == Level::Error;
+            story.push(query);
+        }
+        let mut line = self.request(burst && refused, spent);
+        // The auth check's user is the request's.
+        if let Some(user) = story
+            .first()
+            .and_then(|e| e.meta.get("userId"))
+            .and_then(|u| u.as_str())
+            .filter(|_| line.meta.get("userId").is_some())
+            .map(str::to_owned)
+        {
+            line.meta.insert("userId", user);
+        }
+        story.push(line);
+        for entry in &mut story {
+            place(entry, machine);
+            entry.meta.insert(REQUEST_ID_KEY, id.clone());
+        }
+        story
+    }
+
+    /// The request line; `spent` ms went to its queries, so it took at least that long.
+    fn request(&mut self, failed: bool, spent: u64) -> LogEntry {
         let total: u32 = ROUTES.iter().map(|r| r.2).sum();
         let mut pick = self.rng.random_range(0..total);
         let &(method, route, _) = ROUTES
@@ -113,17 +222,24 @@ impl World {
         // Health checks are answered by the load balancer's probe path: always quick and fine.
         let status = if route == "/healthz" {
             200
+        } else if failed {
+            503
         } else {
-            self.status(method, burst)
+            self.status(method)
         };
-        // Log-normal-ish latency: most requests take tens of ms, a few take seconds.
-        let base = (self.rng.random_range(2.0f64..4.5)).exp();
-        let slow = if self.rng.random_bool(0.03) {
-            self.rng.random_range(800.0..4000.0)
+        // Log-normal-ish latency: most requests take tens of ms, a few take seconds; health checks
+        // a fraction of a millisecond, as the request layer logs them (`0.42ms`).
+        let duration: serde_json::Value = if route == "/healthz" {
+            (f64::from(self.rng.random_range(5u8..95)) / 100.0).into()
         } else {
-            0.0
+            let base = (self.rng.random_range(2.0f64..4.5)).exp() as u64;
+            let slow = if self.rng.random_bool(0.03) {
+                self.rng.random_range(800..4000)
+            } else {
+                0
+            };
+            (base + slow + spent).into()
         };
-        let duration = (base + slow + if burst { 300.0 } else { 0.0 }) as u64;
         let level = match status {
             500.. => Level::Error,
             400.. => Level::Warn,
@@ -137,8 +253,7 @@ impl World {
         .with_meta("method", method)
         .with_meta("path", route)
         .with_meta("statusCode", status)
-        .with_meta("duration", duration)
-        .with_meta(REQUEST_ID_KEY, self.new_request_id());
+        .with_meta("duration", duration);
         if route != "/healthz" && self.rng.random_bool(0.7) {
             entry = entry.with_meta(
                 "userId",
@@ -148,19 +263,7 @@ impl World {
         entry
     }
 
-    fn new_request_id(&mut self) -> String {
-        let id = format!("req_{:08x}", self.rng.random::<u32>());
-        if self.recent.len() == RECENT_REQUESTS {
-            self.recent.pop_front();
-        }
-        self.recent.push_back(id.clone());
-        id
-    }
-
-    fn status(&mut self, method: &str, burst: bool) -> u16 {
-        if burst && self.rng.random_bool(0.4) {
-            return if self.rng.random_bool(0.7) { 503 } else { 500 };
-        }
+    fn status(&mut self, method: &str) -> u16 {
         let ok = match method {
             "POST" => 201,
             "DELETE" => 204,
@@ -296,6 +399,13 @@ impl World {
     }
 }
 
+/// Puts an entry on a machine.
+fn place(entry: &mut LogEntry, machine: usize) {
+    let (instance, region) = MACHINES[machine];
+    entry.instance = Some(instance.to_owned());
+    entry.region = Some(region.to_owned());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,7 +429,8 @@ mod tests {
             .map(|s| s / 100)
             .collect();
         assert_eq!(statuses, BTreeSet::from([2, 3, 4, 5]));
-        let request = regex::Regex::new(r"^(GET|POST|PUT|DELETE) /\S* \d{3} \d+ms$").unwrap();
+        let request =
+            regex::Regex::new(r"^(GET|POST|PUT|DELETE) /\S* \d{3} \d+(\.\d+)?ms$").unwrap();
         assert!(
             entries
                 .iter()
@@ -341,6 +452,12 @@ mod tests {
                 .all(|e| e.meta["statusCode"] == 200),
             "health checks pass"
         );
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.message.ends_with(" 0ms") || e.message.contains(" 0.")),
+            "a sub-millisecond health check"
+        );
         let mut per_request = std::collections::HashMap::<&str, usize>::new();
         for id in entries
             .iter()
@@ -351,6 +468,73 @@ mod tests {
         assert!(
             per_request.values().filter(|n| **n > 1).count() > 100,
             "queries and auth checks belong to requests, so `r` finds more than one row"
+        );
+    }
+
+    #[test]
+    fn a_request_is_one_story_on_one_machine_with_its_line_last() {
+        let mut world = World::new(11);
+        let now = Utc::now();
+        let mut entries: Vec<LogEntry> = (0..3000).map(|i| world.entry(now, i % 10 == 0)).collect();
+        // The story under way when the sample ends, finished.
+        while !world.pending.is_empty() {
+            entries.push(world.entry(now, false));
+        }
+        let mut stories = std::collections::HashMap::<&str, Vec<&LogEntry>>::new();
+        for e in &entries {
+            if let Some(id) = e.meta.get("requestId").and_then(|v| v.as_str()) {
+                stories.entry(id).or_default().push(e);
+            }
+        }
+        assert!(stories.values().filter(|s| s.len() > 1).count() > 100);
+        for (id, story) in &stories {
+            let (last, before) = story.split_last().unwrap();
+            assert!(
+                last.meta.get("statusCode").is_some(),
+                "{id}: the request line is last"
+            );
+            assert!(
+                before.iter().all(|e| e.meta.get("statusCode").is_none()),
+                "{id}"
+            );
+            assert!(
+                story
+                    .iter()
+                    .all(|e| (&e.instance, &e.region) == (&last.instance, &last.region)),
+                "{id}: one machine"
+            );
+            if before.iter().any(|e| e.level == Level::Error) && last.meta["statusCode"] != 200 {
+                assert_eq!(
+                    last.meta["statusCode"], 503,
+                    "{id}: a refused query fails it"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn one_machine_restarts_once_and_is_quiet_meanwhile() {
+        let mut world = World::new(3);
+        let start = Utc::now();
+        world.schedule_restart(start + chrono::TimeDelta::seconds(2));
+        let entries: Vec<LogEntry> = (0..400)
+            .map(|i| world.entry(start + chrono::TimeDelta::milliseconds(i * 25), false))
+            .collect();
+        let said = |text: &str| {
+            entries
+                .iter()
+                .position(|e| e.message.starts_with(text))
+                .unwrap_or_else(|| panic!("{text}"))
+        };
+        let (down, up) = (said("received SIGTERM"), said("listening on"));
+        assert!(said("stopped") < said("starting api") && down < up);
+        let machine = &entries[down].instance;
+        assert_eq!(&entries[up].instance, machine);
+        let between = &entries[said("stopped") + 1..said("starting api")];
+        assert!(between.len() > 50, "down for a while");
+        assert!(
+            between.iter().all(|e| &e.instance != machine),
+            "quiet while down"
         );
     }
 }

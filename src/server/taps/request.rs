@@ -1,8 +1,8 @@
 //! HTTP request logging as a real `tower::Layer`: one entry per request, in the original format.
 //!
 //! `GET /api/users 200 12ms` with meta `method`, `path` (the matched route where the router knows
-//! it), `statusCode`, `duration` (ms, until the response head is ready), `requestId` and, when the app
-//! provides one, `userId`. Headers are never logged (so neither `Authorization`, `Cookie` nor API-key
+//! it), `statusCode`, `duration` (ms until the response head is ready; hundredths below 1 ms, as in
+//! `200 0.42ms`), `requestId` and, when the app provides one, `userId`. Headers are never logged (so neither `Authorization`, `Cookie` nor API-key
 //! headers can leak) and secrets in the query string are redacted before it is logged as `query`.
 //!
 //! The request id comes from `x-request-id` when the caller sent a sane one, otherwise it is
@@ -196,7 +196,7 @@ where
 impl Pending {
     /// `status` is `None` when the service failed without a response.
     fn log(self, status: Option<u16>) {
-        let millis = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let millis = Millis::of(self.started.elapsed());
         let level = match status {
             Some(500..) | None => Level::Error,
             Some(400..) => Level::Warn,
@@ -221,7 +221,7 @@ impl Pending {
         if let Some(status) = status {
             meta.insert("statusCode", status);
         }
-        meta.insert("duration", millis);
+        meta.insert("duration", millis.value());
         meta.insert(REQUEST_ID_KEY, self.id.as_str());
         if let Some(user) = self.user {
             meta.insert("userId", user);
@@ -231,6 +231,45 @@ impl Pending {
         }
         // The entry has its own request's id already: `record` skips `emit`'s look for one.
         settings.emitter.record(entry);
+    }
+}
+
+/// A request's duration in milliseconds, as logged: whole milliseconds from 1 ms up, hundredths
+/// below, so a fast app's requests read `0.42ms` instead of all reading `0ms`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Millis {
+    Whole(u64),
+    /// Hundredths of a millisecond, below 100.
+    Hundredths(u8),
+}
+
+impl Millis {
+    fn of(elapsed: std::time::Duration) -> Millis {
+        let hundredths = (elapsed.as_micros() + 5) / 10;
+        match u8::try_from(hundredths) {
+            Ok(h) if h < 100 => Millis::Hundredths(h),
+            // Rounded up to 1 ms when just under it, so `0.999` never reads as `0ms`.
+            _ => Millis::Whole(
+                u64::try_from(elapsed.as_millis())
+                    .unwrap_or(u64::MAX)
+                    .max(1),
+            ),
+        }
+    }
+
+    /// The number for `meta.duration`: an integer, or a fraction below 1.
+    fn value(self) -> serde_json::Value {
+        match self {
+            Millis::Whole(ms) => ms.into(),
+            Millis::Hundredths(h) => (f64::from(h) / 100.0).into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The message says the number exactly as `meta.duration` holds it.
+        write!(f, "{}", self.value())
     }
 }
 
@@ -275,6 +314,20 @@ impl HexId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_keep_hundredths_below_a_millisecond() {
+        let at = |micros| {
+            let m = Millis::of(std::time::Duration::from_micros(micros));
+            (m.to_string(), m.value())
+        };
+        assert_eq!(at(420), ("0.42".into(), serde_json::json!(0.42)));
+        assert_eq!(at(7), ("0.01".into(), serde_json::json!(0.01)));
+        assert_eq!(at(2), ("0.0".into(), serde_json::json!(0.0)));
+        assert_eq!(at(100), ("0.1".into(), serde_json::json!(0.1)));
+        assert_eq!(at(996), ("1".into(), serde_json::json!(1)));
+        assert_eq!(at(12_700), ("12".into(), serde_json::json!(12)));
+    }
 
     #[test]
     fn incoming_ids_must_be_sane() {

@@ -1,8 +1,14 @@
 //! The `tracing` bridge: an app's existing `tracing` events become vg entries.
 //!
 //! Level maps one to one; the event's target becomes the source (or a fixed name); the event's fields
-//! and those of the spans it is inside go into `meta` (innermost wins); inside a request logged by
+//! and those of the spans it is inside go into `meta` (innermost wins), with the names of those spans
+//! as `span` (`boom`, or the path `request:db_query` from the outermost in); inside a request logged by
 //! [`RequestLogLayer`](crate::server::RequestLogLayer) the request's `requestId` is attached.
+//!
+//! Field names follow one mapping, so `r`, `--where` and columns see one name whichever side wrote
+//! it: Rust's `snake_case` field names become the `camelCase` vg's own fields use (`user_id` is
+//! `userId`, `request_id` is `requestId`); a name that is not plain snake case (`http.method`,
+//! `userId`, `_private`) is kept as written.
 //!
 //! Feedback: a viewer's connection writes to a socket, and the libraries doing that may emit their
 //! own `tracing` events; turning those into entries would make more writes, and so on. So events from
@@ -86,12 +92,20 @@ where
             return;
         }
         let mut fields = FieldVisitor::default();
+        let mut path = String::new();
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
+                if !path.is_empty() {
+                    path.push(':');
+                }
+                path.push_str(span.name());
                 if let Some(SpanFields(meta)) = span.extensions().get::<SpanFields>() {
                     fields.meta.extend(meta.clone());
                 }
             }
+        }
+        if !path.is_empty() {
+            fields.meta.insert("span", path);
         }
         event.record(&mut fields);
         let mut meta = fields.meta;
@@ -144,9 +158,34 @@ impl FieldVisitor {
                 other => other.to_string(),
             });
         } else {
-            self.meta.insert(field.name(), value);
+            self.meta.insert(field_name(field.name()), value);
         }
     }
+}
+
+/// The documented mapping: plain `snake_case` becomes `camelCase`; anything else is kept.
+fn field_name(name: &str) -> std::borrow::Cow<'_, str> {
+    let plain = name.contains('_')
+        && !name.starts_with('_')
+        && !name.ends_with('_')
+        && !name.contains("__")
+        && name
+            .bytes()
+            .all(|b| b == b'_' || b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !plain {
+        return name.into();
+    }
+    let mut out = String::with_capacity(name.len());
+    for (i, part) in name.split('_').enumerate() {
+        let mut chars = part.chars();
+        if let (true, Some(first)) = (i > 0, chars.next()) {
+            out.push(first.to_ascii_uppercase());
+            out.push_str(chars.as_str());
+        } else {
+            out.push_str(part);
+        }
+    }
+    out.into()
 }
 
 impl Visit for FieldVisitor {
@@ -216,13 +255,34 @@ mod tests {
             (Level::Warn, "app::worker")
         );
         assert_eq!(first.message, "retrying soon");
-        assert_eq!(first.meta["job_id"], 7);
+        assert_eq!(first.meta["span"], "job");
+        assert_eq!(first.meta["jobId"], 7);
         assert_eq!(first.meta["queue"], "mail");
         assert_eq!(first.meta["attempt"], 3);
         assert_eq!(first.meta["ok"], false);
         assert_eq!(first.meta["ratio"], 0.5);
         assert_eq!(entries[1].level, Level::Error);
         assert_eq!(entries[1].meta["queue"], "override");
+    }
+
+    #[test]
+    fn nested_spans_give_their_path_and_field_names_one_form() {
+        let entries = capture(None, || {
+            let outer = tracing::info_span!("request", request_id = "r1");
+            let _outer = outer.enter();
+            let inner = tracing::info_span!("db_query", table = "users");
+            let _inner = inner.enter();
+            tracing::info!(target: "app", user_id = 7, retry_after_ms = 5, userId = 8, _private = 1, "x");
+        });
+        let meta = &entries[0].meta;
+        assert_eq!(meta["span"], "request:db_query");
+        assert_eq!(meta["requestId"], "r1");
+        assert_eq!(meta["table"], "users");
+        assert_eq!(meta["retryAfterMs"], 5);
+        // `user_id` and `userId` are one field: the later one wins.
+        assert_eq!(meta["userId"], 8);
+        assert!(meta.get("user_id").is_none());
+        assert_eq!(meta["_private"], 1);
     }
 
     #[test]

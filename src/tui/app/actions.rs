@@ -92,6 +92,8 @@ impl App {
                 }
                 None => self.notify("no entry selected"),
             },
+            Action::DetailStep(delta) => self.detail_step(delta),
+            Action::Export => self.export_to(std::path::Path::new(".")),
             Action::Copy => return self.copy(),
             Action::CycleTime => {
                 self.time = self.time.next();
@@ -101,7 +103,12 @@ impl App {
                 self.view.wrap ^= true;
                 self.view_changed();
             }
-            Action::FilterRequest => self.filter_request(),
+            Action::FilterRequest => {
+                // From the detail: its entry is the selected row, and the pivot shows in the list.
+                self.mode = Mode::Normal;
+                self.detail = None;
+                self.filter_request();
+            }
             Action::ClearBuffer => self.clear(),
             Action::PickerToggle => self.picker_toggle(),
             Action::PickerAll => self.picker_all(),
@@ -178,12 +185,14 @@ impl App {
         text::detail::max_scroll(self.detail_lines(), height)
     }
 
-    /// Esc: clears the search, or else the request filter.
+    /// Esc: clears the search, or else the request filter, and returns to where the view was before
+    /// `r`, `n` or `N` moved it.
     fn cancel(&mut self) {
         self.mode = Mode::Normal;
         // One Esc clears one thing: the search first, then the request filter.
         if self.search.clear() || self.filter.request.take().is_some() {
             self.refilter();
+            self.return_to_place();
         }
     }
 
@@ -194,6 +203,7 @@ impl App {
         }
         match self.find_match(forward, include_selected) {
             Some((id, wrapped)) => {
+                self.remember_place();
                 self.reveal(id);
                 if wrapped {
                     let end = if forward { "oldest" } else { "newest" };
@@ -204,6 +214,21 @@ impl App {
         }
     }
 
+    /// The detail shows the next or previous entry of the view; the selection moves with it, so
+    /// closing the detail leaves the list on the entry last shown.
+    fn detail_step(&mut self, delta: i8) {
+        let before = self.selected();
+        self.move_by(isize::from(delta));
+        if self.selected() == before {
+            let end = if delta > 0 { "newest" } else { "oldest" };
+            self.notify(format!("this is the {end} entry shown"));
+            return;
+        }
+        if let Some(entry) = self.selected_entry() {
+            self.detail = Some(Detail::new(entry, self.detail_width()));
+        }
+    }
+
     fn copy(&mut self) -> Effect {
         let json = match (&self.detail, self.mode) {
             (Some(detail), Mode::Detail) => Some(detail.entry.to_json()),
@@ -211,8 +236,9 @@ impl App {
         };
         match json {
             Some(json) => {
+                // vg cannot know whether the terminal carried the escape out: say what was done.
                 self.notify(format!(
-                    "copied the entry as JSON ({} bytes) to the clipboard",
+                    "sent the entry as JSON ({} bytes) to the terminal's clipboard (OSC 52)",
                     json.len()
                 ));
                 Effect::Copy(json)
@@ -228,6 +254,7 @@ impl App {
     fn filter_request(&mut self) {
         if self.filter.request.take().is_some() {
             self.refilter();
+            self.return_to_place();
             return;
         }
         let selected = self.selected();
@@ -240,6 +267,7 @@ impl App {
             self.notify(format!("the selected entry has no {}", REQUEST_KEYS[0]));
             return;
         };
+        self.remember_place();
         self.filter.request = Some(RequestFilter::new(key.to_owned(), value));
         self.refilter();
         if let Some(id) = selected.filter(|&id| self.buffer.is_shown(id)) {
@@ -250,6 +278,7 @@ impl App {
     /// `c`: empties the buffer; the counts of what was received stay.
     fn clear(&mut self) {
         self.buffer.clear();
+        self.view.back = None;
         self.stats.levels = [0; 6];
         for set in &mut self.names.sets {
             set.zero_counts();

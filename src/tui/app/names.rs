@@ -261,6 +261,8 @@ impl Names {
     /// The natural width of the `source[instance] region` column.
     pub(crate) fn origin_width(&self) -> usize {
         let [source, instance, region] = self.sets.each_ref().map(NameSet::widest);
+        // Rows show instance ids shortened, as `vg logs` does.
+        let instance = instance.min(crate::format::INSTANCE_CHARS);
         source
             + if instance > 0 { instance + 2 } else { 0 }
             + if region > 0 { region + 1 } else { 0 }

@@ -116,11 +116,25 @@ fn pausing_freezes_the_screen_but_keeps_counting() {
     );
     assert_eq!((app.view.new, app.view.new_errors), (7, 2));
     assert_eq!(app.stats.received, 37);
+    // Scrolling down past the last row goes on into what arrived, and `+N new` counts down.
+    press(&mut app, "j");
+    assert_eq!(app.selected_entry().unwrap().message, "message 30");
+    assert_eq!((app.view.new, app.view.new_errors), (6, 2));
+    press(&mut app, "jjjjj");
+    assert_eq!(app.selected_entry().unwrap().message, "boom");
+    assert_eq!((app.view.new, app.view.new_errors), (1, 1));
+    assert_eq!(
+        screen_ids(&app).last(),
+        Some(&35),
+        "the screen shows what it took in"
+    );
     // Scrolling down to the end while paused stays paused.
     for _ in 0..40 {
         press(&mut app, "j");
     }
     assert!(app.view.paused);
+    assert_eq!(app.selected_entry().unwrap().message, "down");
+    assert_eq!(app.view.new, 0);
     press(&mut app, " ");
     assert!(app.view.follow && !app.view.paused);
     assert_eq!(app.selected_entry().unwrap().message, "down");
@@ -154,8 +168,12 @@ fn a_paused_screen_with_room_to_spare_still_does_not_move() {
     press(&mut app, " ");
     push(&mut app, infos(3, 2));
     assert_eq!(screen_ids(&app), [0, 1, 2]);
-    press(&mut app, "jjj");
-    assert_eq!(app.selected_entry().unwrap().message, "message 2");
+    // Only the user's own scrolling takes in what arrived, one row a key, still paused.
+    press(&mut app, "j");
+    assert_eq!(screen_ids(&app), [0, 1, 2, 3]);
+    press(&mut app, "jj");
+    assert_eq!(app.selected_entry().unwrap().message, "message 4");
+    assert!(app.view.paused && app.view.new == 0);
     press(&mut app, " ");
     assert_eq!(screen_ids(&app), [0, 1, 2, 3, 4]);
 }
@@ -655,4 +673,112 @@ fn the_next_action_replaces_a_notice_that_answered_a_key() {
     app.on_source(SourceEvent::Notice("server: slow down".into()), now);
     press(&mut app, "r");
     assert_eq!(notice(&app), Some("server: slow down"));
+}
+
+#[test]
+fn esc_after_a_pivot_returns_to_where_the_view_was() {
+    // Live: `r` on the newest entry, then Esc follows again, showing everything.
+    let mut app = app(&[]);
+    let mut entries = infos(0, 40);
+    for (i, e) in entries.iter_mut().enumerate() {
+        e.meta.insert("requestId", format!("req_{}", i % 4));
+    }
+    push(&mut app, entries);
+    press(&mut app, "r");
+    assert!(!app.view.follow);
+    assert_eq!(app.selected_entry().unwrap().message, "message 39");
+    assert_eq!(shown_messages(&app).len(), 10);
+    press_code(&mut app, KeyCode::Esc);
+    assert!(app.view.follow, "following again, as before the pivot");
+    assert_eq!(shown_messages(&app).len(), 40);
+
+    // Scrolled: n and N from a held place, then Esc puts the same rows and selection back.
+    press(&mut app, "kkkkkkkkkkkkkkkkkkkk");
+    let (top, selected) = (app.view.top, app.view.selected);
+    assert_eq!(app.selected_entry().unwrap().message, "message 19");
+    press(&mut app, "/message 3");
+    press_code(&mut app, KeyCode::Enter);
+    press(&mut app, "nnN");
+    assert_ne!(app.view.selected, selected);
+    press_code(&mut app, KeyCode::Esc);
+    assert!(app.search.regex.is_none());
+    assert!(!app.view.follow);
+    assert_eq!((app.view.top, app.view.selected), (top, selected));
+
+    // `r` off returns too; after G (live again) there is nowhere to return to.
+    press(&mut app, "r");
+    press(&mut app, "r");
+    assert_eq!(app.view.selected, selected);
+    press(&mut app, "rG");
+    press_code(&mut app, KeyCode::Esc);
+    assert!(app.view.follow && app.filter.request.is_none());
+}
+
+#[test]
+fn the_detail_steps_through_the_view_and_pivots_with_r() {
+    let mut app = app(&[]);
+    let mut entries = infos(0, 6);
+    for (i, e) in entries.iter_mut().enumerate() {
+        e.meta.insert("requestId", format!("req_{}", i % 2));
+    }
+    push(&mut app, entries);
+    press(&mut app, "k");
+    press_code(&mut app, KeyCode::Enter);
+    let shown = |app: &App| app.detail.as_ref().unwrap().entry.message.clone();
+    assert_eq!(shown(&app), "message 4");
+    press_code(&mut app, KeyCode::Left);
+    press(&mut app, "h");
+    assert_eq!((app.mode, shown(&app)), (Mode::Detail, "message 2".into()));
+    press(&mut app, "ll");
+    assert_eq!(shown(&app), "message 4");
+    press_code(&mut app, KeyCode::Right);
+    assert_eq!(shown(&app), "message 5");
+    press(&mut app, "l");
+    assert_eq!(shown(&app), "message 5");
+    assert_eq!(notice(&app), Some("this is the newest entry shown"));
+    // `r` closes the detail and pivots on the entry it showed.
+    press_code(&mut app, KeyCode::Left);
+    press(&mut app, "r");
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(
+        shown_messages(&app),
+        ["message 0", "message 2", "message 4"]
+    );
+    assert_eq!(app.selected_entry().unwrap().message, "message 4");
+}
+
+#[test]
+fn e_exports_the_entries_shown_as_ndjson_and_says_where() {
+    let dir = std::env::temp_dir().join(format!("vg-export-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut app = app(&[]);
+    let mut entries = infos(0, 4);
+    entries.push(entry(4, Level::Error, "db", "boom"));
+    entries[1].meta.insert("userId", "u_1");
+    push(&mut app, entries);
+    press(&mut app, "3");
+    app.export_to(&dir);
+    let said = notice(&app).unwrap().to_owned();
+    assert!(said.starts_with("exported 1 entry to "), "{said}");
+    let path = said.trim_start_matches("exported 1 entry to ");
+    let text = std::fs::read_to_string(path).unwrap();
+    let exported: Vec<LogEntry> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(exported.len(), 1);
+    assert_eq!(
+        (exported[0].level, exported[0].message.as_str()),
+        (Level::Error, "boom")
+    );
+    press(&mut app, "3");
+    // A second export a moment later is a file of its own, with the info entries back.
+    app.wall += chrono::Duration::milliseconds(5);
+    app.export_to(&dir);
+    let said = notice(&app).unwrap().to_owned();
+    let second =
+        std::fs::read_to_string(said.trim_start_matches("exported 5 entries to ")).unwrap();
+    assert!(second.contains(r#""userId":"u_1""#), "{second}");
+    assert_eq!(second.lines().count(), 5);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

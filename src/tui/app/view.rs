@@ -32,6 +32,19 @@ pub(crate) struct View {
     pub(crate) new_errors: u64,
     /// The first row id that counts as new: the buffer's next id when the view stopped following.
     pub(crate) new_since: RowId,
+    /// Where the view was before `r`, `n` or `N` moved it, for `esc` to return to.
+    pub(crate) back: Option<Place>,
+}
+
+/// A view's place: what `esc` restores after a jump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Place {
+    follow: bool,
+    paused: bool,
+    until: Option<RowId>,
+    top: RowId,
+    selected: RowId,
+    new_since: RowId,
 }
 
 impl Default for View {
@@ -46,6 +59,7 @@ impl Default for View {
             new: 0,
             new_errors: 0,
             new_since: 0,
+            back: None,
         }
     }
 }
@@ -72,7 +86,9 @@ impl App {
     /// How rows are laid out at this width.
     pub(crate) fn columns(&self) -> Columns {
         let width = self.log_width();
-        let cap = if width < 60 { 0 } else { (width / 5).min(28) };
+        // A quarter of the row: at 80 columns, `source[instance] region` for a source of up to 8
+        // characters, the instance id shortened to 6.
+        let cap = if width < 60 { 0 } else { (width / 4).min(28) };
         Columns {
             time: self.time,
             compact_time: width < 110 || self.time == TimeMode::Relative,
@@ -274,8 +290,50 @@ impl App {
         self.view.new_errors = errors;
     }
 
+    /// Keeps the view's place before a jump (`r`, `n`, `N`). A series of jumps keeps the first place,
+    /// so `esc` goes back to where the user was before all of them.
+    pub(crate) fn remember_place(&mut self) {
+        let v = &self.view;
+        self.view.back.get_or_insert(Place {
+            follow: v.follow,
+            paused: v.paused,
+            until: v.until,
+            top: v.top,
+            selected: v.selected,
+            new_since: v.new_since,
+        });
+    }
+
+    /// Returns to the place kept before the jumps, following again if the view was; the rows kept
+    /// may be hidden or gone by now, so the nearest shown ones stand in.
+    pub(crate) fn return_to_place(&mut self) {
+        let Some(place) = self.view.back.take() else {
+            return;
+        };
+        if place.follow {
+            self.follow();
+            return;
+        }
+        let nearest = |app: &App, id: RowId| {
+            let len = app.view_len();
+            app.buffer
+                .shown_id(app.buffer.position(id).min(len.saturating_sub(1)))
+                .unwrap_or(id)
+        };
+        self.view.follow = false;
+        self.view.paused = place.paused;
+        self.view.until = place.until;
+        self.view.new_since = place.new_since;
+        self.view.top = nearest(self, place.top);
+        self.view.selected = nearest(self, place.selected);
+        self.recount_new();
+        self.view_changed();
+    }
+
     /// Jumps to the newest entry and follows it.
     pub(crate) fn follow(&mut self) {
+        // Back to live: there is nowhere to return to any more.
+        self.view.back = None;
         self.view.follow = true;
         self.view.paused = false;
         self.view.until = None;
@@ -301,6 +359,7 @@ impl App {
         }
         self.unfollow();
         let sel = self.buffer.position(self.view.selected).min(len - 1);
+        let len = self.take_in_arrivals(sel.saturating_add_signed(delta), len);
         if delta > 0 && sel + 1 == len {
             if !self.view.paused {
                 self.follow();
@@ -310,6 +369,22 @@ impl App {
         let target = sel.saturating_add_signed(delta).min(len - 1);
         self.view.selected = self.buffer.shown_id(target).unwrap_or_default();
         self.view_changed();
+    }
+
+    /// Paused, scrolling down past the last row shown when the view paused goes on into the entries
+    /// that arrived since, up to position `want`: they join the still picture and stop counting as
+    /// new, so `+N new` counts down as they come into view. Returns the view's length after.
+    fn take_in_arrivals(&mut self, want: usize, len: usize) -> usize {
+        let shown = self.buffer.shown_len();
+        if !self.view.paused || want < len || shown <= len {
+            return len;
+        }
+        let len = (want + 1).min(shown);
+        let until = self.buffer.shown_id(len).unwrap_or(self.buffer.next_id());
+        self.view.until = Some(until);
+        self.view.new_since = self.view.new_since.max(until);
+        self.recount_new();
+        len
     }
 
     /// Moves a screenful, keeping the selection's place on screen.
@@ -325,6 +400,11 @@ impl App {
             ids.len().saturating_sub(1).max(1)
         };
         let sel = self.buffer.position(self.view.selected).min(len - 1);
+        let len = if down {
+            self.take_in_arrivals(sel + rows, len)
+        } else {
+            len
+        };
         if down && sel + 1 == len {
             if !self.view.paused {
                 self.follow();

@@ -1,5 +1,6 @@
 //! The detail of one entry as screen lines: every field labelled, a multi-line message kept as its
-//! lines, `meta` pretty-printed. Sanitized line by line, so a newline in a message is a real line break
+//! lines, `meta` as an aligned table of keys and values with nested objects and arrays expanded into
+//! dotted paths (`user.plan`, `tags[0]`). Sanitized line by line, so a newline in a message is a real line break
 //! here (it is the message's own structure) while every other control character stays visible.
 
 use chrono::{DateTime, Local, Utc};
@@ -76,7 +77,7 @@ pub(crate) fn time_lines(entry: &LogEntry, now: DateTime<Utc>, width: usize) -> 
 }
 
 /// Every line after the time field, wrapped to `width`. Laid out when the detail opens and when the
-/// width changes, not for each frame: a long entry is thousands of lines, `meta` pretty-printed.
+/// width changes, not for each frame: a long entry is thousands of lines, `meta` expanded row by row.
 pub(crate) fn body(entry: &LogEntry, width: usize) -> Vec<Line> {
     let mut lines = Vec::new();
     field(
@@ -98,10 +99,71 @@ pub(crate) fn body(entry: &LogEntry, width: usize) -> Vec<Line> {
     }
     block(&mut lines, "message", &entry.message, Class::Message, width);
     if !entry.meta.is_empty() {
-        let pretty = serde_json::to_string_pretty(&entry.meta).unwrap_or_default();
-        block(&mut lines, "meta", &pretty, Class::Meta, width);
+        meta_table(&mut lines, entry, width);
     }
     lines
+}
+
+/// Keys wider than this do not widen the key column; their value follows after two spaces.
+const MAX_KEY: usize = 32;
+
+/// `meta` as `key  value` rows, keys padded to one column.
+fn meta_table(lines: &mut Vec<Line>, entry: &LogEntry, width: usize) {
+    let mut rows = Vec::new();
+    for (key, value) in entry.meta.iter() {
+        flatten(&mut rows, display(key), value);
+    }
+    let column = rows
+        .iter()
+        .map(|(k, _)| super::width(k))
+        .filter(|w| *w <= MAX_KEY)
+        .max()
+        .unwrap_or(0);
+    lines.push(vec![label("meta")]);
+    for (key, value) in rows {
+        if lines.len() >= MAX_LINES {
+            lines.push(vec![Segment {
+                class: Class::Meta,
+                text: "  … (cut here; `y` copies all of it)".into(),
+            }]);
+            return;
+        }
+        let pad = column.saturating_sub(super::width(&key));
+        let row = vec![
+            Segment {
+                class: Class::Label,
+                text: format!("  {key}{}  ", " ".repeat(pad)),
+            },
+            Segment {
+                class: Class::Meta,
+                text: value,
+            },
+        ];
+        lines.extend(wrap(&row, width, column + 4));
+    }
+}
+
+/// One row per scalar: objects and arrays open into `path.key` and `path[i]`; a string shows as
+/// itself (sanitized), anything else as its JSON.
+fn flatten(rows: &mut Vec<(String, String)>, path: String, value: &serde_json::Value) {
+    use serde_json::Value;
+    if rows.len() >= MAX_LINES {
+        return;
+    }
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (key, value) in map {
+                flatten(rows, format!("{path}.{}", display(key)), value);
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            for (i, value) in items.iter().enumerate() {
+                flatten(rows, format!("{path}[{i}]"), value);
+            }
+        }
+        Value::String(s) => rows.push((path, display(s))),
+        other => rows.push((path, display(&other.to_string()))),
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +190,29 @@ mod tests {
     }
 
     #[test]
+    fn meta_is_an_aligned_table_with_nested_values_expanded() {
+        let entry: LogEntry = serde_json::from_str(
+            r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"api","message":"m","meta":{"requestId":"req_9","user":{"id":7,"plan":"pro","flags":{}},"tags":["a",{"b":null}],"note":"two\nlines","ok":true}}"#,
+        )
+        .unwrap();
+        let all = texts(&body(&entry, 100));
+        let meta = all.iter().position(|l| l == "meta").unwrap();
+        assert_eq!(
+            all[meta + 1..],
+            [
+                "  requestId   req_9",
+                "  user.id     7",
+                "  user.plan   pro",
+                "  user.flags  {}",
+                "  tags[0]     a",
+                "  tags[1].b   null",
+                r"  note        two\nlines",
+                "  ok          true",
+            ]
+        );
+    }
+
+    #[test]
     fn multi_line_messages_and_meta_keep_their_shape_but_not_their_controls() {
         let entry: LogEntry = serde_json::from_str(
             r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"error","source":"api","message":"panic: boom\n\tat main.rs:3\r\n\u001b]0;pwned\u0007","meta":{"user":{"id":7}},"seq":9}"#,
@@ -143,10 +228,7 @@ mod tests {
             ["  panic: boom", "      at main.rs:3", r"  \e]0;pwned\x07"]
         );
         let meta = all.iter().position(|l| l == "meta").unwrap();
-        assert_eq!(
-            all[meta + 1..],
-            ["  {", "    \"user\": {", "      \"id\": 7", "    }", "  }"]
-        );
+        assert_eq!(all[meta + 1..], ["  user.id  7"]);
         assert!(all.contains(&"seq       9".to_owned()));
     }
 }

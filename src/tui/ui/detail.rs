@@ -17,7 +17,7 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .border_style(theme::border())
         .title(Line::styled(" Entry ", theme::key()))
         .title_bottom(Line::styled(
-            " esc close · y copy as JSON · ↑↓ pgup pgdn scroll ",
+            " esc close · ←→ entries · r request · y copy as JSON · ↑↓ scroll ",
             theme::dim(),
         ));
     let inner = block.inner(area);

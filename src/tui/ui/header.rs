@@ -73,7 +73,29 @@ fn level_line(app: &App, width: usize) -> Line<'static> {
     unreachable!("the last tier is always taken")
 }
 
-/// The sparkline and the current rate.
+/// The last complete second's arrivals by level, worst first (`1 error  5 warn  30 info`), at the
+/// left of the rate line, so the line says something before the sparkline has history to show.
+fn level_rates(app: &App) -> Vec<Span<'static>> {
+    let last = app.stats.rate.last();
+    let mut spans = vec![Span::styled("per second: ", theme::dim())];
+    let mut any = false;
+    for level in Level::ALL.into_iter().rev() {
+        let n = last[level.index()];
+        if n > 0 {
+            any = true;
+            spans.push(Span::styled(
+                format!("{} {}  ", thousands(u64::from(n)), level.as_str()),
+                theme::level(level),
+            ));
+        }
+    }
+    if !any {
+        spans.push(Span::styled("nothing", theme::dim()));
+    }
+    spans
+}
+
+/// Per-level rates on the left; the sparkline and the total rate on the right.
 fn rate_line(app: &App, area: Rect, buf: &mut Buffer) {
     let rate = app.rate();
     let errors = app.error_rate();
@@ -85,6 +107,22 @@ fn rate_line(app: &App, area: Rect, buf: &mut Buffer) {
         ));
     }
     let text_width = spans_width(&spans) as u16;
+    // The per-level rates come first, when they fit beside the rate and a few bars.
+    let levels = level_rates(app);
+    let levels_width = spans_width(&levels) as u16;
+    let left = if levels_width + text_width + 8 <= area.width {
+        buf.set_line(area.x, area.y, &Line::from(levels), levels_width);
+        levels_width
+    } else {
+        0
+    };
+    let bars_room = area.width.saturating_sub(text_width + left);
+    let spark_x = area.x + left;
+    let area = Rect {
+        x: spark_x,
+        width: bars_room + text_width,
+        ..area
+    };
     let spark_width = area.width.saturating_sub(text_width);
     let history: Vec<[u32; 6]> = app
         .stats

@@ -94,10 +94,13 @@ fn parts(app: &App) -> Vec<Part> {
             compact(app.shown_entries() as u64)
         ))],
     ));
-    parts.push(part(
-        4,
-        vec![Span::raw(format!("{}/s", compact(app.rate())))],
-    ));
+    // The rate appears once: in the header's second line when the screen has one.
+    if crate::tui::layout::areas(app.area(), false).header.height < 2 {
+        parts.push(part(
+            4,
+            vec![Span::raw(format!("{}/s", compact(app.rate())))],
+        ));
+    }
     if app.stats.gaps > 0 {
         parts.push(part(
             2,

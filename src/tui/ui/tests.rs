@@ -181,6 +181,26 @@ fn paused_with_new_entries_waiting() {
 }
 
 #[test]
+fn paused_scrolling_takes_in_arrivals_and_counts_down() {
+    let mut app = streaming((100, 12), &[]);
+    press(&mut app, " ");
+    let now = app.now;
+    app.on_source(
+        SourceEvent::Entries(vec![
+            entry(20, Level::Error, "api", "late 1"),
+            entry(21, Level::Info, "api", "late 2"),
+            entry(22, Level::Error, "api", "late 3"),
+        ]),
+        now,
+    );
+    press(&mut app, "jj");
+    let screen = draw(&app);
+    assert!(screen.contains("late 2") && !screen.contains("late 3"));
+    assert!(screen.contains("PAUSED +1 new (1 error"), "{screen}");
+    assert_snapshot!(screen);
+}
+
+#[test]
 fn search_while_typing_shows_matches_and_an_invalid_pattern_inline() {
     let mut app = streaming((100, 12), &[]);
     press(&mut app, "/time(out");
