@@ -138,3 +138,27 @@ fn serve_explains_a_port_that_is_taken() {
     assert!(stderr.contains("already in use"), "{stderr}");
     assert!(stderr.contains("--bind 127.0.0.1:0"), "{stderr}");
 }
+
+#[tokio::test]
+async fn serve_stdin_joins_a_stack_trace_and_does_not_hold_the_last_one() {
+    let mut server = VgServe::start("127.0.0.1:0", &[]);
+    let mut ws = connect(&server.ws_url()).await;
+    expect_hello(&mut ws).await;
+    until_live(&mut ws).await;
+    // stdin stays open after the trace: it must arrive whole without a line after it.
+    server.write_lines([
+        "2026-02-05T18:13:38Z ERROR request failed",
+        "java.lang.IllegalStateException: boom",
+        "\tat com.example.App.handle(App.java:42)",
+        "Caused by: java.io.IOException: broken pipe",
+    ]);
+    let (got, _) = until_entry(&mut ws, |e| e.message.starts_with("java.lang")).await;
+    assert_eq!(
+        messages(&got),
+        [
+            "2026-02-05T18:13:38Z ERROR request failed",
+            "java.lang.IllegalStateException: boom\n\tat com.example.App.handle(App.java:42)\nCaused by: java.io.IOException: broken pipe",
+        ]
+    );
+    assert_eq!(got[0].level, Level::Error);
+}

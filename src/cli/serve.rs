@@ -15,8 +15,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::cli::{FsyncMode, ServeArgs, StorageArgs};
-use crate::client::lines::read_line_capped;
-use crate::model::decode::LineDecoder;
+use crate::client::lines::{read_line_capped, stdin_readable};
+use crate::model::decode::{JOIN_IDLE, LineDecoder};
 use crate::server::{DiskConfig, Emitter, EmitterConfig, Fsync, Gateway, GatewayConfig, serve};
 
 /// How often damaged stdin lines are reported while they keep coming.
@@ -145,21 +145,29 @@ pub(crate) async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
     })
 }
 
-/// Reads lines until end of input, emitting one entry per non-blank line. Damaged lines (invalid
-/// UTF-8, over 1 MiB) are kept, repaired or cut, and said on stderr as they come, at most every
-/// [`DAMAGE_REPEAT`]: a piped app's stdin may never end.
+/// Reads lines until end of input, emitting one entry per non-blank line, with continuation lines
+/// (stack traces) joined to the entry above. Damaged lines (invalid UTF-8, over 1 MiB) are kept,
+/// repaired or cut, and said on stderr as they come, at most every [`DAMAGE_REPEAT`]: a piped
+/// app's stdin may never end.
 fn read_stdin(emitter: &Emitter, source: &str) {
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
+    let mut input = std::io::BufReader::new(std::io::stdin().lock());
     let mut decoder = LineDecoder::default();
     let mut line = Vec::new();
     let mut damage_said: Option<(u64, std::time::Instant)> = None;
     loop {
         line.clear();
+        // A held entry goes out once the pipe has been quiet a moment, not at the next line.
+        if input.buffer().is_empty()
+            && decoder.holding()
+            && !stdin_readable(JOIN_IDLE)
+            && let Some(entry) = decoder.flush()
+        {
+            emitter.emit(entry);
+        }
         match read_line_capped(&mut input, &mut line) {
             Ok(0) => break,
             Ok(_) => {
-                if let Some(entry) = decoder.decode(&line, source) {
+                if let Some(entry) = decoder.push(&line, source) {
                     emitter.emit(entry);
                 }
             }
@@ -177,6 +185,10 @@ fn read_stdin(emitter: &Emitter, source: &str) {
             );
             damage_said = Some((decoder.damaged, std::time::Instant::now()));
         }
+    }
+    // The input is over: nothing more can join the held entry.
+    if let Some(entry) = decoder.flush() {
+        emitter.emit(entry);
     }
     let damaged = match decoder.damaged {
         0 => String::new(),
