@@ -36,6 +36,16 @@ async fn serve_stdin_streams_what_it_reads() {
     server.process.wait_stderr("stdin ended after 3 lines");
     let history = http(server.addr, "GET", "/api/logs", &[], b"").await;
     assert_eq!(history.json().as_array().unwrap().len(), 3);
+    // Prometheus sees where they came from.
+    let metrics = http(server.addr, "GET", "/metrics", &[], b"").await;
+    let scrape =
+        prometheus_parse::Scrape::parse(metrics.body.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let stdin = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "vg_entries_ingested_total" && s.labels.get("path") == Some("stdin"))
+        .expect("a stdin count");
+    assert_eq!(stdin.value, prometheus_parse::Value::Counter(3.0));
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 
 use crate::cli::{FsyncMode, ServeArgs, StorageArgs};
 use crate::client::lines::{read_line_capped, stdin_readable};
+use crate::model::LogEntry;
 use crate::model::decode::{JOIN_IDLE, LineDecoder};
 use crate::server::{DiskConfig, Emitter, EmitterConfig, Fsync, Gateway, GatewayConfig, serve};
 
@@ -69,8 +70,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     crate::say!("  send with:  curl{curl_auth} --data-binary @app.ndjson {url}/api/logs");
     if args.stdin {
         let source = args.stdin_source;
-        let emitter = emitter.clone();
-        tokio::task::spawn_blocking(move || read_stdin(&emitter, &source));
+        let (emitter, gateway) = (emitter.clone(), gateway.clone());
+        tokio::task::spawn_blocking(move || {
+            read_stdin(&source, |entry| {
+                // Counted before it is stamped, as every ingest path is (see `GET /metrics`).
+                gateway.count_stdin(1);
+                emitter.emit(entry);
+            });
+        });
     }
     serve(listener, gateway.router(), gateway, stop).await?;
     Ok(ExitCode::SUCCESS)
@@ -149,7 +156,7 @@ pub(crate) async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
 /// (stack traces) joined to the entry above. Damaged lines (invalid UTF-8, over 1 MiB) are kept,
 /// repaired or cut, and said on stderr as they come, at most every [`DAMAGE_REPEAT`]: a piped
 /// app's stdin may never end.
-fn read_stdin(emitter: &Emitter, source: &str) {
+fn read_stdin(source: &str, mut emit: impl FnMut(LogEntry)) {
     let mut input = std::io::BufReader::new(std::io::stdin().lock());
     let mut decoder = LineDecoder::default();
     let mut line = Vec::new();
@@ -162,13 +169,13 @@ fn read_stdin(emitter: &Emitter, source: &str) {
             && !stdin_readable(JOIN_IDLE)
             && let Some(entry) = decoder.flush()
         {
-            emitter.emit(entry);
+            emit(entry);
         }
         match read_line_capped(&mut input, &mut line) {
             Ok(0) => break,
             Ok(_) => {
                 if let Some(entry) = decoder.push(&line, source) {
-                    emitter.emit(entry);
+                    emit(entry);
                 }
             }
             Err(e) => {
@@ -188,7 +195,7 @@ fn read_stdin(emitter: &Emitter, source: &str) {
     }
     // The input is over: nothing more can join the held entry.
     if let Some(entry) = decoder.flush() {
-        emitter.emit(entry);
+        emit(entry);
     }
     let damaged = match decoder.damaged {
         0 => String::new(),

@@ -4,10 +4,12 @@
 mod auth;
 mod body;
 mod config;
+mod counters;
 mod frames;
 mod gateway;
 mod ingest;
 mod loki;
+mod metrics;
 mod otlp;
 mod query;
 mod state;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, watch};
 
 use super::config::GatewayConfig;
+use super::counters::Metrics;
 use crate::server::store::{Emitter, History};
 
 /// The gateway's state, behind one `Arc` in every handler.
@@ -20,6 +21,8 @@ pub(crate) struct Shared {
     /// Flips to `true` once: every viewer is sent what it is still owed, then closes with 1000.
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) max_permits: u32,
+    /// What `GET /metrics` reports beyond what the store keeps.
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 impl Shared {
@@ -27,7 +30,9 @@ impl Shared {
     pub(crate) fn new(emitter: Emitter, config: GatewayConfig) -> Shared {
         let max_permits =
             u32::try_from(config.max_connections.min(Semaphore::MAX_PERMITS)).unwrap_or(u32::MAX);
+        let first_seq = emitter.history().bounds().newest.unwrap_or(0);
         Shared {
+            metrics: Arc::new(Metrics::new(first_seq)),
             history: emitter.history(),
             emitter,
             permits: Arc::new(Semaphore::new(max_permits as usize)),
