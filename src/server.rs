@@ -31,7 +31,7 @@ mod store;
 mod taps;
 
 pub use context::{RequestId, UserId};
-pub use http::{Gateway, GatewayConfig, serve};
+pub use http::{Gateway, GatewayConfig, Rate, RateLimits, serve};
 pub use store::{
     Bounds, DiskConfig, DiskError, DiskStats, Emitter, EmitterConfig, Fsync, History, HistoryStats,
     Sink, SinkStats,

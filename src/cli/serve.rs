@@ -18,7 +18,9 @@ use crate::cli::{FsyncMode, ServeArgs, StorageArgs};
 use crate::client::lines::{read_line_capped, stdin_readable};
 use crate::model::LogEntry;
 use crate::model::decode::{JOIN_IDLE, LineDecoder};
-use crate::server::{DiskConfig, Emitter, EmitterConfig, Fsync, Gateway, GatewayConfig, serve};
+use crate::server::{
+    DiskConfig, Emitter, EmitterConfig, Fsync, Gateway, GatewayConfig, Rate, RateLimits, serve,
+};
 
 /// How often damaged stdin lines are reported while they keep coming.
 const DAMAGE_REPEAT: Duration = Duration::from_secs(10);
@@ -31,7 +33,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // The server is only a log gateway, so the dashboard has the root to itself.
     let mut config = GatewayConfig::default()
         .max_connections(args.max_connections)
-        .dashboard("/");
+        .dashboard("/")
+        .rate_limits(RateLimits {
+            ingest: rate(args.ingest_rate, Duration::from_secs(1), args.ingest_burst),
+            connect: rate(
+                args.connect_rate,
+                Duration::from_secs(60),
+                args.connect_burst,
+            ),
+        });
     let token_hint = if args.token.is_some() {
         " --token \"$VG_TOKEN\""
     } else {
@@ -81,6 +91,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     serve(listener, gateway.router(), gateway, stop).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A per-client limit from `vg serve`'s flags: `count` per `per` (0: no limit), bursts of `burst`
+/// (at least 1).
+fn rate(count: u32, per: Duration, burst: u32) -> Option<Rate> {
+    let count = std::num::NonZeroU32::new(count)?;
+    let burst = std::num::NonZeroU32::new(burst.max(1))?;
+    Some(Rate::new(count, per, burst))
 }
 
 /// The emitter, with durable history when `--data-dir` is given; says on stderr what the data dir

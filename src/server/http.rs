@@ -12,9 +12,11 @@ mod loki;
 mod metrics;
 mod otlp;
 mod query;
+mod ratelimit;
 mod state;
 mod stream;
 mod web;
 
 pub use config::GatewayConfig;
 pub use gateway::{Gateway, serve};
+pub use ratelimit::{Rate, RateLimits};

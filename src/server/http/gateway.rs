@@ -24,7 +24,7 @@ use super::auth::{self, Authorized};
 use super::config::GatewayConfig;
 use super::state::Shared;
 use super::stream::{self, CLOSE_GRACE};
-use super::{ingest, loki, metrics, otlp, query, web};
+use super::{ingest, loki, metrics, otlp, query, ratelimit, web};
 use crate::server::context::{NotLogged, Quiet};
 use crate::server::store::Emitter;
 use crate::wire::{STREAM_PATH, StreamQuery};
@@ -82,6 +82,10 @@ impl Gateway {
             .route(metrics::PATH, get(metrics::handle))
             // Routes only: the fallback must stay unmarked, since a merge may make it the app's.
             .route_layer(axum::middleware::map_response(not_logged))
+            .route_layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&self.shared.limiters),
+                ratelimit::limit,
+            ))
             .with_state(Arc::clone(&self.shared))
     }
 
@@ -140,6 +144,8 @@ where
         let _ = tcp.set_nodelay(true);
     });
     let closing = gateway.clone();
+    // The client's address is what the per-client rate limits key on.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -6,6 +6,7 @@ use tokio::sync::{Semaphore, watch};
 
 use super::config::GatewayConfig;
 use super::counters::Metrics;
+use super::ratelimit::Limiters;
 use crate::server::store::{Emitter, History};
 
 /// The gateway's state, behind one `Arc` in every handler.
@@ -23,6 +24,8 @@ pub(crate) struct Shared {
     pub(crate) max_permits: u32,
     /// What `GET /metrics` reports beyond what the store keeps.
     pub(crate) metrics: Arc<Metrics>,
+    /// The per-client rate limits' state.
+    pub(crate) limiters: Arc<Limiters>,
 }
 
 impl Shared {
@@ -33,6 +36,7 @@ impl Shared {
         let first_seq = emitter.history().bounds().newest.unwrap_or(0);
         Shared {
             metrics: Arc::new(Metrics::new(first_seq)),
+            limiters: Arc::new(Limiters::new(config.rate_limits)),
             history: emitter.history(),
             emitter,
             permits: Arc::new(Semaphore::new(max_permits as usize)),
