@@ -36,7 +36,7 @@ pub use cluster::{
     without_password as redis_display_url,
 };
 pub use context::{RequestId, UserId};
-pub use http::{Gateway, GatewayConfig, serve};
+pub use http::{Gateway, GatewayConfig, Rate, RateLimits, serve};
 pub use store::{
     Bounds, DiskConfig, DiskError, DiskStats, Emitter, EmitterConfig, Fsync, History, HistoryStats,
     Sink, SinkStats,

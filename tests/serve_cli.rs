@@ -36,6 +36,16 @@ async fn serve_stdin_streams_what_it_reads() {
     server.process.wait_stderr("stdin ended after 3 lines");
     let history = http(server.addr, "GET", "/api/logs", &[], b"").await;
     assert_eq!(history.json().as_array().unwrap().len(), 3);
+    // Prometheus sees where they came from.
+    let metrics = http(server.addr, "GET", "/metrics", &[], b"").await;
+    let scrape =
+        prometheus_parse::Scrape::parse(metrics.body.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let stdin = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "vg_entries_ingested_total" && s.labels.get("path") == Some("stdin"))
+        .expect("a stdin count");
+    assert_eq!(stdin.value, prometheus_parse::Value::Counter(3.0));
 }
 
 #[tokio::test]
@@ -137,4 +147,28 @@ fn serve_explains_a_port_that_is_taken() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("already in use"), "{stderr}");
     assert!(stderr.contains("--bind 127.0.0.1:0"), "{stderr}");
+}
+
+#[tokio::test]
+async fn serve_stdin_joins_a_stack_trace_and_does_not_hold_the_last_one() {
+    let mut server = VgServe::start("127.0.0.1:0", &[]);
+    let mut ws = connect(&server.ws_url()).await;
+    expect_hello(&mut ws).await;
+    until_live(&mut ws).await;
+    // stdin stays open after the trace: it must arrive whole without a line after it.
+    server.write_lines([
+        "2026-02-05T18:13:38Z ERROR request failed",
+        "java.lang.IllegalStateException: boom",
+        "\tat com.example.App.handle(App.java:42)",
+        "Caused by: java.io.IOException: broken pipe",
+    ]);
+    let (got, _) = until_entry(&mut ws, |e| e.message.starts_with("java.lang")).await;
+    assert_eq!(
+        messages(&got),
+        [
+            "2026-02-05T18:13:38Z ERROR request failed",
+            "java.lang.IllegalStateException: boom\n\tat com.example.App.handle(App.java:42)\nCaused by: java.io.IOException: broken pipe",
+        ]
+    );
+    assert_eq!(got[0].level, Level::Error);
 }

@@ -243,6 +243,20 @@ pub struct ServeArgs {
     /// 503 with Retry-After.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub max_history_queries: usize,
+    /// Ingest requests (POST /api/logs, /v1/logs, Loki push) per second from one client address;
+    /// more get 429 with Retry-After. 0 turns the limit off.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub ingest_rate: u32,
+    /// Ingest requests one client may send at once after a quiet spell, above --ingest-rate.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub ingest_burst: u32,
+    /// Viewer connection attempts per minute from one client address; more get 429 with
+    /// Retry-After. 0 turns the limit off.
+    #[arg(long, default_value_t = 60, value_name = "N")]
+    pub connect_rate: u32,
+    /// Connection attempts one client may make at once after a quiet spell, above --connect-rate.
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    pub connect_burst: u32,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub storage: StorageArgs,

@@ -15,11 +15,12 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::cli::{FsyncMode, RedisArgs, ServeArgs, StorageArgs};
-use crate::client::lines::read_line_capped;
-use crate::model::decode::LineDecoder;
+use crate::client::lines::{read_line_capped, stdin_readable};
+use crate::model::LogEntry;
+use crate::model::decode::{JOIN_IDLE, LineDecoder};
 use crate::server::{
-    Cluster, ClusterError, DiskConfig, Emitter, EmitterConfig, Fsync, Gateway, GatewayConfig,
-    RedisConfig, serve,
+    Cluster, ClusterError, DiskConfig, Emitter, EmitterConfig, Fsync, Gateway, GatewayConfig, Rate,
+    RateLimits, RedisConfig, serve,
 };
 
 /// How often damaged stdin lines are reported while they keep coming.
@@ -36,7 +37,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .max_connections(args.max_connections)
         .max_http_connections(args.max_http_connections, args.max_connections_per_ip)
         .timeouts(args.header_timeout, args.body_timeout, args.write_timeout)
-        .dashboard("/");
+        .dashboard("/")
+        .rate_limits(RateLimits {
+            ingest: rate(args.ingest_rate, Duration::from_secs(1), args.ingest_burst),
+            connect: rate(
+                args.connect_rate,
+                Duration::from_secs(60),
+                args.connect_burst,
+            ),
+        });
     let token_hint = if args.token.is_some() {
         " --token \"$VG_TOKEN\""
     } else {
@@ -80,8 +89,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     crate::say!("  send with:  curl{curl_auth} --data-binary @app.ndjson {url}/api/logs");
     if args.stdin {
         let source = args.stdin_source;
-        let emitter = emitter.clone();
-        tokio::task::spawn_blocking(move || read_stdin(&emitter, &source));
+        let (emitter, gateway) = (emitter.clone(), gateway.clone());
+        tokio::task::spawn_blocking(move || {
+            read_stdin(&source, |entry| {
+                // Counted before it is stamped, as every ingest path is (see `GET /metrics`).
+                gateway.count_stdin(1);
+                emitter.emit(entry);
+            });
+        });
     }
     serve(listener, gateway.router(), gateway, stop).await?;
     if let Some(cluster) = cluster {
@@ -123,6 +138,14 @@ pub(crate) async fn watch_redis(cluster: Cluster, command: &'static str) {
         }
         said = stats.state;
     }
+}
+
+/// A per-client limit from `vg serve`'s flags: `count` per `per` (0: no limit), bursts of `burst`
+/// (at least 1).
+fn rate(count: u32, per: Duration, burst: u32) -> Option<Rate> {
+    let count = std::num::NonZeroU32::new(count)?;
+    let burst = std::num::NonZeroU32::new(burst.max(1))?;
+    Some(Rate::new(count, per, burst))
 }
 
 /// The emitter, with durable history when `--data-dir` is given; says on stderr what the data dir
@@ -220,22 +243,30 @@ pub(crate) async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
     })
 }
 
-/// Reads lines until end of input, emitting one entry per non-blank line. Damaged lines (invalid
-/// UTF-8, over 1 MiB) are kept, repaired or cut, and said on stderr as they come, at most every
-/// [`DAMAGE_REPEAT`]: a piped app's stdin may never end.
-fn read_stdin(emitter: &Emitter, source: &str) {
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
+/// Reads lines until end of input, emitting one entry per non-blank line, with continuation lines
+/// (stack traces) joined to the entry above. Damaged lines (invalid UTF-8, over 1 MiB) are kept,
+/// repaired or cut, and said on stderr as they come, at most every [`DAMAGE_REPEAT`]: a piped
+/// app's stdin may never end.
+fn read_stdin(source: &str, mut emit: impl FnMut(LogEntry)) {
+    let mut input = std::io::BufReader::new(std::io::stdin().lock());
     let mut decoder = LineDecoder::default();
     let mut line = Vec::new();
     let mut damage_said: Option<(u64, std::time::Instant)> = None;
     loop {
         line.clear();
+        // A held entry goes out once the pipe has been quiet a moment, not at the next line.
+        if input.buffer().is_empty()
+            && decoder.holding()
+            && !stdin_readable(JOIN_IDLE)
+            && let Some(entry) = decoder.flush()
+        {
+            emit(entry);
+        }
         match read_line_capped(&mut input, &mut line) {
             Ok(0) => break,
             Ok(_) => {
-                if let Some(entry) = decoder.decode(&line, source) {
-                    emitter.emit(entry);
+                if let Some(entry) = decoder.push(&line, source) {
+                    emit(entry);
                 }
             }
             Err(e) => {
@@ -252,6 +283,10 @@ fn read_stdin(emitter: &Emitter, source: &str) {
             );
             damage_said = Some((decoder.damaged, std::time::Instant::now()));
         }
+    }
+    // The input is over: nothing more can join the held entry.
+    if let Some(entry) = decoder.flush() {
+        emit(entry);
     }
     let damaged = match decoder.damaged {
         0 => String::new(),

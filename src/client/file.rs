@@ -8,25 +8,34 @@
 use std::fs::File;
 use std::io::{BufReader, ErrorKind, Read, Seek, SeekFrom};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::Sender;
 
 use super::{ConnState, SourceEvent};
 use crate::model::LogEntry;
-use crate::model::decode::LineDecoder;
+use crate::model::decode::{JOIN_IDLE, LineDecoder};
 
 const BATCH: usize = 1024;
 const FOLLOW_POLL: Duration = Duration::from_millis(200);
 const READ_BUFFER: usize = 256 * 1024;
 
-/// Turns a byte stream into batches of entries, keeping an unfinished last line for later.
+/// Waits up to the given time for input to be readable; `false` when it stayed quiet.
+type WaitReadable<'a> = &'a dyn Fn(Duration) -> bool;
+
+/// Turns a byte stream into batches of entries, keeping an unfinished last line for later, and the
+/// last entry until continuation lines cannot join it any more.
 struct LinePump<'a> {
     source: String,
     decoder: LineDecoder,
     /// Bytes of a line whose newline has not arrived yet.
     line: Vec<u8>,
     tx: &'a Sender<SourceEvent>,
+    /// For a reader whose reads block (a pipe): how to wait for input without blocking, so the
+    /// held entry goes out once the input has been quiet for [`JOIN_IDLE`].
+    wait: Option<WaitReadable<'a>>,
+    /// When input last arrived, for readers without `wait` (a followed file is polled).
+    last_input: Instant,
 }
 
 /// What stopped a pump.
@@ -47,6 +56,22 @@ impl<'a> LinePump<'a> {
             decoder: LineDecoder::default(),
             line: Vec::with_capacity(256),
             tx,
+            wait: None,
+            last_input: Instant::now(),
+        }
+    }
+
+    /// Sends the held entry if no input came for [`JOIN_IDLE`] (a followed file between polls).
+    fn flush_if_quiet(&mut self) -> bool {
+        if !self.decoder.holding() || self.last_input.elapsed() < JOIN_IDLE {
+            return true;
+        }
+        match self.decoder.flush() {
+            Some(entry) => self
+                .tx
+                .blocking_send(SourceEvent::Entries(vec![entry]))
+                .is_ok(),
+            None => true,
         }
     }
 
@@ -55,8 +80,22 @@ impl<'a> LinePump<'a> {
     fn pump(&mut self, reader: &mut BufReader<impl Read>, finish: bool) -> Pumped {
         let mut batch: Vec<LogEntry> = Vec::with_capacity(BATCH);
         let damaged_before = self.decoder.damaged;
+        let mut got_input = false;
         let mut outcome = Pumped::Drained;
         loop {
+            // About to block on a quiet pipe with an entry held: give continuation lines a moment,
+            // then let the entry go rather than hold it until the next line, maybe hours away.
+            if let Some(wait) = self.wait
+                && reader.buffer().is_empty()
+                && self.decoder.holding()
+                && !wait(JOIN_IDLE)
+            {
+                batch.extend(self.decoder.flush());
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if self.tx.blocking_send(SourceEvent::Entries(full)).is_err() {
+                    return Pumped::Closed;
+                }
+            }
             let read = match super::lines::read_line_capped(reader, &mut self.line) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -68,10 +107,14 @@ impl<'a> LinePump<'a> {
             let complete =
                 self.line.ends_with(b"\n") || (read == 0 && finish && !self.line.is_empty());
             if complete {
-                if let Some(entry) = self.decoder.decode(&self.line, &self.source) {
-                    batch.push(entry);
-                }
+                batch.extend(self.decoder.push(&self.line, &self.source));
                 self.line.clear();
+            }
+            if read > 0 {
+                got_input = true;
+            } else if finish {
+                // The input is over: nothing more can join the held entry.
+                batch.extend(self.decoder.flush());
             }
             // Only what is already buffered counts: asking the reader for more would block on a quiet pipe.
             let idle = read == 0 || reader.buffer().is_empty();
@@ -84,6 +127,9 @@ impl<'a> LinePump<'a> {
             if read == 0 {
                 break;
             }
+        }
+        if got_input {
+            self.last_input = Instant::now();
         }
         let damaged = self.decoder.damaged - damaged_before;
         if damaged > 0 {
@@ -231,6 +277,9 @@ pub(super) fn read_file(path: &Path, follow: bool, tx: &Sender<SourceEvent>) {
             Pumped::Closed => return,
             Pumped::Failed(reason) => return failed(reason),
         }
+        if !pump.flush_if_quiet() {
+            return;
+        }
     }
 }
 
@@ -242,16 +291,20 @@ pub(super) fn read_stdin(tx: &Sender<SourceEvent>) {
     }));
     let _ = tx.blocking_send(SourceEvent::Live);
     let mut reader = BufReader::with_capacity(READ_BUFFER, std::io::stdin().lock());
-    read_stream(&mut reader, "stdin", tx);
+    read_stream(&mut reader, "stdin", &super::lines::stdin_readable, tx);
 }
 
-/// Reads any stream of lines to its end, then sends `End`.
+/// Reads any stream of lines to its end, then sends `End`. `wait` waits for the stream to have
+/// input (see [`WaitReadable`]).
 pub(super) fn read_stream(
     reader: &mut BufReader<impl Read>,
     source: &str,
+    wait: WaitReadable<'_>,
     tx: &Sender<SourceEvent>,
 ) {
-    match LinePump::new(source, tx).pump(reader, true) {
+    let mut pump = LinePump::new(source, tx);
+    pump.wait = Some(wait);
+    match pump.pump(reader, true) {
         Pumped::Drained => {
             let _ = tx.blocking_send(SourceEvent::End);
         }
@@ -290,7 +343,12 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(16);
         let input = b"{\"msg\":\"json\",\"level\":\"warn\"}\nplain text\n\n\xffbad\n".to_vec();
         std::thread::spawn(move || {
-            read_stream(&mut BufReader::new(std::io::Cursor::new(input)), "s", &tx)
+            read_stream(
+                &mut BufReader::new(std::io::Cursor::new(input)),
+                "s",
+                &|_| true,
+                &tx,
+            )
         });
         let events = drain(&mut rx);
         assert_eq!(messages(&events), ["json", "plain text", "\u{fffd}bad"]);

@@ -1,6 +1,8 @@
-//! Reading lines with a bound, so one line that never ends cannot take all the memory.
+//! Reading lines with a bound, so one line that never ends cannot take all the memory; and waiting
+//! for stdin without reading it, so a held entry can go out while a pipe is quiet.
 
 use std::io::{BufRead, ErrorKind};
+use std::time::Duration;
 
 use crate::model::decode::MAX_LINE_BYTES;
 
@@ -41,6 +43,30 @@ pub(crate) fn read_line_capped(
             return Ok(consumed);
         }
     }
+}
+
+/// Waits up to `timeout` for stdin to have input (or to end); `false` when it stayed quiet.
+#[cfg(unix)]
+pub(crate) fn stdin_readable(timeout: Duration) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    use std::os::fd::AsFd;
+
+    let stdin = std::io::stdin();
+    let fd = stdin.as_fd();
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let timeout = Timespec {
+        tv_sec: timeout.as_secs().try_into().unwrap_or(i64::MAX),
+        tv_nsec: timeout.subsec_nanos().into(),
+    };
+    // An error (stdin is not pollable) counts as readable: the read that follows tells the truth.
+    !matches!(poll(&mut fds, Some(&timeout)), Ok(0))
+}
+
+/// Elsewhere stdin cannot be waited on without reading it: a held entry goes out when nothing more
+/// is buffered, so continuation lines that arrive in a later read become entries of their own.
+#[cfg(not(unix))]
+pub(crate) fn stdin_readable(_timeout: Duration) -> bool {
+    false
 }
 
 #[cfg(test)]

@@ -3,16 +3,22 @@
 //! vg reads its own format first (the fast path, a plain serde decode). Anything else that is a JSON
 //! object is mapped field by field from the conventions of pino/bunyan, zap/logrus, tracing-subscriber's
 //! JSON, Fly's NDJSON and Docker's json-file driver; whatever is not recognised lands in `meta`, so
-//! nothing the program wrote is lost. A line that is not JSON becomes an entry whose message is the
-//! line, at the level it names (`ERROR`, `[warn]`, `level=error`...; else `info`) and the time it
-//! starts with (else now): see the `text` module.
+//! nothing the program wrote is lost. A logfmt line (`level=error msg="db down" k=v`) is mapped the
+//! same way from its pairs (the `logfmt` module). Any other line becomes an entry whose message is
+//! the line, at the level it names (`ERROR`, `[warn]`, `level=error`...; else `info`) and the time
+//! it starts with (else now): see the `text` module. Streams of lines go through [`LineDecoder`],
+//! which also joins continuation lines (stack traces) to the entry above.
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
 use super::{Level, LogEntry, Meta};
 
+mod lines;
+mod logfmt;
 mod text;
+
+pub use lines::{JOIN_IDLE, LineDecoder, MAX_JOINED_BYTES, MAX_JOINED_LINES};
 
 /// Lines longer than this are cut (and counted as damaged) so one runaway line cannot exhaust memory.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
@@ -24,7 +30,9 @@ pub enum LineKind {
     Native,
     /// Another tool's JSON log format, mapped field by field.
     Foreign,
-    /// Not JSON: the whole line became the message.
+    /// logfmt (`level=error msg="db down" k=v`), mapped like a foreign JSON object.
+    Logfmt,
+    /// Neither JSON nor logfmt: the whole line became the message.
     Text,
 }
 
@@ -62,53 +70,10 @@ pub fn decode_line(line: &str, default_source: &str) -> (LogEntry, LineKind) {
     {
         return decoded;
     }
+    if let Some(pairs) = logfmt::pairs(trimmed) {
+        return (from_foreign(pairs, default_source), LineKind::Logfmt);
+    }
     (text::entry(trimmed, default_source), LineKind::Text)
-}
-
-/// Reads lines of bytes, counting what it could not read cleanly. Never fails: damaged lines are kept
-/// (lossily converted, or cut at [`MAX_LINE_BYTES`]) and counted so the caller can report them.
-#[derive(Debug, Default)]
-pub struct LineDecoder {
-    /// Lines that were invalid UTF-8 or too long.
-    pub damaged: u64,
-    /// Lines decoded in total.
-    pub lines: u64,
-}
-
-impl LineDecoder {
-    /// Decodes one line of raw bytes; returns `None` for a blank line.
-    pub fn decode(&mut self, bytes: &[u8], default_source: &str) -> Option<LogEntry> {
-        // A byte-order mark (files saved by some Windows editors) is not content.
-        let bytes = trim_line_end(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes));
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return None;
-        }
-        self.lines += 1;
-        let cut = bytes.len() > MAX_LINE_BYTES;
-        let mut damaged = cut;
-        let bytes = &bytes[..bytes.len().min(MAX_LINE_BYTES)];
-        let text = match std::str::from_utf8(bytes) {
-            Ok(text) => std::borrow::Cow::Borrowed(text),
-            Err(_) => {
-                damaged = true;
-                String::from_utf8_lossy(bytes)
-            }
-        };
-        self.damaged += u64::from(damaged);
-        let mut entry = decode_line(&text, default_source).0;
-        if cut {
-            // Said on the entry itself, so whoever reads it knows the rest is missing.
-            entry.meta.insert(super::TRUNCATED_KEY, true);
-        }
-        Some(entry)
-    }
-}
-
-fn trim_line_end(mut bytes: &[u8]) -> &[u8] {
-    while let [rest @ .., b'\n' | b'\r'] = bytes {
-        bytes = rest;
-    }
-    bytes
 }
 
 fn json_kind(value: &Value) -> &'static str {
@@ -580,6 +545,29 @@ mod tests {
     }
 
     #[test]
+    fn logfmt_lines_decode_into_fields() {
+        let (e, kind) = decode_line(
+            r#"time=2026-02-05T18:13:41.5Z level=warn msg="db \"main\" slow" logger=db retries=3 path=/api"#,
+            "stdin",
+        );
+        assert_eq!(kind, LineKind::Logfmt);
+        assert_eq!(
+            (e.level, e.source.as_str(), e.message.as_str()),
+            (Level::Warn, "db", "db \"main\" slow")
+        );
+        assert_eq!(format_timestamp(&e.timestamp), "2026-02-05T18:13:41.500Z");
+        assert_eq!(e.meta["retries"], "3");
+        assert_eq!(e.meta["path"], "/api");
+        // slog's and logrus's epoch and level spellings.
+        let (e, _) = decode_line("ts=1770315218 lvl=ERROR msg=boom", "stdin");
+        assert_eq!((e.level, e.message.as_str()), (Level::Error, "boom"));
+        assert_eq!(format_timestamp(&e.timestamp), "2026-02-05T18:13:38.000Z");
+        // Prose with an `=` stays text.
+        let (_, kind) = decode_line("retrying with timeout=5s", "stdin");
+        assert_eq!(kind, LineKind::Text);
+    }
+
+    #[test]
     fn decode_json_explains_what_is_wrong() {
         let err = decode_json("[1]", "x").unwrap_err();
         assert_eq!(err.to_string(), "expected a JSON object, found an array");
@@ -589,18 +577,5 @@ mod tests {
                 .to_string()
                 .starts_with("not valid JSON")
         );
-    }
-
-    #[test]
-    fn line_decoder_counts_damage_and_skips_blank_lines() {
-        let mut decoder = LineDecoder::default();
-        assert!(decoder.decode(b"  \r\n", "s").is_none());
-        let e = decoder.decode(b"bad \xff byte\n", "s").unwrap();
-        assert_eq!(e.message, "bad \u{fffd} byte");
-        let long = vec![b'a'; MAX_LINE_BYTES + 10];
-        let cut = decoder.decode(&long, "s").unwrap();
-        assert_eq!(cut.message.len(), MAX_LINE_BYTES);
-        assert_eq!(cut.meta.get("vgTruncated"), Some(&Value::Bool(true)));
-        assert_eq!((decoder.lines, decoder.damaged), (2, 2));
     }
 }

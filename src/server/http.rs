@@ -4,13 +4,16 @@
 mod auth;
 mod body;
 mod config;
+mod counters;
 mod frames;
 mod gateway;
 mod ingest;
 mod listen;
 mod loki;
+mod metrics;
 mod otlp;
 mod query;
+mod ratelimit;
 mod state;
 mod stats;
 mod stream;
@@ -18,3 +21,4 @@ mod web;
 
 pub use config::GatewayConfig;
 pub use gateway::{Gateway, serve};
+pub use ratelimit::{Rate, RateLimits};

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::ratelimit::RateLimits;
+
 /// How a [`Gateway`](super::Gateway) guards and bounds its endpoints. Start from `default()` and
 /// adjust; every limit has a safe default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +61,9 @@ pub struct GatewayConfig {
     /// The page itself holds no log data; what it shows comes from the stream, under the token and
     /// origin rules.
     pub dashboard: Option<String>,
+    /// Per-client (IP address) limits on ingest requests and viewer connection attempts; off by
+    /// default in the library (`vg serve` turns them on). See [`RateLimits`].
+    pub rate_limits: RateLimits,
 }
 
 impl Default for GatewayConfig {
@@ -83,6 +88,7 @@ impl Default for GatewayConfig {
             max_concurrent_queries: 16,
             server_name: "vg".to_owned(),
             dashboard: Some("/logs/".to_owned()),
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -132,6 +138,13 @@ impl GatewayConfig {
     #[must_use]
     pub fn dashboard(mut self, prefix: impl Into<String>) -> Self {
         self.dashboard = Some(prefix.into());
+        self
+    }
+
+    /// Sets the per-client rate limits (builder style).
+    #[must_use]
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = limits;
         self
     }
 

@@ -24,7 +24,7 @@ use super::auth::{self, Authorized};
 use super::config::GatewayConfig;
 use super::state::Shared;
 use super::stream::{self, CLOSE_GRACE};
-use super::{ingest, listen, loki, otlp, query, web};
+use super::{ingest, listen, loki, metrics, otlp, query, ratelimit, web};
 use crate::server::cluster::Cluster;
 use crate::server::context::{NotLogged, Quiet};
 use crate::server::store::Emitter;
@@ -68,8 +68,8 @@ impl Gateway {
     }
 
     /// The routes: `GET /api/logs/stream` (WebSocket), `GET` and `POST /api/logs`, `POST /v1/logs`
-    /// (OTLP/HTTP logs), `POST /loki/api/v1/push` (Loki's push API), `GET /healthz`, and the web
-    /// dashboard under [`GatewayConfig::dashboard`] (`/logs/` by default).
+    /// (OTLP/HTTP logs), `POST /loki/api/v1/push` (Loki's push API), `GET /healthz`, `GET /metrics`
+    /// (Prometheus), and the web dashboard under [`GatewayConfig::dashboard`] (`/logs/` by default).
     /// Merge it into an app's router with `Router::merge`; it works with any router state. Merge it
     /// before adding [`RequestLogLayer`](crate::server::RequestLogLayer): the layer then also covers the
     /// router's fallback (404s), and it leaves these routes' own requests out of the log.
@@ -88,6 +88,7 @@ impl Gateway {
             .route(otlp::PATH, post(otlp::handle))
             .route(loki::PATH, post(loki::handle))
             .route("/healthz", get(healthz))
+            .route(metrics::PATH, get(metrics::handle))
             // A body sent slowly holds a connection and a buffer: answer 408 instead. Quick for the
             // other routes, whose responses (an upgrade, a stream) start at once.
             .route_layer(TimeoutLayer::with_status_code(
@@ -96,12 +97,23 @@ impl Gateway {
             ))
             // Routes only: the fallback must stay unmarked, since a merge may make it the app's.
             .route_layer(axum::middleware::map_response(not_logged))
+            .route_layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&self.shared.limiters),
+                ratelimit::limit,
+            ))
             .with_state(Arc::clone(&self.shared))
     }
 
     /// Viewers connected right now.
     pub fn viewers(&self) -> usize {
         self.shared.viewers()
+    }
+
+    /// Counts entries `vg serve --stdin` takes in, for `GET /metrics`.
+    pub(crate) fn count_stdin(&self, entries: usize) {
+        self.shared
+            .metrics
+            .ingested(super::counters::Ingest::Stdin, entries);
     }
 
     /// Asks every viewer to close (code 1000) and refuses new ones. Each is first sent the entries

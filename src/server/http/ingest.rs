@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::auth::Authorized;
+use super::counters::Ingest;
 use super::state::Shared;
 use crate::model::decode::{LineDecoder, decode_json};
 use crate::model::{DEFAULT_SOURCE, LogEntry};
@@ -79,9 +80,11 @@ pub(crate) async fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|len| len > limit) {
+        shared.metrics.refused(Ingest::Http);
         return too_large();
     }
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        shared.metrics.refused(Ingest::Http);
         return too_large();
     };
     let plain = headers
@@ -89,8 +92,10 @@ pub(crate) async fn handle(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().starts_with("text/plain"));
     let mut report = ingest(&bytes, plain, |entry| {
+        shared.metrics.ingested(Ingest::Http, 1);
         shared.emitter.record(entry);
     });
+    shared.metrics.rejected(Ingest::Http, report.rejected);
     // `curl -d`/`--data-binary` label a body as a form; someone sending log lines that way most
     // likely has plain text.
     let form = headers

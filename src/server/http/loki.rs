@@ -28,6 +28,7 @@ use serde_json::{Map, Value};
 
 use super::auth::Authorized;
 use super::body::{self, BodyError, Encoding};
+use super::counters::Ingest;
 use super::state::Shared;
 use crate::model::decode::decode_line;
 use crate::model::{DEFAULT_SOURCE, Level, LogEntry};
@@ -63,6 +64,8 @@ pub(crate) async fn handle(
         Ok(batch) => {
             let rejected = batch.rejected;
             let summary = batch.summary();
+            shared.metrics.rejected(Ingest::Loki, rejected);
+            shared.metrics.ingested(Ingest::Loki, batch.entries.len());
             for entry in batch.entries {
                 shared.emitter.record(entry);
             }
@@ -72,7 +75,10 @@ pub(crate) async fn handle(
                 BodyError::Bad(summary).into_response()
             }
         }
-        Err(refused) => refused.into_response(),
+        Err(refused) => {
+            shared.metrics.refused(Ingest::Loki);
+            refused.into_response()
+        }
     }
 }
 

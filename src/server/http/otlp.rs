@@ -38,6 +38,7 @@ use serde_json::value::RawValue;
 
 use super::auth::Authorized;
 use super::body::{self, BodyError, Encoding};
+use super::counters::Ingest;
 use super::state::Shared;
 use crate::model::{DEFAULT_SOURCE, Level, LogEntry, Meta};
 
@@ -66,7 +67,10 @@ pub(crate) async fn handle(
 ) -> Response {
     match receive(&shared, &headers, body).await {
         Ok(response) => response,
-        Err(refused) => refused.into_response(),
+        Err(refused) => {
+            shared.metrics.refused(Ingest::Otlp);
+            refused.into_response()
+        }
     }
 }
 
@@ -96,6 +100,8 @@ async fn receive(shared: &Shared, headers: &HeaderMap, body: Body) -> Result<Res
     if batch.entries.is_empty() && batch.rejected > 0 {
         return Err(BodyError::Bad(batch.summary()));
     }
+    shared.metrics.rejected(Ingest::Otlp, batch.rejected);
+    shared.metrics.ingested(Ingest::Otlp, batch.entries.len());
     for entry in std::mem::take(&mut batch.entries) {
         shared.emitter.record(entry);
     }

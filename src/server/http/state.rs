@@ -7,6 +7,8 @@ use tokio::sync::{Semaphore, watch};
 use super::config::GatewayConfig;
 use super::listen::Slots;
 use crate::server::cluster::Cluster;
+use super::counters::Metrics;
+use super::ratelimit::Limiters;
 use crate::server::store::{Emitter, History};
 
 /// The gateway's state, behind one `Arc` in every handler.
@@ -28,6 +30,10 @@ pub(crate) struct Shared {
     pub(crate) slots: Arc<Slots>,
     /// The Redis link, when the emitter publishes to one (its status goes into `/healthz`).
     pub(crate) cluster: OnceLock<Cluster>,
+    /// What `GET /metrics` reports beyond what the store keeps.
+    pub(crate) metrics: Arc<Metrics>,
+    /// The per-client rate limits' state.
+    pub(crate) limiters: Arc<Limiters>,
 }
 
 impl Shared {
@@ -35,7 +41,10 @@ impl Shared {
     pub(crate) fn new(emitter: Emitter, config: GatewayConfig) -> Shared {
         let max_permits =
             u32::try_from(config.max_connections.min(Semaphore::MAX_PERMITS)).unwrap_or(u32::MAX);
+        let first_seq = emitter.history().bounds().newest.unwrap_or(0);
         Shared {
+            metrics: Arc::new(Metrics::new(first_seq)),
+            limiters: Arc::new(Limiters::new(config.rate_limits)),
             history: emitter.history(),
             emitter,
             permits: Arc::new(Semaphore::new(max_permits as usize)),

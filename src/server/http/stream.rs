@@ -313,6 +313,7 @@ impl Connection {
     /// Sends a gap after whatever entries precede it.
     async fn gap(&mut self, gap: Gap) -> Result<(), Gone> {
         self.flush().await?;
+        self.shared.metrics.gap(gap.reason, gap.missed);
         self.send(&ServerMessage::Gap(gap)).await
     }
 
@@ -373,8 +374,16 @@ impl Connection {
     /// shutting down, until the time to finish is up) is given up on.
     async fn send_raw(&mut self, message: Message) -> Result<(), Gone> {
         let limit = self.send_limit();
+        let bytes = match &message {
+            Message::Text(text) => text.len(),
+            Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => data.len(),
+            Message::Close(_) => 0,
+        };
         match tokio::time::timeout(limit, self.socket.send(message)).await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => {
+                self.shared.metrics.sent(bytes);
+                Ok(())
+            }
             _ => Err(Gone),
         }
     }
