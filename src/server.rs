@@ -25,6 +25,7 @@
 //! # }
 //! ```
 
+pub mod alerts;
 mod context;
 mod http;
 mod store;
