@@ -129,6 +129,11 @@ impl VgProcess {
         }
     }
 
+    /// Its process id (to send it a signal).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Its stdin, open until [`VgProcess::close_stdin`].
     pub fn stdin(&mut self) -> &mut ChildStdin {
         self.stdin.as_mut().expect("stdin is still open")

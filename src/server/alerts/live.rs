@@ -2,6 +2,7 @@
 //! pass (a silence has no entry to announce it), and the notifiers. Neither ever runs on the app's
 //! thread or slows `emit()`; both are marked as vg's own, so nothing they log is matched by a rule.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -13,7 +14,7 @@ use super::clock::{Clock, SystemClock};
 use super::engine::{Engine, RuleStatus};
 use super::notification::Notification;
 use super::notify::{Delivery, Dispatcher, NotifierHealth};
-use super::rules::Rules;
+use super::rules::{Problem, Rules, RulesError};
 use crate::model::LogEntry;
 use crate::server::context::mark_thread_as_vg;
 use crate::server::{Emitter, Sink};
@@ -103,6 +104,8 @@ struct Shared {
     region: Option<String>,
     alerts: broadcast::Sender<Arc<Notification>>,
     closed: AtomicBool,
+    /// The file the rules came from, for [`Alerts::reload_file`].
+    file: Mutex<Option<PathBuf>>,
 }
 
 impl Shared {
@@ -174,6 +177,7 @@ impl Alerts {
             region,
             alerts: broadcast::channel(RECENT).0,
             closed: AtomicBool::new(false),
+            file: Mutex::new(None),
         });
         let ticker = Arc::downgrade(&shared);
         let every = config.tick;
@@ -194,6 +198,56 @@ impl Alerts {
             })?;
         emitter.add_sink("alerts", AlertSink(Arc::clone(&shared)))?;
         Ok(Alerts { shared })
+    }
+
+    /// Starts the rules of the file at `path`, which [`Alerts::reload_file`] reads again. A file
+    /// that cannot be read or has problems is an error naming each; nothing is started.
+    pub fn start_file(
+        emitter: &Emitter,
+        path: &Path,
+        config: AlertsConfig,
+    ) -> Result<Alerts, RulesError> {
+        let rules = Rules::from_file(path)?;
+        let alerts = Alerts::start(emitter, rules, config).map_err(|e| RulesError {
+            problems: vec![Problem {
+                line: None,
+                item: path.display().to_string(),
+                key: None,
+                message: format!("cannot start the alert threads: {e}"),
+            }],
+        })?;
+        *alerts
+            .shared
+            .file
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(path.to_owned());
+        Ok(alerts)
+    }
+
+    /// Reads the rules file again and runs what it holds (see [`Alerts::reload`]); returns how many
+    /// rules now run. A file with problems changes nothing: the rules running go on.
+    pub fn reload_file(&self) -> Result<usize, RulesError> {
+        let path = self
+            .shared
+            .file
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let Some(path) = path else {
+            return Err(RulesError {
+                problems: vec![Problem {
+                    line: None,
+                    item: "these rules".into(),
+                    key: None,
+                    message: "they were built in code, not read from a file; call Alerts::reload"
+                        .into(),
+                }],
+            });
+        };
+        let rules = Rules::from_file(&path)?;
+        let count = rules.rules.len();
+        self.reload(rules);
+        Ok(count)
     }
 
     /// Replaces the rules and notifiers. Rules that are unchanged keep their state (windows,

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, TimeDelta, Utc};
+
 use super::engine::Engine;
 use super::notification::Notification;
 use super::rules::Rules;
@@ -17,12 +19,32 @@ pub fn replay(rules: &Rules, entries: impl IntoIterator<Item = LogEntry>) -> Vec
     for entry in entries {
         let now = entry.timestamp;
         let engine = engine.get_or_insert_with(|| Engine::new(rules, None, None, now));
+        // Time passes between entries as it would on a server that looks every second, so a
+        // silence or a resolution is reported when it happened, not at the next entry.
+        if let Some(mut at) = last {
+            let step = step_for(now - at);
+            while at + step < now {
+                at += step;
+                engine.tick(at, &mut out);
+            }
+        }
         engine.tick(now, &mut out);
         engine.observe(&Arc::new(entry), now, &mut out);
-        last = Some(now);
+        last = Some(last.map_or(now, |l: DateTime<Utc>| l.max(now)));
     }
     if let (Some(engine), Some(now)) = (engine.as_mut(), last) {
         engine.tick(now, &mut out);
     }
     out
+}
+
+/// A second, or longer across gaps of more than a day, so a replay of a file with a month-long gap
+/// still takes at most ~86,400 looks per gap.
+fn step_for(gap: TimeDelta) -> TimeDelta {
+    let second = TimeDelta::seconds(1);
+    if gap > TimeDelta::days(1) {
+        gap / 86_400
+    } else {
+        second
+    }
 }

@@ -24,7 +24,7 @@ use super::auth::{self, Authorized};
 use super::config::GatewayConfig;
 use super::state::Shared;
 use super::stream::{self, CLOSE_GRACE};
-use super::{ingest, loki, otlp, query, web};
+use super::{alerts, ingest, loki, otlp, query, web};
 use crate::server::context::{NotLogged, Quiet};
 use crate::server::store::Emitter;
 use crate::wire::{STREAM_PATH, StreamQuery};
@@ -79,9 +79,17 @@ impl Gateway {
             .route(otlp::PATH, post(otlp::handle))
             .route(loki::PATH, post(loki::handle))
             .route("/healthz", get(healthz))
+            .route(alerts::PATH, get(alerts::status))
+            .route(alerts::RELOAD_PATH, post(alerts::reload))
             // Routes only: the fallback must stay unmarked, since a merge may make it the app's.
             .route_layer(axum::middleware::map_response(not_logged))
             .with_state(Arc::clone(&self.shared))
+    }
+
+    /// Serves these alert rules' state at `GET /api/alerts` and reloads them from their file on
+    /// `POST /api/alerts/reload` (both need the token). Only the first call takes effect.
+    pub fn alerts(&self, alerts: crate::server::alerts::Alerts) {
+        let _ = self.shared.alerts.set(alerts);
     }
 
     /// Viewers connected right now.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, watch};
 
 use super::config::GatewayConfig;
+use crate::server::alerts::Alerts;
 use crate::server::store::{Emitter, History};
 
 /// The gateway's state, behind one `Arc` in every handler.
@@ -20,6 +21,8 @@ pub(crate) struct Shared {
     /// Flips to `true` once: every viewer is sent what it is still owed, then closes with 1000.
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) max_permits: u32,
+    /// The alert rules `GET /api/alerts` shows and `POST /api/alerts/reload` reloads, once set.
+    pub(crate) alerts: std::sync::OnceLock<Alerts>,
 }
 
 impl Shared {
@@ -34,6 +37,7 @@ impl Shared {
             shutdown: watch::Sender::new(false),
             max_permits,
             config,
+            alerts: std::sync::OnceLock::new(),
         }
     }
 
