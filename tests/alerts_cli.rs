@@ -187,6 +187,11 @@ async fn serve_notifies_shows_state_and_reloads_keeping_the_old_rules_when_the_n
         .json();
     assert_eq!(status["rules"][0]["state"], "firing");
     assert_eq!(status["rules"][0]["matched"], 2);
+    let health = http(server.addr, "GET", "/healthz", &auth, b"")
+        .await
+        .json();
+    assert_eq!(health["alert_notifiers"][0]["name"], "ops");
+    assert_eq!(health["alert_notifiers"][0]["state"], "ok");
 
     // A bad file: refused with its problems, the old rules keep running.
     std::fs::write(&rules, "[[rule]]\nname = \"x\"\nlevel = \"loud\"\n").unwrap();

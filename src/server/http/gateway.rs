@@ -232,6 +232,8 @@ async fn healthz(
         },
         "sinks": shared.emitter.sink_stats(),
         "disk": shared.emitter.disk_stats(),
+        // A notifier that keeps failing is something an operator watches for.
+        "alert_notifiers": shared.alerts.get().map(|a| a.status().notifiers),
     }))
     .into_response()
 }
