@@ -136,6 +136,19 @@ fn serve_refuses_a_bad_rules_file_at_start_with_one_line_per_problem() {
         "{stderr}"
     );
     assert!(!stderr.contains("listening"), "{stderr}");
+
+    // The same from VG_ALERTS.
+    let out = vg()
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("VG_ALERTS", &bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("key 'cooldown': invalid duration 'forever'"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
