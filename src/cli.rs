@@ -4,6 +4,8 @@
 //! The core modules (model, filter, format, wire) know nothing of clap: the argument types here turn
 //! into their types (a [`FilterSpec`](crate::filter::FilterSpec), a source configuration).
 
+#[cfg(feature = "server")]
+pub mod alerts;
 mod args;
 #[cfg(feature = "server")]
 pub mod demo;

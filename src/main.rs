@@ -58,8 +58,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             demo.shutdown().await;
             code
         }
+        #[cfg(feature = "server")]
+        Command::Alerts(args) => vg::cli::alerts::run(args),
         #[cfg(not(feature = "server"))]
-        Command::Serve(_) | Command::Demo(_) => Err(needs_server_feature()),
+        Command::Serve(_) | Command::Demo(_) | Command::Alerts(_) => Err(needs_server_feature()),
     }
 }
 

@@ -26,6 +26,7 @@
 //! ```
 
 mod cluster;
+pub mod alerts;
 mod context;
 mod http;
 mod store;

@@ -127,6 +127,35 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the server with realistic synthetic traffic and open the viewer on it (needs `server`).
     Demo(DemoArgs),
+    /// Check an alert rules file, or replay a log file through it (needs `server`).
+    Alerts(AlertsArgs),
+}
+
+/// `vg alerts`.
+#[derive(Debug, Clone, Args)]
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    #[allow(missing_docs)]
+    pub command: AlertsCommand,
+}
+
+/// What `vg alerts` does.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AlertsCommand {
+    /// Validate a rules file: every problem on its own line, naming the line, rule and key.
+    Check {
+        /// The rules file (TOML).
+        rules: std::path::PathBuf,
+    },
+    /// Replay a log file through the rules at each entry's own timestamp and print what would have
+    /// fired and resolved, and when; nothing is sent.
+    Test {
+        /// The rules file (TOML).
+        rules: std::path::PathBuf,
+        /// The log file: NDJSON or text, as `vg logs --file` reads it.
+        #[arg(long, value_name = "PATH")]
+        file: std::path::PathBuf,
+    },
 }
 
 /// When to colour output.
@@ -257,6 +286,10 @@ pub struct ServeArgs {
     /// Connection attempts one client may make at once after a quiet spell, above --connect-rate.
     #[arg(long, default_value_t = 30, value_name = "N")]
     pub connect_burst: u32,
+    /// Alert rules (TOML, docs/alerts.md) evaluated on the stream; reloaded on SIGHUP and on
+    /// `POST /api/alerts/reload`.
+    #[arg(long, env = "VG_ALERTS", value_name = "FILE")]
+    pub alerts: Option<std::path::PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub storage: StorageArgs,

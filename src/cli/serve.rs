@@ -18,6 +18,7 @@ use crate::cli::{FsyncMode, RedisArgs, ServeArgs, StorageArgs};
 use crate::client::lines::{read_line_capped, stdin_readable};
 use crate::model::LogEntry;
 use crate::model::decode::{JOIN_IDLE, LineDecoder};
+use crate::server::alerts::{Alerts, AlertsConfig};
 use crate::server::{
     Cluster, ClusterError, DiskConfig, Emitter, EmitterConfig, Fsync, Gateway, GatewayConfig, Rate,
     RateLimits, RedisConfig, serve,
@@ -66,6 +67,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(cluster) = &cluster {
         gateway = gateway.with_cluster(cluster.clone());
         tokio::spawn(watch_redis(cluster.clone(), "vg serve"));
+    }
+    if let Some(path) = &args.alerts {
+        let alerts = start_alerts(&emitter, path)?;
+        gateway.alerts(alerts);
     }
     let listener = bind(&args.bind).await?;
     let addr = listener.local_addr()?;
@@ -146,6 +151,50 @@ fn rate(count: u32, per: Duration, burst: u32) -> Option<Rate> {
     let count = std::num::NonZeroU32::new(count)?;
     let burst = std::num::NonZeroU32::new(burst.max(1))?;
     Some(Rate::new(count, per, burst))
+}
+
+/// Starts the alert rules of `path`, saying on stderr what runs; a bad file is one line per problem
+/// and a usage error. SIGHUP reads the file again; a bad file then keeps the rules running and
+/// says why.
+fn start_alerts(emitter: &Emitter, path: &std::path::Path) -> anyhow::Result<Alerts> {
+    // Validated first with the same lines `vg alerts check` prints.
+    let rules = crate::cli::alerts::load(path, "vg serve")?;
+    let count = rules.specs().count();
+    let alerts = Alerts::start_file(emitter, path, AlertsConfig::default())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::say!(
+        "vg serve: {count} alert rule{} from {} (reload with SIGHUP or POST /api/alerts/reload)",
+        if count == 1 { "" } else { "s" },
+        path.display()
+    );
+    #[cfg(unix)]
+    if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        let alerts = alerts.clone();
+        let path = path.to_owned();
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                let alerts = alerts.clone();
+                match tokio::task::spawn_blocking(move || alerts.reload_file()).await {
+                    Ok(Ok(n)) => crate::say!(
+                        "vg serve: reloaded {}: {n} alert rule{}",
+                        path.display(),
+                        if n == 1 { "" } else { "s" }
+                    ),
+                    Ok(Err(error)) => {
+                        for problem in &error.problems {
+                            crate::say!("vg serve: {}: {problem}", path.display());
+                        }
+                        crate::say!(
+                            "vg serve: {} not reloaded; the previous alert rules keep running",
+                            path.display()
+                        );
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
+    }
+    Ok(alerts)
 }
 
 /// The emitter, with durable history when `--data-dir` is given; says on stderr what the data dir

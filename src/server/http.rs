@@ -1,6 +1,7 @@
 //! The HTTP face of the server: the router, auth, the viewer stream, the history query, ingest
 //! (vg's own, OTLP and Loki) and the web dashboard.
 
+mod alerts;
 mod auth;
 mod body;
 mod config;

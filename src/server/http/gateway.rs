@@ -24,7 +24,7 @@ use super::auth::{self, Authorized};
 use super::config::GatewayConfig;
 use super::state::Shared;
 use super::stream::{self, CLOSE_GRACE};
-use super::{ingest, listen, loki, metrics, otlp, query, ratelimit, web};
+use super::{alerts, ingest, listen, loki, metrics, otlp, query, ratelimit, web};
 use crate::server::cluster::Cluster;
 use crate::server::context::{NotLogged, Quiet};
 use crate::server::store::Emitter;
@@ -88,6 +88,8 @@ impl Gateway {
             .route(otlp::PATH, post(otlp::handle))
             .route(loki::PATH, post(loki::handle))
             .route("/healthz", get(healthz))
+            .route(alerts::PATH, get(alerts::status))
+            .route(alerts::RELOAD_PATH, post(alerts::reload))
             .route(metrics::PATH, get(metrics::handle))
             // A body sent slowly holds a connection and a buffer: answer 408 instead. Quick for the
             // other routes, whose responses (an upgrade, a stream) start at once.
@@ -102,6 +104,12 @@ impl Gateway {
                 ratelimit::limit,
             ))
             .with_state(Arc::clone(&self.shared))
+    }
+
+    /// Serves these alert rules' state at `GET /api/alerts` and reloads them from their file on
+    /// `POST /api/alerts/reload` (both need the token). Only the first call takes effect.
+    pub fn alerts(&self, alerts: crate::server::alerts::Alerts) {
+        let _ = self.shared.alerts.set(alerts);
     }
 
     /// Viewers connected right now.
@@ -263,6 +271,8 @@ async fn healthz(
         "sinks": shared.emitter.sink_stats(),
         "disk": shared.emitter.disk_stats(),
         "redis": shared.cluster.get().map(Cluster::stats),
+        // A notifier that keeps failing is something an operator watches for.
+        "alert_notifiers": shared.alerts.get().map(|a| a.status().notifiers),
     }))
     .into_response()
 }

@@ -9,6 +9,7 @@ use super::listen::Slots;
 use crate::server::cluster::Cluster;
 use super::counters::Metrics;
 use super::ratelimit::Limiters;
+use crate::server::alerts::Alerts;
 use crate::server::store::{Emitter, History};
 
 /// The gateway's state, behind one `Arc` in every handler.
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) metrics: Arc<Metrics>,
     /// The per-client rate limits' state.
     pub(crate) limiters: Arc<Limiters>,
+    /// The alert rules `GET /api/alerts` shows and `POST /api/alerts/reload` reloads, once set.
+    pub(crate) alerts: std::sync::OnceLock<Alerts>,
 }
 
 impl Shared {
@@ -59,6 +62,7 @@ impl Shared {
             )),
             config,
             cluster: OnceLock::new(),
+            alerts: std::sync::OnceLock::new(),
         }
     }
 

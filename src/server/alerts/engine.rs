@@ -1,0 +1,360 @@
+//! The alert engine: the rules' state, fed matching entries and the time, returning what to notify.
+//!
+//! It is pure: it reads no clock (every call carries `now`), sends nothing and starts no thread. The
+//! live sink feeds it the server's stream with a clock's time, `vg alerts test` a file with each
+//! entry's own timestamp, and the tests a hand-set time. Per rule and group (the `group_by` value):
+//!
+//! - a threshold rule fires when at least `threshold` matches are in the window; an absence rule
+//!   when no match came for `absent_for`;
+//! - a firing notification starts a cooldown; while it lasts nothing more is sent, but matches (or
+//!   new silences) are counted, and once it is over a rule still firing sends one more notification
+//!   carrying that count ("and 341 more like it in 10m"). So a burst of any size is one notification
+//!   per rule and group per cooldown;
+//! - a `resolved` notification is sent when the condition clears after a firing one was sent.
+
+mod window;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::notification::{AlertState, Notification};
+use super::rules::{Rule, Rules};
+use crate::model::LogEntry;
+use window::Window;
+
+/// Most groups one rule tracks; matches for further values are counted as dropped (a `group_by`
+/// on a request id would otherwise grow without end).
+pub(crate) const MAX_GROUPS: usize = 1000;
+
+/// One rule's figures, as `GET /api/alerts` shows them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct RuleStatus {
+    /// The rule's name.
+    pub name: String,
+    /// `ok`, `firing` (notified), or `silenced` (the condition holds but the cooldown keeps it quiet).
+    pub state: &'static str,
+    /// When it last sent a firing notification.
+    pub last_fired: Option<DateTime<Utc>>,
+    /// Entries it matched since it was loaded.
+    pub matched: u64,
+    /// Notifications it produced (firing and resolved).
+    pub notifications: u64,
+    /// Matches not yet told in a notification, over all groups.
+    pub suppressed: u64,
+    /// Groups tracked now.
+    pub groups: usize,
+    /// Matches dropped because the rule already tracked [`MAX_GROUPS`] groups.
+    pub groups_dropped: u64,
+}
+
+/// One rule and group's state.
+#[derive(Debug)]
+struct Group {
+    window: Window,
+    last_seen: DateTime<Utc>,
+    /// A firing notification was sent and no resolved one since.
+    active: bool,
+    /// The condition holds but the cooldown kept it from being sent.
+    silenced: bool,
+    last_sent: Option<DateTime<Utc>>,
+    suppressed: u64,
+    first: Option<Arc<LogEntry>>,
+    last: Option<Arc<LogEntry>>,
+}
+
+impl Group {
+    fn new(rule: &Rule, now: DateTime<Utc>) -> Group {
+        Group {
+            window: Window::new(rule.spec.window),
+            last_seen: now,
+            active: false,
+            silenced: false,
+            last_sent: None,
+            suppressed: 0,
+            first: None,
+            last: None,
+        }
+    }
+
+    /// Nothing to remember: can be dropped to make room.
+    fn idle(&self) -> bool {
+        !self.active && !self.silenced && self.suppressed == 0 && self.window.is_empty()
+    }
+}
+
+#[derive(Debug)]
+struct RuleState {
+    rule: Rule,
+    groups: HashMap<Option<String>, Group>,
+    last_fired: Option<DateTime<Utc>>,
+    matched: u64,
+    notifications: u64,
+    groups_dropped: u64,
+}
+
+/// The rules' state; see the module docs.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    rules: Vec<RuleState>,
+    instance: Option<String>,
+    region: Option<String>,
+}
+
+impl Engine {
+    /// Starts watching at `now`: an absence rule without `group_by` fires if nothing matches for
+    /// `absent_for` from here.
+    pub(crate) fn new(
+        rules: &Rules,
+        instance: Option<String>,
+        region: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Engine {
+        let rules = rules
+            .rules
+            .iter()
+            .map(|rule| {
+                let mut groups = HashMap::new();
+                if rule.spec.absent_for.is_some() && rule.spec.group_by.is_none() {
+                    groups.insert(None, Group::new(rule, now));
+                }
+                RuleState {
+                    rule: rule.clone(),
+                    groups,
+                    last_fired: None,
+                    matched: 0,
+                    notifications: 0,
+                    groups_dropped: 0,
+                }
+            })
+            .collect();
+        Engine {
+            rules,
+            instance,
+            region,
+        }
+    }
+
+    /// The notifier names of the rule called `rule`.
+    pub(crate) fn notify_of(&self, rule: &str) -> &[String] {
+        self.rules
+            .iter()
+            .find(|r| r.rule.spec.name == rule)
+            .map_or(&[], |r| &r.rule.spec.notify)
+    }
+
+    /// Takes over the state of `old`'s rules that are unchanged here (same name, same spec).
+    pub(crate) fn keep_state_from(&mut self, old: Engine) {
+        let mut old: HashMap<String, RuleState> = old
+            .rules
+            .into_iter()
+            .map(|r| (r.rule.spec.name.clone(), r))
+            .collect();
+        for state in &mut self.rules {
+            if let Some(previous) = old.remove(&state.rule.spec.name)
+                && previous.rule.spec == state.rule.spec
+            {
+                *state = previous;
+            }
+        }
+    }
+
+    /// Takes one entry at `now`; appends what to notify to `out`.
+    pub(crate) fn observe(
+        &mut self,
+        entry: &Arc<LogEntry>,
+        now: DateTime<Utc>,
+        out: &mut Vec<Notification>,
+    ) {
+        for state in &mut self.rules {
+            if !state.rule.filter.matches(entry) {
+                continue;
+            }
+            state.matched += 1;
+            let key = state
+                .rule
+                .spec
+                .group_by
+                .as_deref()
+                .map(|k| group_value(entry, k));
+            let key = key.unwrap_or(None);
+            let rule = &state.rule;
+            let grouped = rule.spec.group_by.is_some();
+            if !state.groups.contains_key(&key) {
+                if state.groups.len() >= MAX_GROUPS {
+                    state.groups.retain(|_, g| !g.idle());
+                }
+                if state.groups.len() >= MAX_GROUPS {
+                    state.groups_dropped += 1;
+                    continue;
+                }
+                state.groups.insert(key.clone(), Group::new(rule, now));
+            }
+            let Some(group) = state.groups.get_mut(&key) else {
+                continue;
+            };
+            group.window.add(now);
+            group.last_seen = now;
+            group.first.get_or_insert_with(|| Arc::clone(entry));
+            group.last = Some(Arc::clone(entry));
+            let sent = evaluate(
+                rule,
+                group,
+                now,
+                true,
+                grouped.then_some(&key),
+                self.instance.as_ref(),
+                self.region.as_ref(),
+            );
+            record(state, sent, out);
+        }
+    }
+
+    /// Lets time pass to `now`: windows empty, silences begin, cooldowns end.
+    pub(crate) fn tick(&mut self, now: DateTime<Utc>, out: &mut Vec<Notification>) {
+        for state in &mut self.rules {
+            let grouped = state.rule.spec.group_by.is_some();
+            let mut sent = Vec::new();
+            for (key, group) in &mut state.groups {
+                if let Some(n) = evaluate(
+                    &state.rule,
+                    group,
+                    now,
+                    false,
+                    grouped.then_some(key),
+                    self.instance.as_ref(),
+                    self.region.as_ref(),
+                ) {
+                    sent.push(n);
+                }
+            }
+            // Grouped absence rules keep their groups (a group that went quiet is the point).
+            if state.rule.spec.absent_for.is_none() {
+                state.groups.retain(|_, g| {
+                    !g.idle()
+                        || g.last_sent
+                            .is_some_and(|t| now < t + state.rule.spec.cooldown)
+                });
+            }
+            for n in sent {
+                record(state, Some(n), out);
+            }
+        }
+    }
+
+    /// Each rule's figures.
+    pub(crate) fn status(&self) -> Vec<RuleStatus> {
+        self.rules
+            .iter()
+            .map(|s| {
+                let state = if s.groups.values().any(|g| g.active) {
+                    "firing"
+                } else if s.groups.values().any(|g| g.silenced) {
+                    "silenced"
+                } else {
+                    "ok"
+                };
+                RuleStatus {
+                    name: s.rule.spec.name.clone(),
+                    state,
+                    last_fired: s.last_fired,
+                    matched: s.matched,
+                    notifications: s.notifications,
+                    suppressed: s.groups.values().map(|g| g.suppressed).sum(),
+                    groups: s.groups.len(),
+                    groups_dropped: s.groups_dropped,
+                }
+            })
+            .collect()
+    }
+}
+
+fn record(state: &mut RuleState, sent: Option<Notification>, out: &mut Vec<Notification>) {
+    if let Some(n) = sent {
+        state.notifications += 1;
+        if n.state == AlertState::Firing {
+            state.last_fired = Some(n.at);
+        }
+        out.push(n);
+    }
+}
+
+/// The group's value for `key`: text as is, other JSON as JSON text, `None` when absent.
+fn group_value(entry: &LogEntry, key: &str) -> Option<String> {
+    entry.meta.get(key).map(|v| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+/// Decides whether the group notifies now (see the module docs).
+fn evaluate(
+    rule: &Rule,
+    group: &mut Group,
+    now: DateTime<Utc>,
+    matched: bool,
+    key: Option<&Option<String>>,
+    instance: Option<&String>,
+    region: Option<&String>,
+) -> Option<Notification> {
+    let spec = &rule.spec;
+    let count = group.window.count(now);
+    let holds = match spec.absent_for {
+        Some(quiet) => (now - group.last_seen).to_std().is_ok_and(|d| d >= quiet),
+        None => count >= spec.threshold,
+    };
+    let cooled = group
+        .last_sent
+        .is_none_or(|t| (now - t).to_std().is_ok_and(|d| d >= spec.cooldown));
+    let state = if holds {
+        if cooled && (!group.active || group.suppressed > 0) {
+            AlertState::Firing
+        } else {
+            if !group.active {
+                group.silenced = true;
+            }
+            if matched {
+                group.suppressed += 1;
+            }
+            return None;
+        }
+    } else {
+        group.silenced = false;
+        if !group.active {
+            return None;
+        }
+        AlertState::Resolved
+    };
+    let notification = Notification {
+        rule: spec.name.clone(),
+        state,
+        at: now,
+        count: if spec.absent_for.is_some() { 0 } else { count },
+        threshold: spec.threshold,
+        window_secs: spec.window.as_secs_f64(),
+        absent_for_secs: spec.absent_for.map(|d| d.as_secs_f64()),
+        suppressed: group.suppressed,
+        since: group.last_sent,
+        group: key.cloned(),
+        first: group.first.take(),
+        last: group.last.clone(),
+        instance: instance.cloned(),
+        region: region.cloned(),
+    };
+    group.suppressed = 0;
+    group.silenced = false;
+    match state {
+        AlertState::Firing => {
+            group.active = true;
+            group.last_sent = Some(now);
+        }
+        AlertState::Resolved => group.active = false,
+    }
+    Some(notification)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,87 @@
+//! Matches counted over a sliding window in at most about 100 slots, whatever the rate: a burst
+//! of a million entries costs the same memory as ten. A slot is a hundredth of the window, so an
+//! entry leaves the count up to 1% of the window late.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+const SLOTS: i64 = 100;
+
+#[derive(Debug)]
+pub(crate) struct Window {
+    width_ms: i64,
+    slot_ms: i64,
+    /// (slot start in ms since the epoch, matches in it), oldest first.
+    slots: VecDeque<(i64, u64)>,
+}
+
+impl Window {
+    pub(crate) fn new(window: Duration) -> Window {
+        let width_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX).max(1);
+        Window {
+            width_ms,
+            slot_ms: (width_ms / SLOTS).max(1),
+            slots: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn add(&mut self, now: DateTime<Utc>) {
+        let ms = now.timestamp_millis();
+        let slot = ms - ms.rem_euclid(self.slot_ms);
+        match self.slots.back_mut() {
+            // Out-of-order times (a replayed file) count in the newest slot rather than growing it.
+            Some((last, count)) if *last >= slot => *count += 1,
+            _ => self.slots.push_back((slot, 1)),
+        }
+        self.expire(now);
+    }
+
+    /// Matches whose slot is still inside the window ending at `now`.
+    pub(crate) fn count(&mut self, now: DateTime<Utc>) -> u64 {
+        self.expire(now);
+        self.slots.iter().map(|(_, n)| n).sum()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    fn expire(&mut self, now: DateTime<Utc>) {
+        let cutoff = now.timestamp_millis().saturating_sub(self.width_ms);
+        while self
+            .slots
+            .front()
+            .is_some_and(|(slot, _)| slot + self.slot_ms <= cutoff)
+        {
+            self.slots.pop_front();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: f64) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis((secs * 1000.0) as i64 + 1_700_000_000_000).unwrap()
+    }
+
+    #[test]
+    fn counts_what_is_inside_the_window_and_stays_small() {
+        let mut w = Window::new(Duration::from_secs(60));
+        for i in 0..100_000 {
+            w.add(at(f64::from(i) * 0.0005));
+        }
+        assert_eq!(w.count(at(50.0)), 100_000);
+        assert!(w.slots.len() <= 101, "{}", w.slots.len());
+        w.add(at(70.0));
+        // The window is now 10s..70s: the 20,000 entries before 10s left, give or take one slot
+        // (0.6s, 1,200 entries).
+        let count = w.count(at(70.0));
+        assert!((80_001..=81_201).contains(&count), "{count}");
+        assert_eq!(w.count(at(200.0)), 0);
+        assert!(w.is_empty());
+    }
+}
