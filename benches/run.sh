@@ -32,6 +32,27 @@ cargo build --release --features server --bins --examples
 VG=target/release/vg
 export VG_BIN="$PWD/$VG"
 
+# hl (pamburus/hl), the fastest Rust log formatter we know, is not on crates.io: it is built from a
+# checkout of its source named by HL_SRC (tag v0.36.3 was measured). Its man-page dependency is a git
+# fork of clap_mangen; the build swaps in crates.io's clap_mangen and drops the one call that version
+# lacks (`.verbatim(true)`), in the checkout itself. Its toolchain pin is overridden with stable.
+HL=""
+if [ -n "${HL_SRC:-}" ] && [ -f "$HL_SRC/Cargo.toml" ]; then
+    echo "== build hl from $HL_SRC"
+    sed -i 's|^clap_mangen = { git = .*|clap_mangen = "0.2"|' "$HL_SRC/Cargo.toml"
+    sed -i 's|clap_mangen::Man::new(cli::Opt::command()).verbatim(true)|clap_mangen::Man::new(cli::Opt::command())|' \
+        "$HL_SRC/src/main.rs"
+    HL_TARGET="${HL_TARGET:-$DATA/hl-target}"
+    if (cd "$HL_SRC" && RUSTUP_TOOLCHAIN=stable CARGO_TARGET_DIR="$HL_TARGET" cargo build --release); then
+        HL="$HL_TARGET/release/hl"
+        "$HL" --version
+    else
+        echo "hl: the build failed; skipping hl"
+    fi
+else
+    echo "hl: skipped (set HL_SRC to a checkout of github.com/pamburus/hl, e.g. tag v0.36.3)"
+fi
+
 echo "== data: $LINES NDJSON lines"
 target/release/examples/gen_ndjson "$LINES" > "$DATA/app.ndjson"
 ls -l "$DATA/app.ndjson"

@@ -16,7 +16,10 @@ use super::{ConnState, SourceEvent};
 use crate::model::LogEntry;
 use crate::model::decode::LineDecoder;
 
+/// A batch is sent when it holds this many entries or this many bytes of lines, whichever comes
+/// first: the bytes bound what the queue to the viewer holds (a few batches) whatever the line length.
 const BATCH: usize = 1024;
+const BATCH_BYTES: usize = 32 * 1024;
 const FOLLOW_POLL: Duration = Duration::from_millis(200);
 const READ_BUFFER: usize = 256 * 1024;
 
@@ -53,7 +56,8 @@ impl<'a> LinePump<'a> {
     /// Reads to the current end. With `finish`, a last line without a newline is taken as complete
     /// (the input is over); otherwise it waits in `line` for the rest.
     fn pump(&mut self, reader: &mut BufReader<impl Read>, finish: bool) -> Pumped {
-        let mut batch: Vec<LogEntry> = Vec::with_capacity(BATCH);
+        let mut batch: Vec<LogEntry> = Vec::new();
+        let mut batch_bytes = 0;
         let damaged_before = self.decoder.damaged;
         let mut outcome = Pumped::Drained;
         loop {
@@ -70,13 +74,16 @@ impl<'a> LinePump<'a> {
             if complete {
                 if let Some(entry) = self.decoder.decode(&self.line, &self.source) {
                     batch.push(entry);
+                    batch_bytes += self.line.len();
                 }
                 self.line.clear();
             }
             // Only what is already buffered counts: asking the reader for more would block on a quiet pipe.
             let idle = read == 0 || reader.buffer().is_empty();
-            if (batch.len() >= BATCH || idle) && !batch.is_empty() {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if (batch.len() >= BATCH || batch_bytes >= BATCH_BYTES || idle) && !batch.is_empty() {
+                // Sized like the last one: no regrowth while a large file streams in similar batches.
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(batch.len()));
+                batch_bytes = 0;
                 if self.tx.blocking_send(SourceEvent::Entries(full)).is_err() {
                     return Pumped::Closed;
                 }
