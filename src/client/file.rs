@@ -82,7 +82,8 @@ impl<'a> LinePump<'a> {
             let idle = read == 0 || reader.buffer().is_empty();
             if (batch.len() >= BATCH || batch_bytes >= BATCH_BYTES || idle) && !batch.is_empty() {
                 // Sized like the last one: no regrowth while a large file streams in similar batches.
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(batch.len()));
+                let sized = Vec::with_capacity(batch.len());
+                let full = std::mem::replace(&mut batch, sized);
                 batch_bytes = 0;
                 if self.tx.blocking_send(SourceEvent::Entries(full)).is_err() {
                     return Pumped::Closed;
