@@ -32,6 +32,27 @@ cargo build --release --features server --bins --examples
 VG=target/release/vg
 export VG_BIN="$PWD/$VG"
 
+# hl (pamburus/hl), the fastest Rust log formatter we know, is not on crates.io: it is built from a
+# checkout of its source named by HL_SRC (tag v0.36.3 was measured). Its man-page dependency is a git
+# fork of clap_mangen; the build swaps in crates.io's clap_mangen and drops the one call that version
+# lacks (`.verbatim(true)`), in the checkout itself. Its toolchain pin is overridden with stable.
+HL=""
+if [ -n "${HL_SRC:-}" ] && [ -f "$HL_SRC/Cargo.toml" ]; then
+    echo "== build hl from $HL_SRC"
+    sed -i 's|^clap_mangen = { git = .*|clap_mangen = "0.2"|' "$HL_SRC/Cargo.toml"
+    sed -i 's|clap_mangen::Man::new(cli::Opt::command()).verbatim(true)|clap_mangen::Man::new(cli::Opt::command())|' \
+        "$HL_SRC/src/main.rs"
+    HL_TARGET="${HL_TARGET:-$DATA/hl-target}"
+    if (cd "$HL_SRC" && RUSTUP_TOOLCHAIN=stable CARGO_TARGET_DIR="$HL_TARGET" cargo build --release); then
+        HL="$HL_TARGET/release/hl"
+        "$HL" --version
+    else
+        echo "hl: the build failed; skipping hl"
+    fi
+else
+    echo "hl: skipped (set HL_SRC to a checkout of github.com/pamburus/hl, e.g. tag v0.36.3)"
+fi
+
 echo "== data: $LINES NDJSON lines"
 target/release/examples/gen_ndjson "$LINES" > "$DATA/app.ndjson"
 ls -l "$DATA/app.ndjson"
@@ -44,6 +65,44 @@ hyperfine --warmup 1 --runs "$ROUNDS" --export-json "$DATA/file.json" \
     -n lnav "lnav -n $DATA/app.ndjson > /dev/null"
 jq -r --argjson n "$LINES" '.results as $r | ($r[] | select(.command=="vg") | .median) as $vg
     | $r[] | "file \(.command) median=\(.median | .*1000 | round)ms lines_per_s=\($n / .median | round) vg_speedup=\(.median / $vg * 100 | round / 100)"' "$DATA/file.json"
+
+echo "== vg logs --file vs hl: time (hyperfine, vg and hl alternating, $ROUNDS rounds) and peak RSS"
+if [ -n "$HL" ]; then
+    # Each case: a name, vg's flags, hl's flags for the same output. `--grep` is a regex on the
+    # message; hl's nearest is a substring query on it (the pattern is a plain word).
+    cases=(
+        "plain|--color never|--color never"
+        "colour|--color always|--color always"
+        "level|--color never --level warn|--color never --level warn"
+        "grep|--color never --grep sync-invoices|--color never -q 'message contains \"sync-invoices\"'"
+    )
+    for case in "${cases[@]}"; do
+        IFS='|' read -r name vg_flags hl_flags <<< "$case"
+        rm -f "$DATA"/cmp-*.json
+        # One hyperfine per round with both commands, so vg and hl alternate instead of running
+        # all of one and then all of the other while the machine's load moves.
+        for round in $(seq "$ROUNDS"); do
+            hyperfine --runs 1 --export-json "$DATA/cmp-$round.json" \
+                -n vg "$VG logs --file $DATA/app.ndjson $vg_flags > /dev/null" \
+                -n hl "$HL -P $hl_flags $DATA/app.ndjson > /dev/null" >/dev/null
+        done
+        jq -s -r --arg case "$name" '[.[].results[]] | group_by(.command)
+            | map({c: .[0].command, t: (map(.median) | sort | .[length / 2 | floor])})
+            | (map(select(.c == "vg"))[0].t) as $vg | (map(select(.c == "hl"))[0].t) as $hl
+            | "hl_cmp \($case) vg=\($vg * 1000 | round)ms hl=\($hl * 1000 | round)ms vg_speedup=\($hl / $vg * 100 | round / 100)"' \
+            "$DATA"/cmp-*.json
+        rss() { /usr/bin/time -f %M sh -c "$1 > /dev/null" 2>&1 >/dev/null | tail -1; }
+        vg_kb=$(rss "$VG logs --file $DATA/app.ndjson $vg_flags")
+        hl_kb=$(rss "$HL -P $hl_flags $DATA/app.ndjson")
+        echo "hl_cmp $name peak_rss vg=${vg_kb}KiB hl=${hl_kb}KiB ratio=$(awk -v a="$vg_kb" -v b="$hl_kb" 'BEGIN {printf "%.2f", a/b}')"
+    done
+    vg_kb=$(/usr/bin/time -f %M sh -c "$VG logs --file - --color never < $DATA/app.ndjson > /dev/null" 2>&1 | tail -1)
+    hl_kb=$(/usr/bin/time -f %M sh -c "$HL -P --color never < $DATA/app.ndjson > /dev/null" 2>&1 | tail -1)
+    echo "hl_cmp stdin peak_rss vg=${vg_kb}KiB hl=${hl_kb}KiB"
+    hyperfine --warmup 1 --runs "$ROUNDS" \
+        -n vg-stdin "$VG logs --file - --color never < $DATA/app.ndjson > /dev/null" \
+        -n hl-stdin "$HL -P --color never < $DATA/app.ndjson > /dev/null"
+fi
 
 echo "== request-logging layer: hello world under wrk, alternating without/with, $ROUNDS rounds"
 # The server on one core and wrk on another, when there are two: otherwise they trade cores and the

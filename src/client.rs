@@ -23,6 +23,10 @@ use crate::wire::Gap;
 
 /// How many events may wait for the viewer before the source stops reading.
 pub const CHANNEL_CAPACITY: usize = 64;
+/// The same for a file or stdin, whose batches are bounded in bytes (see `file`): a reader that is
+/// ahead of the viewer holds at most this many batches, so memory stays small however large the
+/// file (a disk outruns any terminal, so the queue is always full while a large file is read).
+const LOCAL_CHANNEL_CAPACITY: usize = 4;
 
 /// The state of a source's connection, shown to the user rather than returned as an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +114,11 @@ pub struct SourceConfig {
 /// Starts the source on the current tokio runtime. Events arrive on the returned receiver; dropping it
 /// stops the source.
 pub fn spawn(config: SourceConfig) -> mpsc::Receiver<SourceEvent> {
-    let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let capacity = match config.kind {
+        SourceKind::Server { .. } => CHANNEL_CAPACITY,
+        SourceKind::File(_) | SourceKind::Stdin => LOCAL_CHANNEL_CAPACITY,
+    };
+    let (tx, rx) = mpsc::channel(capacity);
     match config.kind.clone() {
         SourceKind::Server { url, token } => {
             tokio::spawn(websocket::run(url, token, config, tx));

@@ -141,6 +141,12 @@ pub fn write_meta(out: &mut String, meta: &Meta) {
 pub fn write_value(out: &mut String, value: &Value) {
     match value {
         Value::String(s) => write_string_value(out, s),
+        // Their text is digits, `true`, `false` or `null`: nothing to sanitize, nothing to allocate.
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Null => out.push_str("null"),
         other => push_sanitized(out, &other.to_string()),
     }
 }
@@ -228,7 +234,10 @@ impl LineFormatter {
         if self.color {
             out.push_str(level_style(entry.level));
         }
-        let _ = write!(out, "{:<5}", entry.level.as_str());
+        // Padded by hand: `format!`'s padding machinery costs more than the rest of the column.
+        let level = entry.level.as_str();
+        out.push_str(level);
+        out.push_str(&"     "[level.len().min(5)..]);
         out.push_str(reset);
         out.push(' ');
         column += 7;

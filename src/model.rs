@@ -152,12 +152,41 @@ pub(crate) mod timestamp {
             }
             // visit_str sees the text in place, so parsing allocates nothing.
             fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                if let Some(ts) = parse_wire_timestamp(text) {
+                    return Ok(ts);
+                }
                 DateTime::parse_from_rfc3339(text)
                     .map(|t| t.with_timezone(&Utc))
                     .map_err(|e| E::custom(format!("timestamp '{text}': {e}")))
             }
         }
         d.deserialize_str(Visitor)
+    }
+
+    /// The wire's own form, `2026-02-05T18:13:38.000Z`, read by hand: every line of vg's NDJSON has
+    /// one, and chrono's general RFC 3339 parser costs several times more. Anything else (other
+    /// offsets, precisions, an impossible date) is left to chrono.
+    pub(super) fn parse_wire_timestamp(text: &str) -> Option<DateTime<Utc>> {
+        let b: &[u8; 24] = text.as_bytes().try_into().ok()?;
+        if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        if b[19] != b'.' || b[23] != b'Z' {
+            return None;
+        }
+        let num = |from: usize, to: usize| -> Option<u32> {
+            b[from..to].iter().try_fold(0u32, |n, &c| {
+                c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+            })
+        };
+        let date = chrono::NaiveDate::from_ymd_opt(
+            i32::try_from(num(0, 4)?).ok()?,
+            num(5, 7)?,
+            num(8, 10)?,
+        )?;
+        let time =
+            date.and_hms_milli_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 23)?)?;
+        Some(time.and_utc())
     }
 }
 
@@ -206,6 +235,37 @@ mod tests {
                     ts.to_rfc3339_opts(SecondsFormat::Millis, true)
                 );
             }
+        }
+    }
+
+    #[test]
+    fn the_wire_timestamp_fast_path_reads_what_chrono_reads() {
+        for text in [
+            "2026-02-05T18:13:38.000Z",
+            "1970-01-01T00:00:00.007Z",
+            "2024-02-29T23:59:59.999Z",
+            "9999-12-31T23:59:59.123Z",
+        ] {
+            let chrono = DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc);
+            assert_eq!(
+                timestamp::parse_wire_timestamp(text),
+                Some(chrono),
+                "{text}"
+            );
+        }
+        // Impossible dates and other forms are chrono's to judge (and reject or read).
+        for text in [
+            "2026-02-30T18:13:38.000Z",
+            "2026-13-05T18:13:38.000Z",
+            "2026-02-05T24:13:38.000Z",
+            "2026-02-05T18:13:38.000+01:00",
+            "2026-02-05T18:13:38Z",
+            "2026-02-05 18:13:38.000Z",
+            "2026-02-05T18:13:3x.000Z",
+        ] {
+            assert_eq!(timestamp::parse_wire_timestamp(text), None, "{text}");
         }
     }
 

@@ -16,7 +16,10 @@ use super::{ConnState, SourceEvent};
 use crate::model::LogEntry;
 use crate::model::decode::{JOIN_IDLE, LineDecoder};
 
+/// A batch is sent when it holds this many entries or this many bytes of lines, whichever comes
+/// first: the bytes bound what the queue to the viewer holds (a few batches) whatever the line length.
 const BATCH: usize = 1024;
+const BATCH_BYTES: usize = 32 * 1024;
 const FOLLOW_POLL: Duration = Duration::from_millis(200);
 const READ_BUFFER: usize = 256 * 1024;
 
@@ -78,7 +81,8 @@ impl<'a> LinePump<'a> {
     /// Reads to the current end. With `finish`, a last line without a newline is taken as complete
     /// (the input is over); otherwise it waits in `line` for the rest.
     fn pump(&mut self, reader: &mut BufReader<impl Read>, finish: bool) -> Pumped {
-        let mut batch: Vec<LogEntry> = Vec::with_capacity(BATCH);
+        let mut batch: Vec<LogEntry> = Vec::new();
+        let mut batch_bytes = 0;
         let damaged_before = self.decoder.damaged;
         let mut got_input = false;
         let mut outcome = Pumped::Drained;
@@ -92,6 +96,7 @@ impl<'a> LinePump<'a> {
             {
                 batch.extend(self.decoder.flush());
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                batch_bytes = 0;
                 if self.tx.blocking_send(SourceEvent::Entries(full)).is_err() {
                     return Pumped::Closed;
                 }
@@ -108,6 +113,7 @@ impl<'a> LinePump<'a> {
                 self.line.ends_with(b"\n") || (read == 0 && finish && !self.line.is_empty());
             if complete {
                 batch.extend(self.decoder.push(&self.line, &self.source));
+                batch_bytes += self.line.len();
                 self.line.clear();
             }
             if read > 0 {
@@ -118,8 +124,11 @@ impl<'a> LinePump<'a> {
             }
             // Only what is already buffered counts: asking the reader for more would block on a quiet pipe.
             let idle = read == 0 || reader.buffer().is_empty();
-            if (batch.len() >= BATCH || idle) && !batch.is_empty() {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if (batch.len() >= BATCH || batch_bytes >= BATCH_BYTES || idle) && !batch.is_empty() {
+                // Sized like the last one: no regrowth while a large file streams in similar batches.
+                let sized = Vec::with_capacity(batch.len());
+                let full = std::mem::replace(&mut batch, sized);
+                batch_bytes = 0;
                 if self.tx.blocking_send(SourceEvent::Entries(full)).is_err() {
                     return Pumped::Closed;
                 }

@@ -9,6 +9,7 @@
 //! ```
 
 mod disk;
+mod dropper;
 mod emitter;
 mod history;
 mod memory;

@@ -17,8 +17,10 @@ pub(super) struct Written;
 pub(super) struct Output {
     json: bool,
     formatter: LineFormatter,
+    /// NDJSON waiting to be written.
     buffer: Vec<u8>,
-    line: String,
+    /// Display lines waiting to be written: formatted in place, not copied from a line buffer.
+    lines: String,
     stdout: std::io::Stdout,
 }
 
@@ -27,8 +29,8 @@ impl Output {
         Output {
             json,
             formatter,
-            buffer: Vec::with_capacity(CHUNK * 2),
-            line: String::with_capacity(512),
+            buffer: Vec::with_capacity(if json { CHUNK * 2 } else { 0 }),
+            lines: String::with_capacity(if json { 0 } else { CHUNK * 2 }),
             stdout: std::io::stdout(),
         }
     }
@@ -41,25 +43,28 @@ impl Output {
     ) -> std::io::Result<Written> {
         if self.json {
             serde_json::to_writer(&mut self.buffer, entry)?;
+            self.buffer.push(b'\n');
         } else {
-            self.line.clear();
-            self.formatter.write(&mut self.line, entry, now);
-            self.buffer.extend_from_slice(self.line.as_bytes());
+            self.formatter.write(&mut self.lines, entry, now);
+            self.lines.push('\n');
         }
-        self.buffer.push(b'\n');
-        if self.buffer.len() >= CHUNK {
+        if self.buffer.len() >= CHUNK || self.lines.len() >= CHUNK {
             self.write_out()?;
         }
         Ok(Written)
     }
 
     fn write_out(&mut self) -> std::io::Result<()> {
-        if !self.buffer.is_empty() {
-            let result = self.stdout.write_all(&self.buffer);
-            self.buffer.clear();
-            result?;
-        }
-        Ok(())
+        let result = if !self.buffer.is_empty() {
+            self.stdout.write_all(&self.buffer)
+        } else if !self.lines.is_empty() {
+            self.stdout.write_all(self.lines.as_bytes())
+        } else {
+            Ok(())
+        };
+        self.buffer.clear();
+        self.lines.clear();
+        result
     }
 
     /// Writes everything buffered and flushes stdout.

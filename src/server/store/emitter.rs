@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use super::disk::{self, Catalog, DiskConfig, DiskError, DiskStats, Tiered, Writer};
+use super::dropper::Dropper;
 use super::history::{Bounds, History};
 use super::memory::MemoryHistory;
 use super::relay::{Relay, Subscription};
@@ -127,6 +128,8 @@ struct Inner {
     disk: Option<Arc<Catalog>>,
     /// Carries emitted entries to viewers and sinks.
     relay: Arc<Relay>,
+    /// Frees what history evicts, so the app's thread does not.
+    dropper: Dropper,
     sinks: Mutex<Vec<Attached>>,
     instance: Option<String>,
     region: Option<String>,
@@ -208,6 +211,7 @@ impl Emitter {
                 tiered,
                 disk: catalog,
                 relay: Arc::new(Relay::new(config.live_buffer)),
+                dropper: Dropper::start(),
                 sinks: Mutex::new(Vec::new()),
                 instance: resolve(config.instance, INSTANCE_VARS, env),
                 region: resolve(config.region, REGION_VARS, env),
@@ -251,9 +255,11 @@ impl Emitter {
         let (seq, evicted) = state.stamp(&mut entry, size);
         let queued = self.inner.relay.queue(&entry, seq);
         drop(state);
-        drop(evicted);
         if queued {
             self.inner.relay.nudge();
+        }
+        if let Some(batch) = evicted {
+            self.inner.dropper.hand_over(batch);
         }
         seq
     }
