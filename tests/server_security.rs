@@ -9,6 +9,8 @@ use std::time::Duration;
 use futures_util::SinkExt;
 use support::*;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::{self, Message};
 use vg::Level;
 use vg::server::GatewayConfig;
@@ -207,6 +209,54 @@ async fn over_the_connection_limit_is_closed_with_1013() {
             Event::Message(other) => panic!("{other:?}"),
         }
     }
+    server.stop().await;
+}
+
+/// Broken frames get the close code that says what was wrong, not a socket that just goes away.
+#[tokio::test]
+async fn protocol_errors_close_with_1002_and_invalid_utf8_with_1007() {
+    let server = TestServer::default().await;
+    let cases: [(&str, Frame, u16); 3] = [
+        (
+            "a text message that is not UTF-8",
+            Frame::message(
+                &b"{\"type\":\"filter\",\"q\":\"\xff\xfe\"}"[..],
+                OpCode::Data(Data::Text),
+                true,
+            ),
+            1007,
+        ),
+        (
+            "a text message cut inside a UTF-8 sequence",
+            Frame::message(&b"caf\xc3"[..], OpCode::Data(Data::Text), true),
+            1007,
+        ),
+        (
+            "a continuation with nothing to continue",
+            Frame::message(&b"x"[..], OpCode::Data(Data::Continue), true),
+            1002,
+        ),
+    ];
+    for (what, frame, code) in cases {
+        let (mut ws, _) = server.connect("").await;
+        until_live(&mut ws).await;
+        within("send", ws.send(Message::Frame(frame)))
+            .await
+            .unwrap();
+        assert_eq!(close_code(&mut ws).await, Some(code), "{what}");
+    }
+    // Reserved bits set without an extension that defines them.
+    let (mut ws, _) = server.connect("").await;
+    until_live(&mut ws).await;
+    let mut frame = Frame::message(&b"{}"[..], OpCode::Data(Data::Text), true);
+    frame.header_mut().rsv2 = true;
+    within("send", ws.send(Message::Frame(frame)))
+        .await
+        .unwrap();
+    assert_eq!(close_code(&mut ws).await, Some(1002), "reserved bits");
+    // The server keeps serving others.
+    let (mut ws, _) = server.connect("").await;
+    until_live(&mut ws).await;
     server.stop().await;
 }
 
