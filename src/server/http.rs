@@ -2,6 +2,7 @@
 //! (vg's own, OTLP and Loki) and the web dashboard.
 
 mod auth;
+mod auth_limit;
 mod body;
 mod config;
 mod frames;

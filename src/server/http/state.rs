@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Semaphore, watch};
 
+use super::auth_limit::FailedAuth;
 use super::config::GatewayConfig;
 use super::listen::Slots;
 use crate::server::store::{Emitter, History};
@@ -25,6 +26,8 @@ pub(crate) struct Shared {
     pub(crate) queries: Arc<Semaphore>,
     /// The caps on open HTTP connections, when served by [`serve`](super::serve).
     pub(crate) slots: Arc<Slots>,
+    /// Wrong tokens per client address, and who is refused for sending too many.
+    pub(crate) failed_auth: FailedAuth,
 }
 
 impl Shared {
@@ -45,6 +48,7 @@ impl Shared {
                 config.max_http_connections,
                 config.max_connections_per_client,
             )),
+            failed_auth: FailedAuth::default(),
             config,
         }
     }
