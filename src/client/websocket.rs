@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 use url::Url;
 
-use super::url::stream_url;
+use super::url::{exposes_token, stream_url};
 use super::{ConnState, SourceConfig, SourceEvent};
 use crate::model::format_timestamp;
 use crate::timespec::parse_instant;
@@ -97,6 +97,16 @@ pub(super) async fn run(
         }
     };
     let target = base.to_string();
+    // Once per run, not per reconnect: the same token goes the same way every time.
+    if token.is_some() && exposes_token(&base) {
+        let host = base.host_str().unwrap_or_default();
+        let warning = format!(
+            "warning: the token goes to {host} over plain ws:// (http://), readable by anyone on the network path; use https:// (wss://) beyond this machine"
+        );
+        if tx.send(SourceEvent::Notice(warning)).await.is_err() {
+            return;
+        }
+    }
     // Resolved once: "10m" means ten minutes before the viewer started, whenever it connects.
     let since = config.filter.since.as_ref().and_then(|typed| {
         let at = parse_instant(typed, Utc::now()).ok()?;
