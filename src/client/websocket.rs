@@ -434,6 +434,38 @@ fn install_crypto_provider() {
 mod tests {
     use super::*;
 
+    /// The first event from a run, taken while the run waits for room to send the next one (the
+    /// channel holds one): the run is then dropped, before it connects anywhere. (Which URLs get
+    /// the warning is `url::exposes_token`'s test; a URL without it would start connecting here.)
+    fn first_event(url: &str, token: Option<&str>) -> SourceEvent {
+        use futures_util::FutureExt as _;
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let config = SourceConfig {
+            kind: super::super::SourceKind::Stdin,
+            filter: crate::FilterSpec::default(),
+            tail: None,
+            follow: true,
+        };
+        let running = run(url.to_owned(), token.map(str::to_owned), config, tx);
+        // A tokio runtime is not needed: the run stops at the second send, before any I/O.
+        assert!(running.now_or_never().is_none());
+        rx.try_recv().expect("the run sent an event")
+    }
+
+    #[test]
+    fn a_token_over_plain_ws_beyond_this_machine_is_warned_about_first() {
+        match first_event("http://logs.example.com:7007", Some("t0ken")) {
+            SourceEvent::Notice(text) => {
+                assert!(
+                    text.contains("logs.example.com") && text.contains("https://"),
+                    "{text}"
+                );
+                assert!(!text.contains("t0ken"), "{text}");
+            }
+            other => panic!("expected the warning first, got {other:?}"),
+        }
+    }
+
     #[test]
     fn resume_asks_for_after_and_boot_instead_of_tail() {
         let base = stream_url("http://h:1/?app=a").unwrap();
