@@ -42,4 +42,6 @@ pub use store::{
     Bounds, DiskConfig, DiskError, DiskStats, Emitter, EmitterConfig, Fsync, History, HistoryStats,
     Sink, SinkStats,
 };
-pub use taps::{REQUEST_ID_HEADER, RequestLog, RequestLogLayer, ResponseFuture, TracingLayer};
+pub use taps::{
+    REQUEST_ID_HEADER, Redaction, RequestLog, RequestLogLayer, ResponseFuture, TracingLayer,
+};

@@ -172,3 +172,54 @@ async fn serve_stdin_joins_a_stack_trace_and_does_not_hold_the_last_one() {
     );
     assert_eq!(got[0].level, Level::Error);
 }
+
+/// `vg serve --read-token/--ingest-token`: each token opens its own side only, and a wrong token is
+/// reported on stderr with the peer's address, never the token.
+#[tokio::test]
+async fn serve_with_separate_read_and_ingest_tokens() {
+    let (read, ingest) = ("read-token-0123456789", "ingest-token-0123456789");
+    let server = VgServe::start(
+        "127.0.0.1:0",
+        &["--read-token", read, "--ingest-token", ingest],
+    );
+    let bearer = |t: &str| format!("Bearer {t}");
+    let entry = br#"{"level":"info","source":"app","message":"scoped"}"#;
+    let send = |token: String| async move {
+        http(
+            server.addr,
+            "POST",
+            "/api/logs",
+            &[("authorization", &token)],
+            entry,
+        )
+        .await
+        .status
+    };
+    assert_eq!(send(bearer(read)).await, 401, "the read token cannot send");
+    assert!(send(bearer(ingest)).await < 300);
+    let get = |token: String| async move {
+        http(
+            server.addr,
+            "GET",
+            "/api/logs",
+            &[("authorization", &token)],
+            b"",
+        )
+        .await
+    };
+    assert_eq!(
+        get(bearer(ingest)).await.status,
+        401,
+        "the ingest token cannot read"
+    );
+    let history = get(bearer(read)).await;
+    assert_eq!(history.status, 200);
+    assert!(history.body.contains("scoped"), "{}", history.body);
+    let reported = server
+        .process
+        .wait_stderr("failed authentication from 127.0.0.1");
+    assert!(
+        !reported.contains(read) && !reported.contains(ingest),
+        "{reported}"
+    );
+}

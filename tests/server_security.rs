@@ -9,6 +9,8 @@ use std::time::Duration;
 use futures_util::SinkExt;
 use support::*;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::{self, Message};
 use vg::Level;
 use vg::server::GatewayConfig;
@@ -210,6 +212,54 @@ async fn over_the_connection_limit_is_closed_with_1013() {
     server.stop().await;
 }
 
+/// Broken frames get the close code that says what was wrong, not a socket that just goes away.
+#[tokio::test]
+async fn protocol_errors_close_with_1002_and_invalid_utf8_with_1007() {
+    let server = TestServer::default().await;
+    let cases: [(&str, Frame, u16); 3] = [
+        (
+            "a text message that is not UTF-8",
+            Frame::message(
+                &b"{\"type\":\"filter\",\"q\":\"\xff\xfe\"}"[..],
+                OpCode::Data(Data::Text),
+                true,
+            ),
+            1007,
+        ),
+        (
+            "a text message cut inside a UTF-8 sequence",
+            Frame::message(&b"caf\xc3"[..], OpCode::Data(Data::Text), true),
+            1007,
+        ),
+        (
+            "a continuation with nothing to continue",
+            Frame::message(&b"x"[..], OpCode::Data(Data::Continue), true),
+            1002,
+        ),
+    ];
+    for (what, frame, code) in cases {
+        let (mut ws, _) = server.connect("").await;
+        until_live(&mut ws).await;
+        within("send", ws.send(Message::Frame(frame)))
+            .await
+            .unwrap();
+        assert_eq!(close_code(&mut ws).await, Some(code), "{what}");
+    }
+    // Reserved bits set without an extension that defines them.
+    let (mut ws, _) = server.connect("").await;
+    until_live(&mut ws).await;
+    let mut frame = Frame::message(&b"{}"[..], OpCode::Data(Data::Text), true);
+    frame.header_mut().rsv2 = true;
+    within("send", ws.send(Message::Frame(frame)))
+        .await
+        .unwrap();
+    assert_eq!(close_code(&mut ws).await, Some(1002), "reserved bits");
+    // The server keeps serving others.
+    let (mut ws, _) = server.connect("").await;
+    until_live(&mut ws).await;
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn an_oversized_message_is_refused_with_1009() {
     let server = TestServer::default().await;
@@ -218,5 +268,111 @@ async fn an_oversized_message_is_refused_with_1009() {
     let huge = format!(r#"{{"type":"filter","q":"{}"}}"#, "a".repeat(100 * 1024));
     within("send", ws.send(Message::text(huge))).await.unwrap();
     assert_eq!(close_code(&mut ws).await, Some(1009));
+    server.stop().await;
+}
+
+const READ: &str = "read-0123456789abcdef";
+const INGEST: &str = "ingest-0123456789abcdef";
+
+/// A read token and an ingest token: each opens its own endpoints and not the other's.
+#[tokio::test]
+async fn read_and_ingest_tokens_have_separate_scopes() {
+    let config = GatewayConfig::default()
+        .token("shared-0123456789")
+        .read_token(READ)
+        .ingest_token(INGEST);
+    let server = TestServer::start(emitter_config(), config).await;
+    let app = &server;
+    let bearer = |t: &str| format!("Bearer {t}");
+    let entry = br#"{"level":"info","source":"app","message":"scoped"}"#;
+    let post = |token: String| async move {
+        app.request("POST", "/api/logs", &[("authorization", &token)], entry)
+            .await
+            .status
+    };
+    assert_eq!(post(bearer(READ)).await, 401, "a read token cannot send");
+    assert!(post(bearer(INGEST)).await < 300, "the ingest token sends");
+    let get = |token: String| async move {
+        app.request("GET", "/api/logs", &[("authorization", &token)], b"")
+            .await
+    };
+    assert_eq!(
+        get(bearer(INGEST)).await.status,
+        401,
+        "an ingest token cannot read"
+    );
+    let read = get(bearer(READ)).await;
+    assert_eq!(read.status, 200);
+    assert!(read.body.contains("scoped"), "{}", read.body);
+    // The shared token is replaced for both scopes, not added to them.
+    assert_eq!(get(bearer("shared-0123456789")).await.status, 401);
+    // Viewers need the read token.
+    let header = bearer(INGEST);
+    assert_eq!(
+        handshake(&server, "", &[("authorization", &header)])
+            .await
+            .err(),
+        Some(401)
+    );
+    let header = bearer(READ);
+    assert!(
+        handshake(&server, "", &[("authorization", &header)])
+            .await
+            .is_ok()
+    );
+    server.stop().await;
+}
+
+/// Token guessing from one address is cut off with 429, even for the right token, and `/healthz`
+/// counts it; a request without any token is not held against the address.
+#[tokio::test]
+async fn wrong_tokens_are_rate_limited_per_address() {
+    let server = with_token().await;
+    let right = format!("Bearer {TOKEN}");
+    for _ in 0..20 {
+        let none = http(server.addr, "GET", "/api/logs", &[], b"").await;
+        assert_eq!(none.status, 401);
+    }
+    let mut statuses = Vec::new();
+    for n in 0..12 {
+        let guess = format!("Bearer guess-{n}");
+        statuses.push(
+            http(
+                server.addr,
+                "GET",
+                "/api/logs",
+                &[("authorization", &guess)],
+                b"",
+            )
+            .await
+            .status,
+        );
+    }
+    assert_eq!(statuses[..10], [401; 10], "{statuses:?}");
+    assert_eq!(statuses[10..], [429, 429], "{statuses:?}");
+    let refused = http(
+        server.addr,
+        "GET",
+        "/api/logs",
+        &[("authorization", &right)],
+        b"",
+    )
+    .await;
+    assert_eq!(
+        refused.status, 429,
+        "the right token waits out the window too"
+    );
+    let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // In-process requests carry no peer address: counted, never limited.
+    let health = server
+        .request("GET", "/healthz", &[("authorization", &right)], b"")
+        .await
+        .json();
+    assert_eq!(
+        health["auth"]["failed"], 10,
+        "refused ones are not checked, so not counted"
+    );
+    assert_eq!(health["auth"]["limited"], 3);
     server.stop().await;
 }

@@ -409,3 +409,37 @@ fn e_exports_the_view_to_a_file_and_says_where() {
     tmux.keys(&["q"]);
     tmux.wait_for("vg to quit", |s| s.contains("vg exited 0"));
 }
+
+/// `vg logs --json` on a terminal says once, on stderr, that it writes raw data; piped, it says nothing.
+#[test]
+fn logs_json_on_a_terminal_warns_once() {
+    if !tmux_available() {
+        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+        return;
+    }
+    let scratch = TempDir::new("logs-json-tty");
+    let path = scratch.path().join("app.ndjson");
+    std::fs::write(&path, initial_lines().join("\n") + "\n").unwrap();
+    let (on_tty, piped) = (
+        scratch.path().join("tty.err"),
+        scratch.path().join("pipe.err"),
+    );
+    let vg = quoted(Path::new(env!("CARGO_BIN_EXE_vg")));
+    let logs = format!("{vg} logs --json --no-follow --file {}", quoted(&path));
+    let command = format!(
+        "{logs} 2>{}; {logs} 2>{} | cat; echo \"both exited\"; sleep 60",
+        quoted(&on_tty),
+        quoted(&piped)
+    );
+    let tmux = Tmux::start(&scratch, &command);
+    let screen = tmux.wait_for("both runs to finish", |s| s.contains("both exited"));
+    assert!(screen.contains("\"message\":\"message 5\""), "{screen}");
+    let warned = std::fs::read_to_string(&on_tty).unwrap();
+    assert_eq!(
+        warned.matches("--json writes log content raw").count(),
+        1,
+        "stderr on a terminal: {warned:?}"
+    );
+    let quiet = std::fs::read_to_string(&piped).unwrap();
+    assert!(!quiet.contains("raw"), "stderr when piped: {quiet:?}");
+}

@@ -200,12 +200,14 @@ fn trouble_is_said_without_verbose() {
 fn blank_vg_variables_are_refused_with_one_line_in_every_command() {
     // An env file with an unfilled secret leaves VG_TOKEN blank: no command may guess what it meant
     // (an empty token, or a server without the token its operator meant to set).
-    let cases: [(&str, &[&str]); 5] = [
+    let cases: [(&str, &[&str]); 7] = [
         ("VG_TOKEN", &["logs", "--no-follow"]),
         ("VG_URL", &["logs", "--no-follow"]),
         ("VG_TOKEN", &["tui"]),
         ("VG_URL", &["tui"]),
         ("VG_TOKEN", &["serve", "--bind", "127.0.0.1:0"]),
+        ("VG_READ_TOKEN", &["serve", "--bind", "127.0.0.1:0"]),
+        ("VG_INGEST_TOKEN", &["serve", "--bind", "127.0.0.1:0"]),
     ];
     for (var, args) in cases {
         let out = run(vg().env(var, "").args(args));

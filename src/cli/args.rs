@@ -234,9 +234,17 @@ pub struct ServeArgs {
     /// Source name for plain-text stdin lines.
     #[arg(long, default_value = "stdin", value_name = "NAME")]
     pub stdin_source: String,
-    /// Require this bearer token from viewers and ingesters.
+    /// Require this bearer token from viewers and ingesters. Prefer the VG_TOKEN variable: a command
+    /// line is visible to other users of the machine.
     #[arg(long, env = "VG_TOKEN", hide_env_values = true, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub token: Option<String>,
+    /// Require this token from viewers and history queries instead of --token (VG_READ_TOKEN).
+    #[arg(long, env = "VG_READ_TOKEN", hide_env_values = true, value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub read_token: Option<String>,
+    /// Require this token from ingesters (POST /api/logs, OTLP, Loki) instead of --token
+    /// (VG_INGEST_TOKEN).
+    #[arg(long, env = "VG_INGEST_TOKEN", hide_env_values = true, value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub ingest_token: Option<String>,
     /// Entries kept in history for backfill and resume.
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub history: usize,

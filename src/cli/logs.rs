@@ -111,6 +111,14 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
         single_line: args.single_line,
         origin_width: 0,
     };
+    if args.json && std::io::stdout().is_terminal() {
+        // JSON keeps log content exactly as sent: only what JSON itself must escape is escaped, so C1
+        // controls, bidi overrides and invisible characters reach the terminal as themselves.
+        crate::say!(
+            "vg: --json writes log content raw (bidi, C1 and invisible characters are not escaped) to \
+             this terminal; pipe it (| jq, > file) or leave out --json to see it escaped"
+        );
+    }
     let mut output = Output::new(args.json, formatter);
     let deadline = plan.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut viewer = Viewer::new(&plan);

@@ -47,19 +47,32 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 args.connect_burst,
             ),
         });
-    let token_hint = if args.token.is_some() {
-        " --token \"$VG_TOKEN\""
-    } else {
-        ""
+    let reads_need_token = args.read_token.is_some() || args.token.is_some();
+    let ingest_needs_token = args.ingest_token.is_some() || args.token.is_some();
+    let (read_var, ingest_var) = match (&args.read_token, &args.ingest_token) {
+        (Some(_), _) | (_, Some(_)) => ("VG_READ_TOKEN", "VG_INGEST_TOKEN"),
+        _ => ("VG_TOKEN", "VG_TOKEN"),
     };
-    let curl_auth = if args.token.is_some() {
-        " -H \"Authorization: Bearer $VG_TOKEN\""
-    } else {
-        ""
+    // The variable, not `--token`: a command line is visible to other users of the machine.
+    let token_hint = match (reads_need_token, read_var) {
+        (false, _) => String::new(),
+        (true, "VG_TOKEN") => "   (they read the token from VG_TOKEN)".to_owned(),
+        (true, var) => format!("   (with VG_TOKEN=\"${var}\")"),
     };
-    let open = args.token.is_none();
+    let curl_auth = if ingest_needs_token {
+        format!(" -H \"Authorization: Bearer ${ingest_var}\"")
+    } else {
+        String::new()
+    };
+    let open = !reads_need_token || !ingest_needs_token;
     if let Some(token) = args.token {
         config = config.token(token);
+    }
+    if let Some(token) = args.read_token {
+        config = config.read_token(token);
+    }
+    if let Some(token) = args.ingest_token {
+        config = config.ingest_token(token);
     }
     config.allowed_origins = args.allow_origin;
     config.max_concurrent_queries = args.max_history_queries;
@@ -83,13 +96,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         crate::say!("vg serve: listening on {url}");
     }
     if open && !addr.ip().is_loopback() {
+        let (what, can) = match (reads_need_token, ingest_needs_token) {
+            (false, false) => ("reading or sending", "read the logs and send fake ones"),
+            (false, true) => ("reading", "read the logs"),
+            _ => ("sending", "send fake logs"),
+        };
         crate::say!(
-            "vg serve: warning: no --token, and {addr} is reachable from other machines: anyone who can reach this port can read the logs and send fake ones; set --token (or VG_TOKEN) to require one, or bind 127.0.0.1"
+            "vg serve: warning: no token for {what}, and {addr} is reachable from other machines: anyone who can reach this port can {can}; set VG_TOKEN (or VG_READ_TOKEN / VG_INGEST_TOKEN) to require one, or bind 127.0.0.1"
         );
     }
-    crate::say!(
-        "  watch with: vg logs --url {url}{token_hint}   or   vg tui --url {url}{token_hint}"
-    );
+    crate::say!("  watch with: vg logs --url {url}   or   vg tui --url {url}{token_hint}");
     crate::say!("  dashboard:  {url}/");
     crate::say!("  send with:  curl{curl_auth} --data-binary @app.ndjson {url}/api/logs");
     if args.stdin {

@@ -1,7 +1,7 @@
 //! What the user types after `--url`, turned into the stream's WebSocket URL, or one line that says
 //! what is wrong with it and what would work.
 
-use url::Url;
+use url::{Host, Url};
 
 use crate::wire::STREAM_PATH;
 
@@ -45,9 +45,54 @@ pub fn stream_url(input: &str) -> Result<Url, ServerUrlError> {
     Ok(url)
 }
 
+/// Whether a token sent to this stream URL would cross the network in clear text: plain `ws://` to
+/// a host other than a loopback address or `localhost`. (`http://` was made `ws://` by
+/// [`stream_url`].)
+pub(crate) fn exposes_token(url: &Url) -> bool {
+    if url.scheme() != "ws" {
+        return false;
+    }
+    match url.host() {
+        Some(Host::Ipv4(ip)) => !ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => {
+            !(ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()))
+        }
+        Some(Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name != "localhost" && !name.ends_with(".localhost")
+        }
+        None => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_in_clear_text_beyond_this_machine() {
+        let exposed = |u: &str| exposes_token(&stream_url(u).unwrap());
+        for remote in [
+            "http://logs.example.com:7007",
+            "ws://10.0.0.5:7007",
+            "logs.internal:7007",
+            "http://[2001:db8::1]:7007",
+        ] {
+            assert!(exposed(remote), "{remote}");
+        }
+        for safe in [
+            "https://logs.example.com",
+            "wss://10.0.0.5",
+            "http://127.0.0.1:7007",
+            "http://127.8.0.1:7007",
+            "ws://localhost:7007",
+            "http://app.localhost:7007",
+            "http://[::1]:7007",
+            "http://[::ffff:127.0.0.1]:7007",
+        ] {
+            assert!(!exposed(safe), "{safe}");
+        }
+    }
 
     #[test]
     fn urls_are_normalized() {

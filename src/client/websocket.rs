@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 use url::Url;
 
-use super::url::stream_url;
+use super::url::{exposes_token, stream_url};
 use super::{ConnState, SourceConfig, SourceEvent};
 use crate::model::format_timestamp;
 use crate::timespec::parse_instant;
@@ -97,6 +97,16 @@ pub(super) async fn run(
         }
     };
     let target = base.to_string();
+    // Once per run, not per reconnect: the same token goes the same way every time.
+    if token.is_some() && exposes_token(&base) {
+        let host = base.host_str().unwrap_or_default();
+        let warning = format!(
+            "warning: the token goes to {host} over plain ws:// (http://), readable by anyone on the network path; use https:// (wss://) beyond this machine"
+        );
+        if tx.send(SourceEvent::Notice(warning)).await.is_err() {
+            return;
+        }
+    }
     // Resolved once: "10m" means ten minutes before the viewer started, whenever it connects.
     let since = config.filter.since.as_ref().and_then(|typed| {
         let at = parse_instant(typed, Utc::now()).ok()?;
@@ -478,6 +488,38 @@ fn install_crypto_provider() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first event from a run, taken while the run waits for room to send the next one (the
+    /// channel holds one): the run is then dropped, before it connects anywhere. (Which URLs get
+    /// the warning is `url::exposes_token`'s test; a URL without it would start connecting here.)
+    fn first_event(url: &str, token: Option<&str>) -> SourceEvent {
+        use futures_util::FutureExt as _;
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let config = SourceConfig {
+            kind: super::super::SourceKind::Stdin,
+            filter: crate::FilterSpec::default(),
+            tail: None,
+            follow: true,
+        };
+        let running = run(url.to_owned(), token.map(str::to_owned), config, tx);
+        // A tokio runtime is not needed: the run stops at the second send, before any I/O.
+        assert!(running.now_or_never().is_none());
+        rx.try_recv().expect("the run sent an event")
+    }
+
+    #[test]
+    fn a_token_over_plain_ws_beyond_this_machine_is_warned_about_first() {
+        match first_event("http://logs.example.com:7007", Some("t0ken")) {
+            SourceEvent::Notice(text) => {
+                assert!(
+                    text.contains("logs.example.com") && text.contains("https://"),
+                    "{text}"
+                );
+                assert!(!text.contains("t0ken"), "{text}");
+            }
+            other => panic!("expected the warning first, got {other:?}"),
+        }
+    }
 
     #[test]
     fn resume_asks_for_after_and_boot_instead_of_tail() {

@@ -20,12 +20,14 @@ pub fn is_unsafe(c: char) -> bool {
         | '\u{2066}'..='\u{2069}'                              // bidi isolates
         | '\u{2028}' | '\u{2029}'                              // line and paragraph separators
         | '\u{200b}' | '\u{2060}'..='\u{2064}' | '\u{feff}'  // invisible: zero-width space, word joiner, BOM
+        | '\u{e0000}'..='\u{e007f}'                            // tags: invisible ASCII (hidden text, prompt injection)
     )
 }
 
 /// Byte offset of the first unsafe character. Scans bytes rather than chars: every unsafe character is
-/// either an ASCII control or starts with one of four lead bytes (0xC2 for C1, 0xD8 for U+061C, 0xE2
-/// for the bidi, separator and zero-width characters, 0xEF for U+FEFF), so clean text, the common case, costs one byte compare each.
+/// either an ASCII control or starts with one of five lead bytes (0xC2 for C1, 0xD8 for U+061C, 0xE2
+/// for the bidi, separator and zero-width characters, 0xEF for U+FEFF, 0xF3 for the tag block), so
+/// clean text, the common case, costs one byte compare each.
 fn find_unsafe(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -33,7 +35,7 @@ fn find_unsafe(text: &str) -> Option<usize> {
         match bytes[i] {
             b'\t' => {}
             0x00..=0x1f | 0x7f => return Some(i),
-            0xc2 | 0xd8 | 0xe2 | 0xef => {
+            0xc2 | 0xd8 | 0xe2 | 0xef | 0xf3 => {
                 let c = text[i..].chars().next().expect("a lead byte starts a char");
                 if is_unsafe(c) {
                     return Some(i);
@@ -127,6 +129,11 @@ mod tests {
         ("bidi marks", "\u{200e}\u{200f}\u{61c}"),
         ("line separator", "a\u{2028}b\u{2029}c"),
         ("invisible", "pass\u{200b}word\u{2060}\u{feff}"),
+        // "ignore this" spelled in tag characters: invisible on screen, read by whatever copies it.
+        (
+            "unicode tags",
+            "ok\u{e0001}\u{e0069}\u{e0067}\u{e006e}\u{e006f}\u{e0072}\u{e0065}\u{e007f}",
+        ),
     ];
 
     #[test]
@@ -148,6 +155,7 @@ mod tests {
         assert_eq!(sanitize("a\nb\r"), "a\\nb\\r");
         assert_eq!(sanitize("\u{9b}2J"), "\\u{9b}2J");
         assert_eq!(sanitize("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(sanitize("a\u{e0041}b"), "a\\u{e0041}b");
     }
 
     #[test]
@@ -155,6 +163,8 @@ mod tests {
         // Every char in the ranges around the unsafe ones, alone and embedded in text.
         for c in (0u32..0x3000)
             .chain(0xfe00..0x10000)
+            .chain(0xdff00..0xe0200)
+            .chain(0xf0000..0xf0080)
             .filter_map(char::from_u32)
         {
             let text = format!("ab{c}cd");

@@ -3,6 +3,7 @@
 
 mod alerts;
 mod auth;
+mod auth_limit;
 mod body;
 mod config;
 mod counters;

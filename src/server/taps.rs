@@ -5,4 +5,5 @@ mod request;
 mod tracing;
 
 pub use self::tracing::TracingLayer;
+pub use redact::Redaction;
 pub use request::{REQUEST_ID_HEADER, RequestLog, RequestLogLayer, ResponseFuture};

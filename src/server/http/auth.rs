@@ -1,5 +1,10 @@
 //! Who may connect: the optional bearer token and the browser `Origin` rule.
 //!
+//! Two scopes: reading (viewers, history) and ingesting (POST, OTLP, Loki). Each needs its own token
+//! when [`GatewayConfig`](super::GatewayConfig) sets one (`read_token`, `ingest_token`), otherwise the
+//! shared `token`. [`Authorized`] proves the read scope, [`IngestAuthorized`] the ingest scope. Wrong
+//! tokens are rate-limited per client address (`auth_limit`).
+//!
 //! The token is accepted in `Authorization: Bearer <token>` or, because browsers cannot set headers on
 //! a WebSocket, as a subprotocol `vg.token.<token>` offered next to `vg.v1`. It is never read from the
 //! URL, where it would end up in proxy and access logs. Comparison is constant-time in the token's
@@ -20,14 +25,16 @@
 //! address, `localhost`, or a name whose origin is on the allowlist. Programs reaching a tokenless
 //! server by DNS name (a compose service name, say) list that name or use a token.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
+use super::config::Scope;
 use super::state::Shared;
 
 /// The subprotocol a vg client offers; echoed back when offered.
@@ -35,10 +42,16 @@ pub(crate) const PROTOCOL: &str = "vg.v1";
 /// The prefix of the subprotocol that carries the token.
 pub(crate) const TOKEN_PROTOCOL_PREFIX: &str = "vg.token.";
 
-/// Proof that a request passed the browser-origin and token checks. Every log endpoint takes it as
-/// its first extractor, so a handler cannot forget the checks; its rejection is the 403 or 401.
+/// Proof that a request passed the browser-origin and read-token checks. Every endpoint that reads
+/// logs takes it as its first extractor, so a handler cannot forget the checks; its rejection is the
+/// 403, 401 or 429.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Authorized;
+
+/// Proof that a request passed the browser-origin and ingest-token checks: what every endpoint that
+/// accepts logs takes instead of [`Authorized`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IngestAuthorized;
 
 impl FromRequestParts<Arc<Shared>> for Authorized {
     type Rejection = Response;
@@ -47,17 +60,56 @@ impl FromRequestParts<Arc<Shared>> for Authorized {
         parts: &mut Parts,
         shared: &Arc<Shared>,
     ) -> Result<Authorized, Response> {
-        match refusal(shared, &parts.headers) {
-            Some(refused) => Err(refused),
-            None => Ok(Authorized),
-        }
+        check(parts, shared, Scope::Read).map_or(Ok(Authorized), Err)
     }
 }
 
-/// The browser-origin and token checks shared by every endpoint that reads or writes logs: the
-/// response refusing the request, if it must be refused.
-fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
-    let has_token = shared.config.token.is_some();
+impl FromRequestParts<Arc<Shared>> for IngestAuthorized {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<IngestAuthorized, Response> {
+        check(parts, shared, Scope::Ingest).map_or(Ok(IngestAuthorized), Err)
+    }
+}
+
+/// The checks for one scope, with the per-address limit on wrong tokens: the refusal, if refused. Without the peer's address
+/// (a router served by something other than [`serve`](super::serve) that does not provide
+/// `ConnectInfo`), wrong tokens are counted but nobody is limited: one client must not lock out all.
+fn check(parts: &Parts, shared: &Shared, scope: Scope) -> Option<Response> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    if let Some(left) = peer.and_then(|ip| shared.failed_auth.refused_for(ip)) {
+        let mut response = (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many wrong tokens from this address; wait and retry with the right one\n",
+        )
+            .into_response();
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(left.as_secs().max(1)),
+        );
+        return Some(response);
+    }
+    let (response, wrong_token) = refusal(shared, &parts.headers, scope)?;
+    if wrong_token {
+        match peer {
+            Some(ip) => shared.failed_auth.failed(ip),
+            None => shared.failed_auth.failed_unknown(),
+        }
+    }
+    Some(response)
+}
+
+/// The browser-origin and token checks for one scope: the response refusing the request, if it must
+/// be refused, and whether it was refused for offering a wrong token.
+fn refusal(shared: &Shared, headers: &HeaderMap, scope: Scope) -> Option<(Response, bool)> {
+    let token = shared.config.token_for(scope);
+    let has_token = token.is_some();
     if !origin_ok(headers, &shared.config.allowed_origins, has_token) {
         let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
         let body = match text(header::ORIGIN) {
@@ -72,23 +124,33 @@ fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
                 )
             }
         };
-        return Some((StatusCode::FORBIDDEN, body).into_response());
+        return Some(((StatusCode::FORBIDDEN, body).into_response(), false));
     }
-    if let Some(token) = &shared.config.token
+    if let Some(token) = token
         && !token_ok(token, headers)
     {
-        let mut response = (
-            StatusCode::UNAUTHORIZED,
-            "a valid token is required: send Authorization: Bearer <token>\n",
-        )
-            .into_response();
+        let text = match scope {
+            Scope::Read => "a valid read token is required: send Authorization: Bearer <token>\n",
+            Scope::Ingest => {
+                "a valid ingest token is required: send Authorization: Bearer <token>\n"
+            }
+        };
+        let mut response = (StatusCode::UNAUTHORIZED, text).into_response();
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"vg\""),
         );
-        return Some(response);
+        return Some((response, offers_a_token(headers)));
     }
     None
+}
+
+/// Whether the request offers a token at all (a wrong one counts against its address; none does not).
+fn offers_a_token(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::AUTHORIZATION)
+        || offered_protocols(headers)
+            .iter()
+            .any(|p| p.starts_with(TOKEN_PROTOCOL_PREFIX))
 }
 
 /// Whether the request carries the expected token in either accepted form.

@@ -3,6 +3,14 @@
 use std::time::Duration;
 
 use super::ratelimit::RateLimits;
+/// What a request does with the logs, and so which token it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Viewers, history, `/healthz`'s figures.
+    Read,
+    /// `POST /api/logs`, OTLP, Loki.
+    Ingest,
+}
 
 /// How a [`Gateway`](super::Gateway) guards and bounds its endpoints. Start from `default()` and
 /// adjust; every limit has a safe default.
@@ -12,6 +20,12 @@ pub struct GatewayConfig {
     /// When set, every log endpoint (not `/healthz`) requires this token, as
     /// `Authorization: Bearer <token>` or the WebSocket subprotocol `vg.token.<token>`.
     pub token: Option<String>,
+    /// When set, reading logs (the stream, `GET /api/logs`, `/healthz`'s figures) requires this
+    /// token instead of [`token`](Self::token).
+    pub read_token: Option<String>,
+    /// When set, sending logs (`POST /api/logs`, OTLP, Loki) requires this token instead of
+    /// [`token`](Self::token).
+    pub ingest_token: Option<String>,
     /// Browser origins (`https://dash.example.com`) allowed besides the server's own; `*` allows any.
     pub allowed_origins: Vec<String>,
     /// Most viewers at once; more are closed with code 1013 ("try again later").
@@ -70,6 +84,8 @@ impl Default for GatewayConfig {
     fn default() -> Self {
         GatewayConfig {
             token: None,
+            read_token: None,
+            ingest_token: None,
             allowed_origins: Vec::new(),
             max_connections: 256,
             max_http_connections: 512,
@@ -101,6 +117,31 @@ impl GatewayConfig {
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
         self
+    }
+
+    /// Requires this token to read logs, instead of [`token`](Self::token) (builder style). Empty
+    /// refuses every reader.
+    #[must_use]
+    pub fn read_token(mut self, token: impl Into<String>) -> Self {
+        self.read_token = Some(token.into());
+        self
+    }
+
+    /// Requires this token to send logs, instead of [`token`](Self::token) (builder style). Empty
+    /// refuses every ingester.
+    #[must_use]
+    pub fn ingest_token(mut self, token: impl Into<String>) -> Self {
+        self.ingest_token = Some(token.into());
+        self
+    }
+
+    /// The token a request of this scope must carry, if any.
+    pub(crate) fn token_for(&self, scope: Scope) -> Option<&str> {
+        match scope {
+            Scope::Read => self.read_token.as_deref(),
+            Scope::Ingest => self.ingest_token.as_deref(),
+        }
+        .or(self.token.as_deref())
     }
 
     /// Allows one more browser origin (builder style).

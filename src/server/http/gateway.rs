@@ -44,11 +44,17 @@ pub struct Gateway {
 impl Gateway {
     /// A gateway serving this emitter's entries.
     pub fn new(emitter: Emitter, config: GatewayConfig) -> Gateway {
-        if config.token.as_deref() == Some("") {
-            tracing::warn!(
-                target: "vg",
-                "the gateway's token is empty, so every viewer and ingester is refused"
-            );
+        for (name, token) in [
+            ("token", &config.token),
+            ("read token", &config.read_token),
+            ("ingest token", &config.ingest_token),
+        ] {
+            if token.as_deref() == Some("") {
+                tracing::warn!(
+                    target: "vg",
+                    "the gateway's {name} is empty, so every request that needs it is refused"
+                );
+            }
         }
         Gateway {
             shared: Arc::new(Shared::new(emitter, config)),
@@ -255,6 +261,7 @@ async fn healthz(
             .into_response();
     }
     let history = shared.emitter.stats();
+    let (failed, limited) = shared.failed_auth.counts();
     axum::Json(serde_json::json!({
         "status": "ok",
         "viewers": shared.viewers(),
@@ -267,6 +274,10 @@ async fn healthz(
         "connections": {
             "open": shared.slots.open(),
             "refused": shared.slots.refused(),
+        },
+        "auth": {
+            "failed": failed,
+            "limited": limited,
         },
         "sinks": shared.emitter.sink_stats(),
         "disk": shared.emitter.disk_stats(),

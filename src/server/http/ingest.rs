@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::auth::Authorized;
+use super::auth::IngestAuthorized;
 use super::counters::Ingest;
 use super::state::Shared;
 use crate::model::decode::{LineDecoder, decode_json};
@@ -61,7 +61,7 @@ impl Report {
 }
 
 pub(crate) async fn handle(
-    _: Authorized,
+    _: IngestAuthorized,
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Body,

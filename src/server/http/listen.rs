@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tower::ServiceExt;
 
-pub(crate) use slots::Slots;
+pub(crate) use slots::{Slots, client_key};
 use timed::TimedStream;
 
 /// How long to pause accepting after an error such as running out of file descriptors, so the loop

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::auth::Authorized;
+use super::auth::IngestAuthorized;
 use super::body::{self, BodyError, Encoding};
 use super::counters::Ingest;
 use super::state::Shared;
@@ -55,7 +55,7 @@ const INSTANCE_LABELS: &[&str] = &["instance", "host", "hostname", "pod"];
 const REGION_LABELS: &[&str] = &["region", "cloud_region"];
 
 pub(crate) async fn handle(
-    _: Authorized,
+    _: IngestAuthorized,
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Body,

@@ -36,7 +36,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::auth::Authorized;
+use super::auth::IngestAuthorized;
 use super::body::{self, BodyError, Encoding};
 use super::counters::Ingest;
 use super::state::Shared;
@@ -60,7 +60,7 @@ enum Format {
 }
 
 pub(crate) async fn handle(
-    _: Authorized,
+    _: IngestAuthorized,
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Body,

@@ -4,6 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{Semaphore, watch};
 
+use super::auth_limit::FailedAuth;
 use super::config::GatewayConfig;
 use super::listen::Slots;
 use crate::server::cluster::Cluster;
@@ -37,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) limiters: Arc<Limiters>,
     /// The alert rules `GET /api/alerts` shows and `POST /api/alerts/reload` reloads, once set.
     pub(crate) alerts: std::sync::OnceLock<Alerts>,
+    /// Wrong tokens per client address, and who is refused for sending too many.
+    pub(crate) failed_auth: FailedAuth,
 }
 
 impl Shared {
@@ -60,6 +63,7 @@ impl Shared {
                 config.max_http_connections,
                 config.max_connections_per_client,
             )),
+            failed_auth: FailedAuth::default(),
             config,
             cluster: OnceLock::new(),
             alerts: std::sync::OnceLock::new(),

@@ -14,6 +14,8 @@
 //! viewer whose socket will not take it gets [`FINISH_WAIT`], so that the close still comes within
 //! the gateway's grace period.
 
+mod close;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +25,7 @@ use futures_util::SinkExt;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
+use self::close::{CLOSE_NORMAL, CLOSE_POLICY};
 use super::frames::Batch;
 use super::state::Shared;
 use crate::filter::Filter;
@@ -49,10 +52,6 @@ const _: () =
     assert!(FINISH_WAIT.as_millis() + 2 * CLOSE_WAIT.as_millis() <= CLOSE_GRACE.as_millis());
 
 const SHUTTING_DOWN: &str = "server shutting down";
-
-const CLOSE_NORMAL: u16 = 1000;
-const CLOSE_POLICY: u16 = 1008;
-const CLOSE_TOO_BIG: u16 = 1009;
 
 /// The peer is gone or must be dropped; nothing more can be sent.
 struct Gone;
@@ -324,11 +323,9 @@ impl Connection {
         let message = match incoming {
             None => return Err(Gone),
             Some(Err(error)) => {
-                // tungstenite reports an oversized message as "Space limit exceeded".
-                if error.to_string().contains("limit exceeded") {
-                    let limit = self.shared.config.max_message_bytes;
-                    self.close(CLOSE_TOO_BIG, &format!("message larger than {limit} bytes"))
-                        .await;
+                let limit = self.shared.config.max_message_bytes;
+                if let Some((code, reason)) = close::for_read_error(&error.to_string(), limit) {
+                    self.close(code, &reason).await;
                 }
                 return Err(Gone);
             }

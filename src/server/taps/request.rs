@@ -21,7 +21,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Request, Response, Uri};
 use tower::{Layer, Service};
 
-use super::redact::redact_query;
+use super::redact::Redaction;
 use crate::model::{Level, LogEntry, REQUEST_ID_KEY};
 use crate::server::context::{NotLogged, RequestId, UserId};
 use crate::server::store::Emitter;
@@ -44,6 +44,7 @@ pub struct RequestLogLayer {
 struct Settings {
     emitter: Emitter,
     source: String,
+    redaction: Redaction,
 }
 
 impl RequestLogLayer {
@@ -53,6 +54,7 @@ impl RequestLogLayer {
             settings: Arc::new(Settings {
                 emitter,
                 source: "http".to_owned(),
+                redaction: Redaction::default(),
             }),
         }
     }
@@ -64,6 +66,20 @@ impl RequestLogLayer {
             settings: Arc::new(Settings {
                 emitter: self.settings.emitter.clone(),
                 source: name.into(),
+                redaction: self.settings.redaction.clone(),
+            }),
+        }
+    }
+
+    /// Also redacts the app's own secret names in query strings (builder style); vg's built-in
+    /// names are always redacted.
+    #[must_use]
+    pub fn redaction(self, redaction: Redaction) -> RequestLogLayer {
+        RequestLogLayer {
+            settings: Arc::new(Settings {
+                emitter: self.settings.emitter.clone(),
+                source: self.settings.source.clone(),
+                redaction,
             }),
         }
     }
@@ -226,7 +242,12 @@ impl Pending {
         if let Some(user) = self.user {
             meta.insert("userId", user);
         }
-        if let Some(query) = self.uri.query().map(redact_query).filter(|q| !q.is_empty()) {
+        if let Some(query) = self
+            .uri
+            .query()
+            .map(|q| settings.redaction.query(q))
+            .filter(|q| !q.is_empty())
+        {
             meta.insert("query", query);
         }
         // The entry has its own request's id already: `record` skips `emit`'s look for one.

@@ -10,6 +10,12 @@
 //! `userId`, `request_id` is `requestId`); a name that is not plain snake case (`http.method`,
 //! `userId`, `_private`) is kept as written.
 //!
+//! Secrets: a field whose name is a secret (`password`, `token`, `otp`... and the app's own names
+//! from [`Redaction`]) is recorded as `[REDACTED]`, a URL in a field value has its secret query
+//! values redacted, and the app's field rules run last. This happens as the field is recorded, so
+//! the value never reaches an entry, a viewer or the disk. Secret names are matched on the name as
+//! the app wrote it, before the camelCase mapping.
+//!
 //! Feedback: a viewer's connection writes to a socket, and the libraries doing that may emit their
 //! own `tracing` events; turning those into entries would make more writes, and so on. So events from
 //! vg's own targets are skipped, and so is every event raised while vg's connection code is being
@@ -23,6 +29,7 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 
+use super::redact::Redaction;
 use crate::model::{Level, LogEntry, Meta};
 use crate::server::context::inside_vg;
 use crate::server::store::Emitter;
@@ -40,6 +47,7 @@ use crate::server::store::Emitter;
 pub struct TracingLayer {
     emitter: Emitter,
     source: Option<String>,
+    redaction: Redaction,
 }
 
 impl TracingLayer {
@@ -48,6 +56,7 @@ impl TracingLayer {
         TracingLayer {
             emitter,
             source: None,
+            redaction: Redaction::default(),
         }
     }
 
@@ -55,6 +64,14 @@ impl TracingLayer {
     #[must_use]
     pub fn source(mut self, name: impl Into<String>) -> TracingLayer {
         self.source = Some(name.into());
+        self
+    }
+
+    /// Also redacts the app's own secret field names and applies its field rules (builder style);
+    /// vg's built-in secret names are always redacted.
+    #[must_use]
+    pub fn redaction(mut self, redaction: Redaction) -> TracingLayer {
+        self.redaction = redaction;
         self
     }
 }
@@ -68,7 +85,7 @@ where
 {
     fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: LayerContext<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut fields = FieldVisitor::default();
+        let mut fields = FieldVisitor::new(&self.redaction);
         attrs.record(&mut fields);
         span.extensions_mut().insert(SpanFields(fields.meta));
     }
@@ -80,6 +97,7 @@ where
             let mut fields = FieldVisitor {
                 meta: std::mem::take(meta),
                 message: None,
+                redaction: &self.redaction,
             };
             values.record(&mut fields);
             *meta = fields.meta;
@@ -91,7 +109,7 @@ where
         if inside_vg() || target == "vg" || target.starts_with("vg::") {
             return;
         }
-        let mut fields = FieldVisitor::default();
+        let mut fields = FieldVisitor::new(&self.redaction);
         let mut path = String::new();
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
@@ -143,14 +161,22 @@ fn level_of(level: &tracing::Level) -> Level {
     }
 }
 
-/// Collects fields as JSON values; `message` is kept apart.
-#[derive(Default)]
-struct FieldVisitor {
+/// Collects fields as JSON values, secrets redacted; `message` is kept apart.
+struct FieldVisitor<'a> {
     meta: Meta,
     message: Option<String>,
+    redaction: &'a Redaction,
 }
 
-impl FieldVisitor {
+impl<'a> FieldVisitor<'a> {
+    fn new(redaction: &'a Redaction) -> FieldVisitor<'a> {
+        FieldVisitor {
+            meta: Meta::default(),
+            message: None,
+            redaction,
+        }
+    }
+
     fn put(&mut self, field: &Field, value: Value) {
         if field.name() == "message" {
             self.message = Some(match value {
@@ -158,6 +184,7 @@ impl FieldVisitor {
                 other => other.to_string(),
             });
         } else {
+            let value = self.redaction.field(field.name(), value);
             self.meta.insert(field_name(field.name()), value);
         }
     }
@@ -188,7 +215,7 @@ fn field_name(name: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
-impl Visit for FieldVisitor {
+impl Visit for FieldVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         let json = serde_json::Number::from_f64(value)
             .map_or_else(|| Value::String(value.to_string()), Value::Number);
@@ -283,6 +310,47 @@ mod tests {
         assert_eq!(meta["userId"], 8);
         assert!(meta.get("user_id").is_none());
         assert_eq!(meta["_private"], 1);
+    }
+
+    #[test]
+    fn secret_fields_are_redacted() {
+        let emitter = Emitter::new(EmitterConfig::default().read_env(false));
+        let redaction =
+            Redaction::default()
+                .secret_name("customer_ref")
+                .field_rule(|name, value| {
+                    (name == "email")
+                        .then(|| value.as_str().map_or(Value::Null, |_| "[email]".into()))
+                });
+        let layer = TracingLayer::new(emitter.clone()).redaction(redaction);
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let span =
+                tracing::info_span!(target: "app", "login", session_id = "s-1", user = "ann");
+            let _enter = span.enter();
+            tracing::info!(
+                target: "app",
+                password = "hunter2",
+                otp = 123_456,
+                customer_ref = "c-9",
+                email = "ann@example.com",
+                callback = "https://app/cb?page=1&code=abc",
+                attempt = 2,
+                "signing in"
+            );
+        });
+        let entry = emitter.recent(1)[0].clone();
+        let meta = &entry.meta;
+        for name in ["password", "otp", "customerRef", "sessionId"] {
+            assert_eq!(meta[name], "[REDACTED]", "{name}");
+        }
+        assert_eq!(meta["email"], "[email]");
+        assert_eq!(meta["callback"], "https://app/cb?page=1&code=[REDACTED]");
+        assert_eq!(
+            (meta["user"].clone(), meta["attempt"].clone()),
+            ("ann".into(), 2.into())
+        );
+        assert_eq!(entry.message, "signing in");
     }
 
     #[test]
