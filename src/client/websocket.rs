@@ -182,6 +182,7 @@ fn request_url(base: &Url, config: &SourceConfig, position: &Position) -> Url {
         after: position.last_seq,
         boot: position.boot.clone(),
         follow: config.follow,
+        cursor: None,
     };
     let mut url = base.clone();
     let mut full = url.query().map(str::to_owned).unwrap_or_default();
@@ -459,6 +460,7 @@ mod tests {
             newest_seq: Some(9),
             oldest_seq: Some(1),
             oldest_time: oldest_time.map(|t| t.parse().unwrap()),
+            cursor: None,
         }
     }
 

@@ -56,10 +56,21 @@ impl Batch {
 
     /// The finished frame, if any entries were pushed; the batch is empty afterwards.
     pub(crate) fn take(&mut self) -> Option<String> {
+        self.take_with_cursor(None)
+    }
+
+    /// The finished frame, carrying the merged stream's `cursor` after its last entry when given.
+    pub(crate) fn take_with_cursor(&mut self, cursor: Option<&str>) -> Option<String> {
         if self.count == 0 {
             return None;
         }
-        self.json.extend_from_slice(TAIL.as_bytes());
+        if let Some(cursor) = cursor {
+            self.json.extend_from_slice(b"],\"cursor\":");
+            let _ = serde_json::to_writer(&mut self.json, cursor);
+            self.json.push(b'}');
+        } else {
+            self.json.extend_from_slice(TAIL.as_bytes());
+        }
         self.count = 0;
         let bytes = std::mem::take(&mut self.json);
         // serde_json only ever writes UTF-8, so this never takes the lossy path.
