@@ -33,6 +33,9 @@ pub(crate) enum Event {
         cursor: String,
         /// The backfill, oldest first, ending at `cursor`.
         backfill: Vec<LogEntry>,
+        /// Records after `cursor` Redis trimmed before this viewer could read them (an upper
+        /// bound, see [`Reader::trimmed_after`]).
+        missed: u64,
     },
     /// New records: the entries with their ids (unfiltered, stream order) and the cursor after the
     /// last record read.
@@ -114,17 +117,12 @@ impl Reader {
                 .await
             {
                 Ok((cursor, backfill, missed)) => {
-                    if tx
-                        .send(Event::Start {
-                            cursor: cursor.clone(),
-                            backfill,
-                        })
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                    if missed > 0 && tx.send(Event::Missed { missed }).await.is_err() {
+                    let start = Event::Start {
+                        cursor: cursor.clone(),
+                        backfill,
+                        missed,
+                    };
+                    if tx.send(start).await.is_err() {
                         return;
                     }
                     break cursor;
@@ -246,7 +244,8 @@ impl Reader {
         Ok((newest.unwrap_or_else(|| "0-0".to_owned()), picked, 0))
     }
 
-    /// How many records after `cursor` Redis no longer holds: 0 when nothing after it was trimmed;
+    /// How many records after `cursor` Redis may no longer hold: 0 when it still holds everything
+    /// after it (its first record is at or before the cursor, or nothing was ever trimmed);
     /// otherwise every record trimmed so far, at most (Redis keeps no count of where a given id
     /// stood), and at least 1.
     async fn trimmed_after(
@@ -274,12 +273,13 @@ impl Reader {
                 .and_then(|v| redis::from_redis_value_ref::<u64>(v).ok())
                 .unwrap_or(0)
         };
-        let deleted = text("max-deleted-entry-id").unwrap_or_else(|| "0-0".to_owned());
-        if compare_ids(&deleted, cursor) != std::cmp::Ordering::Greater {
+        let gone = number("entries-added").saturating_sub(number("length"));
+        // Trimming takes from the front: what remains starts at the first record.
+        let first = text("recorded-first-entry-id").unwrap_or_else(|| "0-0".to_owned());
+        if gone == 0 || compare_ids(&first, cursor).is_le() {
             return Ok(0);
         }
-        let gone = number("entries-added").saturating_sub(number("length"));
-        Ok(gone.max(1))
+        Ok(gone)
     }
 
     /// The records after `cursor`, waiting up to [`BLOCK`] for some.

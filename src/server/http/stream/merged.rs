@@ -54,9 +54,12 @@ impl Connection {
                         down = false;
                     }
                     match event {
-                        Event::Start { cursor, backfill } => {
+                        Event::Start { cursor, backfill, missed } => {
                             started = true;
                             self.merged_hello(cursor.clone()).await?;
+                            if missed > 0 {
+                                self.gap(trimmed(missed)).await?;
+                            }
                             for entry in &backfill {
                                 self.batch.push(entry);
                                 if self.batch.is_full() {
@@ -82,15 +85,7 @@ impl Connection {
                             }
                             self.flush_at(&cursor).await?;
                         }
-                        Event::Missed { missed } => {
-                            self.gap(Gap {
-                                missed,
-                                from_seq: None,
-                                to_seq: None,
-                                reason: GapReason::Evicted,
-                            })
-                            .await?;
-                        }
+                        Event::Missed { missed } => self.gap(trimmed(missed)).await?,
                         Event::Down(error) => {
                             if !down && started {
                                 let message = format!(
@@ -128,5 +123,15 @@ impl Connection {
             Some(frame) => self.send_raw(Message::Text(frame.into())).await,
             None => Ok(()),
         }
+    }
+}
+
+/// Entries Redis does not hold for this viewer: trimmed, or never published.
+fn trimmed(missed: u64) -> Gap {
+    Gap {
+        missed,
+        from_seq: None,
+        to_seq: None,
+        reason: GapReason::Evicted,
     }
 }
