@@ -232,3 +232,61 @@ async fn a_cursor_redis_has_trimmed_past_gets_a_counted_gap() {
         ]
     );
 }
+
+#[tokio::test]
+async fn vg_logs_on_one_instance_shows_every_instances_entries() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let names = ["a", "b"];
+    let mut servers = vec![instance(&redis, "a", "eu"), instance(&redis, "b", "us")];
+    write_from_each(&mut servers, &names, "line", 5);
+    within("published", async {
+        while redis.records("vg:logs").len() < 10 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let out = vg()
+        .args([
+            "logs",
+            "--json",
+            "--no-follow",
+            "-n",
+            "100",
+            "--url",
+            &servers[1].url(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Vec<(String, String)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+            (
+                entry["instance"].as_str().unwrap().to_owned(),
+                entry["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // All of them, in the Redis stream's order.
+    let want: Vec<(String, String)> = redis
+        .records("vg:logs")
+        .iter()
+        .map(|(_, fields)| {
+            let entry: serde_json::Value = serde_json::from_str(&fields["e"]).unwrap();
+            (
+                fields["i"].clone(),
+                entry["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert_once_each(&got, &expected(&names, "line", 5));
+}
