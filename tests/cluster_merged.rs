@@ -295,6 +295,32 @@ async fn vg_logs_on_one_instance_shows_every_instances_entries() {
         .collect();
     assert_eq!(got, want);
     assert_once_each(&got, &expected(&names, "line", 5));
+
+    // `--since` alone backfills what matches from the merged stream too.
+    let out = vg()
+        .args([
+            "logs",
+            "--json",
+            "--no-follow",
+            "--since",
+            "1h",
+            "--instance",
+            "a",
+        ])
+        .args(["--url", &servers[1].url()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let since: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["message"].to_string())
+        .collect();
+    assert_eq!(since.len(), 5, "{since:?}");
 }
 
 #[tokio::test]

@@ -17,8 +17,9 @@ use crate::model::LogEntry;
 const READ_COUNT: usize = 1000;
 /// How long one `XREAD` waits for new records before asking again.
 const BLOCK: Duration = Duration::from_millis(1000);
-/// Most records a `tail` backfill looks through (newest first) for matching ones.
-const TAIL_SCAN: usize = 100_000;
+/// Most records a `tail` backfill looks through (newest first) for matching ones, and so also the
+/// most a backfill holds.
+pub(crate) const TAIL_SCAN: usize = 100_000;
 /// Most instances (boot, instance) whose last seq is remembered, for finding holes.
 const TRACKED: usize = 4096;
 const RETRY_MIN: Duration = Duration::from_millis(100);

@@ -19,10 +19,13 @@ impl Connection {
         cluster: &Cluster,
         cursor: Option<String>,
     ) -> Result<(), Gone> {
-        let tail = if cursor.is_none() {
-            query.tail.unwrap_or(0)
-        } else {
-            0
+        let tail = match (&cursor, query.tail) {
+            (Some(_), _) => 0,
+            (None, Some(tail)) => tail,
+            // As on a plain stream, `since` alone backfills what matches: here from the newest
+            // records Redis holds, looking through at most TAIL_SCAN of them.
+            (None, None) if query.filter.since.is_some() => reader::TAIL_SCAN,
+            (None, None) => 0,
         };
         let mut events = reader::spawn(cluster, cursor, tail, self.filter.clone());
         let period = self.shared.config.ping_interval;
