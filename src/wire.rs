@@ -454,6 +454,28 @@ mod tests {
     }
 
     #[test]
+    fn the_merged_cursor_is_a_stream_id_or_empty() {
+        let query = StreamQuery::from_query("cursor=1764770000000-3&tail=5").unwrap();
+        assert_eq!(query.cursor.as_deref(), Some("1764770000000-3"));
+        assert_eq!(StreamQuery::from_query(&query.to_query()).unwrap(), query);
+        assert_eq!(
+            StreamQuery::from_query("cursor=")
+                .unwrap()
+                .cursor
+                .as_deref(),
+            Some("")
+        );
+        assert_eq!(StreamQuery::from_query("").unwrap().cursor, None);
+        let bad = StreamQuery::from_query("cursor=latest")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.contains("cursor='latest'") && bad.contains("1764770000000-0"),
+            "{bad}"
+        );
+    }
+
+    #[test]
     fn client_filter_message_round_trips() {
         let json = r#"{"type":"filter","level":"warn","source":["api"],"where":["status>=500"]}"#;
         let message: ClientMessage = serde_json::from_str(json).unwrap();

@@ -46,9 +46,8 @@ pub(crate) enum Event {
         /// The id of the last record read.
         cursor: String,
     },
-    /// Entries the viewer will never get from Redis: trimmed before it read them, or never
-    /// published (an instance's buffer overflowed). `missed` counts them (an upper bound for a
-    /// trimmed cursor, see docs/protocol.md).
+    /// Entries of one instance the viewer will never get from Redis: a jump in its seqs within
+    /// one boot (never published, or trimmed while the viewer was behind). `missed` counts them.
     Missed {
         /// How many.
         missed: u64,

@@ -131,6 +131,20 @@ mod tests {
     }
 
     #[test]
+    fn a_merged_frame_carries_its_cursor_and_still_decodes_as_entries() {
+        let mut batch = Batch::new(10, usize::MAX, usize::MAX);
+        batch.push(&LogEntry::new(Level::Info, "a", "one"));
+        let frame = batch.take_with_cursor(Some("1764770000000-3")).unwrap();
+        assert_eq!(entries(&frame).len(), 1);
+        let json: serde_json::Value = serde_json::from_str(&frame).unwrap();
+        assert_eq!(json["cursor"], "1764770000000-3");
+        assert!(
+            batch.take_with_cursor(Some("1-0")).is_none(),
+            "no entries, no frame"
+        );
+    }
+
+    #[test]
     fn byte_cap_marks_full() {
         let mut batch = Batch::new(100, 200, usize::MAX);
         batch.push(&LogEntry::new(Level::Info, "a", "x".repeat(300)));
