@@ -372,3 +372,32 @@ async fn entries_an_instance_never_got_into_redis_are_a_counted_gap_for_merged_v
         .collect();
     assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
 }
+
+#[tokio::test]
+async fn a_merged_viewer_arriving_while_redis_is_down_is_told_and_starts_once_it_is_back() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let mut server = instance(&redis, "a", "eu");
+    redis.kill();
+    let mut ws = connect(&format!("{}?cursor=", server.ws_url())).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, |_, seen| !seen.errors.is_empty()).await;
+    assert!(
+        seen.errors[0].contains("Redis does not answer"),
+        "{:?}",
+        seen.errors
+    );
+    assert!(
+        seen.cursor.is_none(),
+        "no hello before Redis says where the stream stands"
+    );
+
+    redis.restart();
+    read_until(&mut ws, &mut seen, |frame, _| frame["type"] == "live").await;
+    assert!(seen.cursor.is_some());
+    server.write_lines(["after"]);
+    read_entries(&mut ws, &mut seen, 1).await;
+    assert_eq!(seen.entries, [("a".to_owned(), "after".to_owned())]);
+    assert_eq!(seen.errors.len(), 1, "said once: {:?}", seen.errors);
+}

@@ -31,9 +31,9 @@ impl Connection {
         let period = self.shared.config.ping_interval;
         let mut ping = tokio::time::interval_at(Instant::now() + period, period);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        // Redis was down when last asked: said once per outage.
+        // Redis was down when last asked: said once per outage (also before `hello`, which waits
+        // for Redis to say where the stream stands).
         let mut down = false;
-        let mut started = false;
         loop {
             tokio::select! {
                 biased;
@@ -58,7 +58,6 @@ impl Connection {
                     }
                     match event {
                         Event::Start { cursor, backfill, missed } => {
-                            started = true;
                             self.merged_hello(cursor.clone()).await?;
                             if missed > 0 {
                                 self.gap(trimmed(missed)).await?;
@@ -90,7 +89,7 @@ impl Connection {
                         }
                         Event::Missed { missed } => self.gap(trimmed(missed)).await?,
                         Event::Down(error) => {
-                            if !down && started {
+                            if !down {
                                 let message = format!(
                                     "Redis does not answer ({error}); the merged stream resumes where it was once it does"
                                 );
