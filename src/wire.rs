@@ -42,6 +42,10 @@ pub struct Hello {
     /// before it can say where history starts instead of silently showing less.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oldest_time: Option<DateTime<Utc>>,
+    /// Only on a merged stream (asked for with `cursor`): the position in the merged stream of all
+    /// instances this connection starts after. Any instance sharing the Redis stream understands it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 /// Why entries were missed.
@@ -246,6 +250,9 @@ pub struct StreamQuery {
     pub boot: Option<String>,
     /// `false`: send the backfill, then close normally.
     pub follow: bool,
+    /// Asks for the merged stream of all instances (a server publishing to Redis): `Some("")` to
+    /// start at the end (after the `tail` backfill), `Some(id)` to resume after that merged cursor.
+    pub cursor: Option<String>,
 }
 
 /// A query parameter that could not be read.
@@ -278,6 +285,12 @@ impl StreamQuery {
                 }
                 "after" => out.after = Some(value.parse().map_err(|_| bad("a seq number"))?),
                 "boot" => out.boot = Some(value.to_string()).filter(|b| !b.is_empty()),
+                "cursor" => {
+                    if !value.is_empty() && !is_stream_id(&value) {
+                        return Err(bad("a merged cursor such as 1764770000000-0, or empty"));
+                    }
+                    out.cursor = Some(value.to_string());
+                }
                 "follow" => {
                     out.follow = match value.as_ref() {
                         "" | "true" | "1" | "yes" => true,
@@ -320,8 +333,18 @@ impl StreamQuery {
         if !self.follow {
             query.append_pair("follow", "false");
         }
+        if let Some(cursor) = &self.cursor {
+            query.append_pair("cursor", cursor);
+        }
         query.finish()
     }
+}
+
+/// Whether `s` reads as a Redis stream id, `MILLISECONDS-SEQUENCE`.
+fn is_stream_id(s: &str) -> bool {
+    let digits = |p: &str| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit());
+    s.split_once('-')
+        .is_some_and(|(ms, seq)| digits(ms) && digits(seq))
 }
 
 #[cfg(test)]
@@ -349,6 +372,7 @@ mod tests {
                 newest_seq: Some(10),
                 oldest_seq: Some(1),
                 oldest_time: None,
+                cursor: None,
             }),
             r#"{"type":"hello","protocol":1,"server":"vg","version":"0.1.0","instance":"148e","boot":"b1","newest_seq":10,"oldest_seq":1}"#,
         );
@@ -427,6 +451,28 @@ mod tests {
         let restart = gap(0, GapReason::Restart);
         assert!(!restart.is_loss() && !restart.describe(false).contains("miss"));
         assert!(gap(3, GapReason::Evicted).is_loss());
+    }
+
+    #[test]
+    fn the_merged_cursor_is_a_stream_id_or_empty() {
+        let query = StreamQuery::from_query("cursor=1764770000000-3&tail=5").unwrap();
+        assert_eq!(query.cursor.as_deref(), Some("1764770000000-3"));
+        assert_eq!(StreamQuery::from_query(&query.to_query()).unwrap(), query);
+        assert_eq!(
+            StreamQuery::from_query("cursor=")
+                .unwrap()
+                .cursor
+                .as_deref(),
+            Some("")
+        );
+        assert_eq!(StreamQuery::from_query("").unwrap().cursor, None);
+        let bad = StreamQuery::from_query("cursor=latest")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.contains("cursor='latest'") && bad.contains("1764770000000-0"),
+            "{bad}"
+        );
     }
 
     #[test]

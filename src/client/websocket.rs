@@ -36,6 +36,10 @@ const MAX_FRAME: usize = 64 * 1024 * 1024;
 struct Position {
     last_seq: Option<u64>,
     boot: Option<String>,
+    /// On a merged stream (a server publishing to Redis), the cursor after the last entry: any
+    /// instance sharing the stream resumes exactly there. Seqs are then each instance's own and
+    /// `last_seq` stays unset.
+    cursor: Option<String>,
     /// Where the server's history starts has been said (once a run, not on every reconnect).
     history_said: bool,
 }
@@ -186,12 +190,16 @@ pub(super) async fn run(
 }
 
 fn request_url(base: &Url, config: &SourceConfig, position: &Position) -> Url {
+    let resuming = position.last_seq.is_some() || position.cursor.is_some();
     let query = StreamQuery {
         filter: config.filter.clone(),
-        tail: config.tail.filter(|_| position.last_seq.is_none()),
+        tail: config.tail.filter(|_| !resuming),
         after: position.last_seq,
-        boot: position.boot.clone(),
+        boot: position.boot.clone().filter(|_| position.cursor.is_none()),
         follow: config.follow,
+        // Always offered: a server publishing to Redis then serves the merged stream, any other
+        // ignores it.
+        cursor: Some(position.cursor.clone().unwrap_or_default()),
     };
     let mut url = base.clone();
     let mut full = url.query().map(str::to_owned).unwrap_or_default();
@@ -326,6 +334,11 @@ async fn connect_once(
                     then = position
                         .history_note(&hello, since)
                         .map(SourceEvent::Notice);
+                    // A merged stream goes by its cursor; a plain one by seq.
+                    position.cursor = hello.cursor.clone();
+                    if position.cursor.is_some() {
+                        position.last_seq = None;
+                    }
                     // Seqs restart with each boot: the old position means nothing to a new server.
                     if position
                         .boot
@@ -339,6 +352,12 @@ async fn connect_once(
                         target: base.to_string(),
                         server: format!("{} {}", hello.server, hello.version),
                     })
+                }
+                ServerMessage::Entries { entries } if position.cursor.is_some() => {
+                    if let Some(cursor) = frame_cursor(&text) {
+                        position.cursor = Some(cursor);
+                    }
+                    SourceEvent::Entries(entries)
                 }
                 ServerMessage::Entries { mut entries } => {
                     // Never deliver a seq twice, whatever the server sends.
@@ -378,6 +397,16 @@ async fn connect_once(
             }
         }
     }
+}
+
+/// The merged stream's cursor an `entries` frame carries after its entries, if any. Read apart
+/// from the entries (which it skips without building), so the shared frame type stays as it is.
+fn frame_cursor(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Cursor {
+        cursor: Option<String>,
+    }
+    serde_json::from_str::<Cursor>(text).ok()?.cursor
 }
 
 fn retry(reason: String) -> Ended {
@@ -534,16 +563,29 @@ mod tests {
             follow: true,
         };
         let first = request_url(&base, &config, &Position::default());
-        assert_eq!(first.query(), Some("app=a&level=warn&tail=100"));
+        assert_eq!(first.query(), Some("app=a&level=warn&tail=100&cursor="));
         let later = Position {
             last_seq: Some(41),
             boot: Some("b7".into()),
-            history_said: false,
+            ..Position::default()
         };
         assert_eq!(
             request_url(&base, &config, &later).query(),
-            Some("app=a&level=warn&after=41&boot=b7")
+            Some("app=a&level=warn&after=41&boot=b7&cursor=")
         );
+        // On a merged stream the cursor alone says where to resume, on whichever instance.
+        let merged = Position {
+            boot: Some("b7".into()),
+            cursor: Some("1764770000000-3".into()),
+            ..Position::default()
+        };
+        assert_eq!(
+            request_url(&base, &config, &merged).query(),
+            Some("app=a&level=warn&cursor=1764770000000-3")
+        );
+        let frame = r#"{"type":"entries","entries":[{"message":"x"}],"cursor":"5-1"}"#;
+        assert_eq!(frame_cursor(frame).as_deref(), Some("5-1"));
+        assert_eq!(frame_cursor(r#"{"type":"entries","entries":[]}"#), None);
     }
 
     fn hello(oldest_time: Option<&str>) -> Hello {
@@ -556,6 +598,7 @@ mod tests {
             newest_seq: Some(9),
             oldest_seq: Some(1),
             oldest_time: oldest_time.map(|t| t.parse().unwrap()),
+            cursor: None,
         }
     }
 

@@ -13,6 +13,7 @@
 //! (its instance, or empty), `s` (the entry's seq in that boot) and `e` (the entry as JSON).
 
 mod publisher;
+pub(crate) mod reader;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -133,6 +134,8 @@ pub struct RedisStats {
 pub struct Cluster {
     status: Arc<Status>,
     config: RedisConfig,
+    /// For the merged stream's readers, one connection per viewer.
+    client: redis::Client,
 }
 
 impl Cluster {
@@ -151,9 +154,13 @@ impl Cluster {
             ));
         }
         let status = Arc::new(Status::default());
-        let publisher = Publisher::start(client, &config, emitter, Arc::clone(&status))?;
+        let publisher = Publisher::start(client.clone(), &config, emitter, Arc::clone(&status))?;
         emitter.add_sink("redis", publisher)?;
-        Ok(Cluster { status, config })
+        Ok(Cluster {
+            status,
+            config,
+            client,
+        })
     }
 
     /// How publishing goes now.

@@ -56,10 +56,21 @@ impl Batch {
 
     /// The finished frame, if any entries were pushed; the batch is empty afterwards.
     pub(crate) fn take(&mut self) -> Option<String> {
+        self.take_with_cursor(None)
+    }
+
+    /// The finished frame, carrying the merged stream's `cursor` after its last entry when given.
+    pub(crate) fn take_with_cursor(&mut self, cursor: Option<&str>) -> Option<String> {
         if self.count == 0 {
             return None;
         }
-        self.json.extend_from_slice(TAIL.as_bytes());
+        if let Some(cursor) = cursor {
+            self.json.extend_from_slice(b"],\"cursor\":");
+            let _ = serde_json::to_writer(&mut self.json, cursor);
+            self.json.push(b'}');
+        } else {
+            self.json.extend_from_slice(TAIL.as_bytes());
+        }
         self.count = 0;
         let bytes = std::mem::take(&mut self.json);
         // serde_json only ever writes UTF-8, so this never takes the lossy path.
@@ -117,6 +128,20 @@ mod tests {
         assert!(batch.take().is_none(), "take leaves the batch empty");
         batch.push(&LogEntry::new(Level::Info, "a", "three"));
         assert_eq!(entries(&batch.take().unwrap()).len(), 1);
+    }
+
+    #[test]
+    fn a_merged_frame_carries_its_cursor_and_still_decodes_as_entries() {
+        let mut batch = Batch::new(10, usize::MAX, usize::MAX);
+        batch.push(&LogEntry::new(Level::Info, "a", "one"));
+        let frame = batch.take_with_cursor(Some("1764770000000-3")).unwrap();
+        assert_eq!(entries(&frame).len(), 1);
+        let json: serde_json::Value = serde_json::from_str(&frame).unwrap();
+        assert_eq!(json["cursor"], "1764770000000-3");
+        assert!(
+            batch.take_with_cursor(Some("1-0")).is_none(),
+            "no entries, no frame"
+        );
     }
 
     #[test]

@@ -61,7 +61,9 @@ impl Gateway {
         }
     }
 
-    /// Shows `cluster`'s Redis status in `/healthz` (builder style). Only the first call counts.
+    /// Shows `cluster`'s Redis status in `/healthz`, and serves the merged stream of every instance
+    /// publishing to its Redis stream to viewers asking with `cursor` (builder style). Only the first
+    /// call counts.
     #[must_use]
     pub fn with_cluster(self, cluster: Cluster) -> Gateway {
         let _ = self.shared.cluster.set(cluster);

@@ -25,6 +25,8 @@ use futures_util::SinkExt;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
+mod merged;
+
 use self::close::{CLOSE_NORMAL, CLOSE_POLICY};
 use super::frames::Batch;
 use super::state::Shared;
@@ -115,6 +117,11 @@ pub(crate) async fn run(
 
 impl Connection {
     async fn stream(&mut self, query: &StreamQuery) -> Result<(), Gone> {
+        if let (Some(cursor), Some(cluster)) = (&query.cursor, self.shared.cluster.get()) {
+            let cursor = Some(cursor.clone()).filter(|c| !c.is_empty());
+            let cluster = cluster.clone();
+            return self.merged(query, &cluster, cursor).await;
+        }
         // Subscribe first: from here on nothing can be emitted that this viewer would not see.
         let (live, bounds) = self.shared.emitter.subscribe();
         let hello = Hello {
@@ -126,6 +133,7 @@ impl Connection {
             newest_seq: bounds.newest,
             oldest_seq: bounds.oldest,
             oldest_time: bounds.oldest_time,
+            cursor: None,
         };
         self.send(&ServerMessage::Hello(hello)).await?;
         self.backfill(query, bounds).await?;

@@ -1,0 +1,379 @@
+//! Reading the merged stream back from Redis for one viewer: a task of its own with one connection,
+//! sending what it reads into a small bounded channel (so a slow viewer slows its reader, never
+//! the others or Redis), and keeping its place by the Redis stream id, the merged cursor.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
+use tokio::sync::mpsc;
+
+use super::Cluster;
+use crate::filter::Filter;
+use crate::model::LogEntry;
+
+/// Most records one `XREAD` returns.
+const READ_COUNT: usize = 1000;
+/// How long one `XREAD` waits for new records before asking again.
+const BLOCK: Duration = Duration::from_millis(1000);
+/// Most records a `tail` backfill looks through (newest first) for matching ones, and so also the
+/// most a backfill holds.
+pub(crate) const TAIL_SCAN: usize = 100_000;
+/// Most instances (boot, instance) whose last seq is remembered, for finding holes.
+const TRACKED: usize = 4096;
+const RETRY_MIN: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(2);
+
+/// What a merged viewer's reader sends it.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// The first event: where the stream starts for this viewer, and the `tail` backfill.
+    Start {
+        /// The merged cursor the viewer starts after.
+        cursor: String,
+        /// The backfill, oldest first, ending at `cursor`.
+        backfill: Vec<LogEntry>,
+        /// Records after `cursor` Redis trimmed before this viewer could read them (an upper
+        /// bound, see [`Reader::trimmed_after`]).
+        missed: u64,
+    },
+    /// New records: the entries with their ids (unfiltered, stream order) and the cursor after the
+    /// last record read.
+    Entries {
+        /// The entries, each with its stream id.
+        entries: Vec<(String, LogEntry)>,
+        /// The id of the last record read.
+        cursor: String,
+    },
+    /// Entries of one instance the viewer will never get from Redis: a jump in its seqs within
+    /// one boot (never published, or trimmed while the viewer was behind). `missed` counts them.
+    Missed {
+        /// How many.
+        missed: u64,
+    },
+    /// Redis did not answer; the reader retries from the same cursor.
+    Down(String),
+}
+
+/// Starts reading for one viewer: after `cursor` when it has one (`Some(id)`), else from the
+/// end after sending the newest `tail` entries that pass `filter`. The task ends when the receiver
+/// is dropped.
+pub(crate) fn spawn(
+    cluster: &Cluster,
+    cursor: Option<String>,
+    tail: usize,
+    filter: Filter,
+) -> mpsc::Receiver<Event> {
+    let (tx, rx) = mpsc::channel(2);
+    let reader = Reader {
+        client: cluster.client.clone(),
+        stream: cluster.config.stream.clone(),
+        timeout: cluster.config.timeout,
+        last_seq: HashMap::new(),
+    };
+    tokio::spawn(async move {
+        tokio::select! {
+            () = reader.run(cursor, tail, filter, &tx) => {}
+            () = tx.closed() => {}
+        }
+    });
+    rx
+}
+
+struct Reader {
+    client: redis::Client,
+    stream: String,
+    timeout: Duration,
+    /// The last seq seen per (boot, instance): a jump within one boot is a hole.
+    last_seq: HashMap<(String, String), u64>,
+}
+
+impl Reader {
+    async fn run(
+        mut self,
+        cursor: Option<String>,
+        tail: usize,
+        filter: Filter,
+        tx: &mpsc::Sender<Event>,
+    ) {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            // A blocked XREAD answers after BLOCK at the latest.
+            .set_response_timeout(Some(self.timeout + BLOCK))
+            .set_number_of_retries(0);
+        let mut conn = match ConnectionManager::new_lazy_with_config(self.client.clone(), config) {
+            Ok(conn) => conn,
+            Err(e) => {
+                let _ = tx.send(Event::Down(e.to_string())).await;
+                return;
+            }
+        };
+        let mut pause = RETRY_MIN;
+        // Find the starting point, retrying while Redis is down.
+        let mut cursor = loop {
+            match self
+                .start(&mut conn, cursor.as_deref(), tail, &filter)
+                .await
+            {
+                Ok((cursor, backfill, missed)) => {
+                    let start = Event::Start {
+                        cursor: cursor.clone(),
+                        backfill,
+                        missed,
+                    };
+                    if tx.send(start).await.is_err() {
+                        return;
+                    }
+                    break cursor;
+                }
+                Err(e) => {
+                    if tx.send(Event::Down(e.to_string())).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(RETRY_MAX);
+                }
+            }
+        };
+        pause = RETRY_MIN;
+        loop {
+            match self.read(&mut conn, &cursor).await {
+                Ok(records) => {
+                    pause = RETRY_MIN;
+                    let Some(last) = records.last() else {
+                        continue;
+                    };
+                    cursor = last.id.clone();
+                    let mut entries = Vec::with_capacity(records.len());
+                    for record in &records {
+                        let missed = self.hole(record);
+                        if missed > 0 {
+                            let batch = std::mem::take(&mut entries);
+                            if !batch.is_empty() {
+                                let before = before_id(&record.id);
+                                if tx
+                                    .send(Event::Entries {
+                                        entries: batch,
+                                        cursor: before,
+                                    })
+                                    .await
+                                    .is_err()
+                                {
+                                    return;
+                                }
+                            }
+                            if tx.send(Event::Missed { missed }).await.is_err() {
+                                return;
+                            }
+                        }
+                        if let Some(entry) = entry_of(record) {
+                            entries.push((record.id.clone(), entry));
+                        }
+                    }
+                    let event = Event::Entries {
+                        entries,
+                        cursor: cursor.clone(),
+                    };
+                    if tx.send(event).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    if tx.send(Event::Down(e.to_string())).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(RETRY_MAX);
+                }
+            }
+        }
+    }
+
+    /// Where this viewer starts: the cursor, the backfill and how many it missed to trimming.
+    async fn start(
+        &mut self,
+        conn: &mut ConnectionManager,
+        cursor: Option<&str>,
+        tail: usize,
+        filter: &Filter,
+    ) -> redis::RedisResult<(String, Vec<LogEntry>, u64)> {
+        if let Some(cursor) = cursor {
+            let missed = self.trimmed_after(conn, cursor).await?;
+            return Ok((cursor.to_owned(), Vec::new(), missed));
+        }
+        // Newest first, a page at a time, until `tail` match or the scan bound is reached.
+        let mut newest: Option<String> = None;
+        let mut picked = Vec::new();
+        let mut upper = "+".to_owned();
+        let mut scanned = 0;
+        loop {
+            let page = if tail == 0 { 1 } else { READ_COUNT };
+            let reply: StreamRangeReply = redis::cmd("XREVRANGE")
+                .arg(&self.stream)
+                .arg(&upper)
+                .arg("-")
+                .arg("COUNT")
+                .arg(page)
+                .query_async(conn)
+                .await?;
+            let Some(last) = reply.ids.last() else {
+                break;
+            };
+            upper = format!("({}", last.id);
+            if newest.is_none() {
+                newest = reply.ids.first().map(|r| r.id.clone());
+            }
+            scanned += reply.ids.len();
+            for record in reply.ids.iter().filter_map(parse) {
+                if picked.len() < tail
+                    && let Some(entry) = entry_of(&record).filter(|e| filter.matches(e))
+                {
+                    picked.push(entry);
+                }
+                self.last_seq
+                    .entry((record.boot.clone(), record.instance.clone()))
+                    .or_insert(record.seq);
+            }
+            if picked.len() >= tail || scanned >= TAIL_SCAN || reply.ids.len() < page {
+                break;
+            }
+        }
+        picked.reverse();
+        // An empty stream: everything from its start is new.
+        Ok((newest.unwrap_or_else(|| "0-0".to_owned()), picked, 0))
+    }
+
+    /// How many records after `cursor` Redis may no longer hold: 0 when it still holds everything
+    /// after it (its first record is at or before the cursor, or nothing was ever trimmed);
+    /// otherwise every record trimmed so far, at most (Redis keeps no count of where a given id
+    /// stood), and at least 1.
+    async fn trimmed_after(
+        &self,
+        conn: &mut ConnectionManager,
+        cursor: &str,
+    ) -> redis::RedisResult<u64> {
+        let info: HashMap<String, redis::Value> = match redis::cmd("XINFO")
+            .arg("STREAM")
+            .arg(&self.stream)
+            .query_async(conn)
+            .await
+        {
+            Ok(info) => info,
+            // No stream yet: nothing was ever trimmed.
+            Err(e) if e.to_string().contains("no such key") => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let text = |key: &str| {
+            info.get(key)
+                .and_then(|v| redis::from_redis_value_ref::<String>(v).ok())
+        };
+        let number = |key: &str| {
+            info.get(key)
+                .and_then(|v| redis::from_redis_value_ref::<u64>(v).ok())
+                .unwrap_or(0)
+        };
+        let gone = number("entries-added").saturating_sub(number("length"));
+        // Trimming takes from the front: what remains starts at the first record.
+        let first = text("recorded-first-entry-id").unwrap_or_else(|| "0-0".to_owned());
+        if gone == 0 || compare_ids(&first, cursor).is_le() {
+            return Ok(0);
+        }
+        Ok(gone)
+    }
+
+    /// The records after `cursor`, waiting up to [`BLOCK`] for some.
+    async fn read(
+        &self,
+        conn: &mut ConnectionManager,
+        cursor: &str,
+    ) -> redis::RedisResult<Vec<Record>> {
+        let reply: Option<StreamReadReply> = redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(READ_COUNT)
+            .arg("BLOCK")
+            .arg(BLOCK.as_millis() as u64)
+            .arg("STREAMS")
+            .arg(&self.stream)
+            .arg(cursor)
+            .query_async(conn)
+            .await?;
+        Ok(reply
+            .into_iter()
+            .flat_map(|r| r.keys)
+            .flat_map(|k| k.ids)
+            .filter_map(|r| parse(&r))
+            .collect())
+    }
+
+    /// How many seqs of `record`'s instance were skipped since the last one seen (0 for none).
+    fn hole(&mut self, record: &Record) -> u64 {
+        if self.last_seq.len() >= TRACKED {
+            // Instances come and go; forgetting costs at most one undetected hole each.
+            self.last_seq.clear();
+        }
+        let key = (record.boot.clone(), record.instance.clone());
+        match self.last_seq.insert(key, record.seq) {
+            Some(last) if record.seq > last + 1 => record.seq - last - 1,
+            _ => 0,
+        }
+    }
+}
+
+/// One stream record as the publisher writes it.
+struct Record {
+    id: String,
+    boot: String,
+    instance: String,
+    seq: u64,
+    json: String,
+}
+
+fn parse(raw: &StreamId) -> Option<Record> {
+    Some(Record {
+        id: raw.id.clone(),
+        boot: raw.get("b")?,
+        instance: raw.get("i").unwrap_or_default(),
+        seq: raw.get("s")?,
+        json: raw.get("e")?,
+    })
+}
+
+/// The entry a record carries; one that does not decode is skipped (it came from something else
+/// writing to the stream).
+fn entry_of(record: &Record) -> Option<LogEntry> {
+    serde_json::from_str(&record.json).ok()
+}
+
+/// The id just before `id`: a cursor that makes the record `id` the next one read.
+fn before_id(id: &str) -> String {
+    match parse_id(id) {
+        Some((ms, 0)) if ms > 0 => format!("{}-{}", ms - 1, u64::MAX),
+        Some((ms, seq)) if seq > 0 => format!("{ms}-{}", seq - 1),
+        _ => "0-0".to_owned(),
+    }
+}
+
+fn parse_id(id: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = id.split_once('-')?;
+    Some((ms.parse().ok()?, seq.parse().ok()?))
+}
+
+/// Orders stream ids numerically (`10-0` after `9-5`).
+fn compare_ids(a: &str, b: &str) -> std::cmp::Ordering {
+    parse_id(a).cmp(&parse_id(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_order_numerically_and_step_back_by_one() {
+        assert!(compare_ids("10-0", "9-5").is_gt());
+        assert!(compare_ids("5-1", "5-1").is_eq());
+        assert_eq!(before_id("10-0"), format!("9-{}", u64::MAX));
+        assert_eq!(before_id("10-3"), "10-2");
+        assert_eq!(before_id("0-0"), "0-0");
+    }
+}

@@ -1,0 +1,139 @@
+//! A merged viewer (`cursor` in the query, on a server publishing to Redis): every instance's
+//! entries, read back from the shared Redis stream in its one order, with the stream id as the
+//! cursor. `hello` names where the viewer starts; each `entries` frame names the cursor after its
+//! last entry, so a viewer that reconnects anywhere, to any instance, resumes exactly there.
+
+use axum::extract::ws::Message;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::{CLOSE_NORMAL, Connection, Gone, SHUTTING_DOWN};
+use crate::server::cluster::Cluster;
+use crate::server::cluster::reader::{self, Event};
+use crate::wire::{Gap, GapReason, Hello, PROTOCOL_VERSION, ServerMessage, StreamQuery};
+
+impl Connection {
+    /// Serves the merged stream from after `cursor` (or from the end, after the `tail` backfill).
+    pub(super) async fn merged(
+        &mut self,
+        query: &StreamQuery,
+        cluster: &Cluster,
+        cursor: Option<String>,
+    ) -> Result<(), Gone> {
+        let tail = match (&cursor, query.tail) {
+            (Some(_), _) => 0,
+            (None, Some(tail)) => tail,
+            // As on a plain stream, `since` alone backfills what matches: here from the newest
+            // records Redis holds, looking through at most TAIL_SCAN of them.
+            (None, None) if query.filter.since.is_some() => reader::TAIL_SCAN,
+            (None, None) => 0,
+        };
+        let mut events = reader::spawn(cluster, cursor, tail, self.filter.clone());
+        let period = self.shared.config.ping_interval;
+        let mut ping = tokio::time::interval_at(Instant::now() + period, period);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // Redis was down when last asked: said once per outage (also before `hello`, which waits
+        // for Redis to say where the stream stands).
+        let mut down = false;
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.shutdown.changed() => {
+                    self.close(CLOSE_NORMAL, SHUTTING_DOWN).await;
+                    return Ok(());
+                }
+                incoming = self.socket.recv() => self.incoming(incoming).await?,
+                _ = ping.tick() => {
+                    if self.last_heard.elapsed() >= self.shared.config.peer_timeout {
+                        return Err(Gone);
+                    }
+                    self.send_raw(Message::Ping(Default::default())).await?;
+                }
+                event = events.recv() => {
+                    let Some(event) = event else {
+                        self.close(CLOSE_NORMAL, SHUTTING_DOWN).await;
+                        return Ok(());
+                    };
+                    if !matches!(event, Event::Down(_)) {
+                        down = false;
+                    }
+                    match event {
+                        Event::Start { cursor, backfill, missed } => {
+                            self.merged_hello(cursor.clone()).await?;
+                            if missed > 0 {
+                                self.gap(trimmed(missed)).await?;
+                            }
+                            for entry in &backfill {
+                                self.batch.push(entry);
+                                if self.batch.is_full() {
+                                    // Before `cursor`: resuming from here would skip the rest.
+                                    self.flush().await?;
+                                }
+                            }
+                            self.flush_at(&cursor).await?;
+                            self.send(&ServerMessage::Live).await?;
+                            if !query.follow {
+                                self.close(CLOSE_NORMAL, "complete").await;
+                                return Ok(());
+                            }
+                        }
+                        Event::Entries { entries, cursor } => {
+                            for (id, entry) in &entries {
+                                if self.filter.matches(entry) {
+                                    self.batch.push(entry);
+                                    if self.batch.is_full() {
+                                        self.flush_at(id).await?;
+                                    }
+                                }
+                            }
+                            self.flush_at(&cursor).await?;
+                        }
+                        Event::Missed { missed } => self.gap(trimmed(missed)).await?,
+                        Event::Down(error) => {
+                            if !down {
+                                let message = format!(
+                                    "Redis does not answer ({error}); the merged stream resumes where it was once it does"
+                                );
+                                self.send(&ServerMessage::Error { message }).await?;
+                            }
+                            down = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn merged_hello(&mut self, cursor: String) -> Result<(), Gone> {
+        let hello = Hello {
+            protocol: PROTOCOL_VERSION,
+            server: self.shared.config.server_name.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            instance: self.shared.emitter.instance().map(str::to_owned),
+            boot: self.shared.history.identity().to_owned(),
+            // Seqs are each instance's own; the merged stream's position is the cursor.
+            newest_seq: None,
+            oldest_seq: None,
+            oldest_time: None,
+            cursor: Some(cursor),
+        };
+        self.send(&ServerMessage::Hello(hello)).await
+    }
+
+    /// Sends the batch, if any, with the cursor after it.
+    async fn flush_at(&mut self, cursor: &str) -> Result<(), Gone> {
+        match self.batch.take_with_cursor(Some(cursor)) {
+            Some(frame) => self.send_raw(Message::Text(frame.into())).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// Entries Redis does not hold for this viewer: trimmed, or never published.
+fn trimmed(missed: u64) -> Gap {
+    Gap {
+        missed,
+        from_seq: None,
+        to_seq: None,
+        reason: GapReason::Evicted,
+    }
+}
