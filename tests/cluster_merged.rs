@@ -342,6 +342,20 @@ async fn entries_an_instance_never_got_into_redis_are_a_counted_gap_for_merged_v
     redis.kill();
     b.write_lines((0..50).map(|i| format!("during {i}")));
     b.process.wait_stderr("is down");
+    // All 50 stamped while Redis is away (a plain line is held briefly in case a continuation
+    // follows, so the last may come a moment after the others): 40 over the buffer of 10.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let health = http(b.addr, "GET", "/healthz", &[], b"").await.json();
+        if health["redis"]["overflow"].as_u64() >= Some(40) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "b never held 50: {health}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     redis.restart();
     b.process.wait_stderr("is back");
     a.write_lines(["a after"]);
