@@ -367,6 +367,7 @@ impl App {
             &row,
             &self.names,
             self.search.regex.as_ref(),
+            self.search.scope,
             self.search.only_matches,
         );
         self.search.matches += usize::from(class == Some(true));
@@ -385,13 +386,7 @@ impl App {
         if let Row::Entry(entry) = row {
             self.stats.levels[entry.level().index()] -= 1;
             self.names.remove(entry.names());
-            if shown
-                && self
-                    .search
-                    .regex
-                    .as_ref()
-                    .is_some_and(|re| re.is_match(entry.message()))
-            {
+            if shown && self.search.is_match(&entry) {
                 self.search.matches = self.search.matches.saturating_sub(1);
             }
         }
@@ -401,10 +396,10 @@ impl App {
     pub(crate) fn refilter(&mut self) {
         let (filter, names, search) = (&self.filter, &self.names, &self.search);
         let regex = search.regex.as_ref();
-        let only = search.only_matches;
+        let (scope, only) = (search.scope, search.only_matches);
         self.search.matches = self.buffer.rebuild(|| {
             let regex = regex.cloned();
-            move |row: &Row| filter.classify(row, names, regex.as_ref(), only)
+            move |row: &Row| filter.classify(row, names, regex.as_ref(), scope, only)
         });
         self.search.counted = true;
         self.stale = false;

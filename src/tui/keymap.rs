@@ -53,6 +53,8 @@ pub(crate) enum Action {
     NextMatch,
     PrevMatch,
     ToggleOnlyMatches,
+    /// Search the message only, or the message and `meta` values.
+    ToggleSearchScope,
     OpenDetail,
     /// In the detail: show the next (positive: newer) or previous entry of the view.
     DetailStep(i8),
@@ -169,7 +171,8 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(&[Normal], &[Char('5')], Action::ToggleLevel(Level::Error), "show / hide error"),
     bind(&[Normal], &[Char('6')], Action::ToggleLevel(Level::Fatal), "show / hide fatal"),
     bind(&[Normal], &[Char('s')], Action::OpenPicker, "pick sources, instances and regions"),
-    bind(&[Normal], &[Char('/')], Action::StartSearch, "search messages (regex)"),
+    bind(&[Normal], &[Char('/')], Action::StartSearch, "search (regex)"),
+    bind(&[Normal], &[Char('m')], Action::ToggleSearchScope, "search: message only / message + fields"),
     bind(&[Normal], &[Char('n')], Action::NextMatch, "next match (newer)"),
     bind(&[Normal], &[Char('N')], Action::PrevMatch, "previous match (older)"),
     bind(&[Normal], &[Char('f')], Action::ToggleOnlyMatches, "show only matching entries / all"),
@@ -188,6 +191,7 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(&[Normal], &[Char('q'), Ctrl('c')], Action::Quit, "quit"),
     bind(&[Search], &[Code(Enter)], Action::ConfirmSearch, "confirm (a scrolled view jumps to the nearest match)"),
     bind(&[Search], &[Code(Esc)], Action::CancelSearch, "clear the search"),
+    bind(&[Search], &[Code(Tab)], Action::ToggleSearchScope, "search: message only / message + fields"),
     bind(&[Picker, PickerNarrow], &[Code(Up)], Action::Up, "move up"),
     bind(&[Picker, PickerNarrow], &[Code(Down)], Action::Down, "move down"),
     bind(&[Picker, PickerNarrow], &[Char(' ')], Action::PickerToggle, "show / hide the highlighted one"),

@@ -85,6 +85,17 @@ impl App {
                     self.notify("no search to filter by: press / first");
                 }
             }
+            Action::ToggleSearchScope => {
+                self.search.scope = self.search.scope.toggled();
+                // With a search in force the status bar already says which; without one, say it
+                // once so the key is not silent.
+                if self.search.regex.is_some() {
+                    self.refilter();
+                } else {
+                    let label = self.search.scope.label();
+                    self.notify(format!("the next search matches: {label}"));
+                }
+            }
             Action::OpenDetail => match self.selected_entry() {
                 Some(entry) => {
                     self.detail = Some(Detail::new(entry, self.detail_width()));

@@ -462,13 +462,13 @@ impl App {
         forward: bool,
         include_selected: bool,
     ) -> Option<(RowId, bool)> {
-        let regex = self.search.regex.as_ref()?;
+        self.search.regex.as_ref()?;
         let len = self.view_len();
         let sel = self.selected().map_or(len, |id| self.buffer.position(id));
         let hit = |pos: usize| {
             let id = self.buffer.shown_id(pos)?;
             let entry = self.buffer.get(id)?.entry()?;
-            regex.is_match(entry.message()).then_some(id)
+            self.search.is_match(entry).then_some(id)
         };
         let order: Box<dyn Iterator<Item = (usize, bool)>> = if forward {
             let from = if include_selected { sel } else { sel + 1 };

@@ -227,6 +227,20 @@ fn filter_to_matches() {
 }
 
 #[test]
+fn search_can_match_meta_values_and_the_status_bar_says_so() {
+    let mut app = streaming((110, 10), &[]);
+    press(&mut app, "/req_2");
+    press_code(&mut app, KeyCode::Enter);
+    press(&mut app, "f");
+    // `req_2` is only ever a `requestId` value: the message-only search finds nothing.
+    assert_eq!(app.shown_entries(), 0);
+    press(&mut app, "m");
+    assert_snapshot!("search_fields", draw(&app));
+    press(&mut app, "m");
+    assert_eq!(app.shown_entries(), 0, "back to the message only");
+}
+
+#[test]
 fn source_picker_lists_names_with_counts() {
     let mut app = streaming((100, 16), &[]);
     press(&mut app, "s");
