@@ -93,6 +93,13 @@ impl App {
             time: self.time,
             compact_time: width < 110 || self.time == TimeMode::Relative,
             origin_width: self.names.origin_width().min(cap),
+            fields_before: if self.fields.before {
+                self.fields.total_width()
+            } else {
+                0
+            },
+            fields_at: (!self.fields.before && !self.view.wrap && !self.fields.chosen.is_empty())
+                .then(|| width.saturating_sub(self.fields.total_width())),
             max_chars: if self.view.wrap {
                 width * self.log_height().max(1)
             } else {
@@ -105,7 +112,13 @@ impl App {
     /// A row as one unwrapped line, with search matches marked.
     pub(crate) fn row_line(&self, id: RowId, cols: &Columns, search: Option<&Regex>) -> Line {
         match self.buffer.get(id) {
-            Some(Row::Entry(entry)) => text::entry_line(&entry.view(&self.names), cols, search),
+            Some(Row::Entry(entry)) => text::entry_line(
+                &entry.view(&self.names),
+                cols,
+                search,
+                &self.fields.chosen,
+                self.fields.before,
+            ),
             Some(Row::Gap { gap, at }) => text::gap_line(gap, at, self.server_filtered, cols),
             None => Line::new(),
         }
