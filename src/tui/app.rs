@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::Event;
 use tui_input::InputRequest;
 
-pub(crate) use fields::{FieldColumn, Fields};
+pub(crate) use fields::Fields;
 pub(crate) use filter::{RequestFilter, Row, ViewFilter};
 pub(crate) use names::{Dim, NameId, Names};
 pub(crate) use picker::Picker;

@@ -17,7 +17,6 @@ use unicode_segmentation::UnicodeSegmentation;
 pub(crate) use crate::format::thousands;
 use crate::format::{TimeMode, push_sanitized, sanitize, write_string_value, write_time};
 use crate::model::Level;
-use crate::tui::app::FieldColumn;
 use crate::tui::app::stored::{EntryRef, PairValue, Pairs};
 pub(crate) use crate::tui::width::{is_printable_ascii, width};
 use crate::wire::Gap;
@@ -59,6 +58,13 @@ fn seg(class: Class, text: impl Into<String>) -> Segment {
 
 /// Tab stops in messages: every 4 columns, which keeps indented stack traces readable and narrow.
 const TAB: usize = 4;
+
+/// A `meta` field shown as a column of its own (`v`), and the column's width.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FieldColumn {
+    pub(crate) key: String,
+    pub(crate) width: usize,
+}
 
 /// How rows are laid out at the current size and settings.
 #[derive(Debug, Clone, Copy)]

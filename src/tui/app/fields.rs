@@ -7,17 +7,10 @@
 //! when a wider value arrives.
 
 use super::stored::{PairValue, Pairs};
-use crate::tui::text::{display, width};
+use crate::tui::text::{FieldColumn, display, width};
 
 /// The widest a field column grows; longer values are cut with `…`.
 pub(crate) const MAX_WIDTH: usize = 24;
-
-/// One chosen column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FieldColumn {
-    pub(crate) key: String,
-    pub(crate) width: usize,
-}
 
 /// The chosen columns, and the list that chooses them while it is open.
 #[derive(Debug, Default)]
