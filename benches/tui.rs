@@ -37,6 +37,17 @@ fn tui(c: &mut Criterion) {
             fixture.escape();
         })
     });
+    // The same with `m`: the pattern also tried against every meta value of every row.
+    fixture.press('m');
+    group.bench_function("search_fields_enter_then_esc", |b| {
+        b.iter(|| {
+            fixture.press('/');
+            fixture.press('x');
+            fixture.enter();
+            fixture.escape();
+        })
+    });
+    fixture.press('m');
     fixture.press('s');
     fixture.press(' ');
     fixture.press(' ');

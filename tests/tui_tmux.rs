@@ -443,3 +443,52 @@ fn logs_json_on_a_terminal_warns_once() {
     let quiet = std::fs::read_to_string(&piped).unwrap();
     assert!(!quiet.contains("raw"), "stderr when piped: {quiet:?}");
 }
+
+#[test]
+fn search_reaches_meta_values_and_a_field_becomes_a_column() {
+    if !tmux_available() {
+        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+        return;
+    }
+    let scratch = TempDir::new("tui-fields");
+    let path = scratch.path().join("app.ndjson");
+    let with_user = |n: u32, message: &str, user: &str| {
+        format!(
+            r#"{{"timestamp":"2026-02-05T18:13:{n:02}.000Z","level":"info","source":"api","message":"{message}","meta":{{"userId":"{user}"}}}}"#
+        )
+    };
+    let lines = [
+        with_user(1, "checkout started", "u_1001"),
+        with_user(2, "checkout paid", "u_2002"),
+        line(3, "info", "cache warmed"),
+    ];
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let tmux = Tmux::start(&scratch, &shell(&format!("--file {}", quoted(&path))));
+    tmux.wait_for("the entries", |s| s.contains("cache warmed"));
+    tmux.keys(&["/"]);
+    tmux.type_text("u_2002");
+    tmux.keys(&["Enter", "f"]);
+    tmux.wait_for("no message matching", |s| {
+        s.contains("0 matches") && s.contains("search: message ") && !s.contains("checkout paid")
+    });
+    tmux.keys(&["m"]);
+    let found = tmux.wait_for("the entry found by its userId", |s| {
+        s.contains("1 match") && s.contains("search: message + fields")
+    });
+    assert!(
+        found.contains("checkout paid") && !found.contains("checkout started"),
+        "{found}"
+    );
+    // The search cleared, `userId` (the only key) becomes a column: its value, and no `userId=`.
+    tmux.keys(&["Escape", "v"]);
+    tmux.wait_for("the field list", |s| {
+        s.contains("Field columns") && s.contains("userId")
+    });
+    tmux.keys(&["Space", "Enter"]);
+    let columns = tmux.wait_for("the column", |s| {
+        s.contains("u_1001") && !s.contains("Field columns")
+    });
+    assert!(!columns.contains("userId="), "{columns}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("vg to quit", |s| s.contains("vg exited 0"));
+}

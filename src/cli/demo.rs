@@ -4,6 +4,7 @@
 //! the address, so the caller can open a viewer on it (the TUI) or just print the URL. The history
 //! is seeded with the last couple of minutes, so a viewer has something to show immediately.
 
+mod pace;
 mod world;
 
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use self::pace::Pace;
 use self::world::World;
 use super::serve::{bind, shutdown_signal};
 use crate::cli::{Cli, Command, DemoArgs, TuiArgs};
@@ -57,15 +59,17 @@ impl Demo {
         let server = tokio::spawn(serve(listener, gateway.router(), gateway, async {
             let _ = stopped.await;
         }));
-        let mut world = World::new(rand::random());
+        let seed = rand::random();
+        let mut world = World::new(seed);
         // A data dir that already holds a stream continues it instead of making up the past again.
         if !continued {
             seed_history(&emitter, &mut world, args.rate);
         }
-        // Every feature within the first minute: a burst (with its 503s and stack traces) by 30 s,
-        // one machine's restart by 45 s; slow queries come all along.
-        world.schedule_restart(Utc::now() + chrono::TimeDelta::seconds(rand::random_range(35..45)));
-        let workload = tokio::spawn(workload(emitter.clone(), world, args.rate));
+        // Every feature within the first minute (see `Pace::new`).
+        let pace = Pace::new(seed, args.rate);
+        let restart = chrono::TimeDelta::from_std(pace.restart_after()).unwrap_or_default();
+        world.schedule_restart(Utc::now() + restart);
+        let workload = tokio::spawn(workload(emitter.clone(), world, pace));
         Ok(Demo {
             addr,
             emitter,
@@ -140,24 +144,18 @@ fn seed_history(emitter: &Emitter, world: &mut World, rate: u32) {
     }
 }
 
-/// Emits about `rate` entries a second with some jitter, and now and then an incident.
-async fn workload(emitter: Emitter, mut world: World, rate: u32) {
+/// Emits what the pace calls for at each tick: about the rate with some jitter, and now and then an
+/// incident.
+async fn workload(emitter: Emitter, mut world: World, mut pace: Pace) {
     let mut tick = tokio::time::interval(TICK);
-    let mut budget = 0.0f64;
-    let mut next_burst = Instant::now() + Duration::from_secs(rand::random_range(15..30));
-    let mut burst_until = Instant::now();
+    let start = Instant::now();
+    let mut last = start;
     loop {
         tick.tick().await;
         let now = Instant::now();
-        if now >= next_burst {
-            burst_until = now + Duration::from_secs(rand::random_range(4..10));
-            next_burst = burst_until + Duration::from_secs(rand::random_range(40..90));
-        }
-        let burst = now < burst_until;
-        let boost = if burst { 2.5 } else { 1.0 };
-        budget += f64::from(rate) * TICK.as_secs_f64() * boost * rand::random_range(0.3..1.7);
-        while budget >= 1.0 {
-            budget -= 1.0;
+        let (count, burst) = pace.tick(now - start, now - last);
+        last = now;
+        for _ in 0..count {
             emitter.emit(world.entry(Utc::now(), burst));
         }
     }

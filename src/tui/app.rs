@@ -7,6 +7,7 @@
 
 mod actions;
 mod export;
+mod fields;
 mod filter;
 mod names;
 mod picker;
@@ -23,6 +24,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::Event;
 use tui_input::InputRequest;
 
+pub(crate) use fields::Fields;
 pub(crate) use filter::{RequestFilter, Row, ViewFilter};
 pub(crate) use names::{Dim, NameId, Names};
 pub(crate) use picker::Picker;
@@ -138,6 +140,8 @@ pub(crate) struct App {
     pub(crate) search: Search,
     pub(crate) view: View,
     pub(crate) picker: Picker,
+    /// Meta fields shown as columns (`v`).
+    pub(crate) fields: Fields,
     pub(crate) detail: Option<Detail>,
     pub(crate) help_scroll: usize,
     pub(crate) mode: Mode,
@@ -195,6 +199,7 @@ impl App {
             search,
             view: View::default(),
             picker: Picker::default(),
+            fields: Fields::default(),
             detail: None,
             help_scroll: 0,
             gap_rows: std::collections::VecDeque::new(),
@@ -275,7 +280,7 @@ impl App {
                 }
                 self.picker.cursor = 0;
             }
-            Mode::Normal | Mode::Detail | Mode::Help => return,
+            Mode::Normal | Mode::Detail | Mode::Help | Mode::Fields => return,
         }
         self.dirty = true;
     }
@@ -356,17 +361,14 @@ impl App {
         let level = entry.level;
         let names = self.names.add(&entry);
         let fixed = self.filter.fixed.matches(&entry);
-        let row = Row::Entry(Stored::new(
-            entry,
-            names,
-            &self.names,
-            fixed,
-            &mut self.scratch,
-        ));
+        let stored = Stored::new(entry, names, &self.names, fixed, &mut self.scratch);
+        self.fields.widen(stored.meta());
+        let row = Row::Entry(stored);
         let class = self.filter.classify(
             &row,
             &self.names,
             self.search.regex.as_ref(),
+            self.search.scope,
             self.search.only_matches,
         );
         self.search.matches += usize::from(class == Some(true));
@@ -385,13 +387,7 @@ impl App {
         if let Row::Entry(entry) = row {
             self.stats.levels[entry.level().index()] -= 1;
             self.names.remove(entry.names());
-            if shown
-                && self
-                    .search
-                    .regex
-                    .as_ref()
-                    .is_some_and(|re| re.is_match(entry.message()))
-            {
+            if shown && self.search.is_match(&entry) {
                 self.search.matches = self.search.matches.saturating_sub(1);
             }
         }
@@ -401,10 +397,10 @@ impl App {
     pub(crate) fn refilter(&mut self) {
         let (filter, names, search) = (&self.filter, &self.names, &self.search);
         let regex = search.regex.as_ref();
-        let only = search.only_matches;
+        let (scope, only) = (search.scope, search.only_matches);
         self.search.matches = self.buffer.rebuild(|| {
             let regex = regex.cloned();
-            move |row: &Row| filter.classify(row, names, regex.as_ref(), only)
+            move |row: &Row| filter.classify(row, names, regex.as_ref(), scope, only)
         });
         self.search.counted = true;
         self.stale = false;

@@ -106,6 +106,11 @@ impl<T> Buffer<T> {
         self.rows.get(usize::try_from(offset).ok()?)
     }
 
+    /// Every row held, oldest first, shown or not.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+        self.rows.iter()
+    }
+
     /// How many rows the view shows.
     pub(crate) fn shown_len(&self) -> usize {
         self.index.len()

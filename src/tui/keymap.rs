@@ -24,6 +24,8 @@ pub(crate) enum Mode {
     Detail,
     /// The help overlay.
     Help,
+    /// The list of meta fields to show as columns.
+    Fields,
 }
 
 /// Everything a key or the mouse can ask for.
@@ -53,6 +55,8 @@ pub(crate) enum Action {
     NextMatch,
     PrevMatch,
     ToggleOnlyMatches,
+    /// Search the message only, or the message and `meta` values.
+    ToggleSearchScope,
     OpenDetail,
     /// In the detail: show the next (positive: newer) or previous entry of the view.
     DetailStep(i8),
@@ -72,6 +76,12 @@ pub(crate) enum Action {
     PickerStartNarrow,
     PickerNarrowEdit(InputRequest),
     PickerCancelNarrow,
+    /// Open the list of meta fields to show as columns.
+    OpenFields,
+    /// Show the highlighted field as a column, or stop.
+    FieldToggle,
+    /// Field columns before the message, or after it.
+    FieldPlacement,
 }
 
 /// A key as the table writes it.
@@ -128,7 +138,7 @@ pub(crate) struct Binding {
 
 use Key::{Char, Code, Ctrl};
 use KeyCode::{BackTab, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up};
-use Mode::{Detail, Help, Normal, Picker, PickerNarrow, Search};
+use Mode::{Detail, Fields, Help, Normal, Picker, PickerNarrow, Search};
 
 const fn bind(
     modes: &'static [Mode],
@@ -169,7 +179,8 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(&[Normal], &[Char('5')], Action::ToggleLevel(Level::Error), "show / hide error"),
     bind(&[Normal], &[Char('6')], Action::ToggleLevel(Level::Fatal), "show / hide fatal"),
     bind(&[Normal], &[Char('s')], Action::OpenPicker, "pick sources, instances and regions"),
-    bind(&[Normal], &[Char('/')], Action::StartSearch, "search messages (regex)"),
+    bind(&[Normal], &[Char('/')], Action::StartSearch, "search (regex)"),
+    bind(&[Normal], &[Char('m')], Action::ToggleSearchScope, "search: message only / message + fields"),
     bind(&[Normal], &[Char('n')], Action::NextMatch, "next match (newer)"),
     bind(&[Normal], &[Char('N')], Action::PrevMatch, "previous match (older)"),
     bind(&[Normal], &[Char('f')], Action::ToggleOnlyMatches, "show only matching entries / all"),
@@ -180,6 +191,7 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(&[Detail], &[Code(Right), Char('l')], Action::DetailStep(1), "next entry (newer)"),
     bind(&[Detail], &[Code(Left), Char('h')], Action::DetailStep(-1), "previous entry (older)"),
     bind(&[Detail], &[Char('r')], Action::FilterRequest, "close and show only this entry's requestId / all"),
+    bind(&[Normal], &[Char('v')], Action::OpenFields, "choose meta fields to show as columns"),
     bind(&[Normal], &[Char('t')], Action::CycleTime, "time: UTC / local / relative"),
     bind(&[Normal], &[Char('w')], Action::ToggleWrap, "wrap long lines on / off"),
     bind(&[Normal], &[Char('e')], Action::Export, "export the entries shown to an NDJSON file"),
@@ -188,6 +200,7 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(&[Normal], &[Char('q'), Ctrl('c')], Action::Quit, "quit"),
     bind(&[Search], &[Code(Enter)], Action::ConfirmSearch, "confirm (a scrolled view jumps to the nearest match)"),
     bind(&[Search], &[Code(Esc)], Action::CancelSearch, "clear the search"),
+    bind(&[Search], &[Code(Tab)], Action::ToggleSearchScope, "search: message only / message + fields"),
     bind(&[Picker, PickerNarrow], &[Code(Up)], Action::Up, "move up"),
     bind(&[Picker, PickerNarrow], &[Code(Down)], Action::Down, "move down"),
     bind(&[Picker, PickerNarrow], &[Char(' ')], Action::PickerToggle, "show / hide the highlighted one"),
@@ -200,6 +213,11 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(&[PickerNarrow], &[Code(Esc)], Action::PickerCancelNarrow, "clear the typed text (when some is typed)"),
     bind(&[Picker, PickerNarrow], &[Code(Enter)], Action::Close, "close, keeping the choices"),
     bind(&[Picker], &[Code(Esc)], Action::Close, "close (with nothing typed)"),
+    bind(&[Fields], &[Code(Up), Char('k')], Action::Up, "move up"),
+    bind(&[Fields], &[Code(Down), Char('j')], Action::Down, "move down"),
+    bind(&[Fields], &[Char(' ')], Action::FieldToggle, "show / hide the highlighted field as a column"),
+    bind(&[Fields], &[Char('b')], Action::FieldPlacement, "columns before / after the message"),
+    bind(&[Fields], &[Code(Enter), Code(Esc), Char('v'), Char('q')], Action::Close, "close, keeping the choices"),
     bind(&[Detail], &[Code(Enter), Code(Esc), Char('q')], Action::Close, "close"),
     bind(&[Help], &[Code(Esc), Char('?'), Char('q')], Action::Close, "close"),
 ];
@@ -227,7 +245,7 @@ pub(crate) fn action(mode: Mode, key: KeyEvent) -> Action {
             Some(InputRequest::InsertChar(c)) => Action::PickerType(c),
             _ => Action::Nothing,
         },
-        Normal | Detail | Help => Action::Nothing,
+        Normal | Detail | Help | Fields => Action::Nothing,
     }
 }
 
@@ -250,18 +268,19 @@ pub(crate) fn mouse_action(mode: Mode, event: MouseEvent) -> Action {
 fn wheel_help(modes: &[Mode]) -> Option<&'static str> {
     match modes.first()? {
         Normal | Detail | Help => Some("scroll three rows"),
-        Picker | PickerNarrow => Some("move up / down"),
+        Picker | PickerNarrow | Fields => Some("move up / down"),
         Search => None,
     }
 }
 
 /// A section of the help overlay: a title and `(keys, what they do)` lines.
 pub(crate) fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
-    let sections: [(&str, &[Mode]); 5] = [
+    let sections: [(&str, &[Mode]); 6] = [
         ("Log view", &[Normal]),
         ("Search (after /)", &[Search]),
         ("Picker (after s)", &[Picker, PickerNarrow]),
         ("Entry detail (after enter)", &[Detail]),
+        ("Field columns (after v)", &[Fields]),
         ("This help", &[Help]),
     ];
     sections

@@ -31,6 +31,8 @@ pub(crate) enum Class {
     /// Part of a message that matches the search.
     Match,
     Meta,
+    /// A meta field shown as a column of its own.
+    Field,
     Gap,
     /// Labels in the detail view.
     Label,
@@ -57,6 +59,13 @@ fn seg(class: Class, text: impl Into<String>) -> Segment {
 /// Tab stops in messages: every 4 columns, which keeps indented stack traces readable and narrow.
 const TAB: usize = 4;
 
+/// A `meta` field shown as a column of its own (`v`), and the column's width.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FieldColumn {
+    pub(crate) key: String,
+    pub(crate) width: usize,
+}
+
 /// How rows are laid out at the current size and settings.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Columns {
@@ -65,6 +74,11 @@ pub(crate) struct Columns {
     pub(crate) compact_time: bool,
     /// Width of the `source[instance] region` column; 0 hides it.
     pub(crate) origin_width: usize,
+    /// Width of the meta-field columns when they come before the message; 0 otherwise.
+    pub(crate) fields_before: usize,
+    /// Where the meta-field columns start when they come after the message on unwrapped rows: at the
+    /// right edge, so they line up. `None` puts them right after the rest of the row (wrapped rows).
+    pub(crate) fields_at: Option<usize>,
     /// Characters of a message worth laying out: more could never be seen.
     pub(crate) max_chars: usize,
     /// "Now", for relative times.
@@ -90,7 +104,7 @@ impl Columns {
         } else {
             0
         };
-        self.time_width() + 1 + 5 + 1 + origin
+        self.time_width() + 1 + 5 + 1 + origin + self.fields_before
     }
 
     fn write_time(&self, out: &mut String, ts: &DateTime<Utc>) {
@@ -178,9 +192,17 @@ fn prefix(text: &str, n: usize) -> (&str, bool) {
     }
 }
 
-/// One log entry as a row: time, level, origin, message (with search matches marked), meta. Only the
-/// rows on screen get this far, and nothing here parses: `meta` was decoded when the entry arrived.
-pub(crate) fn entry_line(entry: &EntryRef, cols: &Columns, search: Option<&Regex>) -> Line {
+/// One log entry as a row: time, level, origin, message (with search matches marked), meta; the
+/// chosen meta fields as aligned columns before or after the message (`before`), and not again
+/// among the rest of meta. Only the rows on screen get this far, and nothing here parses: `meta` was
+/// decoded when the entry arrived.
+pub(crate) fn entry_line(
+    entry: &EntryRef,
+    cols: &Columns,
+    search: Option<&Regex>,
+    fields: &[FieldColumn],
+    before: bool,
+) -> Line {
     let mut line = Vec::with_capacity(8);
     let mut time = String::with_capacity(24);
     cols.write_time(&mut time, &entry.timestamp);
@@ -196,15 +218,55 @@ pub(crate) fn entry_line(entry: &EntryRef, cols: &Columns, search: Option<&Regex
             fit_origin(entry, cols.origin_width) + " ",
         ));
     }
+    if before {
+        push_fields(&mut line, entry.meta, fields);
+    }
     let (message, cut) = prefix(entry.message, cols.max_chars);
     push_message(&mut line, message, search);
     if cut {
         line.push(seg(Class::Meta, "…"));
     }
-    if !entry.meta.is_empty() {
-        line.push(seg(Class::Meta, meta_text(entry.meta, cols.max_chars)));
+    let rest = meta_text(entry.meta, cols.max_chars, fields);
+    if !rest.is_empty() {
+        line.push(seg(Class::Meta, rest));
+    }
+    if !before && !fields.is_empty() {
+        match cols.fields_at {
+            Some(at) => {
+                fit_line(&mut line, at.saturating_sub(1));
+                line.push(seg(Class::Plain, " "));
+            }
+            None => line.push(seg(Class::Plain, "  ")),
+        }
+        push_fields(&mut line, entry.meta, fields);
     }
     line
+}
+
+/// Cuts `line` to `columns` (the last visible character becoming `…`) or pads it to them.
+fn fit_line(line: &mut Line, columns: usize) {
+    let mut used = 0;
+    for i in 0..line.len() {
+        let w = width(&line[i].text);
+        if used + w > columns {
+            line[i].text = fit(&line[i].text, columns - used);
+            line.truncate(i + 1);
+            return;
+        }
+        used += w;
+    }
+    line.push(seg(Class::Plain, " ".repeat(columns - used)));
+}
+
+/// The chosen fields' values, each padded or cut to its column and followed by a space; blank where
+/// the entry has no such field.
+fn push_fields(line: &mut Line, meta: Pairs<'_>, fields: &[FieldColumn]) {
+    for column in fields {
+        let value = meta
+            .get(&column.key)
+            .map_or(String::new(), |v| display(v.text()));
+        line.push(seg(Class::Field, fit(&value, column.width) + " "));
+    }
 }
 
 /// `source[instance] region` in exactly `columns`, as `vg logs` writes it (the instance id shortened).
@@ -259,10 +321,16 @@ fn push_message(line: &mut Line, message: &str, search: Option<&Regex>) {
 /// Meta as `key=value` pairs after two spaces, stopping once past `limit` bytes, and with any one key
 /// or value cut at `limit` characters: what lies beyond could never be on screen, and a huge meta must
 /// not slow a frame.
-fn meta_text(meta: Pairs<'_>, limit: usize) -> String {
+fn meta_text(meta: Pairs<'_>, limit: usize, columns: &[FieldColumn]) -> String {
+    if meta.is_empty() {
+        return String::new();
+    }
     // About the size it will reach, so it is not grown a few bytes at a time.
     let mut out = String::with_capacity(meta.encoded_len().min(limit) + 16);
-    for (i, (key, value)) in meta.iter().enumerate() {
+    let rest = meta
+        .iter()
+        .filter(|(key, _)| !columns.iter().any(|c| c.key == *key));
+    for (i, (key, value)) in rest.enumerate() {
         if out.len() > limit {
             out.push_str(" …");
             break;
@@ -284,6 +352,9 @@ fn meta_text(meta: Pairs<'_>, limit: usize) -> String {
         if cut {
             out.push('…');
         }
+    }
+    if out.is_empty() {
+        return out;
     }
     // Tab stops count from the start of the pairs, not of the row.
     let mut shown = String::with_capacity(out.len() + 2);
@@ -366,6 +437,8 @@ mod tests {
             time: TimeMode::Utc,
             compact_time: true,
             origin_width: 8,
+            fields_before: 0,
+            fields_at: None,
             max_chars: 1000,
             now: Utc::now(),
         }
@@ -381,7 +454,7 @@ mod tests {
 
     fn line_of(entry: LogEntry, search: Option<&Regex>) -> Line {
         let (names, stored) = crate::tui::app::stored_alone(entry);
-        entry_line(&stored.view(&names), &cols(), search)
+        entry_line(&stored.view(&names), &cols(), search, &[], false)
     }
 
     fn text(line: &[Segment]) -> String {
@@ -443,7 +516,7 @@ mod tests {
         let json = r#"{"k\u001b[2J":"v\u001b]0;pwned\u0007\u202eevil","nl":"a\r\nb","nested":{"x":"\u001b[8m"}}"#;
         let e = with_meta(json);
         let (names, stored) = crate::tui::app::stored_alone(e.clone());
-        let line = entry_line(&stored.view(&names), &cols(), None);
+        let line = entry_line(&stored.view(&names), &cols(), None, &[], false);
         let meta = meta_of(&line);
         // A bare value is escaped as a message is; a quoted one and a nested one as JSON escapes them.
         assert_eq!(

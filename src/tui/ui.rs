@@ -2,6 +2,7 @@
 //! screen are turned into cells, so a frame costs the same with a hundred entries buffered or a million.
 
 mod detail;
+mod fields;
 mod header;
 mod help;
 mod log_view;
@@ -31,6 +32,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame) {
         Mode::Picker | Mode::PickerNarrow => picker::render(app, layout::overlay(area), frame),
         Mode::Detail => detail::render(app, layout::overlay(area), frame.buffer_mut()),
         Mode::Help => help::render(app, layout::overlay(area), frame.buffer_mut()),
+        Mode::Fields => fields::render(app, layout::overlay(area), frame.buffer_mut()),
         Mode::Normal | Mode::Search => {}
     }
 }

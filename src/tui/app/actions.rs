@@ -85,6 +85,23 @@ impl App {
                     self.notify("no search to filter by: press / first");
                 }
             }
+            Action::ToggleSearchScope => {
+                self.search.scope = self.search.scope.toggled();
+                // With a search in force the status bar already says which; without one, say it
+                // once so the key is not silent.
+                if self.search.regex.is_some() {
+                    self.refilter();
+                } else {
+                    let label = self.search.scope.label();
+                    self.notify(format!("the next search matches: {label}"));
+                }
+            }
+            Action::OpenFields => self.open_fields(),
+            Action::FieldToggle => self.toggle_field(),
+            Action::FieldPlacement => {
+                self.fields.before ^= true;
+                self.view_changed();
+            }
             Action::OpenDetail => match self.selected_entry() {
                 Some(entry) => {
                     self.detail = Some(Detail::new(entry, self.detail_width()));
@@ -167,6 +184,7 @@ impl App {
                 self.help_scroll = from.saturating_add_signed(delta).min(max);
             }
             Mode::Picker | Mode::PickerNarrow => self.picker_move(delta.signum()),
+            Mode::Fields => self.fields.move_cursor(delta.signum()),
             Mode::Search => {}
         }
     }

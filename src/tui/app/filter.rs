@@ -9,6 +9,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::Names;
+use super::search::Scope;
 use super::stored::{Pairs, Stored};
 use crate::filter::Filter;
 use crate::wire::Gap;
@@ -70,6 +71,7 @@ impl ViewFilter {
         row: &Row,
         names: &Names,
         search: Option<&Regex>,
+        scope: Scope,
         only_matches: bool,
     ) -> Option<bool> {
         let Row::Entry(entry) = row else {
@@ -85,7 +87,7 @@ impl ViewFilter {
         if !shown {
             return None;
         }
-        let matched = search.is_some_and(|re| re.is_match(entry.message()));
+        let matched = search.is_some_and(|re| scope.hits(re, entry));
         (matched || !only_matches || search.is_none()).then_some(matched)
     }
 }

@@ -7,11 +7,50 @@
 //!
 //! "Only matches" belongs to the search: it survives retyping the pattern (`ctrl-u`, then a new one)
 //! but ends with the search, on `esc` or on `enter` with nothing typed.
+//!
+//! The [`Scope`] (message only, or message and `meta` values) is a preference, not part of one
+//! search: it stays as set for the rest of the session.
 
 use regex::Regex;
 use tui_input::{Input, InputRequest};
 
+use super::stored::Stored;
 use crate::filter::regex_error_line;
+
+/// What a search pattern is matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Scope {
+    /// The message only.
+    #[default]
+    Message,
+    /// The message and every top-level `meta` value.
+    Fields,
+}
+
+impl Scope {
+    pub(crate) fn toggled(self) -> Scope {
+        match self {
+            Scope::Message => Scope::Fields,
+            Scope::Fields => Scope::Message,
+        }
+    }
+
+    /// How the status bar names it.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Scope::Message => "message",
+            Scope::Fields => "message + fields",
+        }
+    }
+
+    /// Whether `regex` matches `entry` within this scope. Field values are matched as the row keeps
+    /// them (a string unescaped, anything else as compact JSON, so `5\d\d` finds a status code and
+    /// `"` need not be escaped): walking the stored pairs, with nothing parsed or re-serialized.
+    pub(crate) fn hits(self, regex: &Regex, entry: &Stored) -> bool {
+        regex.is_match(entry.message())
+            || (self == Scope::Fields && entry.meta().iter().any(|(_, v)| regex.is_match(v.text())))
+    }
+}
 
 /// The search state.
 #[derive(Debug, Default)]
@@ -27,6 +66,8 @@ pub(crate) struct Search {
     pub(crate) matches: usize,
     /// ...if that has been counted since the pattern last changed.
     pub(crate) counted: bool,
+    /// What the pattern is matched against.
+    pub(crate) scope: Scope,
 }
 
 impl Search {
@@ -94,6 +135,13 @@ impl Search {
         self.regex.take().is_some()
     }
 
+    /// Whether the pattern in force matches `entry`; `false` with no pattern.
+    pub(crate) fn is_match(&self, entry: &Stored) -> bool {
+        self.regex
+            .as_ref()
+            .is_some_and(|re| self.scope.hits(re, entry))
+    }
+
     /// The pattern that filters rows, when showing only matches.
     pub(crate) fn filtering(&self) -> Option<&Regex> {
         self.regex.as_ref().filter(|_| self.only_matches)
@@ -138,6 +186,31 @@ mod tests {
         assert!(search.clear());
         assert!(search.regex.is_none() && search.input.value().is_empty());
         assert!(!search.clear());
+    }
+
+    #[test]
+    fn fields_scope_matches_meta_values_but_not_keys() {
+        let entry: crate::model::LogEntry = serde_json::from_str(
+            r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"api","message":"GET /users","meta":{"statusCode":503,"userId":"u_42","tags":["a\"b"]}}"#,
+        )
+        .unwrap();
+        let (_, stored) = super::super::stored::tests::stored(entry);
+        let hits = |pattern: &str, scope: Scope| scope.hits(&Regex::new(pattern).unwrap(), &stored);
+        assert!(hits("users", Scope::Message) && hits("users", Scope::Fields));
+        assert!(!hits("u_42", Scope::Message));
+        assert!(hits("u_42", Scope::Fields), "a string value, unescaped");
+        assert!(hits("^5\\d\\d$", Scope::Fields), "a number, as its JSON");
+        assert!(
+            hits(r#"a\\"b"#, Scope::Fields),
+            "nested values as compact JSON"
+        );
+        assert!(!hits("statusCode", Scope::Fields), "keys are not values");
+        let mut search = Search::with_pattern("u_4", false);
+        assert!(!search.is_match(&stored));
+        search.scope = search.scope.toggled();
+        assert!(search.is_match(&stored));
+        search.clear();
+        assert_eq!(search.scope, Scope::Fields, "the scope outlives the search");
     }
 
     #[test]

@@ -93,6 +93,13 @@ impl App {
             time: self.time,
             compact_time: width < 110 || self.time == TimeMode::Relative,
             origin_width: self.names.origin_width().min(cap),
+            fields_before: if self.fields.before {
+                self.fields.total_width()
+            } else {
+                0
+            },
+            fields_at: (!self.fields.before && !self.view.wrap && !self.fields.chosen.is_empty())
+                .then(|| width.saturating_sub(self.fields.total_width())),
             max_chars: if self.view.wrap {
                 width * self.log_height().max(1)
             } else {
@@ -105,7 +112,13 @@ impl App {
     /// A row as one unwrapped line, with search matches marked.
     pub(crate) fn row_line(&self, id: RowId, cols: &Columns, search: Option<&Regex>) -> Line {
         match self.buffer.get(id) {
-            Some(Row::Entry(entry)) => text::entry_line(&entry.view(&self.names), cols, search),
+            Some(Row::Entry(entry)) => text::entry_line(
+                &entry.view(&self.names),
+                cols,
+                search,
+                &self.fields.chosen,
+                self.fields.before,
+            ),
             Some(Row::Gap { gap, at }) => text::gap_line(gap, at, self.server_filtered, cols),
             None => Line::new(),
         }
@@ -462,13 +475,13 @@ impl App {
         forward: bool,
         include_selected: bool,
     ) -> Option<(RowId, bool)> {
-        let regex = self.search.regex.as_ref()?;
+        self.search.regex.as_ref()?;
         let len = self.view_len();
         let sel = self.selected().map_or(len, |id| self.buffer.position(id));
         let hit = |pos: usize| {
             let id = self.buffer.shown_id(pos)?;
             let entry = self.buffer.get(id)?.entry()?;
-            regex.is_match(entry.message()).then_some(id)
+            self.search.is_match(entry).then_some(id)
         };
         let order: Box<dyn Iterator<Item = (usize, bool)>> = if forward {
             let from = if include_selected { sel } else { sel + 1 };

@@ -128,6 +128,16 @@ fn parts(app: &App) -> Vec<Part> {
             vec![Span::styled(format!("filters: {filters}"), theme::key())],
         ));
     }
+    // What `/` matches against (`m` toggles it), whenever a search is being typed or in force.
+    if app.search.regex.is_some() || app.mode == crate::tui::keymap::Mode::Search {
+        parts.push(part(
+            3,
+            vec![Span::styled(
+                format!("search: {}", app.search.scope.label()),
+                theme::key(),
+            )],
+        ));
+    }
     if let Some(target) = target {
         parts.push(part(6, vec![Span::styled(target, theme::dim())]));
     }

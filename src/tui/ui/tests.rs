@@ -227,6 +227,45 @@ fn filter_to_matches() {
 }
 
 #[test]
+fn search_can_match_meta_values_and_the_status_bar_says_so() {
+    let mut app = streaming((110, 10), &[]);
+    press(&mut app, "/req_2");
+    press_code(&mut app, KeyCode::Enter);
+    press(&mut app, "f");
+    // `req_2` is only ever a `requestId` value: the message-only search finds nothing.
+    assert_eq!(app.shown_entries(), 0);
+    press(&mut app, "m");
+    assert_snapshot!("search_fields", draw(&app));
+    press(&mut app, "m");
+    assert_eq!(app.shown_entries(), 0, "back to the message only");
+}
+
+#[test]
+fn chosen_meta_fields_show_as_aligned_columns_after_or_before_the_message() {
+    let mut app = streaming((110, 14), &[]);
+    press(&mut app, "v");
+    // Offered: the keys the buffer holds, most common first (requestId 3, status 2, method 1).
+    assert_snapshot!("fields_list", draw(&app));
+    press(&mut app, " j ");
+    press_code(&mut app, KeyCode::Enter);
+    assert_snapshot!("fields_after", draw(&app));
+    press(&mut app, "vb");
+    press_code(&mut app, KeyCode::Esc);
+    assert_snapshot!("fields_before", draw(&app));
+    // Remembered: reopening the list shows them chosen, and taking one off removes its column.
+    press(&mut app, "v ");
+    press_code(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.fields
+            .chosen
+            .iter()
+            .map(|c| c.key.as_str())
+            .collect::<Vec<_>>(),
+        ["status"]
+    );
+}
+
+#[test]
 fn source_picker_lists_names_with_counts() {
     let mut app = streaming((100, 16), &[]);
     press(&mut app, "s");

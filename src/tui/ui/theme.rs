@@ -26,6 +26,7 @@ pub(crate) fn class(class: Class) -> Style {
         Class::Time | Class::Meta => Style::new().fg(Color::DarkGray),
         Class::Level(l) => level(l),
         Class::Origin => Style::new().fg(Color::Cyan),
+        Class::Field => Style::new().fg(Color::Blue),
         Class::Message | Class::Plain => Style::new(),
         Class::Match => Style::new()
             .fg(Color::Black)

@@ -104,7 +104,15 @@ impl<'a> Pairs<'a> {
     }
 }
 
-impl PairValue<'_> {
+impl<'a> PairValue<'a> {
+    /// The value as it is stored: a string unescaped, anything else as compact JSON. What a search
+    /// matches against, read in place.
+    pub(crate) fn text(self) -> &'a str {
+        match self {
+            PairValue::Str(s) | PairValue::Json(s) => s,
+        }
+    }
+
     /// The value as serde_json's.
     pub(crate) fn to_value(self) -> Value {
         match self {
