@@ -318,7 +318,7 @@ fn serve_on_every_interface_without_a_token_warns_and_prints_a_usable_url() {
         .unwrap_or_else(|| panic!("no warning: {all}"));
     assert!(
         warning.contains("anyone who can reach this port can read the logs")
-            && warning.contains("--token"),
+            && warning.contains("VG_TOKEN"),
         "{warning}"
     );
     let listening = said

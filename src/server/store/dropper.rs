@@ -2,11 +2,13 @@
 //!
 //! With a full history every `emit()` evicts one entry, and freeing it (a dozen blocks written long
 //! ago, out of cache) was most of `emit()`'s cost. The emitter collects evicted entries under the lock
-//! it already holds ([`Evicted::push`], a push onto a warm vector) and, every [`BATCH`] of them, hands
-//! the batch to a thread that frees it. The hand-off never waits: when the thread is behind (its
-//! queue of [`QUEUED`] batches is full) or could not be started, the app's thread frees the batch
-//! itself, as it did before. So memory beyond the history is bounded by `(QUEUED + 1) * BATCH`
-//! entries, and `emit()` still never blocks.
+//! it already holds ([`Evicted::push`], a push onto a warm vector) and, every [`BATCH`] of them or
+//! every [`BATCH_BYTES`] of their memory, whichever comes first, hands the batch to a thread that
+//! frees it. The hand-off never waits: when the thread is behind (its queue of [`QUEUED`] batches is
+//! full) or could not be started, the app's thread frees the batch itself, as it did before. So
+//! memory beyond the history is bounded by `QUEUED + 1` batches, each at most `BATCH` entries and
+//! `BATCH_BYTES` plus one entry (large entries are not held back waiting for 255 more), and
+//! `emit()` still never blocks.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -16,6 +18,8 @@ use crate::model::LogEntry;
 /// Evicted entries handed over at once: the wake-up of the freeing thread (a system call when it
 /// sleeps) is paid once per batch, so at most one `emit()` in this many pays it.
 pub(crate) const BATCH: usize = 256;
+/// Evicted memory (as history counts it) handed over at once, however few entries that is.
+pub(crate) const BATCH_BYTES: usize = 1 << 20;
 /// Batches that may wait for the freeing thread before the app's thread frees them itself.
 const QUEUED: usize = 4;
 
@@ -23,17 +27,23 @@ const QUEUED: usize = 4;
 #[derive(Debug, Default)]
 pub(crate) struct Evicted {
     batch: Vec<Arc<LogEntry>>,
+    bytes: usize,
 }
 
 impl Evicted {
     /// Keeps an evicted entry; returns a full batch for the caller to hand over after releasing
     /// its lock.
-    pub(crate) fn push(&mut self, entry: Arc<LogEntry>) -> Option<Vec<Arc<LogEntry>>> {
+    pub(crate) fn push(&mut self, entry: Arc<LogEntry>, size: usize) -> Option<Vec<Arc<LogEntry>>> {
         if self.batch.capacity() == 0 {
             self.batch.reserve_exact(BATCH);
         }
         self.batch.push(entry);
-        (self.batch.len() >= BATCH).then(|| std::mem::take(&mut self.batch))
+        self.bytes += size;
+        if self.batch.len() < BATCH && self.bytes < BATCH_BYTES {
+            return None;
+        }
+        self.bytes = 0;
+        Some(std::mem::take(&mut self.batch))
     }
 }
 
@@ -86,7 +96,7 @@ mod tests {
         let dropper = Dropper::start();
         let mut handed = 0;
         for _ in 0..BATCH * 3 + 7 {
-            if let Some(batch) = evicted.push(Arc::clone(&entry)) {
+            if let Some(batch) = evicted.push(Arc::clone(&entry), 100) {
                 assert_eq!(batch.len(), BATCH);
                 dropper.hand_over(batch);
                 handed += 1;
@@ -99,5 +109,16 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         assert_eq!(Arc::strong_count(&entry), 8);
+    }
+
+    #[test]
+    fn large_entries_are_handed_over_without_waiting_for_a_full_batch() {
+        let entry = Arc::new(LogEntry::new(Level::Info, "api", "x"));
+        let mut evicted = Evicted::default();
+        assert!(evicted.push(Arc::clone(&entry), BATCH_BYTES / 2).is_none());
+        let batch = evicted.push(Arc::clone(&entry), BATCH_BYTES / 2);
+        assert_eq!(batch.map(|b| b.len()), Some(2));
+        // The count starts again after a hand-over.
+        assert!(evicted.push(Arc::clone(&entry), 10).is_none());
     }
 }

@@ -30,7 +30,7 @@ pub(crate) struct Stamping {
 
 impl Stamping {
     /// Stamps the next seq on `entry` (which must not be shared yet) and keeps it. Returns the seq
-    /// and, every `dropper::BATCH` evictions, a batch of evicted entries for the caller to hand to
+    /// and, every `dropper::BATCH` evictions (or `dropper::BATCH_BYTES` of them), a batch of evicted entries for the caller to hand to
     /// the freeing thread after releasing the lock (freeing is a dozen `free` calls per entry on
     /// memory long out of cache).
     pub(crate) fn stamp(
@@ -46,7 +46,7 @@ impl Stamping {
         let batch = self
             .ring
             .push(Arc::clone(entry), size)
-            .and_then(|evicted| self.evicted.push(evicted));
+            .and_then(|(evicted, size)| self.evicted.push(evicted, size));
         (seq, batch)
     }
 

@@ -38,7 +38,11 @@ impl Ring {
     /// Returns the last entry evicted, so the caller can free it after releasing its lock (freeing an
     /// entry is a dozen `free` calls on memory long out of cache).
     #[must_use = "dropping the evicted entry here frees it under the caller's lock"]
-    pub(crate) fn push(&mut self, entry: Arc<LogEntry>, size: usize) -> Option<Arc<LogEntry>> {
+    pub(crate) fn push(
+        &mut self,
+        entry: Arc<LogEntry>,
+        size: usize,
+    ) -> Option<(Arc<LogEntry>, usize)> {
         debug_assert!(
             self.newest_seq()
                 .is_none_or(|newest| entry.seq == Some(newest + 1)),
@@ -52,7 +56,7 @@ impl Ring {
         {
             if let Some((oldest, size)) = self.entries.pop_front() {
                 self.bytes -= size;
-                evicted = Some(oldest);
+                evicted = Some((oldest, size));
             }
         }
         evicted
