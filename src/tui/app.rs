@@ -320,6 +320,7 @@ impl App {
                 }
             }
             SourceEvent::Notice(text) => self.announce(text),
+            SourceEvent::Alert(alert) => self.announce(format!("alert {}", alert.line())),
             SourceEvent::Failed(reason) => {
                 self.announce(reason.clone());
                 self.conn = ConnState::Disconnected { reason };
