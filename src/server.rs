@@ -25,8 +25,8 @@
 //! # }
 //! ```
 
-mod cluster;
 pub mod alerts;
+mod cluster;
 mod context;
 mod http;
 mod store;

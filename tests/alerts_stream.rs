@@ -5,7 +5,6 @@
 
 mod support;
 
-use support::ws::{connect, next_message, until_live};
 use support::*;
 use vg::wire::{AlertState, ServerMessage};
 
@@ -25,6 +24,7 @@ async fn a_viewer_is_sent_the_alert_when_it_fires_and_when_it_resolves() {
     let rules = dir.write("rules.toml", RULES);
     let mut server = VgServe::start("127.0.0.1:0", &["--alerts", &rules]);
     let mut ws = connect(&server.ws_url()).await;
+    expect_hello(&mut ws).await;
     until_live(&mut ws).await;
 
     server.write_lines([

@@ -6,6 +6,7 @@
 //! the clipboard) comes back as an [`Effect`] for the loop to carry out.
 
 mod actions;
+mod alerts;
 mod export;
 mod filter;
 mod names;
@@ -140,6 +141,8 @@ pub(crate) struct App {
     pub(crate) picker: Picker,
     pub(crate) detail: Option<Detail>,
     pub(crate) help_scroll: usize,
+    /// Alerts the server sent, oldest first, at most [`alerts::KEPT`].
+    pub(crate) alerts: alerts::Received,
     pub(crate) mode: Mode,
     pub(crate) stats: Stats,
     pub(crate) conn: ConnState,
@@ -197,6 +200,7 @@ impl App {
             picker: Picker::default(),
             detail: None,
             help_scroll: 0,
+            alerts: alerts::Received::new(),
             gap_rows: std::collections::VecDeque::new(),
             mode: Mode::Normal,
             stats: Stats {
@@ -275,7 +279,7 @@ impl App {
                 }
                 self.picker.cursor = 0;
             }
-            Mode::Normal | Mode::Detail | Mode::Help => return,
+            Mode::Normal | Mode::Detail | Mode::Help | Mode::Alerts => return,
         }
         self.dirty = true;
     }
@@ -320,7 +324,7 @@ impl App {
                 }
             }
             SourceEvent::Notice(text) => self.announce(text),
-            SourceEvent::Alert(alert) => self.announce(format!("alert {}", alert.line())),
+            SourceEvent::Alert(alert) => self.on_alert(alert),
             SourceEvent::Failed(reason) => {
                 self.announce(reason.clone());
                 self.conn = ConnState::Disconnected { reason };

@@ -24,6 +24,8 @@ pub(crate) enum Mode {
     Detail,
     /// The help overlay.
     Help,
+    /// The list of alerts received.
+    Alerts,
 }
 
 /// Everything a key or the mouse can ask for.
@@ -32,6 +34,8 @@ pub(crate) enum Action {
     Nothing,
     Quit,
     OpenHelp,
+    /// Show the alerts received from the server.
+    OpenAlerts,
     /// Leave an overlay or mode for the log view.
     Close,
     TogglePause,
@@ -128,7 +132,7 @@ pub(crate) struct Binding {
 
 use Key::{Char, Code, Ctrl};
 use KeyCode::{BackTab, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up};
-use Mode::{Detail, Help, Normal, Picker, PickerNarrow, Search};
+use Mode::{Alerts, Detail, Help, Normal, Picker, PickerNarrow, Search};
 
 const fn bind(
     modes: &'static [Mode],
@@ -184,6 +188,7 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(&[Normal], &[Char('w')], Action::ToggleWrap, "wrap long lines on / off"),
     bind(&[Normal], &[Char('e')], Action::Export, "export the entries shown to an NDJSON file"),
     bind(&[Normal], &[Char('c')], Action::ClearBuffer, "clear the buffer"),
+    bind(&[Normal], &[Char('A')], Action::OpenAlerts, "the alerts received from the server"),
     bind(&[Normal], &[Char('?')], Action::OpenHelp, "this help"),
     bind(&[Normal], &[Char('q'), Ctrl('c')], Action::Quit, "quit"),
     bind(&[Search], &[Code(Enter)], Action::ConfirmSearch, "confirm (a scrolled view jumps to the nearest match)"),
@@ -202,6 +207,7 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(&[Picker], &[Code(Esc)], Action::Close, "close (with nothing typed)"),
     bind(&[Detail], &[Code(Enter), Code(Esc), Char('q')], Action::Close, "close"),
     bind(&[Help], &[Code(Esc), Char('?'), Char('q')], Action::Close, "close"),
+    bind(&[Alerts], &[Code(Esc), Char('A'), Char('q')], Action::Close, "close"),
 ];
 
 /// The action for a key in a mode. Ctrl-C quits from anywhere; keys the table does not bind are text
@@ -227,7 +233,7 @@ pub(crate) fn action(mode: Mode, key: KeyEvent) -> Action {
             Some(InputRequest::InsertChar(c)) => Action::PickerType(c),
             _ => Action::Nothing,
         },
-        Normal | Detail | Help => Action::Nothing,
+        Normal | Detail | Help | Alerts => Action::Nothing,
     }
 }
 
@@ -251,17 +257,18 @@ fn wheel_help(modes: &[Mode]) -> Option<&'static str> {
     match modes.first()? {
         Normal | Detail | Help => Some("scroll three rows"),
         Picker | PickerNarrow => Some("move up / down"),
-        Search => None,
+        Search | Alerts => None,
     }
 }
 
 /// A section of the help overlay: a title and `(keys, what they do)` lines.
 pub(crate) fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
-    let sections: [(&str, &[Mode]); 5] = [
+    let sections: [(&str, &[Mode]); 6] = [
         ("Log view", &[Normal]),
         ("Search (after /)", &[Search]),
         ("Picker (after s)", &[Picker, PickerNarrow]),
         ("Entry detail (after enter)", &[Detail]),
+        ("Alerts (after A)", &[Alerts]),
         ("This help", &[Help]),
     ];
     sections

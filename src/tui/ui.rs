@@ -1,6 +1,7 @@
 //! Drawing the screen: a pure function of [`App`]. Nothing here changes state, and only the rows on
 //! screen are turned into cells, so a frame costs the same with a hundred entries buffered or a million.
 
+mod alerts;
 mod detail;
 mod header;
 mod help;
@@ -31,6 +32,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame) {
         Mode::Picker | Mode::PickerNarrow => picker::render(app, layout::overlay(area), frame),
         Mode::Detail => detail::render(app, layout::overlay(area), frame.buffer_mut()),
         Mode::Help => help::render(app, layout::overlay(area), frame.buffer_mut()),
+        Mode::Alerts => alerts::render(app, layout::overlay(area), frame.buffer_mut()),
         Mode::Normal | Mode::Search => {}
     }
 }

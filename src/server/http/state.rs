@@ -6,11 +6,11 @@ use tokio::sync::{Semaphore, watch};
 
 use super::auth_limit::FailedAuth;
 use super::config::GatewayConfig;
-use super::listen::Slots;
-use crate::server::cluster::Cluster;
 use super::counters::Metrics;
+use super::listen::Slots;
 use super::ratelimit::Limiters;
 use crate::server::alerts::Alerts;
+use crate::server::cluster::Cluster;
 use crate::server::store::{Emitter, History};
 
 /// The gateway's state, behind one `Arc` in every handler.

@@ -35,6 +35,7 @@ impl App {
                 self.help_scroll = 0;
                 self.mode = Mode::Help;
             }
+            Action::OpenAlerts => self.mode = Mode::Alerts,
             Action::Close => {
                 self.mode = Mode::Normal;
                 self.detail = None;
@@ -167,7 +168,7 @@ impl App {
                 self.help_scroll = from.saturating_add_signed(delta).min(max);
             }
             Mode::Picker | Mode::PickerNarrow => self.picker_move(delta.signum()),
-            Mode::Search => {}
+            Mode::Search | Mode::Alerts => {}
         }
     }
 
