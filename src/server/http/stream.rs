@@ -330,7 +330,6 @@ impl Connection {
     }
 
     /// Sends a gap after whatever entries precede it.
-
     async fn gap(&mut self, gap: Gap) -> Result<(), Gone> {
         self.flush().await?;
         self.shared.metrics.gap(gap.reason, gap.missed);
