@@ -241,7 +241,7 @@ impl Connection {
                     }
                     self.send_raw(Message::Ping(Default::default())).await?;
                 }
-                alert = alert::next(&mut self.alerts) => self.alert(alert).await?,
+                alert = alert::next(&mut self.alerts) => self.alert(alert, Some(&live)).await?,
                 entries = next_live(&live, self.cursor) => match entries {
                     Some(entries) => {
                         for entry in &entries {
@@ -322,10 +322,18 @@ impl Connection {
         }
     }
 
-    /// Sends an alert after the entries batched so far: it must not arrive before the entries it
-    /// is about.
-    async fn alert(&mut self, alert: crate::wire::Alert) -> Result<(), Gone> {
-        self.flush().await?;
+    /// Sends an alert after the entries it is about. The rules see an entry as it is emitted,
+    /// often before the relay has carried it to the live ring, so with `live` the viewer is first
+    /// sent everything stamped until now, as at shutdown; without, only what is batched.
+    async fn alert(
+        &mut self,
+        alert: crate::wire::Alert,
+        live: Option<&Subscription>,
+    ) -> Result<(), Gone> {
+        match live {
+            Some(live) => self.drain(live).await?,
+            None => self.flush().await?,
+        }
         self.send(&ServerMessage::Alert(alert)).await
     }
 
