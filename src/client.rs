@@ -74,6 +74,8 @@ pub enum SourceEvent {
     Live,
     /// Something to tell the user in one line (e.g. unreadable input, an error the server sent).
     Notice(String),
+    /// One of the server's alert rules fired or resolved.
+    Alert(crate::wire::Alert),
     /// A fatal problem for a source that will not retry (e.g. file not found, refused with
     /// `--no-follow`, a filter the server rejected). The source stops after sending it.
     Failed(String),

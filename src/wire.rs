@@ -11,6 +11,10 @@ use crate::filter::{Filter, FilterSpec};
 use crate::model::decode::decode_json;
 use crate::model::{DEFAULT_SOURCE, LogEntry};
 
+mod alert;
+
+pub use self::alert::{Alert, AlertState};
+
 /// The protocol version this build speaks, sent in `hello`.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -144,7 +148,12 @@ pub enum ServerMessage {
         /// Human-readable text.
         message: String,
     },
+    /// One of the server's alert rules fired or resolved.
+    Alert(Alert),
 }
+
+/// The `type` tags this build understands; a client skips any other (a newer server's).
+const KNOWN_TYPES: &[&str] = &["hello", "entries", "gap", "live", "error", "alert"];
 
 impl ServerMessage {
     /// Encodes the message as a JSON text frame.
@@ -168,6 +177,12 @@ pub enum Incoming {
     Message(ServerMessage),
     /// Entries from a simpler backend: a bare entry or an array of them.
     Bare(Vec<LogEntry>),
+    /// A message of a type this build does not know, from a newer server: skipped, so that servers
+    /// can add messages without breaking older clients.
+    Unknown {
+        /// The message's `type`.
+        kind: String,
+    },
 }
 
 /// A frame the client could not understand.
@@ -228,6 +243,9 @@ pub fn decode_server_frame(text: &str) -> Result<Incoming, FrameError> {
         Some("entries") => serde_json::from_str::<EntriesFrame>(trimmed)
             .map(|f| Incoming::Message(ServerMessage::Entries { entries: f.entries }))
             .map_err(|e| FrameError::new(text, e)),
+        Some(kind) if !KNOWN_TYPES.contains(&kind) => Ok(Incoming::Unknown {
+            kind: kind.to_owned(),
+        }),
         Some(_) => serde_json::from_str(trimmed)
             .map(Incoming::Message)
             .map_err(|e| FrameError::new(text, e)),
@@ -402,6 +420,45 @@ mod tests {
             },
             r#"{"type":"entries","entries":[{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"api","message":"hi","seq":1}]}"#,
         );
+        round_trip(
+            ServerMessage::Alert(Alert {
+                rule: "api errors".into(),
+                state: AlertState::Firing,
+                at: "2026-02-05T18:13:38Z".parse().unwrap(),
+                count: 7,
+                suppressed: 0,
+                group: Some("/x".into()),
+                summary: "[firing] api errors (/x): 7 in 1m (threshold 5)".into(),
+            }),
+            r#"{"type":"alert","rule":"api errors","state":"firing","at":"2026-02-05T18:13:38Z","count":7,"suppressed":0,"group":"/x","summary":"[firing] api errors (/x): 7 in 1m (threshold 5)"}"#,
+        );
+    }
+
+    #[test]
+    fn a_message_type_from_a_newer_server_is_skipped_not_an_error() {
+        assert_eq!(
+            decode_server_frame(r#"{"type":"pause","until":"2026-02-05T18:13:38Z"}"#).unwrap(),
+            Incoming::Unknown {
+                kind: "pause".into()
+            }
+        );
+        // A known type that does not parse is still an error: that is a broken server, not a newer one.
+        let err = decode_server_frame(r#"{"type":"gap","missed":"many"}"#).unwrap_err();
+        assert!(err.to_string().contains("unreadable frame"), "{err}");
+    }
+
+    #[test]
+    fn an_alert_line_cannot_drive_the_terminal() {
+        let alert = Alert {
+            rule: "r".into(),
+            state: AlertState::Resolved,
+            at: "2026-02-05T18:13:38Z".parse().unwrap(),
+            count: 0,
+            suppressed: 0,
+            group: None,
+            summary: "[resolved] r\x1b[2J; last: x\ny".into(),
+        };
+        assert_eq!(alert.line(), r"[resolved] r\e[2J; last: x\ny");
     }
 
     #[test]

@@ -244,6 +244,8 @@ impl<'p> Viewer<'p> {
             }
             SourceEvent::State(state) => self.state(state),
             SourceEvent::Notice(text) => crate::say!("vg: {}", crate::format::sanitize(&text)),
+            // On stderr like every notice: stdout stays the entries, for pipes.
+            SourceEvent::Alert(alert) => crate::say!("vg: alert {}", alert.line()),
             SourceEvent::Failed(reason) => {
                 crate::say!("vg: {}", crate::format::sanitize(&reason));
                 return Ok(Step::Exit(ExitCode::FAILURE));

@@ -328,6 +328,8 @@ async fn connect_once(
                 }
                 SourceEvent::Entries(entries)
             }
+            // A newer server's message this build does not know: nothing to show.
+            Ok(Incoming::Unknown { .. }) => continue,
             Ok(Incoming::Message(message)) => match message {
                 ServerMessage::Hello(hello) => {
                     fresh = true;
@@ -389,6 +391,7 @@ async fn connect_once(
                 ServerMessage::Error { message } => {
                     SourceEvent::Notice(format!("server: {message}"))
                 }
+                ServerMessage::Alert(alert) => SourceEvent::Alert(alert),
             },
         };
         for event in std::iter::once(event).chain(then) {

@@ -6,6 +6,7 @@
 //! the clipboard) comes back as an [`Effect`] for the loop to carry out.
 
 mod actions;
+mod alerts;
 mod export;
 mod fields;
 mod filter;
@@ -144,6 +145,8 @@ pub(crate) struct App {
     pub(crate) fields: Fields,
     pub(crate) detail: Option<Detail>,
     pub(crate) help_scroll: usize,
+    /// Alerts the server sent, oldest first, at most [`alerts::KEPT`].
+    pub(crate) alerts: alerts::Received,
     pub(crate) mode: Mode,
     pub(crate) stats: Stats,
     pub(crate) conn: ConnState,
@@ -202,6 +205,7 @@ impl App {
             fields: Fields::default(),
             detail: None,
             help_scroll: 0,
+            alerts: alerts::Received::new(),
             gap_rows: std::collections::VecDeque::new(),
             mode: Mode::Normal,
             stats: Stats {
@@ -280,7 +284,7 @@ impl App {
                 }
                 self.picker.cursor = 0;
             }
-            Mode::Normal | Mode::Detail | Mode::Help | Mode::Fields => return,
+            Mode::Normal | Mode::Detail | Mode::Help | Mode::Fields | Mode::Alerts => return,
         }
         self.dirty = true;
     }
@@ -325,6 +329,7 @@ impl App {
                 }
             }
             SourceEvent::Notice(text) => self.announce(text),
+            SourceEvent::Alert(alert) => self.on_alert(alert),
             SourceEvent::Failed(reason) => {
                 self.announce(reason.clone());
                 self.conn = ConnState::Disconnected { reason };

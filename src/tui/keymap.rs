@@ -26,6 +26,8 @@ pub(crate) enum Mode {
     Help,
     /// The list of meta fields to show as columns.
     Fields,
+    /// The list of alerts received.
+    Alerts,
 }
 
 /// Everything a key or the mouse can ask for.
@@ -34,6 +36,8 @@ pub(crate) enum Action {
     Nothing,
     Quit,
     OpenHelp,
+    /// Show the alerts received from the server.
+    OpenAlerts,
     /// Leave an overlay or mode for the log view.
     Close,
     TogglePause,
@@ -138,7 +142,7 @@ pub(crate) struct Binding {
 
 use Key::{Char, Code, Ctrl};
 use KeyCode::{BackTab, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up};
-use Mode::{Detail, Fields, Help, Normal, Picker, PickerNarrow, Search};
+use Mode::{Alerts, Detail, Fields, Help, Normal, Picker, PickerNarrow, Search};
 
 const fn bind(
     modes: &'static [Mode],
@@ -196,6 +200,7 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(&[Normal], &[Char('w')], Action::ToggleWrap, "wrap long lines on / off"),
     bind(&[Normal], &[Char('e')], Action::Export, "export the entries shown to an NDJSON file"),
     bind(&[Normal], &[Char('c')], Action::ClearBuffer, "clear the buffer"),
+    bind(&[Normal], &[Char('A')], Action::OpenAlerts, "the alerts received from the server"),
     bind(&[Normal], &[Char('?')], Action::OpenHelp, "this help"),
     bind(&[Normal], &[Char('q'), Ctrl('c')], Action::Quit, "quit"),
     bind(&[Search], &[Code(Enter)], Action::ConfirmSearch, "confirm (a scrolled view jumps to the nearest match)"),
@@ -220,6 +225,7 @@ pub(crate) const BINDINGS: &[Binding] = &[
     bind(&[Fields], &[Code(Enter), Code(Esc), Char('v'), Char('q')], Action::Close, "close, keeping the choices"),
     bind(&[Detail], &[Code(Enter), Code(Esc), Char('q')], Action::Close, "close"),
     bind(&[Help], &[Code(Esc), Char('?'), Char('q')], Action::Close, "close"),
+    bind(&[Alerts], &[Code(Esc), Char('A'), Char('q')], Action::Close, "close"),
 ];
 
 /// The action for a key in a mode. Ctrl-C quits from anywhere; keys the table does not bind are text
@@ -245,7 +251,7 @@ pub(crate) fn action(mode: Mode, key: KeyEvent) -> Action {
             Some(InputRequest::InsertChar(c)) => Action::PickerType(c),
             _ => Action::Nothing,
         },
-        Normal | Detail | Help | Fields => Action::Nothing,
+        Normal | Detail | Help | Fields | Alerts => Action::Nothing,
     }
 }
 
@@ -269,18 +275,19 @@ fn wheel_help(modes: &[Mode]) -> Option<&'static str> {
     match modes.first()? {
         Normal | Detail | Help => Some("scroll three rows"),
         Picker | PickerNarrow | Fields => Some("move up / down"),
-        Search => None,
+        Search | Alerts => None,
     }
 }
 
 /// A section of the help overlay: a title and `(keys, what they do)` lines.
 pub(crate) fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
-    let sections: [(&str, &[Mode]); 6] = [
+    let sections: [(&str, &[Mode]); 7] = [
         ("Log view", &[Normal]),
         ("Search (after /)", &[Search]),
         ("Picker (after s)", &[Picker, PickerNarrow]),
         ("Entry detail (after enter)", &[Detail]),
         ("Field columns (after v)", &[Fields]),
+        ("Alerts (after A)", &[Alerts]),
         ("This help", &[Help]),
     ];
     sections

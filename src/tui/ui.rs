@@ -1,6 +1,7 @@
 //! Drawing the screen: a pure function of [`App`]. Nothing here changes state, and only the rows on
 //! screen are turned into cells, so a frame costs the same with a hundred entries buffered or a million.
 
+mod alerts;
 mod detail;
 mod fields;
 mod header;
@@ -33,6 +34,7 @@ pub(crate) fn render(app: &App, frame: &mut Frame) {
         Mode::Detail => detail::render(app, layout::overlay(area), frame.buffer_mut()),
         Mode::Help => help::render(app, layout::overlay(area), frame.buffer_mut()),
         Mode::Fields => fields::render(app, layout::overlay(area), frame.buffer_mut()),
+        Mode::Alerts => alerts::render(app, layout::overlay(area), frame.buffer_mut()),
         Mode::Normal | Mode::Search => {}
     }
 }

@@ -14,6 +14,7 @@
 //! viewer whose socket will not take it gets [`FINISH_WAIT`], so that the close still comes within
 //! the gateway's grace period.
 
+mod alert;
 mod close;
 
 use std::sync::Arc;
@@ -68,6 +69,8 @@ struct Connection {
     /// When sending must be done, set at the first send after the server began shutting down.
     finish_by: Option<Instant>,
     last_heard: Instant,
+    /// The server's alert notifications, when it has alert rules.
+    alerts: Option<tokio::sync::broadcast::Receiver<Arc<crate::server::alerts::Notification>>>,
 }
 
 /// Runs one viewer to the end. The permit is the viewer's slot under the connection limit.
@@ -93,6 +96,7 @@ pub(crate) async fn run(
         batch,
         finish_by: None,
         last_heard: Instant::now(),
+        alerts: shared.alerts.get().map(|alerts| alerts.subscribe()),
     };
     if *conn.shutdown.borrow() {
         conn.close(CLOSE_NORMAL, SHUTTING_DOWN).await;
@@ -237,6 +241,7 @@ impl Connection {
                     }
                     self.send_raw(Message::Ping(Default::default())).await?;
                 }
+                alert = alert::next(&mut self.alerts) => self.alert(alert, Some(&live)).await?,
                 entries = next_live(&live, self.cursor) => match entries {
                     Some(entries) => {
                         for entry in &entries {
@@ -315,6 +320,21 @@ impl Connection {
             Some(frame) => self.send_raw(Message::Text(frame.into())).await,
             None => Ok(()),
         }
+    }
+
+    /// Sends an alert after the entries it is about. The rules see an entry as it is emitted,
+    /// often before the relay has carried it to the live ring, so with `live` the viewer is first
+    /// sent everything stamped until now, as at shutdown; without, only what is batched.
+    async fn alert(
+        &mut self,
+        alert: crate::wire::Alert,
+        live: Option<&Subscription>,
+    ) -> Result<(), Gone> {
+        match live {
+            Some(live) => self.drain(live).await?,
+            None => self.flush().await?,
+        }
+        self.send(&ServerMessage::Alert(alert)).await
     }
 
     /// Sends a gap after whatever entries precede it.

@@ -35,6 +35,7 @@ impl App {
                 self.help_scroll = 0;
                 self.mode = Mode::Help;
             }
+            Action::OpenAlerts => self.mode = Mode::Alerts,
             Action::Close => {
                 self.mode = Mode::Normal;
                 self.detail = None;
@@ -185,7 +186,7 @@ impl App {
             }
             Mode::Picker | Mode::PickerNarrow => self.picker_move(delta.signum()),
             Mode::Fields => self.fields.move_cursor(delta.signum()),
-            Mode::Search => {}
+            Mode::Search | Mode::Alerts => {}
         }
     }
 

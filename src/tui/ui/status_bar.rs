@@ -12,6 +12,9 @@ use crate::model::Level;
 use crate::tui::app::{App, Dim};
 use crate::tui::text::{compact, display, thousands};
 
+/// How much of the latest alert's line the bar shows; `A` shows all of it.
+const ALERT_CHARS: usize = 60;
+
 /// A part of the bar and how readily it is dropped (higher goes first).
 struct Part {
     drop_order: u8,
@@ -81,6 +84,22 @@ fn parts(app: &App) -> Vec<Part> {
         parts.push(part(
             1,
             vec![Span::styled(display(&notice.text), theme::warn())],
+        ));
+    }
+    // The latest alert stays until the next one: a firing alert must not vanish like a notice.
+    // Cut short, so that the bar keeps room for the connection state.
+    if let Some(alert) = app.alerts.back() {
+        let line = alert.line();
+        let mut text: String = line.chars().take(ALERT_CHARS).collect();
+        if text.len() < line.len() {
+            text.push('…');
+        }
+        parts.push(part(
+            1,
+            vec![Span::styled(
+                format!("alert {text} · A lists"),
+                super::alerts::style(alert.state),
+            )],
         ));
     }
     if let Some(reason) = reason {

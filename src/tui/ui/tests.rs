@@ -305,7 +305,7 @@ fn detail_shows_every_field() {
 
 #[test]
 fn help_is_generated_from_the_keymap() {
-    let mut app = streaming((80, 70), &[]);
+    let mut app = streaming((80, 84), &[]);
     press(&mut app, "?");
     assert_snapshot!(draw(&app));
 }
@@ -637,4 +637,45 @@ fn segments_draw_exactly_as_a_line_of_spans_would() {
         theirs.set_line(x, 0, &line, width);
         assert_eq!(ours, theirs, "from x={x}, {width} wide");
     }
+}
+
+#[test]
+fn the_latest_alert_stays_in_the_status_bar_and_a_lists_them_all() {
+    use crate::wire::{Alert, AlertState};
+    let mut app = streaming((100, 16), &[]);
+    let alert = |state, at: i64, summary: &str| Alert {
+        rule: "api errors".into(),
+        state,
+        at: wall() + chrono::Duration::seconds(at),
+        count: 7,
+        suppressed: 0,
+        group: None,
+        summary: summary.into(),
+    };
+    let now = app.now;
+    press(&mut app, "A");
+    // Before any alert the list says why it is empty.
+    assert!(draw(&app).contains("No alerts yet"), "{}", draw(&app));
+    press_code(&mut app, KeyCode::Esc);
+    app.on_source(
+        SourceEvent::Alert(alert(
+            AlertState::Firing,
+            1,
+            "[firing] api errors: 7 in 1m (threshold 5); last: error api: \u{1b}[2J",
+        )),
+        now,
+    );
+    app.on_source(
+        SourceEvent::Alert(alert(
+            AlertState::Resolved,
+            61,
+            "[resolved] api errors: 1 in 1m (threshold 5)",
+        )),
+        now,
+    );
+    assert_snapshot!("alert_in_status_bar", draw(&app));
+    press(&mut app, "A");
+    assert_snapshot!("alerts_listed_newest_first", draw(&app));
+    press(&mut app, "A");
+    assert!(!draw(&app).contains("Alerts (2)"), "A closes the list");
 }

@@ -48,6 +48,7 @@ impl Connection {
                     }
                     self.send_raw(Message::Ping(Default::default())).await?;
                 }
+                alert = super::alert::next(&mut self.alerts) => self.alert(alert, None).await?,
                 event = events.recv() => {
                     let Some(event) = event else {
                         self.close(CLOSE_NORMAL, SHUTTING_DOWN).await;
