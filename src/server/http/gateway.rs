@@ -126,6 +126,7 @@ impl Gateway {
     }
 
     /// Counts entries `vg serve --stdin` takes in, for `GET /metrics`.
+    #[cfg(feature = "cli")]
     pub(crate) fn count_stdin(&self, entries: usize) {
         self.shared
             .metrics
