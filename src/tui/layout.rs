@@ -8,6 +8,8 @@ use ratatui::layout::{Margin, Rect};
 pub(crate) struct Areas {
     /// Level toggles and the rate sparkline.
     pub(crate) header: Rect,
+    /// The firing alert's banner, while one is firing.
+    pub(crate) banner: Rect,
     pub(crate) log: Rect,
     /// The search line, when there is a search.
     pub(crate) search: Rect,
@@ -16,7 +18,7 @@ pub(crate) struct Areas {
 
 /// Splits the terminal. Small terminals give up the header first, then the second header line, so a
 /// 40x10 terminal still shows seven log rows.
-pub(crate) fn areas(area: Rect, search_line: bool) -> Areas {
+pub(crate) fn areas(area: Rect, search_line: bool, banner: bool) -> Areas {
     let h = area.height;
     let header = match h {
         0..4 => 0,
@@ -25,13 +27,16 @@ pub(crate) fn areas(area: Rect, search_line: bool) -> Areas {
     };
     let status = u16::from(h >= 2);
     let search = u16::from(search_line && h >= 3);
-    let log = h - header - status - search;
+    // A firing alert takes a row only where the log keeps a few.
+    let banner = u16::from(banner && h >= 8);
+    let log = h - header - banner - status - search;
     let row = |y: u16, height: u16| Rect::new(area.x, area.y + y, area.width, height);
     Areas {
         header: row(0, header),
-        log: row(header, log),
-        search: row(header + log, search),
-        status: row(header + log + search, status),
+        banner: row(header, banner),
+        log: row(header + banner, log),
+        search: row(header + banner + log, search),
+        status: row(header + banner + log + search, status),
     }
 }
 
@@ -85,14 +90,21 @@ mod tests {
     #[test]
     fn parts_tile_the_screen_at_every_height() {
         for h in 0..60 {
-            for search in [false, true] {
-                let a = areas(Rect::new(0, 0, 40, h), search);
-                let total = a.header.height + a.log.height + a.search.height + a.status.height;
+            for (search, banner) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = areas(Rect::new(0, 0, 40, h), search, banner);
+                let total = a.header.height
+                    + a.banner.height
+                    + a.log.height
+                    + a.search.height
+                    + a.status.height;
                 assert_eq!(total, h, "height {h}");
                 assert_eq!(a.status.bottom(), if h >= 2 { h } else { a.status.y });
+                assert_eq!(a.banner.bottom(), a.log.y);
             }
         }
-        let small = areas(Rect::new(0, 0, 40, 10), false);
+        let small = areas(Rect::new(0, 0, 40, 10), false, false);
         assert_eq!((small.header.height, small.log.height), (2, 7));
+        let alerted = areas(Rect::new(0, 0, 40, 10), false, true);
+        assert_eq!((alerted.banner.height, alerted.log.height), (1, 6));
     }
 }

@@ -24,8 +24,9 @@ use crate::tui::text::{Segment, is_printable_ascii};
 /// Draws the whole screen.
 pub(crate) fn render(app: &App, frame: &mut Frame) {
     let area = frame.area();
-    let areas = layout::areas(area, app.search_line());
+    let areas = layout::areas(area, app.search_line(), app.firing_alert().is_some());
     header::render(app, areas.header, frame.buffer_mut());
+    alerts::banner(app, areas.banner, frame.buffer_mut());
     log_view::render(app, areas.log, frame.buffer_mut());
     search_bar::render(app, areas.search, frame);
     status_bar::render(app, areas.status, frame.buffer_mut());

@@ -71,7 +71,15 @@ impl App {
     }
 
     pub(crate) fn log_height(&self) -> usize {
-        usize::from(layout::areas(self.area(), self.search_line()).log.height)
+        usize::from(
+            layout::areas(
+                self.area(),
+                self.search_line(),
+                self.firing_alert().is_some(),
+            )
+            .log
+            .height,
+        )
     }
 
     /// The whole terminal.

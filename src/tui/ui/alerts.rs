@@ -37,6 +37,20 @@ pub(super) fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// The banner above the log while an alert is firing: the newest one still firing, whole.
+pub(super) fn banner(app: &App, area: Rect, buf: &mut Buffer) {
+    let Some(alert) = app.firing_alert() else {
+        return;
+    };
+    if area.height == 0 {
+        return;
+    }
+    let style = style(AlertState::Firing).add_modifier(ratatui::style::Modifier::REVERSED);
+    let text = format!(" ALERT firing: {} · A lists alerts ", alert.line());
+    buf.set_style(area, style);
+    buf.set_stringn(area.x, area.y, text, usize::from(area.width), style);
+}
+
 fn line(app: &App, alert: &Alert) -> Line<'static> {
     let mut time = String::new();
     crate::format::write_time(&mut time, &alert.at, app.time, app.wall);

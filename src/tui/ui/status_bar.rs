@@ -114,7 +114,11 @@ fn parts(app: &App) -> Vec<Part> {
         ))],
     ));
     // The rate appears once: in the header's second line when the screen has one.
-    if crate::tui::layout::areas(app.area(), false).header.height < 2 {
+    if crate::tui::layout::areas(app.area(), false, false)
+        .header
+        .height
+        < 2
+    {
         parts.push(part(
             4,
             vec![Span::raw(format!("{}/s", compact(app.rate())))],

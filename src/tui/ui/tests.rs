@@ -679,3 +679,60 @@ fn the_latest_alert_stays_in_the_status_bar_and_a_lists_them_all() {
     press(&mut app, "A");
     assert!(!draw(&app).contains("Alerts (2)"), "A closes the list");
 }
+
+#[test]
+fn a_firing_alert_shows_a_banner_until_its_rule_resolves() {
+    use crate::wire::{Alert, AlertState};
+    let mut app = streaming((100, 16), &[]);
+    let alert = |rule: &str, state, summary: &str| Alert {
+        rule: rule.into(),
+        state,
+        at: wall(),
+        count: 7,
+        suppressed: 0,
+        group: None,
+        summary: summary.into(),
+    };
+    let now = app.now;
+    let banner = |app: &App| draw(app).contains("ALERT firing");
+    app.on_source(
+        SourceEvent::Alert(alert(
+            "api errors",
+            AlertState::Firing,
+            "[firing] api errors: 7 in 1m (threshold 5)",
+        )),
+        now,
+    );
+    assert_snapshot!("alert_banner", draw(&app));
+    // Another rule resolving leaves the firing one's banner up.
+    app.on_source(
+        SourceEvent::Alert(alert(
+            "worker silent",
+            AlertState::Firing,
+            "[firing] worker silent: no entry for 2m",
+        )),
+        now,
+    );
+    app.on_source(
+        SourceEvent::Alert(alert(
+            "worker silent",
+            AlertState::Resolved,
+            "[resolved] worker silent",
+        )),
+        now,
+    );
+    assert!(
+        draw(&app).contains("ALERT firing: [firing] api errors"),
+        "{}",
+        draw(&app)
+    );
+    app.on_source(
+        SourceEvent::Alert(alert(
+            "api errors",
+            AlertState::Resolved,
+            "[resolved] api errors",
+        )),
+        now,
+    );
+    assert!(!banner(&app), "{}", draw(&app));
+}
