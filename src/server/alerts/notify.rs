@@ -19,8 +19,10 @@ use crate::server::context::mark_thread_as_vg;
 
 /// Notifications waiting for the sending thread.
 const QUEUE: usize = 1024;
-/// Notifications waiting for one notifier.
-const PER_NOTIFIER: usize = 64;
+/// Notifications waiting for one notifier: as many as the sending thread holds, because a burst
+/// fires every rule (and group) at once: 64 dropped 35 of the 100 first firings of 50 rules in the
+/// alerts benchmark. A notification is small (its entries are shared), so this stays bounded.
+const PER_NOTIFIER: usize = QUEUE;
 /// The longest wait between two attempts.
 const BACKOFF_CAP: Duration = Duration::from_secs(60);
 
