@@ -393,6 +393,41 @@ fn hostile_log_content_shows_as_text_and_runs_nothing() {
 }
 
 #[test]
+fn bidi_overrides_and_tag_characters_show_as_escapes() {
+    let _one = one_browser();
+    let Some(browser) = Browser::launch() else {
+        return;
+    };
+    let server = Server::start(&[]);
+    // A right-to-left override that would make "exe.gnp" read "png.exe", and "hi" spelled in
+    // invisible tag characters after the visible text.
+    server.post(&[entry(
+        "warn",
+        "api",
+        "invoice \u{202e}exe.gnp done\u{e0068}\u{e0069}",
+    )]);
+    browser.goto(&format!("http://{}/", server.addr));
+    wait_row(&browser, "invoice");
+    let row = &browser.rows()[0];
+    assert!(row.contains("invoice \\u{202e}exe.gnp done"), "{row}");
+    assert!(row.contains("\\u{e0068}\\u{e0069}"), "{row}");
+    assert!(
+        !row.contains('\u{e0068}'),
+        "a tag character reached the page: {row:?}"
+    );
+    browser.click("#log .r");
+    browser.wait(
+        "the detail panel",
+        "return !document.getElementById('detail').hidden",
+    );
+    let detail = browser.text("detail-message");
+    assert!(
+        detail.contains("\\u{202e}") && detail.contains("\\u{e0069}"),
+        "{detail:?}"
+    );
+}
+
+#[test]
 fn a_server_with_a_token_asks_for_it_once_and_keeps_it_out_of_the_url() {
     let _one = one_browser();
     let Some(browser) = Browser::launch() else {

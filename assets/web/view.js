@@ -9,9 +9,10 @@ const GAP_REASONS = {
   restart: "server restarted",
 };
 
-/// Visible escapes for what would act on the display: C0 controls (tab aside), C1, bidi controls.
+/// Visible escapes for what would act on the display: C0 controls (tab aside), C1, bidi controls,
+/// and Unicode tag characters (invisible ASCII look-alikes: hidden text for whoever copies the row).
 // eslint-disable-next-line no-control-regex
-const HOSTILE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+const HOSTILE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]/gu;
 export function visible(text) {
   return String(text).replace(HOSTILE, (c) => {
     switch (c) {
@@ -23,9 +24,9 @@ export function visible(text) {
   });
 }
 
-/// Bidi controls only: for the detail view, where line breaks are kept.
+/// The same, except line breaks: for the detail view, where they are kept.
 // eslint-disable-next-line no-control-regex
-const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u0000-\u0008\u000b-\u001f\u007f-\u009f]/gu;
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u0000-\u0008\u000b-\u001f\u007f-\u009f\u{e0000}-\u{e007f}]/gu;
 export function visibleKeepLines(text) {
   return String(text).replace(BIDI, (c) => (c === "\u001b" ? "\\e" : `\\u{${c.codePointAt(0).toString(16)}}`));
 }
