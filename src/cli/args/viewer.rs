@@ -214,6 +214,8 @@ mod tests {
             "http://h:1",
             "--token",
             "t",
+            "--ca-cert",
+            "ca.pem",
             "--level",
             "warn",
             "--source",
@@ -311,6 +313,23 @@ mod tests {
             viewer("tui", &[]).source_config(TUI).unwrap().tail,
             Some(1000)
         );
+    }
+
+    #[test]
+    fn a_ca_cert_that_cannot_be_read_is_one_usage_line_and_only_for_a_server() {
+        let missing = "/nonexistent-dir/ca.pem";
+        let err = viewer("logs", &["--ca-cert", missing])
+            .source_config(LOGS)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("--ca-cert /nonexistent-dir/ca.pem: cannot read it"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'));
+        // A file source connects nowhere: a CA kept in VG_CA_CERT does not stop it.
+        let file = viewer("logs", &["--ca-cert", missing, "--file", "app.log"]).source_config(LOGS);
+        assert!(file.is_ok());
     }
 
     #[test]
