@@ -7,6 +7,7 @@
 
 mod file;
 pub(crate) mod lines;
+mod tls;
 mod url;
 mod websocket;
 
@@ -15,6 +16,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+pub use tls::{CaCertError, load_ca_certs};
 pub use url::{ServerUrlError, stream_url};
 
 use crate::filter::FilterSpec;
@@ -92,6 +94,9 @@ pub enum SourceKind {
         url: String,
         /// Bearer token for the Authorization header.
         token: Option<String>,
+        /// CA certificates trusted for `wss://` besides the built-in roots (see
+        /// [`load_ca_certs`]).
+        ca_certs: Vec<rustls::pki_types::CertificateDer<'static>>,
     },
     /// A file of NDJSON or text lines.
     File(PathBuf),
@@ -122,8 +127,13 @@ pub fn spawn(config: SourceConfig) -> mpsc::Receiver<SourceEvent> {
     };
     let (tx, rx) = mpsc::channel(capacity);
     match config.kind.clone() {
-        SourceKind::Server { url, token } => {
-            tokio::spawn(websocket::run(url, token, config, tx));
+        SourceKind::Server {
+            url,
+            token,
+            ca_certs,
+        } => {
+            let tls = tls::client_config(&ca_certs);
+            tokio::spawn(websocket::run(url, token, tls, config, tx));
         }
         SourceKind::File(path) => {
             let follow = config.follow;

@@ -5,6 +5,8 @@
 //! - [`Gateway`]: the axum routes viewers and ingesters use (`docs/protocol.md`, `docs/server.md`):
 //!   `GET /api/logs/stream` (WebSocket), `GET`/`POST /api/logs`, `GET /healthz`; and [`serve`] to run
 //!   them (or your app with them merged in) with `TCP_NODELAY` and a graceful shutdown.
+//! - [`Tls`]: HTTPS (and `wss://`) for [`serve`], from PEM files, reloaded in place
+//!   ([`GatewayConfig::tls`]).
 //! - [`RequestLogLayer`]: a `tower::Layer` logging one entry per HTTP request, secrets redacted.
 //! - [`TracingLayer`]: a `tracing_subscriber::Layer` streaming the app's `tracing` events.
 //!
@@ -37,7 +39,7 @@ pub use cluster::{
     without_password as redis_display_url,
 };
 pub use context::{RequestId, UserId};
-pub use http::{Gateway, GatewayConfig, Rate, RateLimits, serve};
+pub use http::{Gateway, GatewayConfig, Rate, RateLimits, Tls, TlsError, serve};
 pub use store::{
     Bounds, DiskConfig, DiskError, DiskStats, Emitter, EmitterConfig, Fsync, History, HistoryStats,
     Sink, SinkStats,

@@ -175,3 +175,65 @@ async fn metrics_count_the_gaps_viewers_were_sent() {
     drop(ws);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_count_requests_refused_by_the_rate_limits() {
+    use std::num::NonZeroU32;
+    use std::time::Duration;
+    use vg::server::{Rate, RateLimits};
+    // Bursts of 2 and 1, refilled once a minute: nothing is earned back during the test.
+    let rate = |burst| {
+        Some(Rate::new(
+            NonZeroU32::MIN,
+            Duration::from_secs(60),
+            NonZeroU32::new(burst).unwrap(),
+        ))
+    };
+    let limits = RateLimits {
+        ingest: rate(2),
+        connect: rate(1),
+    };
+    let server = TestServer::start(
+        emitter_config(),
+        GatewayConfig::default().rate_limits(limits),
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let line = format!("{{\"msg\":\"m{i}\"}}");
+        let reply = http(server.addr, "POST", "/api/logs", &[], line.as_bytes()).await;
+        statuses.push(reply.status);
+    }
+    assert_eq!(statuses, [200, 200, 429, 429, 429]);
+    let (ws, _) = server.connect("").await;
+    let mut refused = 0;
+    for _ in 0..2 {
+        let request =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                server.ws_url("").as_str(),
+            )
+            .unwrap();
+        match within("connect", tokio_tungstenite::connect_async(request)).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(reply)) => {
+                assert_eq!(reply.status(), 429);
+                refused += 1;
+            }
+            other => panic!("expected 429, got {other:?}"),
+        }
+    }
+    assert_eq!(refused, 2);
+
+    // Scraped in-process (no client address, so no limit applies to the scrape itself).
+    let samples = scrape(&server).await;
+    assert_eq!(
+        get(&samples, "vg_requests_rate_limited_total{what=ingest}"),
+        3.0
+    );
+    assert_eq!(
+        get(&samples, "vg_requests_rate_limited_total{what=connect}"),
+        2.0
+    );
+    assert_eq!(get(&samples, "vg_entries_ingested_total{path=http}"), 2.0);
+    drop(ws);
+    server.stop().await;
+}

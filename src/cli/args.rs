@@ -294,6 +294,13 @@ pub struct ServeArgs {
     /// Connection attempts one client may make at once after a quiet spell, above --connect-rate.
     #[arg(long, default_value_t = 30, value_name = "N")]
     pub connect_burst: u32,
+    /// Serve HTTPS (and wss://) with this certificate chain (PEM, the server's certificate first);
+    /// needs --tls-key. Both files are read again on SIGHUP.
+    #[arg(long, env = "VG_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, RSA or EC).
+    #[arg(long, env = "VG_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
     /// Alert rules (TOML, docs/alerts.md) evaluated on the stream; reloaded on SIGHUP and on
     /// `POST /api/alerts/reload`.
     #[arg(long, env = "VG_ALERTS", value_name = "FILE")]

@@ -21,7 +21,7 @@ use crate::model::decode::{JOIN_IDLE, LineDecoder};
 use crate::server::alerts::{Alerts, AlertsConfig};
 use crate::server::{
     Cluster, ClusterError, DiskConfig, Emitter, EmitterConfig, Fsync, Gateway, GatewayConfig, Rate,
-    RateLimits, RedisConfig, serve,
+    RateLimits, RedisConfig, Tls, serve,
 };
 
 /// How often damaged stdin lines are reported while they keep coming.
@@ -31,6 +31,8 @@ const DAMAGE_REPEAT: Duration = Duration::from_secs(10);
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = EmitterConfig::default().history(args.history, args.history_bytes);
     let stop = shutdown_signal();
+    // Before anything starts: a bad certificate or key is one line and no server.
+    let tls = start_tls(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
     let emitter = open_emitter(config, &args.storage, "vg serve")?;
     let cluster = start_cluster(&emitter, &args.redis, "vg serve")?;
     // The server is only a log gateway, so the dashboard has the root to itself.
@@ -74,6 +76,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(token) = args.ingest_token {
         config = config.ingest_token(token);
     }
+    if let Some(tls) = &tls {
+        config = config.tls(tls.clone());
+    }
     config.allowed_origins = args.allow_origin;
     config.max_concurrent_queries = args.max_history_queries;
     let mut gateway = Gateway::new(emitter.clone(), config);
@@ -87,7 +92,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let listener = bind(&args.bind).await?;
     let addr = listener.local_addr()?;
-    let url = local_url(addr);
+    let url = local_url_with(addr, tls.is_some());
+    if let Some(tls) = &tls {
+        crate::say!(
+            "vg serve: HTTPS with {} (reload with SIGHUP)",
+            tls.cert_path().display()
+        );
+    }
     if addr.ip().is_unspecified() {
         crate::say!(
             "vg serve: listening on {addr} (every interface: from other machines use this host's name or address); on this machine: {url}"
@@ -159,6 +170,44 @@ pub(crate) async fn watch_redis(cluster: Cluster, command: &'static str) {
         }
         said = stats.state;
     }
+}
+
+/// The certificate and key of `--tls-cert`/`--tls-key`, read and checked, and reread on every
+/// SIGHUP: a good pair is served to new connections from then on (open ones keep theirs); a bad
+/// one is said on stderr and the pair in force stays.
+fn start_tls(
+    cert: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+) -> anyhow::Result<Option<Tls>> {
+    let (Some(cert), Some(key)) = (cert, key) else {
+        return Ok(None);
+    };
+    let tls = Tls::from_pem_files(cert, key).map_err(|e| {
+        crate::cli::UsageError::new(format!(
+            "cannot serve HTTPS: {e}; fix it or name other files with --tls-cert and --tls-key"
+        ))
+    })?;
+    #[cfg(unix)]
+    if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                let reloading = tls.clone();
+                match tokio::task::spawn_blocking(move || reloading.reload()).await {
+                    Ok(Ok(())) => crate::say!(
+                        "vg serve: reloaded the TLS certificate and key from {} and {}",
+                        tls.cert_path().display(),
+                        tls.key_path().display()
+                    ),
+                    Ok(Err(e)) => crate::say!(
+                        "vg serve: TLS not reloaded: {e}; the previous certificate stays in use"
+                    ),
+                    Err(_) => {}
+                }
+            }
+        });
+    }
+    Ok(Some(tls))
 }
 
 /// A per-client limit from `vg serve`'s flags: `count` per `per` (0: no limit), bursts of `burst`
@@ -283,12 +332,18 @@ pub(crate) fn start_cluster(
 /// A URL a user on this machine can open: `0.0.0.0` and `[::]` are where a server listens, not an
 /// address to connect to, so they become the loopback address of the same family.
 pub(crate) fn local_url(addr: SocketAddr) -> String {
+    local_url_with(addr, false)
+}
+
+/// [`local_url`], `https://` when the server speaks TLS.
+fn local_url_with(addr: SocketAddr, tls: bool) -> String {
     let ip = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    format!("http://{}", SocketAddr::new(ip, addr.port()))
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{}", SocketAddr::new(ip, addr.port()))
 }
 
 /// Binds the listener, explaining a failure in one line. A taken port is the machine's state, not a

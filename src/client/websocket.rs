@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 use url::Url;
 
+use super::tls::explain as explain_tls;
 use super::url::{exposes_token, stream_url};
 use super::{ConnState, SourceConfig, SourceEvent};
 use crate::model::format_timestamp;
@@ -90,6 +91,7 @@ enum Ended {
 pub(super) async fn run(
     url: String,
     token: Option<String>,
+    tls: std::sync::Arc<rustls::ClientConfig>,
     config: SourceConfig,
     tx: Sender<SourceEvent>,
 ) {
@@ -137,6 +139,7 @@ pub(super) async fn run(
         let ended = connect_once(
             &base,
             token.as_deref(),
+            &tls,
             &config,
             since.as_ref(),
             &mut position,
@@ -217,6 +220,7 @@ fn request_url(base: &Url, config: &SourceConfig, position: &Position) -> Url {
 async fn connect_once(
     base: &Url,
     token: Option<&str>,
+    tls: &std::sync::Arc<rustls::ClientConfig>,
     config: &SourceConfig,
     since: Option<&Since>,
     position: &mut Position,
@@ -235,11 +239,17 @@ async fn connect_once(
             }
         };
     }
-    install_crypto_provider();
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(MAX_FRAME))
         .max_frame_size(Some(MAX_FRAME));
-    let connect = tokio_tungstenite::connect_async_with_config(request, Some(ws_config), true);
+    // Used for `wss://` only; `ws://` stays plain.
+    let connector = tokio_tungstenite::Connector::Rustls(std::sync::Arc::clone(tls));
+    let connect = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        Some(ws_config),
+        true,
+        Some(connector),
+    );
     let mut socket = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
         Err(_) => {
             return retry(format!(
@@ -468,7 +478,11 @@ async fn connect_error(base: &Url, url: &Url, error: tungstenite::Error, had_tok
         tungstenite::Error::Protocol(_) | tungstenite::Error::HttpFormat(_) => retry(format!(
             "no vg server at {base}: what answered does not speak HTTP"
         )),
-        tungstenite::Error::Io(e) => retry(format!("cannot reach {base}: {e}")),
+        // A certificate that is wrong for this host or not trusted stays so: retrying cannot help.
+        tungstenite::Error::Io(e) => match explain_tls(&e, base) {
+            Some(reason) => Ended::Fatal(reason),
+            None => retry(format!("cannot reach {base}: {e}")),
+        },
         tungstenite::Error::Url(e) => Ended::Fatal(format!("invalid URL {base}: {e}")),
         other => retry(format!("cannot connect to {base}: {other}")),
     }
@@ -512,11 +526,6 @@ async fn http10_status(url: &Url) -> Option<String> {
         .flatten()
 }
 
-/// rustls needs one process-wide crypto provider; installing twice is harmless.
-fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -533,7 +542,8 @@ mod tests {
             tail: None,
             follow: true,
         };
-        let running = run(url.to_owned(), token.map(str::to_owned), config, tx);
+        let tls = super::super::tls::client_config(&[]);
+        let running = run(url.to_owned(), token.map(str::to_owned), tls, config, tx);
         // A tokio runtime is not needed: the run stops at the second send, before any I/O.
         assert!(running.now_or_never().is_none());
         rx.try_recv().expect("the run sent an event")

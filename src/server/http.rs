@@ -19,8 +19,10 @@ mod ratelimit;
 mod state;
 mod stats;
 mod stream;
+mod tls;
 mod web;
 
 pub use config::GatewayConfig;
 pub use gateway::{Gateway, serve};
 pub use ratelimit::{Rate, RateLimits};
+pub use tls::{Tls, TlsError};

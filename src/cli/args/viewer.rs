@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{DEFAULT_ADDR, UsageError, time_mode};
-use crate::client::{SourceConfig, SourceKind, stream_url};
+use crate::client::{SourceConfig, SourceKind, load_ca_certs, stream_url};
 use crate::filter::FilterSpec;
 use crate::format::TimeMode;
 
@@ -18,6 +18,10 @@ pub struct SourceArgs {
     /// Bearer token for the server (sent in the Authorization header, never in the URL).
     #[arg(long, env = "VG_TOKEN", hide_env_values = true, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub token: Option<String>,
+    /// Also trust the CA certificate(s) in this PEM file for https:// and wss:// servers, besides the
+    /// built-in roots (a server whose certificate a private CA signed).
+    #[arg(long, env = "VG_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Read a file (NDJSON or plain text) instead of a server; `-` reads stdin.
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
@@ -139,9 +143,16 @@ impl ViewerArgs {
             Some(path) => (SourceKind::File(path.to_owned()), reading.follow_file),
             None => {
                 stream_url(&self.source.url).map_err(|e| UsageError::new(e.to_string()))?;
+                let ca_certs = match &self.source.ca_cert {
+                    Some(path) => {
+                        load_ca_certs(path).map_err(|e| UsageError::new(e.to_string()))?
+                    }
+                    None => Vec::new(),
+                };
                 let kind = SourceKind::Server {
                     url: self.source.url.clone(),
                     token: self.source.token.clone(),
+                    ca_certs,
                 };
                 (kind, reading.follow)
             }
@@ -203,6 +214,8 @@ mod tests {
             "http://h:1",
             "--token",
             "t",
+            "--ca-cert",
+            "ca.pem",
             "--level",
             "warn",
             "--source",
@@ -300,6 +313,23 @@ mod tests {
             viewer("tui", &[]).source_config(TUI).unwrap().tail,
             Some(1000)
         );
+    }
+
+    #[test]
+    fn a_ca_cert_that_cannot_be_read_is_one_usage_line_and_only_for_a_server() {
+        let missing = "/nonexistent-dir/ca.pem";
+        let err = viewer("logs", &["--ca-cert", missing])
+            .source_config(LOGS)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("--ca-cert /nonexistent-dir/ca.pem: cannot read it"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'));
+        // A file source connects nowhere: a CA kept in VG_CA_CERT does not stop it.
+        let file = viewer("logs", &["--ca-cert", missing, "--file", "app.log"]).source_config(LOGS);
+        assert!(file.is_ok());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::ratelimit::RateLimits;
+use super::tls::Tls;
 /// What a request does with the logs, and so which token it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scope {
@@ -78,6 +79,11 @@ pub struct GatewayConfig {
     /// Per-client (IP address) limits on ingest requests and viewer connection attempts; off by
     /// default in the library (`vg serve` turns them on). See [`RateLimits`].
     pub rate_limits: RateLimits,
+    /// When set, [`serve`](super::serve) speaks HTTPS (and `wss://`) with this certificate, on every
+    /// connection; [`Tls::reload`] swaps it without dropping any. The handshake counts against
+    /// [`header_timeout`](Self::header_timeout) and the connection caps. An app serving the router
+    /// with its own server terminates TLS there instead.
+    pub tls: Option<Tls>,
 }
 
 impl Default for GatewayConfig {
@@ -105,6 +111,7 @@ impl Default for GatewayConfig {
             server_name: "vg".to_owned(),
             dashboard: Some("/logs/".to_owned()),
             rate_limits: RateLimits::default(),
+            tls: None,
         }
     }
 }
@@ -186,6 +193,13 @@ impl GatewayConfig {
     #[must_use]
     pub fn rate_limits(mut self, limits: RateLimits) -> Self {
         self.rate_limits = limits;
+        self
+    }
+
+    /// Serves HTTPS with this certificate and key under [`serve`](super::serve) (builder style).
+    #[must_use]
+    pub fn tls(mut self, tls: Tls) -> Self {
+        self.tls = Some(tls);
         self
     }
 

@@ -163,7 +163,8 @@ impl Gateway {
 /// total and per client address, checked before a byte is read), the header timeout (also the
 /// idle limit of a kept-alive connection) and the write timeout. Handlers can read the peer's address
 /// with `axum::extract::ConnectInfo<SocketAddr>`. Accepted sockets get `TCP_NODELAY`, so small
-/// batches leave at once. Serves HTTP/1.1 (and WebSocket upgrades), not HTTP/2.
+/// batches leave at once. Serves HTTP/1.1 (and WebSocket upgrades), not HTTP/2; HTTPS with
+/// [`GatewayConfig::tls`], the handshake bounded by the header timeout.
 ///
 /// Under `axum::serve` instead, the router's own limits still hold (the body timeout, the viewer
 /// limit, every size limit) but these connection bounds do not; call [`Gateway::shutdown`] in your
@@ -182,6 +183,10 @@ where
         slots: Arc::clone(&gateway.shared.slots),
         header_timeout: config.header_timeout,
         write_timeout: config.write_timeout,
+        tls: config
+            .tls
+            .as_ref()
+            .map(|tls| tokio_rustls::TlsAcceptor::from(tls.server_config())),
     };
     let closing = gateway.clone();
     listen::accept(listener, app, limits, async move {

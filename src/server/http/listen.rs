@@ -7,7 +7,12 @@
 //! axum's own `serve` has none of these knobs, so this runs hyper's HTTP/1 connections directly, as
 //! axum does underneath. HTTP/1 only: the protocol detection of hyper-util's auto builder runs
 //! without a timer, so a peer that sends nothing would be held open.
+//!
+//! With TLS, the handshake runs in the connection's task after its slot is taken, and must finish
+//! within the header timeout: a peer that opens connections and handshakes slowly (or never) holds
+//! a slot no longer than one that sends a request's head slowly.
 
+mod handshake;
 mod slots;
 mod timed;
 
@@ -21,8 +26,10 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 pub(crate) use slots::{Slots, client_key};
@@ -33,11 +40,13 @@ use timed::TimedStream;
 const ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
 /// The limits [`accept`] applies to each connection.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Limits {
     pub(crate) slots: Arc<Slots>,
     pub(crate) header_timeout: Duration,
     pub(crate) write_timeout: Duration,
+    /// HTTPS when set.
+    pub(crate) tls: Option<TlsAcceptor>,
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets each connection
@@ -80,14 +89,22 @@ where
         // Without NODELAY a small batch can wait for the peer's delayed ACK (tens of ms).
         let _ = tcp.set_nodelay(true);
         let io = TimedStream::new(tcp, limits.write_timeout, slot);
-        tokio::spawn(connection(
-            builder.clone(),
-            io,
+        let served = Served {
+            builder: builder.clone(),
             peer,
-            app.clone(),
-            stop.clone(),
-            running.clone(),
-        ));
+            app: app.clone(),
+            stop: stop.clone(),
+            _running: running.clone(),
+        };
+        match &limits.tls {
+            None => tokio::spawn(served.connection(io)),
+            Some(tls) => tokio::spawn(handshake::then_serve(
+                tls.clone(),
+                io,
+                limits.header_timeout,
+                served,
+            )),
+        };
     }
     drop(listener);
     stopping.send_replace(true);
@@ -95,29 +112,41 @@ where
     let _ = ended.recv().await;
 }
 
-async fn connection(
+/// What one accepted connection is served with.
+struct Served {
     builder: http1::Builder,
-    io: TimedStream,
     peer: SocketAddr,
     app: Router,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
+    /// Held until the connection ends (see [`accept`]).
     _running: mpsc::Sender<()>,
-) {
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        // What `into_make_service_with_connect_info` gives handlers under axum's own server.
-        request.extensions_mut().insert(ConnectInfo(peer));
-        app.clone().oneshot(request)
-    });
-    let conn = builder
-        .serve_connection(TokioIo::new(io), service)
-        .with_upgrades();
-    tokio::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => return,
-        _ = stop.wait_for(|stopping| *stopping) => {}
+}
+
+impl Served {
+    /// Serves HTTP on `io` (the socket, or the TLS stream over it) until the peer is done or the
+    /// server stops.
+    async fn connection<I>(mut self, io: I)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (app, peer) = (self.app, self.peer);
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            // What `into_make_service_with_connect_info` gives handlers under axum's own server.
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(request)
+        });
+        let conn = self
+            .builder
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades();
+        tokio::pin!(conn);
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            _ = self.stop.wait_for(|stopping| *stopping) => {}
+        }
+        conn.as_mut().graceful_shutdown();
+        let _ = conn.await;
     }
-    conn.as_mut().graceful_shutdown();
-    let _ = conn.await;
 }
 
 /// Errors of one connection that came and went before it was accepted; the listener is fine.

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth::Authorized;
 use super::counters::{GAP_REASONS, Ingest, Metrics};
+use super::ratelimit::Limited;
 use super::state::Shared;
 use crate::wire::GapReason;
 
@@ -158,6 +159,19 @@ fn render(shared: &Shared) -> String {
         &[],
         Metrics::load(&metrics.sent_frames),
     );
+
+    out.family(
+        "vg_requests_rate_limited_total",
+        "counter",
+        "Requests answered 429 by a per-client rate limit: ingest requests, viewer connection attempts.",
+    );
+    for which in Limited::ALL {
+        out.sample(
+            "vg_requests_rate_limited_total",
+            &[("what", which.label())],
+            shared.limiters.limited(which),
+        );
+    }
 
     let sinks = shared.emitter.sink_stats();
     let newest = history.newest_seq.unwrap_or(0);

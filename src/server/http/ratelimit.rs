@@ -69,6 +69,35 @@ pub(crate) struct Limiters {
     ingest: Option<DefaultKeyedRateLimiter<IpAddr>>,
     connect: Option<DefaultKeyedRateLimiter<IpAddr>>,
     checks: AtomicU64,
+    /// Requests answered 429, by [`Limited`].
+    limited: [AtomicU64; 2],
+}
+
+/// Which limit refused a request, for `GET /metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Limited {
+    /// An ingest request.
+    Ingest,
+    /// A viewer's connection attempt.
+    Connect,
+}
+
+impl Limited {
+    pub(crate) const ALL: [Limited; 2] = [Limited::Ingest, Limited::Connect];
+
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Limited::Ingest => "ingest",
+            Limited::Connect => "connect",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Limited::Ingest => "ingest requests",
+            Limited::Connect => "connection attempts",
+        }
+    }
 }
 
 impl std::fmt::Debug for Limiters {
@@ -87,7 +116,13 @@ impl Limiters {
             ingest: limits.ingest.map(keyed),
             connect: limits.connect.map(keyed),
             checks: AtomicU64::new(0),
+            limited: Default::default(),
         }
+    }
+
+    /// Requests answered 429 by this limit since start.
+    pub(crate) fn limited(&self, which: Limited) -> u64 {
+        self.limited[which as usize].load(Ordering::Relaxed)
     }
 
     /// How long `client` must wait before this request would be allowed; `None` to go ahead.
@@ -119,17 +154,18 @@ pub(crate) async fn limit(
     let path = request.uri().path();
     let (limiter, what) = match (request.method(), client) {
         (&Method::POST, Some(_)) if INGEST_PATHS.contains(&path) => {
-            (limiters.ingest.as_ref(), "ingest requests")
+            (limiters.ingest.as_ref(), Limited::Ingest)
         }
         (&Method::GET, Some(_)) if path == STREAM_PATH => {
-            (limiters.connect.as_ref(), "connection attempts")
+            (limiters.connect.as_ref(), Limited::Connect)
         }
-        _ => (None, ""),
+        _ => (None, Limited::Ingest),
     };
     if let (Some(limiter), Some(client)) = (limiter, client)
         && let Some(wait) = limiters.check(limiter, client)
     {
-        return too_many(what, client, wait);
+        limiters.limited[what as usize].fetch_add(1, Ordering::Relaxed);
+        return too_many(what.noun(), client, wait);
     }
     next.run(request).await
 }

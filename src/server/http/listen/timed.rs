@@ -40,6 +40,11 @@ impl TimedStream {
         }
     }
 
+    /// Reads what has arrived without taking it (the TLS handshake looks at the first byte).
+    pub(crate) async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tcp.peek(buf).await
+    }
+
     /// Turns a pending write into an error once the peer has taken nothing for `timeout`.
     fn pending<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
         let timeout = self.timeout;
