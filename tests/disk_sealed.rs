@@ -36,7 +36,7 @@ fn read_all(emitter: &vg::server::Emitter) -> Vec<Arc<LogEntry>> {
 #[test]
 fn sealed_segments_take_under_a_third_of_the_json_and_read_back_the_same() {
     let dir = TempDir::new("seal-ratio");
-    let disk = DiskConfig::new(dir.path()).segment_bytes(1 << 20);
+    let disk = DiskConfig::new(dir.path()).segment_bytes(512 * 1024);
     let emitter = open_with(disk.clone()).unwrap();
     // Request lines, job and query messages with request ids, paths, users and durations: about
     // 290 bytes of JSON each, as an HTTP service logs them.
@@ -76,7 +76,7 @@ fn sealed_segments_take_under_a_third_of_the_json_and_read_back_the_same() {
 #[tokio::test]
 async fn a_start_reads_only_indexes_and_a_damaged_frame_is_reported_by_the_read_that_meets_it() {
     let dir = TempDir::new("seal-damage");
-    let disk = DiskConfig::new(dir.path()).segment_bytes(256 * 1024);
+    let disk = DiskConfig::new(dir.path()).segment_bytes(64 * 1024);
     let emitter = open_with(disk.clone()).unwrap();
     let boot = emitter.boot().to_owned();
     fill(&emitter, 6000);
@@ -133,7 +133,7 @@ async fn windows_are_exact_at_every_frame_and_segment_boundary_of_sealed_segment
     let dir = TempDir::new("seal-window");
     let disk = DiskConfig::new(dir.path()).segment_bytes(256 * 1024);
     let emitter = open_with(disk.clone()).unwrap();
-    let count = 6000;
+    let count = 15_000;
     fill(&emitter, count);
     drop(emitter);
     let emitter = open_with(disk).unwrap();
@@ -255,7 +255,7 @@ fn data_dirs_of_formats_1_and_2_are_read_and_then_sealed() {
 #[tokio::test]
 async fn an_until_window_reads_no_segment_that_begins_after_it() {
     let dir = TempDir::new("seal-until");
-    let disk = DiskConfig::new(dir.path()).segment_bytes(256 * 1024);
+    let disk = DiskConfig::new(dir.path()).segment_bytes(64 * 1024);
     let emitter = open_with(disk.clone()).unwrap();
     let boot = emitter.boot().to_owned();
     fill(&emitter, 6000);

@@ -259,9 +259,10 @@ pub(crate) fn frame(records: &[u8]) -> std::io::Result<(Vec<u8>, u32)> {
     Ok((bytes, crc))
 }
 
-/// The records a frame holds, if its bytes are intact (`None` for damage). Bounded: a frame never
-/// holds more than one record of [`MAX_BODY`] beyond the sealer's target size.
-pub(crate) fn unframe(bytes: &[u8], crc: u32) -> Option<Vec<u8>> {
+/// Decompresses a frame's records into `out` (replacing what it held), if its bytes are intact;
+/// `false` for damage. Bounded: a frame never holds more than one record of [`MAX_BODY`] beyond the
+/// sealer's target size.
+pub(crate) fn unframe(bytes: &[u8], crc: u32, out: &mut Vec<u8>) -> bool {
     thread_local! {
         // A decompression context costs about as much to set up as decompressing a frame does, and
         // a replay reads thousands of frames: one per thread, reused.
@@ -269,15 +270,27 @@ pub(crate) fn unframe(bytes: &[u8], crc: u32) -> Option<Vec<u8>> {
             const { std::cell::RefCell::new(None) };
     }
     if crc32c::crc32c(bytes) != crc {
-        return None;
+        return false;
     }
-    let limit = 2 * (FRAME_LEN + MAX_BODY);
+    // Sized by the content size the sealer wrote in the frame's header, within the limit.
+    let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(bytes) else {
+        return false;
+    };
+    let Some(size) = usize::try_from(size)
+        .ok()
+        .filter(|&size| size <= 2 * (FRAME_LEN + MAX_BODY))
+    else {
+        return false;
+    };
+    out.clear();
+    out.reserve(size);
     CONTEXT.with_borrow_mut(|context| {
         if context.is_none() {
             *context = zstd::bulk::Decompressor::new().ok();
         }
-        // Sized by the content size the sealer wrote in the frame's header, within the limit.
-        context.as_mut()?.decompress(bytes, limit).ok()
+        context
+            .as_mut()
+            .is_some_and(|c| c.decompress_to_buffer(bytes, out).is_ok())
     })
 }
 
@@ -300,7 +313,7 @@ mod tests {
             panic!("an intact record did not parse");
         };
         assert_eq!((head.kind, head.seq, len), (Kind::Packed, 42, out.len()));
-        let back = entry(head, payload(&out, len)).unwrap();
+        let back = super::entry(head, payload(&out, len)).unwrap();
         assert_eq!(
             (back.message.as_str(), back.seq),
             ("slow request", Some(42))

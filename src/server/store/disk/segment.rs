@@ -280,6 +280,8 @@ fn read_sealed(
     damage: &mut Vec<u64>,
 ) -> Ended {
     let mut compressed = Vec::new();
+    // Reused from frame to frame: each holds about the same (`sealed::FRAME_TARGET`).
+    let mut records = Vec::new();
     for frame in &segment.frames {
         if out.len() >= plan.max {
             break;
@@ -291,14 +293,10 @@ fn read_sealed(
         let read = file
             .seek(SeekFrom::Start(frame.offset))
             .and_then(|_| file.read_exact(&mut compressed));
-        let records = match read {
-            Ok(()) => format::unframe(&compressed, frame.crc),
-            Err(_) => None,
-        };
-        let Some(records) = records else {
+        if read.is_err() || !format::unframe(&compressed, frame.crc, &mut records) {
             damage.push(frame.offset);
             continue;
-        };
+        }
         let mut at = 0;
         while at < records.len() {
             let Parsed::Record { head, len } = format::parse(&records[at..]) else {
