@@ -1,18 +1,35 @@
-//! Durable history, side by side in one run: `emit()` with and without the disk sink, sustained
-//! ingest to disk against plain NDJSON appends, bytes on disk per entry (right after ingest, and
-//! once every segment is sealed and compressed), replay from disk, and the first entry of a `since`
-//! window after a restart (everything then comes from disk, sealed segments).
+//! Durable history, every figure of docs/benchmarks.md's "Durable history" section side by side in
+//! one run:
 //!
-//! `cargo bench --no-default-features --features server --bench disk` (`DISK_BENCH_N` entries,
-//! default 1,000,000). Each variant runs `ROUNDS` times (default 3), interleaved; medians printed.
+//! - `emit()` memory only, with a sink that discards, and with the disk sink;
+//! - sustained ingest to disk (`--fsync interval`, the sealer compressing full segments on its own
+//!   thread meanwhile), against plain NDJSON appends and the same entries into SQLite (`rusqlite`);
+//! - bytes on disk per entry once every segment is sealed;
+//! - a time window after a restart (everything from disk): its first entry and reading all of it,
+//!   against the same query in SQLite;
+//! - replay from disk through a real `vg serve --data-dir` and `vg logs --json` (`VG_BIN`);
+//! - `DISK_BENCH_STORED` entries stored (default 10,000,000): RSS after 1M and after all of them,
+//!   the first entry of a `since` window over all of them, and a server's RSS over each data dir.
+//!
+//! `cargo build --release --features server && cargo bench --features server --bench disk`
+//! (`DISK_BENCH_N` entries per round, default 1,000,000; `ROUNDS` rounds, default 3, interleaved;
+//! medians printed). Data goes to a temporary directory, removed at the end.
 
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use vg::LogEntry;
 use vg::server::{DiskConfig, Emitter, EmitterConfig, Sink};
+
+#[path = "support/entries.rs"]
+mod entries;
+#[path = "disk/replay.rs"]
+mod replay;
+#[path = "disk/sqlite.rs"]
+mod sqlite;
 
 /// A sink that only takes entries: what the sink seam itself costs `emit()`, without the disk.
 struct Discard;
@@ -23,8 +40,12 @@ impl Sink for Discard {
     }
 }
 
-#[path = "support/entries.rs"]
-mod entries;
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 fn config() -> EmitterConfig {
     // A live buffer large enough that the writer is never lapped by a tight loop of emits: this
@@ -35,9 +56,28 @@ fn config() -> EmitterConfig {
         .live_buffer(1 << 20)
 }
 
+/// The default durability (`--fsync interval`), with retention that never deletes what is measured.
+fn disk(dir: &Path) -> DiskConfig {
+    DiskConfig::new(dir).retention(1 << 40, Duration::from_secs(365 * 24 * 3600))
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
+}
+
+/// VmRSS in KiB from a `/proc/.../status` text.
+pub fn vm_rss(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn self_rss_kib() -> u64 {
+    vm_rss(&std::fs::read_to_string("/proc/self/status").unwrap_or_default()).unwrap_or(0)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
 }
 
 /// Emits every entry; returns the mean `emit()` time in ns.
@@ -58,19 +98,8 @@ fn clone_cost(batch: &[LogEntry]) -> f64 {
     start.elapsed().as_nanos() as f64 / batch.len() as f64
 }
 
-struct DiskRound {
-    emit_ns: f64,
-    ingest_per_s: f64,
-    bytes: u64,
-    not_written: u64,
-}
-
-fn disk_round(dir: &Path, batch: &[LogEntry]) -> DiskRound {
-    let _ = std::fs::remove_dir_all(dir);
-    let emitter = Emitter::open(config().disk(DiskConfig::new(dir))).unwrap();
-    let start = Instant::now();
-    let emit_ns = emit_all(&emitter, batch);
-    let n = batch.len() as u64;
+/// Waits until the writer has dealt with `n` entries.
+fn wait_written(emitter: &Emitter, n: u64) {
     loop {
         let stats = emitter.disk_stats().unwrap();
         if stats.written + stats.not_written >= n {
@@ -78,13 +107,41 @@ fn disk_round(dir: &Path, batch: &[LogEntry]) -> DiskRound {
         }
         std::thread::sleep(Duration::from_micros(200));
     }
+}
+
+/// Restarts over `dir` and waits until every segment but the new (empty) one is sealed.
+fn reopen_sealed(dir: &Path) -> (Emitter, f64) {
+    let emitter = Emitter::open(config().disk(disk(dir))).unwrap();
+    let start = Instant::now();
+    loop {
+        let stats = emitter.disk_stats().unwrap();
+        if stats.sealed + 1 == stats.segments || start.elapsed() > Duration::from_secs(600) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    (emitter, start.elapsed().as_secs_f64())
+}
+
+struct DiskRound {
+    emit_ns: f64,
+    ingest_per_s: f64,
+    not_written: u64,
+}
+
+fn disk_round(dir: &Path, batch: &[LogEntry]) -> DiskRound {
+    let _ = std::fs::remove_dir_all(dir);
+    let emitter = Emitter::open(config().disk(disk(dir))).unwrap();
+    let start = Instant::now();
+    let emit_ns = emit_all(&emitter, batch);
+    let n = batch.len() as u64;
+    wait_written(&emitter, n);
     let elapsed = start.elapsed().as_secs_f64();
     let stats = emitter.disk_stats().unwrap();
     drop(emitter);
     DiskRound {
         emit_ns,
         ingest_per_s: n as f64 / elapsed,
-        bytes: stats.bytes,
         not_written: stats.not_written,
     }
 }
@@ -104,24 +161,69 @@ fn ndjson_round(path: &Path, batch: &[LogEntry]) -> f64 {
     batch.len() as f64 / start.elapsed().as_secs_f64()
 }
 
+/// The first entry at or after `since`, read from `history` the way a `since` window starts.
+fn vg_first_since(history: &dyn vg::server::History, since: DateTime<Utc>) -> Option<LogEntry> {
+    let mut next = history.seek_time(since)?;
+    loop {
+        let chunk = history.forward(next, u64::MAX, 512);
+        next = chunk.last()?.seq? + 1;
+        if let Some(first) = chunk.into_iter().find(|e| e.timestamp >= since) {
+            return Some((*first).clone());
+        }
+    }
+}
+
+/// Every entry with `since <= timestamp < until`, read as a `since`/`until` window is: returns
+/// how many.
+fn vg_window(
+    history: &dyn vg::server::History,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> usize {
+    let Some(mut next) = history.seek_time(since) else {
+        return 0;
+    };
+    let to = history.seek_until(until).unwrap_or(u64::MAX);
+    let mut count = 0;
+    loop {
+        let chunk = history.forward(next, to, 512);
+        let Some(last) = chunk.last().and_then(|e| e.seq) else {
+            return count;
+        };
+        for entry in &chunk {
+            if entry.timestamp >= until {
+                return count;
+            }
+            count += usize::from(entry.timestamp >= since);
+        }
+        next = last + 1;
+    }
+}
+
+fn ms_since(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1000.0
+}
+
 fn main() {
-    let n: u64 = std::env::var("DISK_BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let rounds: usize = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+    let n = env_num("DISK_BENCH_N", 1_000_000);
+    let stored = env_num("DISK_BENCH_STORED", 10_000_000);
+    let rounds = env_num("ROUNDS", 3) as usize;
     let root = std::env::temp_dir().join(format!("vg-bench-disk-{}", std::process::id()));
     std::fs::create_dir_all(&root).unwrap();
+    let data = root.join("data");
+    let db = root.join("peer.sqlite");
     let batch: Vec<LogEntry> = (1..=n).map(entries::entry).collect();
     let json_bytes: usize = batch.iter().map(|e| e.to_json().len() + 1).sum();
+    println!(
+        "entries: {n} per round, {rounds} rounds; JSON {:.0} bytes each; load average at start: {}",
+        json_bytes as f64 / n as f64,
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
 
-    let mut memory_emit = Vec::new();
-    let mut sink_emit = Vec::new();
-    let mut disk = Vec::new();
-    let mut ndjson = Vec::new();
+    let (mut memory_emit, mut sink_emit, mut disk_rounds) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ndjson, mut sqlite_rates, mut sqlite_bytes) = (Vec::new(), Vec::new(), 0);
     let clone_ns = clone_cost(&batch);
     for _ in 0..rounds {
         let emitter = Emitter::new(config());
@@ -131,85 +233,83 @@ fn main() {
         emitter.add_sink("discard", Discard).unwrap();
         sink_emit.push(emit_all(&emitter, &batch));
         drop(emitter);
-        disk.push(disk_round(&root.join("data"), &batch));
+        disk_rounds.push(disk_round(&data, &batch));
         ndjson.push(ndjson_round(&root.join("plain.ndjson"), &batch));
+        let (rate, bytes) = sqlite::ingest(&db, &batch);
+        sqlite_rates.push(rate);
+        sqlite_bytes = bytes;
     }
-    let last = disk.last().unwrap();
-    let (bytes, not_written) = (last.bytes, last.not_written);
-    let emit_disk = median(disk.iter().map(|r| r.emit_ns).collect());
+    let not_written: u64 = disk_rounds.iter().map(|r| r.not_written).sum();
+    let emit_disk = median(disk_rounds.iter().map(|r| r.emit_ns).collect());
     let emit_memory = median(memory_emit);
     let emit_sink = median(sink_emit);
-    let ingest = median(disk.iter().map(|r| r.ingest_per_s).collect());
+    let ingest = median(disk_rounds.iter().map(|r| r.ingest_per_s).collect());
     let plain = median(ndjson);
+    let sqlite_rate = median(sqlite_rates);
     println!(
-        "entries: {n}, JSON {:.0} bytes each",
-        json_bytes as f64 / n as f64
+        "emit(): memory only {emit_memory:.0} ns; with a sink that discards {emit_sink:.0} ns ({:.2}x); with the disk sink {emit_disk:.0} ns ({:.2}x memory only, {:.2}x the discarding sink); entry clone {clone_ns:.0} ns included in each",
+        emit_sink / emit_memory,
+        emit_disk / emit_memory,
+        emit_disk / emit_sink,
     );
     println!(
-        "emit(), memory only: {:.0} ns; with the disk sink: {:.0} ns ({:.2}x); entry clone {clone_ns:.0} ns included in both",
-        emit_memory,
-        emit_disk,
-        emit_disk / emit_memory
-    );
-    println!(
-        "emit(), memory only with a sink that discards: {:.0} ns ({:.2}x memory only)",
-        emit_sink,
-        emit_sink / emit_memory
-    );
-    println!(
-        "ingest to disk (fsync interval), emit to written: {:.0} entries/s; plain NDJSON appends: {:.0} entries/s ({:.2}x of plain); not written: {not_written}",
-        ingest,
-        plain,
-        ingest / plain
-    );
-    println!(
-        "bytes on disk per entry right after ingest (full segments sealed meanwhile, the last open): {:.0} ({:.2}x its JSON)",
-        bytes as f64 / n as f64,
-        bytes as f64 / json_bytes as f64
+        "ingest, emit to written (fsync interval, sealer running): vg {ingest:.0} entries/s; plain NDJSON appends {plain:.0}/s (vg {:.2}x); SQLite {sqlite_rate:.0}/s (vg {:.2}x); not written: {not_written}",
+        ingest / plain,
+        ingest / sqlite_rate
     );
 
     // After a restart every read comes from disk (the ring is empty). The segment the last round
     // left open is sealed after the start: wait for it, so every entry is in a sealed segment.
-    let emitter = Emitter::open(config().disk(DiskConfig::new(root.join("data")))).unwrap();
-    let start = Instant::now();
-    let sealed = loop {
-        let stats = emitter.disk_stats().unwrap();
-        if stats.sealed + 1 == stats.segments || start.elapsed() > Duration::from_secs(300) {
-            break stats;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let (emitter, seal_secs) = reopen_sealed(&data);
+    let stats = emitter.disk_stats().unwrap();
     println!(
-        "bytes on disk per entry once sealed: {:.1} ({:.3}x its JSON; {} of {} segments sealed, the last in {:.2} s after the start)",
-        sealed.bytes as f64 / n as f64,
-        sealed.bytes as f64 / json_bytes as f64,
-        sealed.sealed,
-        sealed.segments,
-        start.elapsed().as_secs_f64()
+        "bytes on disk per entry once sealed: {:.1} ({:.3}x its JSON; {} segments sealed, the last {seal_secs:.2} s after the restart); SQLite: {:.1} ({:.2}x its JSON)",
+        stats.bytes as f64 / n as f64,
+        stats.bytes as f64 / json_bytes as f64,
+        stats.sealed,
+        sqlite_bytes as f64 / n as f64,
+        sqlite_bytes as f64 / json_bytes as f64,
     );
     let history = emitter.history();
-    let mut firsts = Vec::new();
+    let peer = sqlite::Reader::open(&db);
+    let window = (n / 100).max(1) as usize;
+    let (mut vg_first, mut sql_first, mut vg_read, mut sql_read) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for k in 1..=9u64 {
-        let since = batch[(n * k / 10) as usize].timestamp;
+        let at = (n * k / 10) as usize;
+        let since = batch[at].timestamp;
+        let until = batch[(at + window).min(batch.len() - 1)].timestamp;
         let start = Instant::now();
-        let from = history.seek_time(since).unwrap();
-        let mut first: Option<Arc<LogEntry>> = None;
-        let mut next = from;
-        while first.is_none() {
-            let chunk = history.forward(next, u64::MAX, 512);
-            next = chunk.last().and_then(|e| e.seq).unwrap() + 1;
-            first = chunk.into_iter().find(|e| e.timestamp >= since);
-        }
-        firsts.push(start.elapsed().as_secs_f64() * 1000.0);
+        let first = vg_first_since(&*history, since).unwrap();
+        vg_first.push(ms_since(start));
+        let start = Instant::now();
+        let peer_first = peer.first_since(since.timestamp_micros()).unwrap();
+        sql_first.push(ms_since(start));
+        assert_eq!(
+            (first.seq, &first.message),
+            (peer_first.seq, &peer_first.message)
+        );
+        let start = Instant::now();
+        let got = vg_window(&*history, since, until);
+        vg_read.push(ms_since(start));
+        let start = Instant::now();
+        let peer_got = peer.window(since.timestamp_micros(), until.timestamp_micros());
+        sql_read.push(ms_since(start));
+        assert_eq!(got, peer_got, "vg and SQLite disagree on the window");
     }
+    let (vf, sf, vr, sr) = (
+        median(vg_first),
+        median(sql_first),
+        median(vg_read),
+        median(sql_read),
+    );
     println!(
-        "first entry of a since window over {n} stored entries, from disk: median {:.3} ms (max {:.3} ms)",
-        median(firsts.clone()),
-        firsts.iter().copied().fold(0.0, f64::max)
+        "time window after a restart, over {n} stored: first entry vg {vf:.3} ms, SQLite {sf:.3} ms (vg {:.2}x); all {window} entries of it vg {vr:.2} ms, SQLite {sr:.2} ms (vg {:.2}x)",
+        sf / vf,
+        sr / vr
     );
     let start = Instant::now();
-    let mut next = 1;
-    let mut read = 0u64;
+    let (mut next, mut read) = (1, 0u64);
     loop {
         let chunk = history.forward(next, u64::MAX, 512);
         let Some(last) = chunk.last().and_then(|e| e.seq) else {
@@ -219,10 +319,109 @@ fn main() {
         next = last + 1;
     }
     println!(
-        "replay from disk through History::forward: {:.0} entries/s ({read} entries)",
+        "replay from disk in-process (History::forward, every entry decoded): {:.0} entries/s ({read} entries)",
         read as f64 / start.elapsed().as_secs_f64()
     );
-    drop(history);
-    drop(emitter);
+    drop((history, peer, emitter));
+
+    // Replay as a user sees it: a server restarted over the data, and `vg logs --json`.
+    let since = entries::entry(0).timestamp.to_rfc3339();
+    let mut replays = Vec::new();
+    let mut rss = (0, 0);
+    for _ in 0..rounds {
+        let Some(server) = replay::Serve::start(&data) else {
+            println!(
+                "replay through the WebSocket: skipped ({} did not start; build it: cargo build --release --features server)",
+                replay::vg_bin()
+            );
+            break;
+        };
+        rss.0 = server.rss_kib().unwrap_or(0);
+        let (lines, secs) = replay::logs_json(&server.url, &since);
+        rss.1 = server.rss_kib().unwrap_or(0);
+        assert_eq!(lines, n, "vg logs printed {lines} of {n} entries");
+        replays.push(lines as f64 / secs);
+    }
+    if !replays.is_empty() {
+        println!(
+            "replay from disk through the WebSocket to `vg logs --json --since` (vg serve restarted over {n} entries, all sealed): {:.0} entries/s; vg serve RSS {:.0} MiB at start, {:.0} MiB after the replay",
+            median(replays),
+            mib(rss.0),
+            mib(rss.1)
+        );
+    }
+    drop(batch);
+
+    stored_phase(&root.join("stored"), stored);
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// `stored` entries into a data dir (generated as they go, so the bench holds none of them): RSS
+/// after 1M and after all, then after a restart the first entry of `since` windows over all of
+/// them, and a real server's RSS over the dir.
+fn stored_phase(dir: &Path, stored: u64) {
+    let _ = std::fs::remove_dir_all(dir);
+    let base = self_rss_kib();
+    let emitter = Emitter::open(config().live_buffer(1 << 16).disk(disk(dir))).unwrap();
+    let start = Instant::now();
+    let mut rss_at = Vec::new();
+    for i in 1..=stored {
+        emitter.emit(entries::entry(i));
+        if i % 16_384 == 0 {
+            // Stay within the live buffer: this phase stores, it does not time the writer.
+            wait_written(&emitter, i.saturating_sub(32_768));
+        }
+        if i == 1_000_000.min(stored) || i == stored {
+            wait_written(&emitter, i);
+            rss_at.push((i, self_rss_kib()));
+        }
+    }
+    let stats = emitter.disk_stats().unwrap();
+    drop(emitter);
+    println!(
+        "stored {stored} entries in {:.1} s ({} not written); this process's RSS above its start: {}",
+        start.elapsed().as_secs_f64(),
+        stats.not_written,
+        rss_at
+            .iter()
+            .map(|(i, kib)| format!("{:.0} MiB after {i}", mib(kib.saturating_sub(base))))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let before = self_rss_kib();
+    let (emitter, seal_secs) = reopen_sealed(dir);
+    let opened = self_rss_kib();
+    let history = emitter.history();
+    let mut firsts = Vec::new();
+    for k in 1..=9u64 {
+        let since = entries::entry(stored * k / 10).timestamp;
+        let start = Instant::now();
+        let first = vg_first_since(&*history, since).unwrap();
+        firsts.push(ms_since(start));
+        assert_eq!(first.timestamp, since);
+    }
+    let stats = emitter.disk_stats().unwrap();
+    println!(
+        "first entry of a since window over {stored} stored, after a restart (all sealed {seal_secs:.1} s after it, {} segments, {:.1} bytes an entry): median {:.3} ms, max {:.3} ms; RSS of the restarted emitter {:.1} MiB above before it",
+        stats.segments,
+        stats.bytes as f64 / stored as f64,
+        median(firsts.clone()),
+        firsts.iter().copied().fold(0.0, f64::max),
+        mib(opened.saturating_sub(before)),
+    );
+    drop((history, emitter));
+    if let Some(server) = replay::Serve::start(dir) {
+        let at_start = server.rss_kib().unwrap_or(0);
+        // The newest 1M entries (or all of a smaller store) through the WebSocket.
+        let tail = entries::entry(stored.saturating_sub(1_000_000))
+            .timestamp
+            .to_rfc3339();
+        let (lines, secs) = replay::logs_json(&server.url, &tail);
+        println!(
+            "vg serve over {stored} stored: RSS {:.0} MiB at start, {:.0} MiB after replaying the newest {lines} to `vg logs --json` ({:.0} entries/s)",
+            mib(at_start),
+            mib(server.rss_kib().unwrap_or(0)),
+            lines as f64 / secs
+        );
+    }
 }

@@ -132,5 +132,8 @@ cargo bench --features server --bench request_allocs 2>&1 | grep "^allocations"
 cargo bench --bench tui -- --noplot 2>&1 | grep -E "^tui|time:"
 cargo bench --bench tui_memory
 
+echo "== durable history: ingest, emit(), SQLite and NDJSON peers, windows, replay, 10M stored"
+ROUNDS="$ROUNDS" cargo bench --features server --bench disk
+
 echo "== end to end (servers on 127.0.0.1:0, $ROUNDS rounds each)"
 cargo bench --features server --bench e2e

@@ -109,10 +109,17 @@ pub fn format_timestamp(ts: &DateTime<Utc>) -> String {
 /// Appends the wire form of a timestamp. Hand-written because it runs once per entry on every hot path
 /// (serializing, display) and chrono's strftime re-parses its format string on each call.
 pub fn push_timestamp(out: &mut String, ts: &DateTime<Utc>) {
+    match wire_timestamp(ts) {
+        Some(buf) => out.push_str(std::str::from_utf8(&buf).expect("ASCII digits")),
+        None => out.push_str(&ts.to_rfc3339_opts(SecondsFormat::Millis, true)),
+    }
+}
+
+/// The wire form of a timestamp of the years 0-9999 (every real one), on the stack.
+fn wire_timestamp(ts: &DateTime<Utc>) -> Option<[u8; 24]> {
     let year = ts.year();
     if !(0..=9999).contains(&year) {
-        out.push_str(&ts.to_rfc3339_opts(SecondsFormat::Millis, true));
-        return;
+        return None;
     }
     let millis = ts.timestamp_subsec_millis().min(999);
     let mut buf = *b"0000-00-00T00:00:00.000Z";
@@ -130,7 +137,7 @@ pub fn push_timestamp(out: &mut String, ts: &DateTime<Utc>) {
     put(14, ts.minute(), 2);
     put(17, ts.second().min(59), 2);
     put(20, millis, 3);
-    out.push_str(std::str::from_utf8(&buf).expect("ASCII digits"));
+    Some(buf)
 }
 
 /// Serde adapter for the wire's timestamp form.
@@ -138,9 +145,11 @@ pub(crate) mod timestamp {
     use super::*;
 
     pub(crate) fn serialize<S: Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        let mut text = String::with_capacity(24);
-        push_timestamp(&mut text, ts);
-        s.serialize_str(&text)
+        // On the stack: every entry serialized (the wire, NDJSON) has one.
+        match wire_timestamp(ts) {
+            Some(buf) => s.serialize_str(std::str::from_utf8(&buf).expect("ASCII digits")),
+            None => s.serialize_str(&ts.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        }
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {

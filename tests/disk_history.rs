@@ -191,9 +191,9 @@ async fn since_and_until_windows_are_exact_across_segment_boundaries() {
     let emitter = open_with(disk.clone()).unwrap();
     fill(&emitter, 600);
     drop(emitter);
-    // Read back after a restart: everything comes from disk, across a few dozen segments.
+    // Read back after a restart: everything comes from disk, across several segments.
     let emitter = open_with(disk).unwrap();
-    assert!(emitter.disk_stats().unwrap().segments > 10);
+    assert!(emitter.disk_stats().unwrap().segments >= 5);
     let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
     let app = TestApp::with_router(emitter.clone(), gateway.clone(), gateway.router());
     within("windows", async {

@@ -1,6 +1,6 @@
 //! Sealed segments: full segments compressed (zstd frames) with their own index, read back the same,
 //! a start that reads only their indexes, damage found by reads and reported, windows exact at frame
-//! and segment boundaries, and data dirs of format 1 still read.
+//! and segment boundaries, and data dirs of formats 1 and 2 (entries as JSON) still read.
 
 #![cfg(feature = "server")]
 
@@ -36,7 +36,7 @@ fn read_all(emitter: &vg::server::Emitter) -> Vec<Arc<LogEntry>> {
 #[test]
 fn sealed_segments_take_under_a_third_of_the_json_and_read_back_the_same() {
     let dir = TempDir::new("seal-ratio");
-    let disk = DiskConfig::new(dir.path()).segment_bytes(1 << 20);
+    let disk = DiskConfig::new(dir.path()).segment_bytes(512 * 1024);
     let emitter = open_with(disk.clone()).unwrap();
     // Request lines, job and query messages with request ids, paths, users and durations: about
     // 290 bytes of JSON each, as an HTTP service logs them.
@@ -76,7 +76,7 @@ fn sealed_segments_take_under_a_third_of_the_json_and_read_back_the_same() {
 #[tokio::test]
 async fn a_start_reads_only_indexes_and_a_damaged_frame_is_reported_by_the_read_that_meets_it() {
     let dir = TempDir::new("seal-damage");
-    let disk = DiskConfig::new(dir.path()).segment_bytes(256 * 1024);
+    let disk = DiskConfig::new(dir.path()).segment_bytes(64 * 1024);
     let emitter = open_with(disk.clone()).unwrap();
     let boot = emitter.boot().to_owned();
     fill(&emitter, 6000);
@@ -133,7 +133,7 @@ async fn windows_are_exact_at_every_frame_and_segment_boundary_of_sealed_segment
     let dir = TempDir::new("seal-window");
     let disk = DiskConfig::new(dir.path()).segment_bytes(256 * 1024);
     let emitter = open_with(disk.clone()).unwrap();
-    let count = 6000;
+    let count = 15_000;
     fill(&emitter, count);
     drop(emitter);
     let emitter = open_with(disk).unwrap();
@@ -195,36 +195,67 @@ async fn windows_are_exact_at_every_frame_and_segment_boundary_of_sealed_segment
     .await;
 }
 
-#[test]
-fn a_data_dir_of_format_1_is_read_and_then_sealed() {
-    let dir = TempDir::new("seal-v1");
-    let disk = DiskConfig::new(dir.path());
-    let emitter = open_with(disk.clone()).unwrap();
-    fill(&emitter, 500);
-    drop(emitter);
-    // Format 1 had the same open segments, with a 1 in their header.
-    let only = segments(dir.path()).pop().unwrap();
-    let mut bytes = std::fs::read(&only).unwrap();
-    bytes[8] = 1;
-    std::fs::write(&only, &bytes).unwrap();
+/// A segment as formats 1 and 2 wrote it: each entry as its JSON (record kind 1), then a lease
+/// at the last seq, as a graceful stop leaves it.
+fn json_segment(version: u8, entries: &[LogEntry]) -> Vec<u8> {
+    let mut out = b"VGSEGMNT".to_vec();
+    out.extend_from_slice(&[version, 0, 0, 0, 0, 0, 0, 0]);
+    let mut record = |kind: u8, seq: u64, micros: i64, payload: &[u8]| {
+        let mut body = vec![kind];
+        body.extend_from_slice(&seq.to_le_bytes());
+        body.extend_from_slice(&micros.to_le_bytes());
+        body.extend_from_slice(payload);
+        out.extend_from_slice(&u32::try_from(body.len()).unwrap().to_le_bytes());
+        out.extend_from_slice(&crc32c::crc32c(&body).to_le_bytes());
+        out.extend_from_slice(&body);
+    };
+    for (seq, entry) in (1..).zip(entries) {
+        let micros = entry.timestamp.timestamp_micros();
+        record(1, seq, micros, entry.to_json().as_bytes());
+    }
+    record(3, entries.len() as u64, 0, &[]);
+    out
+}
 
-    let emitter = open_with(disk).unwrap();
-    sealed(&emitter);
-    assert!(
-        is_sealed(&only),
-        "the old segment is compressed after the start"
-    );
-    let back = read_all(&emitter);
-    assert_eq!(back.len(), 500);
-    assert_eq!((back[0].message.as_str(), back[0].timestamp), ("m1", at(1)));
-    assert_eq!(back[499].message, "m500");
-    assert_eq!(emitter.log(Level::Info, "t", "next"), 501);
+#[test]
+fn data_dirs_of_formats_1_and_2_are_read_and_then_sealed() {
+    for version in [1, 2] {
+        let dir = TempDir::new(&format!("seal-v{version}"));
+        let disk = DiskConfig::new(dir.path());
+        drop(open_with(disk.clone()).unwrap());
+        // Entries as those formats kept them: their JSON, written over the segment this start began.
+        let originals: Vec<LogEntry> = (1..=500)
+            .map(|i| {
+                let mut entry = entries::entry(i);
+                entry.timestamp = at(i64::try_from(i).unwrap());
+                entry
+            })
+            .collect();
+        let only = segments(dir.path()).pop().unwrap();
+        std::fs::write(&only, json_segment(version, &originals)).unwrap();
+
+        let emitter = open_with(disk).unwrap();
+        sealed(&emitter);
+        assert!(
+            is_sealed(&only),
+            "the old segment is compressed after the start"
+        );
+        assert_eq!(emitter.log(Level::Info, "t", "next"), 501);
+        let back = read_all(&emitter);
+        assert_eq!(back.len(), 501, "format {version}");
+        for (seq, (read, original)) in (1..).zip(back.iter().zip(&originals)) {
+            let mut expected = original.clone();
+            expected.seq = Some(seq);
+            assert_eq!(**read, expected, "format {version}, seq {seq}");
+        }
+        assert_eq!(back[500].message, "next");
+    }
 }
 
 #[tokio::test]
 async fn an_until_window_reads_no_segment_that_begins_after_it() {
     let dir = TempDir::new("seal-until");
-    let disk = DiskConfig::new(dir.path()).segment_bytes(256 * 1024);
+    let disk = DiskConfig::new(dir.path()).segment_bytes(64 * 1024);
     let emitter = open_with(disk.clone()).unwrap();
     let boot = emitter.boot().to_owned();
     fill(&emitter, 6000);

@@ -16,6 +16,7 @@
 
 mod format;
 mod lock;
+mod packed;
 mod read;
 mod recovery;
 mod sealed;

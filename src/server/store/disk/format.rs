@@ -14,14 +14,16 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
+use super::packed;
 use crate::model::LogEntry;
 
 /// The first bytes of every segment file.
 pub(crate) const MAGIC: [u8; 8] = *b"VGSEGMNT";
 /// The first bytes of a sealed, compressed segment (`sealed`).
 pub(crate) const SEALED_MAGIC: [u8; 8] = *b"VGSEALED";
-/// The segment format this build writes and the newest it reads (1 had no sealed segments).
-pub(crate) const VERSION: u32 = 2;
+/// The segment format this build writes and the newest it reads (1 had no sealed segments; 2 kept
+/// entries as JSON, which this build still reads).
+pub(crate) const VERSION: u32 = 3;
 /// Bytes before the first record.
 pub(crate) const HEADER_LEN: u64 = 16;
 /// Length and checksum in front of each body.
@@ -34,12 +36,14 @@ pub(crate) const MAX_BODY: usize = 64 << 20;
 /// What a record holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// A log entry: the payload is its JSON.
+    /// A log entry as its JSON (formats 1 and 2; read, no longer written).
     Entry = 1,
     /// Seqs `seq..=payload` were (or may have been) stamped by a previous start and never written.
     Unwritten = 2,
     /// No seq above `seq` has been stamped yet: a restart continues above it (see `writer`).
     Lease = 3,
+    /// A log entry in the compact binary form of `packed` (format 3).
+    Packed = 4,
 }
 
 impl Kind {
@@ -48,8 +52,14 @@ impl Kind {
             1 => Some(Kind::Entry),
             2 => Some(Kind::Unwritten),
             3 => Some(Kind::Lease),
+            4 => Some(Kind::Packed),
             _ => None,
         }
+    }
+
+    /// Whether the record holds a log entry (in either form).
+    pub(crate) fn is_entry(self) -> bool {
+        matches!(self, Kind::Entry | Kind::Packed)
     }
 }
 
@@ -129,15 +139,38 @@ fn append(out: &mut Vec<u8>, head: Head, payload: impl FnOnce(&mut Vec<u8>)) {
     out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// Appends an entry record (its JSON straight into the buffer, no intermediate string).
+/// Appends an entry record (packed straight into the buffer, no intermediate copy).
 pub(crate) fn append_entry(out: &mut Vec<u8>, seq: u64, entry: &LogEntry) {
+    let head = Head {
+        kind: Kind::Packed,
+        seq,
+        micros: micros(&entry.timestamp),
+    };
+    append(out, head, |out| packed::encode(out, entry));
+}
+
+/// The entry an intact entry record holds (`None` if its payload does not decode).
+pub(crate) fn entry(head: Head, payload: &[u8]) -> Option<LogEntry> {
+    match head.kind {
+        Kind::Packed => packed::decode(payload, head.seq, head.micros),
+        Kind::Entry => {
+            let mut entry = serde_json::from_slice::<LogEntry>(payload).ok()?;
+            entry.seq = Some(head.seq);
+            Some(entry)
+        }
+        Kind::Lease | Kind::Unwritten => None,
+    }
+}
+
+/// Appends an entry record in format 2's form (its JSON): what older data dirs hold.
+#[cfg(test)]
+pub(crate) fn append_json_entry(out: &mut Vec<u8>, seq: u64, entry: &LogEntry) {
     let head = Head {
         kind: Kind::Entry,
         seq,
         micros: micros(&entry.timestamp),
     };
     append(out, head, |out| {
-        // Writing into a Vec cannot fail, and a LogEntry always serializes.
         let _ = serde_json::to_writer(&mut *out, entry);
     });
 }
@@ -226,17 +259,39 @@ pub(crate) fn frame(records: &[u8]) -> std::io::Result<(Vec<u8>, u32)> {
     Ok((bytes, crc))
 }
 
-/// The records a frame holds, if its bytes are intact (`None` for damage). Bounded: a frame never
-/// holds more than one record of [`MAX_BODY`] beyond the sealer's target size.
-pub(crate) fn unframe(bytes: &[u8], crc: u32) -> Option<Vec<u8>> {
-    if crc32c::crc32c(bytes) != crc {
-        return None;
+/// Decompresses a frame's records into `out` (replacing what it held), if its bytes are intact;
+/// `false` for damage. Bounded: a frame never holds more than one record of [`MAX_BODY`] beyond the
+/// sealer's target size.
+pub(crate) fn unframe(bytes: &[u8], crc: u32, out: &mut Vec<u8>) -> bool {
+    thread_local! {
+        // A decompression context costs about as much to set up as decompressing a frame does, and
+        // a replay reads thousands of frames: one per thread, reused.
+        static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
     }
-    let limit = (2 * (FRAME_LEN + MAX_BODY)) as u64;
-    let mut out = Vec::new();
-    let decoder = zstd::stream::read::Decoder::new(bytes).ok()?;
-    std::io::Read::read_to_end(&mut std::io::Read::take(decoder, limit), &mut out).ok()?;
-    Some(out)
+    if crc32c::crc32c(bytes) != crc {
+        return false;
+    }
+    // Sized by the content size the sealer wrote in the frame's header, within the limit.
+    let Ok(Some(size)) = zstd::zstd_safe::get_frame_content_size(bytes) else {
+        return false;
+    };
+    let Some(size) = usize::try_from(size)
+        .ok()
+        .filter(|&size| size <= 2 * (FRAME_LEN + MAX_BODY))
+    else {
+        return false;
+    };
+    out.clear();
+    out.reserve(size);
+    CONTEXT.with_borrow_mut(|context| {
+        if context.is_none() {
+            *context = zstd::bulk::Decompressor::new().ok();
+        }
+        context
+            .as_mut()
+            .is_some_and(|c| c.decompress_to_buffer(bytes, out).is_ok())
+    })
 }
 
 /// The payload of the intact record at the start of `bytes`.
@@ -257,9 +312,12 @@ mod tests {
         let Parsed::Record { head, len } = parse(&out) else {
             panic!("an intact record did not parse");
         };
-        assert_eq!((head.kind, head.seq, len), (Kind::Entry, 42, out.len()));
-        let back: LogEntry = serde_json::from_slice(payload(&out, len)).unwrap();
-        assert_eq!(back.message, "slow request");
+        assert_eq!((head.kind, head.seq, len), (Kind::Packed, 42, out.len()));
+        let back = super::entry(head, payload(&out, len)).unwrap();
+        assert_eq!(
+            (back.message.as_str(), back.seq),
+            ("slow request", Some(42))
+        );
         for i in 0..out.len() {
             let mut flipped = out.clone();
             flipped[i] ^= 0x10;
@@ -272,19 +330,35 @@ mod tests {
     }
 
     #[test]
+    fn format_2_json_entries_still_read_back() {
+        let entry_in = LogEntry::new(Level::Error, "db", "down").with_meta("code", 7);
+        let mut out = Vec::new();
+        append_json_entry(&mut out, 9, &entry_in);
+        let Parsed::Record { head, len } = parse(&out) else {
+            panic!("an intact record did not parse");
+        };
+        assert_eq!(head.kind, Kind::Entry);
+        let back = entry(head, payload(&out, len)).unwrap();
+        assert_eq!((back.message.as_str(), back.seq), ("down", Some(9)));
+        assert_eq!(back.meta["code"], 7);
+    }
+
+    #[test]
     fn a_newer_version_is_told_apart_from_garbage() {
         let mut newer = header(MAGIC);
-        newer[8] = 3;
-        assert_eq!(check_header(&newer), Err(BadHeader::Newer(3)));
+        newer[8] = 4;
+        assert_eq!(check_header(&newer), Err(BadHeader::Newer(4)));
         assert_eq!(check_header(b"hello"), Err(BadHeader::NotASegment));
         assert_eq!(check_header(&header(MAGIC)), Ok(Layout::Open));
         assert_eq!(check_header(&header(SEALED_MAGIC)), Ok(Layout::Sealed));
-        let mut v1 = header(MAGIC);
-        v1[8] = 1;
-        assert_eq!(
-            check_header(&v1),
-            Ok(Layout::Open),
-            "format 1 is still read"
-        );
+        for older in [1, 2] {
+            let mut old = header(MAGIC);
+            old[8] = older;
+            assert_eq!(
+                check_header(&old),
+                Ok(Layout::Open),
+                "format {older} is still read"
+            );
+        }
     }
 }

@@ -109,7 +109,7 @@ pub(crate) fn scan(path: &Path) -> Result<Scanned, DiskError> {
                     scanned.unwritten.push((head.seq, to));
                 }
             }
-            Kind::Entry => {}
+            Kind::Entry | Kind::Packed => {}
         }
         scanned.segment.observe(head, offset, len);
         offset += len as u64;

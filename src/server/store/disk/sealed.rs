@@ -190,7 +190,7 @@ impl Builder {
                     self.unwritten.push((head.seq, to));
                 }
             }
-            Kind::Entry => {
+            Kind::Entry | Kind::Packed => {
                 if self.raw.is_empty() {
                     self.raw_seq = head.seq;
                 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::format::{self, FRAME_LEN, Head, Kind, Layout, Parsed};
+use super::format::{self, FRAME_LEN, Head, Layout, Parsed};
 use crate::model::LogEntry;
 
 /// Entries per index block.
@@ -96,7 +96,7 @@ impl Segment {
     /// Takes note of an intact record at `offset` (the index grows with entries).
     pub(crate) fn observe(&mut self, head: Head, offset: u64, len: usize) {
         self.len = self.len.max(offset + len as u64);
-        if head.kind != Kind::Entry {
+        if !head.kind.is_entry() {
             return;
         }
         if self.first_seq.is_none() {
@@ -280,6 +280,8 @@ fn read_sealed(
     damage: &mut Vec<u64>,
 ) -> Ended {
     let mut compressed = Vec::new();
+    // Reused from frame to frame: each holds about the same (`sealed::FRAME_TARGET`).
+    let mut records = Vec::new();
     for frame in &segment.frames {
         if out.len() >= plan.max {
             break;
@@ -291,14 +293,10 @@ fn read_sealed(
         let read = file
             .seek(SeekFrom::Start(frame.offset))
             .and_then(|_| file.read_exact(&mut compressed));
-        let records = match read {
-            Ok(()) => format::unframe(&compressed, frame.crc),
-            Err(_) => None,
-        };
-        let Some(records) = records else {
+        if read.is_err() || !format::unframe(&compressed, frame.crc, &mut records) {
             damage.push(frame.offset);
             continue;
-        };
+        }
         let mut at = 0;
         while at < records.len() {
             let Parsed::Record { head, len } = format::parse(&records[at..]) else {
@@ -316,7 +314,7 @@ fn read_sealed(
 
 /// Adds the record to `out` if the plan wants it; `true` when the read must stop here.
 fn take(head: Head, payload: &[u8], plan: ReadPlan, out: &mut Vec<Arc<LogEntry>>) -> bool {
-    if head.kind != Kind::Entry || head.seq < plan.from || out.len() >= plan.max {
+    if !head.kind.is_entry() || head.seq < plan.from || out.len() >= plan.max {
         return false;
     }
     if head.seq > plan.to {
@@ -326,8 +324,7 @@ fn take(head: Head, payload: &[u8], plan: ReadPlan, out: &mut Vec<Arc<LogEntry>>
     if plan.contiguous && expected.is_some_and(|e| e != head.seq) {
         return true;
     }
-    if let Ok(mut entry) = serde_json::from_slice::<LogEntry>(payload) {
-        entry.seq = Some(head.seq);
+    if let Some(entry) = format::entry(head, payload) {
         out.push(Arc::new(entry));
     }
     false

@@ -279,7 +279,7 @@ impl Writer {
                 let start = self.buf.len();
                 format::append_entry(&mut self.buf, seq, entry);
                 let head = Head {
-                    kind: Kind::Entry,
+                    kind: Kind::Packed,
                     seq,
                     micros: format::micros(&entry.timestamp),
                 };
