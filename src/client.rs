@@ -7,6 +7,7 @@
 
 mod file;
 pub(crate) mod lines;
+mod merge;
 mod url;
 mod websocket;
 
@@ -15,6 +16,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+pub use merge::REORDER_WINDOW;
 pub use url::{ServerUrlError, stream_url};
 
 use crate::filter::FilterSpec;
@@ -134,4 +136,16 @@ pub fn spawn(config: SourceConfig) -> mpsc::Receiver<SourceEvent> {
         }
     }
     rx
+}
+
+/// Starts every source and merges them into one channel: one server is [`spawn`] itself; several
+/// (`--url` given more than once) are read each on its own connection and merged by timestamp
+/// within [`REORDER_WINDOW`], each entry without an instance tagged with its server's `host:port`.
+pub fn spawn_all(mut configs: Vec<SourceConfig>) -> mpsc::Receiver<SourceEvent> {
+    if configs.len() == 1
+        && let Some(config) = configs.pop()
+    {
+        return spawn(config);
+    }
+    merge::spawn(configs)
 }

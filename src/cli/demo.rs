@@ -182,7 +182,7 @@ mod tests {
         };
         let demo = Demo::start(&args).await.unwrap();
         assert!(demo.emitter().stats().entries >= 50);
-        assert_eq!(demo.tui_args().viewer.source.url, demo.url());
+        assert_eq!(demo.tui_args().viewer.source.url, [demo.url()]);
         assert!(demo.url().starts_with("http://127.0.0.1:"));
         demo.shutdown().await;
     }

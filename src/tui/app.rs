@@ -14,6 +14,7 @@ mod names;
 mod picker;
 mod rate;
 mod search;
+pub(crate) mod servers;
 mod start;
 // Visible to `text`, which draws rows: it depends on the row types, not on `App`.
 pub(crate) mod stored;
@@ -150,6 +151,8 @@ pub(crate) struct App {
     pub(crate) mode: Mode,
     pub(crate) stats: Stats,
     pub(crate) conn: ConnState,
+    /// Each server's own state, when `--url` names several.
+    pub(crate) servers: servers::Servers,
     /// The backfill is done.
     pub(crate) live: bool,
     pub(crate) notice: Option<Notice>,
@@ -219,6 +222,7 @@ impl App {
                 target: target.to_owned(),
                 attempt: 1,
             },
+            servers: servers::Servers::default(),
             live: false,
             notice: None,
             time: start.time,
@@ -320,7 +324,10 @@ impl App {
                 self.gap_rows.retain(|&id| id >= first);
                 self.count_new(None);
             }
-            SourceEvent::State(state) => self.conn = state,
+            SourceEvent::State(state) => {
+                self.servers.update(&state);
+                self.conn = state;
+            }
             SourceEvent::Live => {
                 self.live = true;
                 if self.cut_backfill {

@@ -171,6 +171,9 @@ fn parts(app: &App) -> Vec<Part> {
 /// The state (always shown), the target, and a reason for trouble.
 fn connection(app: &App) -> (Span<'static>, Option<String>, Option<String>) {
     let loading = if app.live { "" } else { ", loading history" };
+    if let Some(summary) = app.servers.summary() {
+        return servers(&summary, loading);
+    }
     match &app.conn {
         ConnState::Connecting { target, attempt } => {
             let attempt = if *attempt > 1 {
@@ -217,6 +220,45 @@ fn connection(app: &App) -> (Span<'static>, Option<String>, Option<String>) {
             None,
         ),
     }
+}
+
+/// Several servers: how many are connected, and which are not (with the first one's reason).
+fn servers(
+    summary: &crate::tui::app::servers::Summary,
+    loading: &str,
+) -> (Span<'static>, Option<String>, Option<String>) {
+    let (up, total) = (summary.up, summary.total);
+    if summary.down.is_empty() {
+        return (
+            Span::styled(
+                format!("● {total} servers connected{loading}"),
+                theme::good(),
+            ),
+            None,
+            None,
+        );
+    }
+    // host:port is what tells servers apart; the whole stream URL would crowd the bar.
+    let names: Vec<String> = summary
+        .down
+        .iter()
+        .map(|(target, _)| {
+            url::Url::parse(target)
+                .ok()
+                .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+                .map_or_else(|| display(target), |short| display(&short))
+        })
+        .collect();
+    let state = Span::styled(
+        format!("◐ {up}/{total} servers, down: {}", names.join(", ")),
+        if up == 0 { theme::bad() } else { theme::warn() },
+    );
+    let reason = summary
+        .down
+        .iter()
+        .find_map(|(_, reason)| reason.as_deref())
+        .map(display);
+    (state, None, reason)
 }
 
 /// The filters in force, briefly.
