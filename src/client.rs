@@ -78,6 +78,8 @@ pub enum SourceEvent {
     Notice(String),
     /// One of the server's alert rules fired or resolved.
     Alert(crate::wire::Alert),
+    /// How the server's publishing to Redis goes (a merged stream only).
+    Redis(crate::wire::RedisState),
     /// A fatal problem for a source that will not retry (e.g. file not found, refused with
     /// `--no-follow`, a filter the server rejected). The source stops after sending it.
     Failed(String),

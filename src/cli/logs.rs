@@ -249,6 +249,9 @@ impl<'p> Viewer<'p> {
             SourceEvent::Notice(text) => crate::say!("vg: {}", crate::format::sanitize(&text)),
             // On stderr like every notice: stdout stays the entries, for pipes.
             SourceEvent::Alert(alert) => crate::say!("vg: alert {}", alert.line()),
+            // The server says Redis trouble itself (an `error`, shown as a notice); the figures
+            // are for the TUI's status bar.
+            SourceEvent::Redis(_) => {}
             SourceEvent::Failed(reason) => {
                 crate::say!("vg: {}", crate::format::sanitize(&reason));
                 return Ok(Step::Exit(ExitCode::FAILURE));

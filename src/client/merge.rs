@@ -179,6 +179,7 @@ async fn run(
                 )));
             }
             SourceEvent::Alert(alert) => events.push(SourceEvent::Alert(alert)),
+            SourceEvent::Redis(state) => events.push(SourceEvent::Redis(state)),
             SourceEvent::Failed(reason) => {
                 members[index].phase = Phase::Done;
                 let label = &members[index].label;

@@ -148,6 +148,8 @@ pub(crate) struct App {
     pub(crate) help_scroll: usize,
     /// Alerts the server sent, oldest first, at most [`alerts::KEPT`].
     pub(crate) alerts: alerts::Received,
+    /// How the server's publishing to Redis goes, on a merged stream.
+    pub(crate) redis: Option<crate::wire::RedisState>,
     pub(crate) mode: Mode,
     pub(crate) stats: Stats,
     pub(crate) conn: ConnState,
@@ -209,6 +211,7 @@ impl App {
             detail: None,
             help_scroll: 0,
             alerts: alerts::Received::new(),
+            redis: None,
             gap_rows: std::collections::VecDeque::new(),
             mode: Mode::Normal,
             stats: Stats {
@@ -337,6 +340,7 @@ impl App {
             }
             SourceEvent::Notice(text) => self.announce(text),
             SourceEvent::Alert(alert) => self.on_alert(alert),
+            SourceEvent::Redis(state) => self.redis = Some(state),
             SourceEvent::Failed(reason) => {
                 self.announce(reason.clone());
                 self.conn = ConnState::Disconnected { reason };

@@ -102,6 +102,9 @@ fn parts(app: &App) -> Vec<Part> {
             )],
         ));
     }
+    if let Some(redis) = &app.redis {
+        parts.push(redis_part(redis));
+    }
     if let Some(reason) = reason {
         parts.push(part(2, vec![Span::styled(reason, theme::dim())]));
     }
@@ -259,6 +262,22 @@ fn servers(
         .find_map(|(_, reason)| reason.as_deref())
         .map(display);
     (state, None, reason)
+}
+
+/// The connected instance's publishing to Redis: kept long when it is in trouble.
+fn redis_part(redis: &crate::wire::RedisState) -> Part {
+    let mut text = format!("redis {}", display(&redis.state));
+    if redis.buffered > 0 {
+        text.push_str(&format!(" · {} buffered", thousands(redis.buffered)));
+    }
+    if redis.overflow > 0 {
+        text.push_str(&format!(" · {} dropped", thousands(redis.overflow)));
+    }
+    match redis.state.as_str() {
+        "up" if redis.overflow == 0 => part(5, vec![Span::styled(text, theme::dim())]),
+        "down" => part(1, vec![Span::styled(text, theme::bad())]),
+        _ => part(2, vec![Span::styled(text, theme::warn())]),
+    }
 }
 
 /// The filters in force, briefly.
