@@ -7,6 +7,7 @@
 
 mod file;
 pub(crate) mod lines;
+mod merge;
 mod tls;
 mod url;
 mod websocket;
@@ -16,6 +17,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+pub use merge::REORDER_WINDOW;
 pub use tls::{CaCertError, load_ca_certs};
 pub use url::{ServerUrlError, stream_url};
 
@@ -78,6 +80,8 @@ pub enum SourceEvent {
     Notice(String),
     /// One of the server's alert rules fired or resolved.
     Alert(crate::wire::Alert),
+    /// How the server's publishing to Redis goes (a merged stream only).
+    Redis(crate::wire::RedisState),
     /// A fatal problem for a source that will not retry (e.g. file not found, refused with
     /// `--no-follow`, a filter the server rejected). The source stops after sending it.
     Failed(String),
@@ -144,4 +148,16 @@ pub fn spawn(config: SourceConfig) -> mpsc::Receiver<SourceEvent> {
         }
     }
     rx
+}
+
+/// Starts every source and merges them into one channel: one server is [`spawn`] itself; several
+/// (`--url` given more than once) are read each on its own connection and merged by timestamp
+/// within [`REORDER_WINDOW`], each entry without an instance tagged with its server's `host:port`.
+pub fn spawn_all(mut configs: Vec<SourceConfig>) -> mpsc::Receiver<SourceEvent> {
+    if configs.len() == 1
+        && let Some(config) = configs.pop()
+    {
+        return spawn(config);
+    }
+    merge::spawn(configs)
 }

@@ -61,6 +61,7 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
     if let Some(reason) = terminal::unavailable() {
         anyhow::bail!(reason);
     }
+    let sources = start.sources.clone();
     let target = match &config.kind {
         SourceKind::Server { url, .. } => {
             client::stream_url(url).map_or(url.clone(), |u| u.to_string())
@@ -77,7 +78,7 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<ExitCode> {
         Instant::now(),
         Utc::now(),
     );
-    let events = client::spawn(config);
+    let events = client::spawn_all(sources);
     let code = event_loop(&mut tui, app, events).await;
     drop(tui);
     code

@@ -150,10 +150,24 @@ pub enum ServerMessage {
     },
     /// One of the server's alert rules fired or resolved.
     Alert(Alert),
+    /// Only on a merged stream: how the connected instance's publishing to Redis goes (its
+    /// `/healthz` `redis` figures), after `hello` and whenever they change, at most once a second.
+    Redis(RedisState),
+}
+
+/// How an instance's publishing to Redis goes, as a merged viewer is told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedisState {
+    /// `connecting` (no answer yet), `up` or `down`.
+    pub state: String,
+    /// The instance's entries waiting to be published.
+    pub buffered: u64,
+    /// The instance's entries dropped from a full buffer since it started.
+    pub overflow: u64,
 }
 
 /// The `type` tags this build understands; a client skips any other (a newer server's).
-const KNOWN_TYPES: &[&str] = &["hello", "entries", "gap", "live", "error", "alert"];
+const KNOWN_TYPES: &[&str] = &["hello", "entries", "gap", "live", "error", "alert", "redis"];
 
 impl ServerMessage {
     /// Encodes the message as a JSON text frame.

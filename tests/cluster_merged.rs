@@ -415,3 +415,47 @@ async fn a_merged_viewer_arriving_while_redis_is_down_is_told_and_starts_once_it
     assert_eq!(seen.entries, [("a".to_owned(), "after".to_owned())]);
     assert_eq!(seen.errors.len(), 1, "said once: {:?}", seen.errors);
 }
+
+#[tokio::test]
+async fn a_merged_viewer_is_told_how_publishing_to_redis_goes() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let mut server = instance(&redis, "web-1", "ord");
+    let (mut ws, mut seen) = merged_viewer(&server, "cursor=").await;
+    let mut states: Vec<serde_json::Value> = Vec::new();
+    let next_state = async |ws: &mut Ws, seen: &mut Seen| {
+        let found = std::cell::RefCell::new(None);
+        read_until(ws, seen, |frame, _| {
+            let done = frame["type"] == "redis";
+            if done {
+                *found.borrow_mut() = Some(frame.clone());
+            }
+            done
+        })
+        .await;
+        found.into_inner().unwrap()
+    };
+    // Right after `hello`; the publisher says `up` once Redis has taken a batch.
+    states.push(next_state(&mut ws, &mut seen).await);
+    server.write_lines(["first"]);
+    while states.last().unwrap()["state"] != "up" {
+        assert!(states.len() < 30, "never up: {states:?}");
+        states.push(next_state(&mut ws, &mut seen).await);
+    }
+    assert_eq!(states.last().unwrap()["buffered"], 0, "{states:?}");
+
+    // Redis goes away while the instance has entries to publish: the viewer is told, with the count
+    // waiting (the TUI's status bar shows it).
+    redis.kill();
+    server.write_lines((0..20).map(|i| format!("while down {i}")));
+    let down = loop {
+        let state = next_state(&mut ws, &mut seen).await;
+        if state["state"] == "down" && state["buffered"] == 20 {
+            break state;
+        }
+        assert!(states.len() < 30, "never down with 20 buffered: {states:?}");
+        states.push(state);
+    };
+    assert_eq!(down["overflow"], 0, "{down}");
+}

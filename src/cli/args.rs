@@ -313,7 +313,7 @@ pub struct ServeArgs {
     pub redis: RedisArgs,
 }
 
-/// Fan-out between instances through Redis, for `vg serve`.
+/// Fan-out between instances through Redis, for `vg serve` and `vg demo`.
 #[derive(Debug, Clone, Args)]
 pub struct RedisArgs {
     /// Publish every entry to a Redis Stream shared by all instances: redis://HOST:PORT[/DB]
@@ -427,9 +427,17 @@ pub struct DemoArgs {
     /// Serve only and print the URL; do not open the viewer.
     #[arg(long)]
     pub no_tui: bool,
+    /// Simulate this many app instances (1-4), each with a server of its own (the first on --bind,
+    /// the others on free ports) and its share of --rate. With --redis they publish through Redis
+    /// and each serves all of them; without, the viewer merges their servers.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub instances: u8,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub storage: StorageArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub redis: RedisArgs,
 }
 
 /// A mistake in how vg was called (bad flag value, regex, URL...): the binary exits 2.

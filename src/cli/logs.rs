@@ -9,7 +9,7 @@
 mod closed;
 mod output;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -35,7 +35,10 @@ const RETRY_REPEAT: Duration = Duration::from_secs(30);
 
 /// Everything `vg logs` checks before it starts, so a mistake is reported before any connection.
 struct Plan {
+    /// The first source's configuration: the settings every source shares.
     config: SourceConfig,
+    /// One per `--url` (or the file): more than one are merged.
+    sources: Vec<SourceConfig>,
     filter: Filter,
     until_match: Option<Regex>,
     fail_on: Option<Regex>,
@@ -68,7 +71,7 @@ fn plan(args: &LogsArgs) -> anyhow::Result<Plan> {
         .to_spec()
         .compile(Utc::now())
         .map_err(usage)?;
-    let config = args.viewer.source_config(Reading {
+    let sources = args.viewer.source_configs(Reading {
         push: Push::All,
         default_tail: Some(DEFAULT_TAIL),
         max_tail: None,
@@ -76,7 +79,8 @@ fn plan(args: &LogsArgs) -> anyhow::Result<Plan> {
         follow_file: args.follow,
     })?;
     Ok(Plan {
-        config,
+        config: sources[0].clone(),
+        sources,
         filter,
         until_match: flag_regex("--until-match", args.until_match.as_ref())?,
         fail_on: flag_regex("--fail-on", args.fail_on.as_ref())?,
@@ -122,7 +126,7 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
     let mut output = Output::new(args.json, formatter);
     let deadline = plan.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut viewer = Viewer::new(&plan);
-    let mut events = client::spawn(plan.config.clone());
+    let mut events = client::spawn_all(plan.sources.clone());
     let mut reader_check = tokio::time::interval(closed::CHECK_EVERY);
     reader_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -186,13 +190,13 @@ struct Viewer<'p> {
     /// printed. A server applies the filter and `tail` itself, so its backfill streams straight
     /// through (memory stays bounded however large the tail).
     backfill: Option<VecDeque<LogEntry>>,
-    ever_connected: bool,
+    /// The servers (targets) connected at least once.
+    ever_connected: HashSet<String>,
     /// The backfill is done (said once with `--verbose`).
     live: bool,
-    lost: bool,
-    /// The last retry reason printed and when: an outage prints a line when the reason changes or
-    /// every [`RETRY_REPEAT`], not one per attempt.
-    last_retry: Option<(String, std::time::Instant)>,
+    /// Per server that is down: the last retry reason printed and when. An outage prints a line
+    /// when the reason changes or every [`RETRY_REPEAT`], not one per attempt.
+    lost: HashMap<String, Option<(String, std::time::Instant)>>,
 }
 
 impl<'p> Viewer<'p> {
@@ -204,10 +208,9 @@ impl<'p> Viewer<'p> {
                 .tail
                 .filter(|_| !matches!(plan.config.kind, SourceKind::Server { .. }))
                 .map(|_| VecDeque::new()),
-            ever_connected: false,
+            ever_connected: HashSet::new(),
             live: false,
-            lost: false,
-            last_retry: None,
+            lost: HashMap::new(),
         }
     }
 
@@ -246,6 +249,9 @@ impl<'p> Viewer<'p> {
             SourceEvent::Notice(text) => crate::say!("vg: {}", crate::format::sanitize(&text)),
             // On stderr like every notice: stdout stays the entries, for pipes.
             SourceEvent::Alert(alert) => crate::say!("vg: alert {}", alert.line()),
+            // The server says Redis trouble itself (an `error`, shown as a notice); the figures
+            // are for the TUI's status bar.
+            SourceEvent::Redis(_) => {}
             SourceEvent::Failed(reason) => {
                 crate::say!("vg: {}", crate::format::sanitize(&reason));
                 return Ok(Step::Exit(ExitCode::FAILURE));
@@ -262,19 +268,24 @@ impl<'p> Viewer<'p> {
         Ok(Step::Continue)
     }
 
-    /// Connection steps are said only with `--verbose`; trouble and what ends it always.
+    /// Connection steps are said only with `--verbose`; trouble and what ends it always. With
+    /// several servers each says its own: the reason names the server.
     fn state(&mut self, state: ConnState) {
         let verbose = self.plan.verbose;
+        let several = self.plan.sources.len() > 1;
         match state {
-            ConnState::Connecting { target, attempt: 1 } if verbose && !self.ever_connected => {
+            ConnState::Connecting { target, attempt: 1 }
+                if verbose && !self.ever_connected.contains(&target) =>
+            {
                 crate::say!("vg: connecting to {target}");
             }
             ConnState::Connecting { .. } => {}
             ConnState::Connected { target, server } => {
-                if self.lost {
+                if self.lost.remove(&target).is_some() {
                     // Said after a retry line, so the user knows the trouble is over.
-                    crate::say!("vg: reconnected to {target}");
-                } else if verbose && !self.ever_connected {
+                    let others = self.still_down();
+                    crate::say!("vg: reconnected to {target}{others}");
+                } else if verbose && !self.ever_connected.contains(&target) {
                     match self.plan.config.kind {
                         SourceKind::Server { .. } => crate::say!(
                             "vg: connected to {target} ({})",
@@ -285,41 +296,62 @@ impl<'p> Viewer<'p> {
                         }
                     }
                 }
-                self.ever_connected = true;
-                self.lost = false;
-                self.last_retry = None;
+                self.ever_connected.insert(target);
             }
             ConnState::Reconnecting {
-                retry_at, reason, ..
+                target,
+                retry_at,
+                reason,
             } => {
-                self.lost = true;
                 let now = std::time::Instant::now();
-                let said = match &self.last_retry {
+                let last = self.lost.entry(target.clone()).or_default();
+                let said = match last {
                     None => true,
                     Some((last, _)) if *last != reason => true,
                     Some((_, at)) => now.duration_since(*at) >= RETRY_REPEAT,
                 };
                 if said {
                     let wait = retry_at.saturating_duration_since(now);
-                    let again = if self.last_retry.is_some() {
-                        "still "
+                    let again = if last.is_some() { "still " } else { "" };
+                    *last = Some((reason.clone(), now));
+                    // With several servers the reason alone may not say which one.
+                    let which = if several && !reason.contains(&target) {
+                        format!("{target}: ")
                     } else {
-                        ""
+                        String::new()
+                    };
+                    let others = if several {
+                        format!(
+                            "; {} of {} servers down",
+                            self.lost.len(),
+                            self.plan.sources.len()
+                        )
+                    } else {
+                        String::new()
                     };
                     // Said once per outage (and every 30 s), so it must read true for the whole
                     // outage: the first wait alone would look stale after it passed.
                     crate::say!(
-                        "vg: {}; {again}retrying until it is back (next try in {:.1}s)",
+                        "vg: {which}{}; {again}retrying until it is back (next try in {:.1}s){others}",
                         crate::format::sanitize(&reason),
                         wait.as_secs_f64()
                     );
-                    self.last_retry = Some((reason, now));
                 }
             }
             ConnState::Disconnected { reason } => {
                 crate::say!("vg: disconnected: {}", crate::format::sanitize(&reason))
             }
         }
+    }
+
+    /// `; still down: a:1, b:2` while other servers are down, else nothing.
+    fn still_down(&self) -> String {
+        if self.lost.is_empty() {
+            return String::new();
+        }
+        let mut down: Vec<&str> = self.lost.keys().map(String::as_str).collect();
+        down.sort_unstable();
+        format!("; still down: {}", down.join(", "))
     }
 
     fn entries(&mut self, entries: Vec<LogEntry>, output: &mut Output) -> std::io::Result<Step> {

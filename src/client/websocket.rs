@@ -402,6 +402,7 @@ async fn connect_once(
                     SourceEvent::Notice(format!("server: {message}"))
                 }
                 ServerMessage::Alert(alert) => SourceEvent::Alert(alert),
+                ServerMessage::Redis(state) => SourceEvent::Redis(state),
             },
         };
         for event in std::iter::once(event).chain(then) {

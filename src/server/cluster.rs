@@ -33,8 +33,8 @@ pub struct RedisConfig {
     /// About how many entries the stream keeps (`XADD ... MAXLEN ~ N`): Redis trims whole nodes,
     /// so it may keep somewhat more.
     pub max_len: usize,
-    /// Most entries waiting for Redis while it is slow or down; older ones are dropped (and
-    /// counted) past that.
+    /// Most entries waiting for Redis while it is slow or down, besides the one batch being sent;
+    /// the oldest are dropped (and counted) past that, so the newest are kept.
     pub buffer: usize,
     /// Most entries sent in one round trip.
     pub batch: usize,

@@ -14,6 +14,7 @@ mod names;
 mod picker;
 mod rate;
 mod search;
+pub(crate) mod servers;
 mod start;
 // Visible to `text`, which draws rows: it depends on the row types, not on `App`.
 pub(crate) mod stored;
@@ -147,9 +148,13 @@ pub(crate) struct App {
     pub(crate) help_scroll: usize,
     /// Alerts the server sent, oldest first, at most [`alerts::KEPT`].
     pub(crate) alerts: alerts::Received,
+    /// How the server's publishing to Redis goes, on a merged stream.
+    pub(crate) redis: Option<crate::wire::RedisState>,
     pub(crate) mode: Mode,
     pub(crate) stats: Stats,
     pub(crate) conn: ConnState,
+    /// Each server's own state, when `--url` names several.
+    pub(crate) servers: servers::Servers,
     /// The backfill is done.
     pub(crate) live: bool,
     pub(crate) notice: Option<Notice>,
@@ -206,6 +211,7 @@ impl App {
             detail: None,
             help_scroll: 0,
             alerts: alerts::Received::new(),
+            redis: None,
             gap_rows: std::collections::VecDeque::new(),
             mode: Mode::Normal,
             stats: Stats {
@@ -219,6 +225,7 @@ impl App {
                 target: target.to_owned(),
                 attempt: 1,
             },
+            servers: servers::Servers::default(),
             live: false,
             notice: None,
             time: start.time,
@@ -320,7 +327,10 @@ impl App {
                 self.gap_rows.retain(|&id| id >= first);
                 self.count_new(None);
             }
-            SourceEvent::State(state) => self.conn = state,
+            SourceEvent::State(state) => {
+                self.servers.update(&state);
+                self.conn = state;
+            }
             SourceEvent::Live => {
                 self.live = true;
                 if self.cut_backfill {
@@ -330,6 +340,7 @@ impl App {
             }
             SourceEvent::Notice(text) => self.announce(text),
             SourceEvent::Alert(alert) => self.on_alert(alert),
+            SourceEvent::Redis(state) => self.redis = Some(state),
             SourceEvent::Failed(reason) => {
                 self.announce(reason.clone());
                 self.conn = ConnState::Disconnected { reason };

@@ -12,9 +12,10 @@ use crate::format::TimeMode;
 /// Where entries come from, for `vg logs` and `vg tui`.
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
-    /// Server to stream from: `http(s)://host[:port][/path]` or `ws(s)://...`; a bare host gets /api/logs/stream.
-    #[arg(long, env = "VG_URL", hide_env_values = true, default_value_t = format!("http://{DEFAULT_ADDR}"))]
-    pub url: String,
+    /// Server to stream from: `http(s)://host[:port][/path]` or `ws(s)://...`; a bare host gets
+    /// /api/logs/stream. Repeat it to merge several servers into one stream, in time order.
+    #[arg(long, env = "VG_URL", hide_env_values = true, default_values_t = [format!("http://{DEFAULT_ADDR}")])]
+    pub url: Vec<String>,
     /// Bearer token for the server (sent in the Authorization header, never in the URL).
     #[arg(long, env = "VG_TOKEN", hide_env_values = true, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub token: Option<String>,
@@ -127,7 +128,32 @@ pub(crate) enum Push {
 impl ViewerArgs {
     /// The one place the viewer flags become a source configuration, checked before anything
     /// starts: a bad URL is a [`UsageError`] naming it.
+    #[cfg(test)]
     pub(crate) fn source_config(&self, reading: Reading) -> Result<SourceConfig, UsageError> {
+        self.source_configs(reading)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| UsageError::new("--url needs a server URL"))
+    }
+
+    /// One source configuration per `--url` (the same settings for each), or the file's.
+    pub(crate) fn source_configs(&self, reading: Reading) -> Result<Vec<SourceConfig>, UsageError> {
+        let first = self.one_source_config(reading, self.source.url.first())?;
+        if self.source.file.is_some() {
+            return Ok(vec![first]);
+        }
+        let mut configs = vec![first];
+        for url in self.source.url.iter().skip(1) {
+            configs.push(self.one_source_config(reading, Some(url))?);
+        }
+        Ok(configs)
+    }
+
+    fn one_source_config(
+        &self,
+        reading: Reading,
+        url: Option<&String>,
+    ) -> Result<SourceConfig, UsageError> {
         let spec = self.filter.to_spec();
         let filter = match reading.push {
             Push::All => spec,
@@ -142,7 +168,8 @@ impl ViewerArgs {
             Some(path) if path.as_os_str() == "-" => (SourceKind::Stdin, true),
             Some(path) => (SourceKind::File(path.to_owned()), reading.follow_file),
             None => {
-                stream_url(&self.source.url).map_err(|e| UsageError::new(e.to_string()))?;
+                let url = url.ok_or_else(|| UsageError::new("--url needs a server URL"))?;
+                stream_url(url).map_err(|e| UsageError::new(e.to_string()))?;
                 let ca_certs = match &self.source.ca_cert {
                     Some(path) => {
                         load_ca_certs(path).map_err(|e| UsageError::new(e.to_string()))?
@@ -150,7 +177,7 @@ impl ViewerArgs {
                     None => Vec::new(),
                 };
                 let kind = SourceKind::Server {
-                    url: self.source.url.clone(),
+                    url: url.clone(),
                     token: self.source.token.clone(),
                     ca_certs,
                 };
@@ -280,6 +307,24 @@ mod tests {
                 .kind,
             SourceKind::Stdin
         );
+    }
+
+    #[test]
+    fn a_repeated_url_is_one_source_each_and_a_bad_one_is_named() {
+        let flags = ["--url", "http://a:1", "--url", "b:2", "-n", "7"];
+        let configs = viewer("logs", &flags).source_configs(LOGS).unwrap();
+        let urls: Vec<_> = configs
+            .iter()
+            .map(|c| match &c.kind {
+                SourceKind::Server { url, .. } => (url.as_str(), c.tail),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(urls, [("http://a:1", Some(7)), ("b:2", Some(7))]);
+        let bad = viewer("tui", &["--url", "http://a:1", "--url", "ftp://b"])
+            .source_configs(TUI)
+            .unwrap_err();
+        assert!(bad.to_string().contains("'ftp://b'"), "{bad}");
     }
 
     #[test]

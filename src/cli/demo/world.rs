@@ -18,7 +18,8 @@ use serde_json::json;
 
 use crate::model::{Level, LogEntry, REQUEST_ID_KEY};
 
-const MACHINES: &[(&str, &str)] = &[
+/// The fleet: instance ids and their regions (`vg demo --instances N` runs the first N).
+pub(crate) const MACHINES: &[(&str, &str)] = &[
     ("148e7d2a", "ord"),
     ("3d8f0b91", "ord"),
     ("9a21c4e5", "ams"),

@@ -36,8 +36,8 @@ pub(super) struct Status {
     /// Wakes the sending thread: entries queued, or closing.
     wake: Notify,
     closing: AtomicBool,
-    /// Entries the sending thread has taken and not yet put into Redis (changed under `queue`'s
-    /// lock, so that with the queue they never exceed the buffer's bound).
+    /// Entries the sending thread has taken and not yet put into Redis (one batch at most, so
+    /// the queue and the batch together hold at most the buffer's bound plus one batch).
     in_flight: AtomicU64,
     state: AtomicU8,
     published: AtomicU64,
@@ -149,19 +149,19 @@ impl Sink for Publisher {
     fn write(&mut self, entries: &[Arc<LogEntry>]) {
         let mut queue = self.status.queue();
         queue.extend(entries.iter().cloned());
-        // The oldest waiting go first: a viewer cares most about what is happening now. A batch
-        // being sent stays until its attempt ends (it may be in Redis already); a failed one comes
-        // back to the front of the queue and is trimmed there.
-        let in_flight = self.status.in_flight.load(Ordering::Relaxed) as usize;
-        let over = (queue.len() + in_flight)
-            .saturating_sub(self.capacity)
-            .min(queue.len());
+        // The oldest waiting go first: a viewer cares most about what is happening now. The queue
+        // is bounded on its own, not together with the batch being sent: that batch stays until
+        // its attempt ends (it may be in Redis already), so counting it here would drop the
+        // newest entries while it is out. A failed batch comes back to the front of the queue
+        // and is trimmed there, the oldest first.
+        let over = queue.len().saturating_sub(self.capacity);
         if over > 0 {
             queue.drain(..over);
             self.status
                 .overflow
                 .fetch_add(over as u64, Ordering::Relaxed);
         }
+        let in_flight = self.status.in_flight.load(Ordering::Relaxed) as usize;
         self.status
             .buffered
             .store((queue.len() + in_flight) as u64, Ordering::Relaxed);
@@ -217,10 +217,7 @@ impl Sender {
         let mut pause = RETRY_MIN;
         loop {
             if in_flight.is_empty() {
-                let mut queue = self.status.queue();
-                let take = queue.len().min(self.batch);
-                in_flight.extend(queue.drain(..take));
-                self.status.track(&queue, in_flight.len());
+                self.take_batch(&mut in_flight);
             }
             if in_flight.is_empty() {
                 if self.status.closing.load(Ordering::Relaxed) {
@@ -255,6 +252,14 @@ impl Sender {
                 }
             }
         }
+    }
+
+    /// Moves the oldest waiting entries, one batch at most, from the queue into `batch`.
+    fn take_batch(&self, batch: &mut Vec<Arc<LogEntry>>) {
+        let mut queue = self.status.queue();
+        let take = queue.len().min(self.batch);
+        batch.extend(queue.drain(..take));
+        self.status.track(&queue, batch.len());
     }
 
     /// Returns a failed batch to the front of the queue, then drops the oldest beyond the bound:
@@ -331,5 +336,85 @@ impl Sender {
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         batch.clear();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Level;
+
+    const CAPACITY: usize = 4;
+
+    fn entries(seqs: std::ops::RangeInclusive<u64>) -> Vec<Arc<LogEntry>> {
+        seqs.map(|seq| {
+            let mut entry = LogEntry::new(Level::Info, "app", format!("line {seq}"));
+            entry.seq = Some(seq);
+            Arc::new(entry)
+        })
+        .collect()
+    }
+
+    /// The two halves over one status, without a thread or a connection: the test plays the
+    /// sending thread's part by hand.
+    fn halves() -> (Publisher, Sender, mpsc::Sender<()>) {
+        let status = Arc::new(Status::default());
+        let (done_tx, done) = mpsc::channel();
+        let publisher = Publisher {
+            status: Arc::clone(&status),
+            capacity: CAPACITY,
+            done,
+        };
+        let sender = Sender {
+            status,
+            stream: "vg:logs".into(),
+            dedupe_key: "vg:logs:published:-:boot".into(),
+            boot: "boot".into(),
+            instance: String::new(),
+            max_len: 100,
+            capacity: CAPACITY,
+            batch: CAPACITY,
+            timeout: Duration::from_secs(1),
+        };
+        (publisher, sender, done_tx)
+    }
+
+    fn queued(status: &Status) -> Vec<u64> {
+        status.queue().iter().filter_map(|e| e.seq).collect()
+    }
+
+    #[test]
+    fn entries_written_while_a_full_batch_is_out_are_kept() {
+        let (mut publisher, sender, _done) = halves();
+        publisher.write(&entries(1..=4));
+        let mut batch = Vec::new();
+        sender.take_batch(&mut batch);
+        assert_eq!(batch.len(), CAPACITY);
+
+        // The batch's attempt is under way: what arrives now is the newest, and waits.
+        publisher.write(&entries(5..=6));
+        assert_eq!(queued(&sender.status), [5, 6]);
+        let stats = sender.status.stats("vg:logs");
+        assert_eq!((stats.buffered, stats.overflow), (6, 0));
+    }
+
+    #[test]
+    fn a_failed_batch_gives_way_to_newer_entries_and_the_drop_is_counted() {
+        let (mut publisher, sender, _done) = halves();
+        publisher.write(&entries(1..=4));
+        let mut batch = Vec::new();
+        sender.take_batch(&mut batch);
+        publisher.write(&entries(5..=7));
+
+        // The attempt failed: the batch goes back in front, and the oldest beyond the bound go.
+        sender.put_back(&mut batch);
+        assert_eq!(queued(&sender.status), [4, 5, 6, 7]);
+        let stats = sender.status.stats("vg:logs");
+        assert_eq!((stats.buffered, stats.overflow), (4, 3));
+
+        // Past the bound with nothing out, the oldest waiting go too.
+        publisher.write(&entries(8..=9));
+        assert_eq!(queued(&sender.status), [6, 7, 8, 9]);
+        assert_eq!(sender.status.stats("vg:logs").overflow, 5);
     }
 }

@@ -35,6 +35,8 @@ pub(crate) struct Start {
     pub(crate) server_filtered: bool,
     /// Where entries come from; its filter is the one the server applies (the fixed filters).
     pub(crate) source: SourceConfig,
+    /// Every source: `source` and the other servers when `--url` names several.
+    pub(crate) sources: Vec<SourceConfig>,
 }
 
 impl Start {
@@ -55,7 +57,8 @@ impl Start {
         if args.buffer == 0 {
             return Err(UsageError::new("--buffer must be at least 1 entry"));
         }
-        let config = args.viewer.source_config(Start::reading(args.buffer))?;
+        let configs = args.viewer.source_configs(Start::reading(args.buffer))?;
+        let config = configs[0].clone();
         let spec = args.viewer.filter.to_spec();
         // Compile it whole first: one error message for any bad value, the same as `vg logs` gives.
         spec.compile(now)
@@ -110,6 +113,7 @@ impl Start {
             cut_backfill: !matches!(config.kind, SourceKind::Server { .. }),
             server_filtered: !config.filter.is_empty(),
             source: config,
+            sources: configs,
         })
     }
 }

@@ -102,6 +102,9 @@ fn parts(app: &App) -> Vec<Part> {
             )],
         ));
     }
+    if let Some(redis) = &app.redis {
+        parts.push(redis_part(redis));
+    }
     if let Some(reason) = reason {
         parts.push(part(2, vec![Span::styled(reason, theme::dim())]));
     }
@@ -171,6 +174,9 @@ fn parts(app: &App) -> Vec<Part> {
 /// The state (always shown), the target, and a reason for trouble.
 fn connection(app: &App) -> (Span<'static>, Option<String>, Option<String>) {
     let loading = if app.live { "" } else { ", loading history" };
+    if let Some(summary) = app.servers.summary() {
+        return servers(&summary, loading);
+    }
     match &app.conn {
         ConnState::Connecting { target, attempt } => {
             let attempt = if *attempt > 1 {
@@ -216,6 +222,61 @@ fn connection(app: &App) -> (Span<'static>, Option<String>, Option<String>) {
             None,
             None,
         ),
+    }
+}
+
+/// Several servers: how many are connected, and which are not (with the first one's reason).
+fn servers(
+    summary: &crate::tui::app::servers::Summary,
+    loading: &str,
+) -> (Span<'static>, Option<String>, Option<String>) {
+    let (up, total) = (summary.up, summary.total);
+    if summary.down.is_empty() {
+        return (
+            Span::styled(
+                format!("● {total} servers connected{loading}"),
+                theme::good(),
+            ),
+            None,
+            None,
+        );
+    }
+    // host:port is what tells servers apart; the whole stream URL would crowd the bar.
+    let names: Vec<String> = summary
+        .down
+        .iter()
+        .map(|(target, _)| {
+            url::Url::parse(target)
+                .ok()
+                .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+                .map_or_else(|| display(target), |short| display(&short))
+        })
+        .collect();
+    let state = Span::styled(
+        format!("◐ {up}/{total} servers, down: {}", names.join(", ")),
+        if up == 0 { theme::bad() } else { theme::warn() },
+    );
+    let reason = summary
+        .down
+        .iter()
+        .find_map(|(_, reason)| reason.as_deref())
+        .map(display);
+    (state, None, reason)
+}
+
+/// The connected instance's publishing to Redis: kept long when it is in trouble.
+fn redis_part(redis: &crate::wire::RedisState) -> Part {
+    let mut text = format!("redis {}", display(&redis.state));
+    if redis.buffered > 0 {
+        text.push_str(&format!(" · {} buffered", thousands(redis.buffered)));
+    }
+    if redis.overflow > 0 {
+        text.push_str(&format!(" · {} dropped", thousands(redis.overflow)));
+    }
+    match redis.state.as_str() {
+        "up" if redis.overflow == 0 => part(5, vec![Span::styled(text, theme::dim())]),
+        "down" => part(1, vec![Span::styled(text, theme::bad())]),
+        _ => part(2, vec![Span::styled(text, theme::warn())]),
     }
 }
 

@@ -432,6 +432,48 @@ fn reconnecting_counts_down_in_the_status_bar() {
 }
 
 #[test]
+fn several_servers_say_which_one_is_down() {
+    let mut app = streaming((110, 8), &[]);
+    let now = app.now;
+    app.on_source(
+        SourceEvent::State(ConnState::Connected {
+            target: "ws://127.0.0.1:7008/api/logs/stream".into(),
+            server: "vg 0.1.0".into(),
+        }),
+        now,
+    );
+    let status = draw(&app).lines().last().unwrap_or_default().to_owned();
+    assert!(status.contains("● 2 servers connected"), "{status}");
+    app.on_source(
+        SourceEvent::State(ConnState::Reconnecting {
+            target: "ws://127.0.0.1:7008/api/logs/stream".into(),
+            retry_at: now + Duration::from_millis(2500),
+            reason: "cannot reach ws://127.0.0.1:7008/api/logs/stream: connection refused".into(),
+        }),
+        now,
+    );
+    assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn redis_trouble_on_a_merged_stream_shows_in_the_status_bar() {
+    let mut app = streaming((110, 8), &[]);
+    let now = app.now;
+    let redis = |state: &str, buffered, overflow| {
+        SourceEvent::Redis(crate::wire::RedisState {
+            state: state.into(),
+            buffered,
+            overflow,
+        })
+    };
+    app.on_source(redis("up", 0, 0), now);
+    let status = draw(&app).lines().last().unwrap_or_default().to_owned();
+    assert!(status.contains("redis up"), "{status}");
+    app.on_source(redis("down", 12_345, 67), now);
+    assert_snapshot!(draw(&app));
+}
+
+#[test]
 fn a_40x10_terminal_keeps_what_matters() {
     let mut app = streaming((40, 10), &[]);
     assert_snapshot!("small_streaming", draw(&app));

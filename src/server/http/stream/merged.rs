@@ -9,7 +9,12 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::{CLOSE_NORMAL, Connection, Gone, SHUTTING_DOWN};
 use crate::server::cluster::Cluster;
 use crate::server::cluster::reader::{self, Event};
-use crate::wire::{Gap, GapReason, Hello, PROTOCOL_VERSION, ServerMessage, StreamQuery};
+use crate::wire::{
+    Gap, GapReason, Hello, PROTOCOL_VERSION, RedisState, ServerMessage, StreamQuery,
+};
+
+/// How often a merged viewer's connection looks at the publishing figures (sent only when changed).
+const REDIS_STATE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Connection {
     /// Serves the merged stream from after `cursor` (or from the end, after the `tail` backfill).
@@ -34,6 +39,11 @@ impl Connection {
         // Redis was down when last asked: said once per outage (also before `hello`, which waits
         // for Redis to say where the stream stands).
         let mut down = false;
+        // This instance's publishing figures, sent after `hello` and then when they change.
+        let mut publishing = tokio::time::interval(REDIS_STATE_EVERY);
+        publishing.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut said: Option<RedisState> = None;
+        let mut started = false;
         loop {
             tokio::select! {
                 biased;
@@ -49,6 +59,13 @@ impl Connection {
                     self.send_raw(Message::Ping(Default::default())).await?;
                 }
                 alert = super::alert::next(&mut self.alerts) => self.alert(alert, None).await?,
+                _ = publishing.tick(), if started => {
+                    let now = redis_state(cluster);
+                    if said.as_ref() != Some(&now) {
+                        self.send(&ServerMessage::Redis(now.clone())).await?;
+                        said = Some(now);
+                    }
+                }
                 event = events.recv() => {
                     let Some(event) = event else {
                         self.close(CLOSE_NORMAL, SHUTTING_DOWN).await;
@@ -60,6 +77,8 @@ impl Connection {
                     match event {
                         Event::Start { cursor, backfill, missed } => {
                             self.merged_hello(cursor.clone()).await?;
+                            started = true;
+                            publishing.reset_immediately();
                             if missed > 0 {
                                 self.gap(trimmed(missed)).await?;
                             }
@@ -136,5 +155,15 @@ fn trimmed(missed: u64) -> Gap {
         from_seq: None,
         to_seq: None,
         reason: GapReason::Evicted,
+    }
+}
+
+/// The instance's publishing figures, as `/healthz` shows them.
+fn redis_state(cluster: &Cluster) -> RedisState {
+    let stats = cluster.stats();
+    RedisState {
+        state: stats.state.to_owned(),
+        buffered: stats.buffered,
+        overflow: stats.overflow,
     }
 }

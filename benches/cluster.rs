@@ -1,0 +1,351 @@
+//! Three instances publishing through one local Redis, a merged viewer on one of them: does it
+//! receive every instance's entries at 30,000 entries/s each with no gap, what does the Redis sink
+//! add to `emit()`, and how long does an entry take from `emit()` on one instance to a viewer of
+//! another.
+//!
+//! ```sh
+//! cargo bench --features server --bench cluster
+//! ```
+//!
+//! Needs `redis-server` (Debian: redis-server); without it, it says so and stops. Redis runs on a
+//! free loopback port in a temporary directory, saving nothing, and is killed at the end; the
+//! servers bind 127.0.0.1:0. `VG_BENCH_RATE` (default 30000, per instance) and `VG_BENCH_SECS`
+//! (default 5) size the run, `VG_BENCH_ROUNDS` (default 3) the `emit()` comparison.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio::sync::oneshot;
+use vg::server::{Cluster, Emitter, EmitterConfig, Gateway, GatewayConfig, RedisConfig, serve};
+use vg::wire::{Incoming, ServerMessage, decode_server_frame};
+
+#[path = "support/entries.rs"]
+mod entries;
+#[path = "support/live.rs"]
+#[allow(
+    dead_code,
+    reason = "the merged viewer here is its own; the paced emitter is shared"
+)]
+mod live;
+
+use live::{median, paced, quantile};
+
+const INSTANCES: [&str; 3] = ["web-1", "web-2", "web-3"];
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A `redis-server` on a free loopback port, killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Redis {
+    fn start() -> Option<Redis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let dir = std::env::temp_dir().join(format!("vg-bench-redis-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok()?;
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let redis = Redis { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(redis)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One instance: an emitter publishing to `stream`, and its gateway on its own runtime thread.
+struct Instance {
+    emitter: Emitter,
+    cluster: Cluster,
+    url: String,
+    runtime: tokio::runtime::Handle,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Instance {
+    fn start(name: &str, redis: &str, stream: &str) -> Instance {
+        let emitter = Emitter::new(
+            EmitterConfig::default()
+                .read_env(false)
+                .instance(name)
+                .region("lo")
+                .history(100_000, usize::MAX),
+        );
+        // Ten seconds at 90,000/s: a viewer a moment behind is never trimmed past.
+        let config = RedisConfig::new(redis).stream(stream).max_len(1_000_000);
+        let cluster = Cluster::start(&emitter, config).expect("publisher");
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (gateway_emitter, gateway_cluster) = (emitter.clone(), cluster.clone());
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let handle = runtime.handle().clone();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let url = format!("http://{}", listener.local_addr().unwrap());
+                ready_tx.send((url, handle)).unwrap();
+                let gateway = Gateway::new(gateway_emitter, GatewayConfig::default())
+                    .with_cluster(gateway_cluster);
+                serve(listener, gateway.router(), gateway, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let (url, runtime) = ready_rx.recv().expect("server started");
+        Instance {
+            emitter,
+            cluster,
+            url,
+            runtime,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// What the merged viewer saw.
+#[derive(Default)]
+struct Seen {
+    hello: AtomicU64,
+    entries: AtomicU64,
+    /// Gap messages' counts plus jumps in any instance's seqs.
+    missed: AtomicU64,
+    /// Emit-to-viewer latency of every entry, in microseconds.
+    latency_us: Mutex<Vec<u64>>,
+}
+
+/// A merged viewer (`cursor=`, no backfill) on `instance`.
+fn merged_viewer(instance: &Instance) -> Arc<Seen> {
+    let seen = Arc::new(Seen::default());
+    let mine = Arc::clone(&seen);
+    let url = format!(
+        "{}/api/logs/stream?cursor=&tail=0",
+        instance.url.replace("http", "ws")
+    );
+    instance.runtime.spawn(async move {
+        let (mut ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect");
+        let mut last: HashMap<String, u64> = HashMap::new();
+        while let Some(Ok(message)) = ws.next().await {
+            let Ok(text) = message.into_text() else {
+                continue;
+            };
+            match decode_server_frame(&text) {
+                Ok(Incoming::Message(ServerMessage::Hello(_))) => {
+                    mine.hello.store(1, Ordering::Release);
+                }
+                Ok(Incoming::Message(ServerMessage::Entries { entries })) => {
+                    let now = chrono::Utc::now();
+                    let mut latencies = mine.latency_us.lock().unwrap();
+                    for entry in &entries {
+                        let us = (now - entry.timestamp).num_microseconds().unwrap_or(0);
+                        latencies.push(u64::try_from(us).unwrap_or(0));
+                        let (Some(name), Some(seq)) = (&entry.instance, entry.seq) else {
+                            continue;
+                        };
+                        if let Some(prev) = last.insert(name.clone(), seq)
+                            && seq != prev + 1
+                        {
+                            mine.missed
+                                .fetch_add(seq.saturating_sub(prev + 1), Ordering::Relaxed);
+                        }
+                    }
+                    mine.entries
+                        .fetch_add(entries.len() as u64, Ordering::Relaxed);
+                }
+                Ok(Incoming::Message(ServerMessage::Gap(gap))) => {
+                    mine.missed.fetch_add(gap.missed, Ordering::Relaxed);
+                }
+                _ => {}
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.hello.load(Ordering::Acquire) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    seen
+}
+
+/// An entry stamped now, so the viewer can tell how long it took.
+fn stamped(i: u64) -> vg::LogEntry {
+    let mut entry = entries::entry(i);
+    entry.instance = None;
+    entry.timestamp = chrono::Utc::now();
+    entry
+}
+
+fn fan_out(redis: &Redis, rate: u64, secs: u64) {
+    let instances: Vec<Instance> = INSTANCES
+        .iter()
+        .map(|name| Instance::start(name, &redis.url(), "vg:bench"))
+        .collect();
+    let viewer = merged_viewer(&instances[0]);
+    let per_instance = rate * secs;
+    let total = per_instance * INSTANCES.len() as u64;
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for instance in &instances {
+            scope.spawn(|| {
+                paced(&instance.emitter, rate, per_instance, start, |i, _| {
+                    stamped(i)
+                })
+            });
+        }
+    });
+    let emitted_in = start.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while viewer.entries.load(Ordering::Relaxed) + viewer.missed.load(Ordering::Relaxed) < total
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let received_in = start.elapsed();
+    let received = viewer.entries.load(Ordering::Relaxed);
+    let missed = viewer.missed.load(Ordering::Relaxed);
+    let mut latency = std::mem::take(&mut *viewer.latency_us.lock().unwrap());
+    println!(
+        "fan-out: {} instances x {rate}/s for {secs} s: emitted {total} in {:.2} s ({:.0}/s); the merged viewer on web-1 received {received} ({:.0}/s over {:.2} s), missed {missed}",
+        INSTANCES.len(),
+        emitted_in.as_secs_f64(),
+        total as f64 / emitted_in.as_secs_f64(),
+        received as f64 / received_in.as_secs_f64(),
+        received_in.as_secs_f64(),
+    );
+    for instance in &instances {
+        let stats = instance.cluster.stats();
+        println!(
+            "  {}: published {} overflow {} buffered {} state {}",
+            instance.emitter.instance().unwrap_or("-"),
+            stats.published,
+            stats.overflow,
+            stats.buffered,
+            stats.state
+        );
+    }
+    if !latency.is_empty() {
+        println!(
+            "  emit -> merged viewer latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            quantile(&mut latency, 0.50) as f64 / 1000.0,
+            quantile(&mut latency, 0.99) as f64 / 1000.0,
+            quantile(&mut latency, 1.0) as f64 / 1000.0,
+        );
+    }
+}
+
+/// `emit()` at `rate` for `secs` on an emitter without and one with the Redis sink, in turns.
+fn emit_cost(redis: &Redis, rate: u64, secs: u64, rounds: usize) {
+    let plain = Emitter::new(
+        EmitterConfig::default()
+            .read_env(false)
+            .instance("plain")
+            .history(100_000, usize::MAX),
+    );
+    let published = Emitter::new(
+        EmitterConfig::default()
+            .read_env(false)
+            .instance("published")
+            .history(100_000, usize::MAX),
+    );
+    let config = RedisConfig::new(redis.url())
+        .stream("vg:bench-emit")
+        .max_len(100_000);
+    let cluster = Cluster::start(&published, config).expect("publisher");
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    let total = rate * secs;
+    for _ in 0..rounds {
+        for (emitter, into) in [(&plain, &mut off), (&published, &mut on)] {
+            let mut times = paced(emitter, rate, total, Instant::now(), |i, _| stamped(i));
+            into.push((
+                quantile(&mut times, 0.5) as f64,
+                quantile(&mut times, 0.99) as f64,
+            ));
+        }
+    }
+    let p50 = |v: &[(f64, f64)]| median(&v.iter().map(|r| r.0).collect::<Vec<_>>());
+    let p99 = |v: &[(f64, f64)]| median(&v.iter().map(|r| r.1).collect::<Vec<_>>());
+    println!(
+        "emit() at {rate}/s, median of {rounds} rounds: without the Redis sink p50 {:.0} ns p99 {:.0} ns; with it p50 {:.0} ns p99 {:.0} ns (ratio p50 {:.2}, p99 {:.2}); published {} overflow {}",
+        p50(&off),
+        p99(&off),
+        p50(&on),
+        p99(&on),
+        p50(&on) / p50(&off),
+        p99(&on) / p99(&off),
+        cluster.stats().published,
+        cluster.stats().overflow,
+    );
+}
+
+fn main() {
+    let Some(redis) = Redis::start() else {
+        eprintln!(
+            "cluster bench: redis-server is needed (Debian: apt-get install redis-server); skipping"
+        );
+        return;
+    };
+    let rate = env_u64("VG_BENCH_RATE", 30_000);
+    let secs = env_u64("VG_BENCH_SECS", 5);
+    let rounds = usize::try_from(env_u64("VG_BENCH_ROUNDS", 3)).unwrap_or(3);
+    fan_out(&redis, rate, secs);
+    emit_cost(&redis, rate, 2, rounds);
+}
