@@ -21,7 +21,7 @@ pub use merge::REORDER_WINDOW;
 pub use tls::{CaCertError, load_ca_certs};
 pub use url::{ServerUrlError, stream_url};
 
-use crate::filter::FilterSpec;
+use crate::filter::{Filter, FilterSpec};
 use crate::model::LogEntry;
 use crate::wire::Gap;
 
@@ -113,7 +113,8 @@ pub enum SourceKind {
 pub struct SourceConfig {
     /// Where to read.
     pub kind: SourceKind,
-    /// The filter to push down to a server (consumers still filter locally).
+    /// The filter pushed down to a server, or run by a file's or stdin's reader as it decodes
+    /// (consumers still filter locally).
     pub filter: FilterSpec,
     /// How many recent matching entries a server should backfill (`None`: all that match, which with
     /// `since` means the whole window).
@@ -130,6 +131,14 @@ pub fn spawn(config: SourceConfig) -> mpsc::Receiver<SourceEvent> {
         SourceKind::File(_) | SourceKind::Stdin => LOCAL_CHANNEL_CAPACITY,
     };
     let (tx, rx) = mpsc::channel(capacity);
+    // A file's reader applies the filter as it decodes (a server applies it before sending). One
+    // that does not compile is the viewer's to report; the reader then passes everything.
+    let local_filter = || {
+        config
+            .filter
+            .compile(chrono::Utc::now())
+            .unwrap_or_else(|_| Filter::all())
+    };
     match config.kind.clone() {
         SourceKind::Server {
             url,
@@ -140,11 +149,12 @@ pub fn spawn(config: SourceConfig) -> mpsc::Receiver<SourceEvent> {
             tokio::spawn(websocket::run(url, token, tls, config, tx));
         }
         SourceKind::File(path) => {
-            let follow = config.follow;
-            tokio::task::spawn_blocking(move || file::read_file(&path, follow, &tx));
+            let (follow, filter) = (config.follow, local_filter());
+            tokio::task::spawn_blocking(move || file::read_file(&path, follow, &filter, &tx));
         }
         SourceKind::Stdin => {
-            tokio::task::spawn_blocking(move || file::read_stdin(&tx));
+            let filter = local_filter();
+            tokio::task::spawn_blocking(move || file::read_stdin(&filter, &tx));
         }
     }
     rx

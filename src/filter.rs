@@ -223,6 +223,17 @@ impl Filter {
 
     /// Whether the entry passes. Cheap checks run first; the regex and predicates last.
     pub fn matches(&self, entry: &LogEntry) -> bool {
+        self.matches_fields(entry)
+            && self.matches_meta(entry)
+            && self
+                .pattern
+                .as_ref()
+                .is_none_or(|re| re.is_match(&entry.message))
+    }
+
+    /// The cheap part of [`Filter::matches`]: level, source, instance, region and time. Alert rules
+    /// run this for every rule before any regex, so most rules drop out for the price of a compare.
+    pub(crate) fn matches_fields(&self, entry: &LogEntry) -> bool {
         entry.level >= self.min_level
             && (self.sources.is_empty() || self.sources.iter().any(|g| g.matches(&entry.source)))
             && !self
@@ -233,11 +244,20 @@ impl Filter {
             && one_of(&self.regions, entry.region.as_deref())
             && self.since.is_none_or(|since| entry.timestamp >= since)
             && self.until.is_none_or(|until| entry.timestamp <= until)
-            && self.predicates.iter().all(|p| p.matches(&entry.meta))
-            && self
-                .pattern
-                .as_ref()
-                .is_none_or(|re| re.is_match(&entry.message))
+    }
+
+    /// The `where` predicates of [`Filter::matches`].
+    pub(crate) fn matches_meta(&self, entry: &LogEntry) -> bool {
+        self.predicates.iter().all(|p| p.matches(&entry.meta))
+    }
+
+    /// The message regex, if any (alert rules run all of theirs in one pass).
+    #[cfg_attr(
+        not(feature = "server"),
+        expect(dead_code, reason = "only alert rules (server) read it")
+    )]
+    pub(crate) fn pattern(&self) -> Option<&Regex> {
+        self.pattern.as_ref()
     }
 
     /// The start of the time window, if any: where a reader of history can seek to.

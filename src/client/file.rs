@@ -4,6 +4,11 @@
 //! shows up at once while a large file moves in big batches. A followed file is polled: a line still
 //! being written (no newline yet) waits for its end, a truncated file is read again from the start, and
 //! a rotated one (a new file at the same path) is finished and then replaced by the new one.
+//!
+//! The viewer's filter runs here, on the reader's thread, as each entry is decoded: an entry it
+//! drops is never queued, formatted or held, so `--level`/`--grep` on a large file cost the decode
+//! and nothing more (the viewer filters again; a filter it can change, as the TUI's level and
+//! search, is not given to the reader).
 
 use std::fs::File;
 use std::io::{BufReader, ErrorKind, Read, Seek, SeekFrom};
@@ -13,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::Sender;
 
 use super::{ConnState, SourceEvent};
+use crate::filter::Filter;
 use crate::model::LogEntry;
 use crate::model::decode::{JOIN_IDLE, LineDecoder};
 
@@ -39,6 +45,8 @@ struct LinePump<'a> {
     wait: Option<WaitReadable<'a>>,
     /// When input last arrived, for readers without `wait` (a followed file is polled).
     last_input: Instant,
+    /// What the viewer keeps; the rest is dropped as soon as it is decoded.
+    filter: &'a Filter,
 }
 
 /// What stopped a pump.
@@ -53,7 +61,7 @@ enum Pumped {
 }
 
 impl<'a> LinePump<'a> {
-    fn new(source: &str, tx: &'a Sender<SourceEvent>) -> LinePump<'a> {
+    fn new(source: &str, filter: &'a Filter, tx: &'a Sender<SourceEvent>) -> LinePump<'a> {
         LinePump {
             source: source.to_owned(),
             decoder: LineDecoder::default(),
@@ -61,6 +69,7 @@ impl<'a> LinePump<'a> {
             tx,
             wait: None,
             last_input: Instant::now(),
+            filter,
         }
     }
 
@@ -69,7 +78,7 @@ impl<'a> LinePump<'a> {
         if !self.decoder.holding() || self.last_input.elapsed() < JOIN_IDLE {
             return true;
         }
-        match self.decoder.flush() {
+        match keep(self.filter, self.decoder.flush()) {
             Some(entry) => self
                 .tx
                 .blocking_send(SourceEvent::Entries(vec![entry]))
@@ -94,7 +103,7 @@ impl<'a> LinePump<'a> {
                 && self.decoder.holding()
                 && !wait(JOIN_IDLE)
             {
-                batch.extend(self.decoder.flush());
+                batch.extend(keep(self.filter, self.decoder.flush()));
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                 batch_bytes = 0;
                 if self.tx.blocking_send(SourceEvent::Entries(full)).is_err() {
@@ -112,7 +121,8 @@ impl<'a> LinePump<'a> {
             let complete =
                 self.line.ends_with(b"\n") || (read == 0 && finish && !self.line.is_empty());
             if complete {
-                batch.extend(self.decoder.push(&self.line, &self.source));
+                let entry = self.decoder.push(&self.line, &self.source);
+                batch.extend(keep(self.filter, entry));
                 batch_bytes += self.line.len();
                 self.line.clear();
             }
@@ -120,7 +130,7 @@ impl<'a> LinePump<'a> {
                 got_input = true;
             } else if finish {
                 // The input is over: nothing more can join the held entry.
-                batch.extend(self.decoder.flush());
+                batch.extend(keep(self.filter, self.decoder.flush()));
             }
             // Only what is already buffered counts: asking the reader for more would block on a quiet pipe.
             let idle = read == 0 || reader.buffer().is_empty();
@@ -155,6 +165,11 @@ impl<'a> LinePump<'a> {
     fn notice(&self, text: String) -> bool {
         self.tx.blocking_send(SourceEvent::Notice(text)).is_ok()
     }
+}
+
+/// The entry, if the viewer's filter keeps it.
+fn keep(filter: &Filter, entry: Option<LogEntry>) -> Option<LogEntry> {
+    entry.filter(|e| filter.matches(e))
 }
 
 /// Which file a path names, to notice when rotation puts a new one there.
@@ -210,7 +225,7 @@ fn wait_for(path: &Path, target: &str, tx: &Sender<SourceEvent>) -> Waited {
 
 /// Reads a file; with `follow`, keeps reading as it grows, through truncation and rotation, and
 /// waits for it to appear when it does not exist yet.
-pub(super) fn read_file(path: &Path, follow: bool, tx: &Sender<SourceEvent>) {
+pub(super) fn read_file(path: &Path, follow: bool, filter: &Filter, tx: &Sender<SourceEvent>) {
     let target = path.display().to_string();
     let source = path
         .file_stem()
@@ -238,7 +253,7 @@ pub(super) fn read_file(path: &Path, follow: bool, tx: &Sender<SourceEvent>) {
         target: target.clone(),
         server: "file".into(),
     }));
-    let mut pump = LinePump::new(&source, tx);
+    let mut pump = LinePump::new(&source, filter, tx);
     match pump.pump(&mut reader, !follow) {
         Pumped::Drained => {}
         Pumped::Closed => return,
@@ -293,14 +308,20 @@ pub(super) fn read_file(path: &Path, follow: bool, tx: &Sender<SourceEvent>) {
 }
 
 /// Reads stdin until it closes. Everything on stdin is live: it has no history to backfill.
-pub(super) fn read_stdin(tx: &Sender<SourceEvent>) {
+pub(super) fn read_stdin(filter: &Filter, tx: &Sender<SourceEvent>) {
     let _ = tx.blocking_send(SourceEvent::State(ConnState::Connected {
         target: "stdin".into(),
         server: "stdin".into(),
     }));
     let _ = tx.blocking_send(SourceEvent::Live);
     let mut reader = BufReader::with_capacity(READ_BUFFER, std::io::stdin().lock());
-    read_stream(&mut reader, "stdin", &super::lines::stdin_readable, tx);
+    read_stream(
+        &mut reader,
+        "stdin",
+        &super::lines::stdin_readable,
+        filter,
+        tx,
+    );
 }
 
 /// Reads any stream of lines to its end, then sends `End`. `wait` waits for the stream to have
@@ -309,9 +330,10 @@ pub(super) fn read_stream(
     reader: &mut BufReader<impl Read>,
     source: &str,
     wait: WaitReadable<'_>,
+    filter: &Filter,
     tx: &Sender<SourceEvent>,
 ) {
-    let mut pump = LinePump::new(source, tx);
+    let mut pump = LinePump::new(source, filter, tx);
     pump.wait = Some(wait);
     match pump.pump(reader, true) {
         Pumped::Drained => {
@@ -356,6 +378,7 @@ mod tests {
                 &mut BufReader::new(std::io::Cursor::new(input)),
                 "s",
                 &|_| true,
+                &Filter::all(),
                 &tx,
             )
         });
@@ -370,9 +393,54 @@ mod tests {
     }
 
     #[test]
+    fn what_the_filter_drops_is_never_sent_and_a_held_entry_is_judged_whole() {
+        let (tx, mut rx) = mpsc::channel(16);
+        let input = concat!(
+            "{\"msg\":\"kept\",\"level\":\"error\"}\n",
+            "{\"msg\":\"dropped\",\"level\":\"info\"}\n",
+            "2026-02-05T18:00:00Z ERROR boom\n",
+            "    at frame one\n",
+        )
+        .as_bytes()
+        .to_vec();
+        let filter = crate::filter::FilterSpec {
+            level: Some("error".into()),
+            ..Default::default()
+        }
+        .compile(chrono::Utc::now())
+        .unwrap();
+        std::thread::spawn(move || {
+            read_stream(
+                &mut BufReader::new(std::io::Cursor::new(input)),
+                "s",
+                &|_| true,
+                &filter,
+                &tx,
+            )
+        });
+        let events = drain(&mut rx);
+        let entries: Vec<&LogEntry> = events
+            .iter()
+            .filter_map(|e| match e {
+                SourceEvent::Entries(batch) => Some(batch.iter()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert_eq!(entries.len(), 2, "{entries:?}");
+        assert_eq!(entries[0].message, "kept");
+        // The stack trace joined the entry before the filter saw it.
+        assert_eq!(
+            entries[1].message,
+            "2026-02-05T18:00:00Z ERROR boom\n    at frame one"
+        );
+        assert_eq!(events.last(), Some(&SourceEvent::End));
+    }
+
+    #[test]
     fn a_missing_file_fails_with_its_path() {
         let (tx, mut rx) = mpsc::channel(16);
-        read_file(Path::new("/nonexistent/x.log"), false, &tx);
+        read_file(Path::new("/nonexistent/x.log"), false, &Filter::all(), &tx);
         drop(tx);
         let events = drain(&mut rx);
         assert!(
@@ -387,7 +455,7 @@ mod tests {
         let path = dir.join("later.log");
         let (tx, mut rx) = mpsc::channel(16);
         let reader_path = path.clone();
-        std::thread::spawn(move || read_file(&reader_path, true, &tx));
+        std::thread::spawn(move || read_file(&reader_path, true, &Filter::all(), &tx));
         // Bounded, so a reader that gave up fails the test instead of hanging it.
         let next = |rx: &mut mpsc::Receiver<SourceEvent>| {
             let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -425,7 +493,7 @@ mod tests {
         std::fs::write(&path, "first\n").unwrap();
         let (tx, mut rx) = mpsc::channel(16);
         let reader_path = path.clone();
-        std::thread::spawn(move || read_file(&reader_path, true, &tx));
+        std::thread::spawn(move || read_file(&reader_path, true, &Filter::all(), &tx));
         let mut seen = Vec::new();
         // Bounded in time so a broken follow fails the test instead of hanging it.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -12,8 +12,11 @@
 //!   per rule and group per cooldown;
 //! - a `resolved` notification is sent when the condition clears after a firing one was sent.
 
+mod groups;
+mod matcher;
 mod window;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -23,6 +26,8 @@ use serde::Serialize;
 use super::notification::{AlertState, Notification};
 use super::rules::{Rule, Rules};
 use crate::model::LogEntry;
+use groups::Groups;
+use matcher::Matcher;
 use window::Window;
 
 /// Most groups one rule tracks; matches for further values are counted as dropped (a `group_by`
@@ -89,7 +94,7 @@ impl Group {
 #[derive(Debug)]
 struct RuleState {
     rule: Rule,
-    groups: HashMap<Option<String>, Group>,
+    groups: Groups,
     last_fired: Option<DateTime<Utc>>,
     matched: u64,
     notifications: u64,
@@ -100,6 +105,7 @@ struct RuleState {
 #[derive(Debug)]
 pub(crate) struct Engine {
     rules: Vec<RuleState>,
+    matcher: Matcher,
     instance: Option<String>,
     region: Option<String>,
 }
@@ -113,11 +119,12 @@ impl Engine {
         region: Option<String>,
         now: DateTime<Utc>,
     ) -> Engine {
+        let matcher = Matcher::new(rules.rules.iter());
         let rules = rules
             .rules
             .iter()
             .map(|rule| {
-                let mut groups = HashMap::new();
+                let mut groups = Groups::default();
                 if rule.spec.absent_for.is_some() && rule.spec.group_by.is_none() {
                     groups.insert(None, Group::new(rule, now));
                 }
@@ -133,6 +140,7 @@ impl Engine {
             .collect();
         Engine {
             rules,
+            matcher,
             instance,
             region,
         }
@@ -169,31 +177,28 @@ impl Engine {
         now: DateTime<Utc>,
         out: &mut Vec<Notification>,
     ) {
-        for state in &mut self.rules {
-            if !state.rule.filter.matches(entry) {
-                continue;
-            }
+        for &i in self.matcher.matches(&self.rules, entry) {
+            let state = &mut self.rules[i];
             state.matched += 1;
-            let key = state
-                .rule
+            let rule = &state.rule;
+            let grouped = rule.spec.group_by.is_some();
+            let key = rule
                 .spec
                 .group_by
                 .as_deref()
-                .map(|k| group_value(entry, k));
-            let key = key.unwrap_or(None);
-            let rule = &state.rule;
-            let grouped = rule.spec.group_by.is_some();
-            if !state.groups.contains_key(&key) {
+                .and_then(|k| group_value(entry, k));
+            let key = key.as_deref();
+            if !state.groups.contains(key) {
                 if state.groups.len() >= MAX_GROUPS {
-                    state.groups.retain(|_, g| !g.idle());
+                    state.groups.retain(|g| !g.idle());
                 }
                 if state.groups.len() >= MAX_GROUPS {
                     state.groups_dropped += 1;
                     continue;
                 }
-                state.groups.insert(key.clone(), Group::new(rule, now));
+                state.groups.insert(key, Group::new(rule, now));
             }
-            let Some(group) = state.groups.get_mut(&key) else {
+            let Some(group) = state.groups.get_mut(key) else {
                 continue;
             };
             group.window.add(now);
@@ -205,7 +210,7 @@ impl Engine {
                 group,
                 now,
                 true,
-                grouped.then_some(&key),
+                grouped.then_some(key),
                 self.instance.as_ref(),
                 self.region.as_ref(),
             );
@@ -218,7 +223,7 @@ impl Engine {
         for state in &mut self.rules {
             let grouped = state.rule.spec.group_by.is_some();
             let mut sent = Vec::new();
-            for (key, group) in &mut state.groups {
+            for (key, group) in state.groups.iter_mut() {
                 if let Some(n) = evaluate(
                     &state.rule,
                     group,
@@ -233,7 +238,7 @@ impl Engine {
             }
             // Grouped absence rules keep their groups (a group that went quiet is the point).
             if state.rule.spec.absent_for.is_none() {
-                state.groups.retain(|_, g| {
+                state.groups.retain(|g| {
                     !g.idle()
                         || g.last_sent
                             .is_some_and(|t| now < t + state.rule.spec.cooldown)
@@ -282,11 +287,11 @@ fn record(state: &mut RuleState, sent: Option<Notification>, out: &mut Vec<Notif
     }
 }
 
-/// The group's value for `key`: text as is, other JSON as JSON text, `None` when absent.
-fn group_value(entry: &LogEntry, key: &str) -> Option<String> {
+/// The group's value for `key`: text as is (borrowed), other JSON as JSON text, `None` when absent.
+fn group_value<'a>(entry: &'a LogEntry, key: &str) -> Option<Cow<'a, str>> {
     entry.meta.get(key).map(|v| match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+        serde_json::Value::String(s) => Cow::Borrowed(s.as_str()),
+        other => Cow::Owned(other.to_string()),
     })
 }
 
@@ -296,7 +301,7 @@ fn evaluate(
     group: &mut Group,
     now: DateTime<Utc>,
     matched: bool,
-    key: Option<&Option<String>>,
+    key: Option<Option<&str>>,
     instance: Option<&String>,
     region: Option<&String>,
 ) -> Option<Notification> {
@@ -338,7 +343,7 @@ fn evaluate(
         absent_for_secs: spec.absent_for.map(|d| d.as_secs_f64()),
         suppressed: group.suppressed,
         since: group.last_sent,
-        group: key.cloned(),
+        group: key.map(|k| k.map(str::to_owned)),
         first: group.first.take(),
         last: group.last.clone(),
         instance: instance.cloned(),

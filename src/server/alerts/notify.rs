@@ -2,7 +2,9 @@
 //! a bounded queue and goes on; a thread of its own sends them with a timeout and retries with
 //! backoff, one queue per notifier so a dead endpoint delays no other. What cannot be queued is
 //! dropped and counted; every notifier's health (sent, failed, retried, dropped, last error) is in
-//! [`NotifierHealth`], which `GET /api/alerts` shows.
+//! [`NotifierHealth`], which `GET /api/alerts` shows. A notification given up on is also a
+//! `tracing` warning for the app's own log output; it runs on a thread marked as vg's, so the
+//! tracing bridge never turns it into an entry the rules would see.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -261,6 +263,14 @@ async fn deliver(
                 break;
             };
             let gave_up = attempt == delivery.attempts.max(1);
+            if gave_up {
+                tracing::warn!(
+                    notifier = %spec.name,
+                    rule = %notification.rule,
+                    attempts = attempt,
+                    "alert notification not delivered: {error}"
+                );
+            }
             {
                 let mut last = lock(&health.last);
                 last.0 = Some(error);

@@ -15,6 +15,8 @@ pub(crate) struct Window {
     slot_ms: i64,
     /// (slot start in ms since the epoch, matches in it), oldest first.
     slots: VecDeque<(i64, u64)>,
+    /// The sum of the slots' counts, kept as they come and go: a rule reads it on every match.
+    total: u64,
 }
 
 impl Window {
@@ -24,6 +26,7 @@ impl Window {
             width_ms,
             slot_ms: (width_ms / SLOTS).max(1),
             slots: VecDeque::new(),
+            total: 0,
         }
     }
 
@@ -35,13 +38,14 @@ impl Window {
             Some((last, count)) if *last >= slot => *count += 1,
             _ => self.slots.push_back((slot, 1)),
         }
+        self.total += 1;
         self.expire(now);
     }
 
     /// Matches whose slot is still inside the window ending at `now`.
     pub(crate) fn count(&mut self, now: DateTime<Utc>) -> u64 {
         self.expire(now);
-        self.slots.iter().map(|(_, n)| n).sum()
+        self.total
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -50,12 +54,11 @@ impl Window {
 
     fn expire(&mut self, now: DateTime<Utc>) {
         let cutoff = now.timestamp_millis().saturating_sub(self.width_ms);
-        while self
-            .slots
-            .front()
-            .is_some_and(|(slot, _)| slot + self.slot_ms <= cutoff)
+        while let Some(&(slot, n)) = self.slots.front()
+            && slot + self.slot_ms <= cutoff
         {
             self.slots.pop_front();
+            self.total -= n;
         }
     }
 }
