@@ -1,5 +1,5 @@
 //! `vg serve`'s memory under clients that hold it: its resident set (`VmRSS` from `/proc`) while
-//! history downloads are never read. Linux only, where `/proc` is.
+//! history downloads are never read, and while viewers that read nothing are sent large entries. Linux only, where `/proc` is.
 
 #![cfg(all(feature = "cli", feature = "server", target_os = "linux"))]
 
@@ -137,5 +137,107 @@ async fn history_holds_to_its_byte_limit_with_entries_that_cost_far_more_than_th
         "60 entries of 2.5 MB each grew the server by {} MB with --history-bytes 32 MiB ({history})",
         grown >> 20
     );
+    drop(server);
+}
+
+/// A viewer that completes the handshake and then reads nothing, through a receive buffer as small
+/// as the kernel allows.
+async fn stalled_viewer(
+    addr: SocketAddr,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>> {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = within("connect", socket.connect(addr)).await.unwrap();
+    let url = format!("ws://{addr}/api/logs/stream?tail=0");
+    let (ws, _) = within(
+        "the handshake",
+        tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp)),
+    )
+    .await
+    .unwrap();
+    ws
+}
+
+async fn viewers(addr: SocketAddr) -> u64 {
+    let health = http(addr, "GET", "/healthz", &[], b"").await.json();
+    health["viewers"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn stalled_viewers_sent_multi_megabyte_entries_hold_no_more_than_max_viewer_bytes() {
+    let pool: u64 = 32 << 20;
+    let history: u64 = 16 << 20;
+    let (server, addr) = serve(&[
+        "--max-viewer-bytes",
+        &pool.to_string(),
+        "--history-bytes",
+        &history.to_string(),
+        "--connect-rate",
+        "0",
+        "--max-connections",
+        "200",
+        "--max-connections-per-ip",
+        "300",
+        "--ingest-rate",
+        "0",
+    ]);
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        held.push(stalled_viewer(addr).await);
+    }
+    within("100 viewers connected", async {
+        while viewers(addr).await < 100 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    let before = server.rss();
+    // Six entries of 3.9 MB: each a frame of its own for every viewer.
+    let line = format!(
+        "{{\"level\":\"info\",\"msg\":\"{}\"}}\n",
+        "x".repeat(3_900_000)
+    );
+    let mut peak = before;
+    for _ in 0..6 {
+        let response = http(
+            addr,
+            "POST",
+            "/api/logs",
+            &[("Content-Type", "application/x-ndjson")],
+            line.as_bytes(),
+        )
+        .await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        for _ in 0..5 {
+            peak = peak.max(server.rss());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    for _ in 0..20 {
+        peak = peak.max(server.rss());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let left = viewers(addr).await;
+    let grown = peak.saturating_sub(before);
+    eprintln!(
+        "rss before {} MB, peak {} MB; {left} of 100 viewers left",
+        before >> 20,
+        peak >> 20
+    );
+    // The viewers' pool, history twice over (what the allocator keeps of evicted entries), and a
+    // body being parsed (twice its size). Without the pool, every viewer held its 3.9 MB frame:
+    // 100 viewers, 400 MB.
+    let bound = pool + 2 * history + 2 * (4 << 20);
+    assert!(
+        grown < bound,
+        "100 stalled viewers grew the server by {} MB, over the bound of {} MB",
+        grown >> 20,
+        bound >> 20
+    );
+    assert!(
+        left < 100,
+        "viewers whose frames did not fit were closed (1013), so the rest resume later"
+    );
+    drop(held);
     drop(server);
 }

@@ -280,6 +280,10 @@ pub struct ServeArgs {
     /// 503 with Retry-After.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub max_history_queries: usize,
+    /// Most bytes all viewers' socket buffers hold together (each keeps the size of the largest
+    /// frame it was sent); a viewer whose next frame does not fit is closed with 1013 and resumes.
+    #[arg(long, default_value_t = 128 * 1024 * 1024, value_name = "BYTES")]
+    pub max_viewer_bytes: usize,
     /// Most ingest bodies (POST /api/logs, OTLP, Loki) read and parsed at once; more wait up to
     /// --ingest-wait, then get 503 with Retry-After.
     #[arg(long, default_value_t = 8, value_name = "N")]

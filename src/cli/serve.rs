@@ -77,6 +77,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.allowed_origins = args.allow_origin;
     config.max_concurrent_queries = args.max_history_queries;
     config.max_concurrent_ingest = args.max_ingest_requests;
+    config.max_viewer_bytes = args.max_viewer_bytes;
     config.ingest_wait = args.ingest_wait;
     config.entry_limits = ShapeLimits {
         max_depth: usize::from(args.max_entry_depth),

@@ -64,8 +64,13 @@ pub struct GatewayConfig {
     /// The deepest nesting and the most JSON values one entry of `POST /api/logs` may hold; an
     /// entry over either is rejected (and named in the reply) before it is parsed.
     pub entry_limits: ShapeLimits,
-    /// Most bytes queued for one viewer's socket.
+    /// Most bytes queued for one viewer's socket; an entry larger than half of it is sent to
+    /// viewers shortened.
     pub write_buffer_bytes: usize,
+    /// Most bytes all viewers' sockets hold together: each viewer's write buffer keeps the size of
+    /// the largest frame it was sent. A viewer whose next frame does not fit is closed with 1013
+    /// and resumes after reconnecting.
+    pub max_viewer_bytes: usize,
     /// How often each viewer is pinged.
     pub ping_interval: Duration,
     /// A viewer silent for this long (no pong, no message), or whose socket accepts nothing for
@@ -111,6 +116,7 @@ impl Default for GatewayConfig {
             ingest_wait: Duration::from_secs(2),
             entry_limits: ShapeLimits::default(),
             write_buffer_bytes: 16 * 1024 * 1024,
+            max_viewer_bytes: 128 * 1024 * 1024,
             ping_interval: Duration::from_secs(15),
             peer_timeout: Duration::from_secs(40),
             batch_entries: 512,

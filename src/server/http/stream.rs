@@ -15,6 +15,7 @@
 //! the gateway's grace period.
 
 mod alert;
+mod budget;
 mod close;
 
 use std::sync::Arc;
@@ -28,6 +29,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 mod merged;
 
+use self::budget::Budget;
+pub(crate) use self::close::CLOSE_TRY_AGAIN;
 use self::close::{CLOSE_NORMAL, CLOSE_POLICY};
 use super::frames::Batch;
 use super::state::Shared;
@@ -69,6 +72,8 @@ struct Connection {
     /// When sending must be done, set at the first send after the server began shutting down.
     finish_by: Option<Instant>,
     last_heard: Instant,
+    /// This viewer's share of the bytes all viewers' sockets may hold.
+    budget: Budget,
     /// The server's alert notifications, when it has alert rules.
     alerts: Option<tokio::sync::broadcast::Receiver<Arc<crate::server::alerts::Notification>>>,
 }
@@ -96,6 +101,7 @@ pub(crate) async fn run(
         batch,
         finish_by: None,
         last_heard: Instant::now(),
+        budget: Budget::new(Arc::clone(&shared.viewer_bytes)),
         alerts: shared.alerts.get().map(|alerts| alerts.subscribe()),
     };
     if *conn.shutdown.borrow() {
@@ -307,6 +313,14 @@ impl Connection {
     /// Adds the entry to the batch if it passes the filter; sends the batch when full.
     async fn push(&mut self, entry: &LogEntry) -> Result<(), Gone> {
         if self.filter.matches(entry) {
+            // Checked before the entry is written into the frame, with its message as the least it
+            // will take: writing a multi-megabyte entry for every viewer is the costly part.
+            if !self
+                .budget
+                .reserve(self.batch.bytes() + entry.message.len())
+            {
+                return self.over_budget().await;
+            }
             self.batch.push(entry);
             if self.batch.is_full() {
                 self.flush().await?;
@@ -404,13 +418,31 @@ impl Connection {
             Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => data.len(),
             Message::Close(_) => 0,
         };
-        match tokio::time::timeout(limit, self.socket.send(message)).await {
+        if !self.budget.reserve(bytes) {
+            // Not held while the close frame waits on a socket that may not be reading.
+            drop(message);
+            return self.over_budget().await;
+        }
+        let sent = tokio::time::timeout(limit, self.socket.send(message)).await;
+        self.budget.sent(bytes);
+        match sent {
             Ok(Ok(())) => {
                 self.shared.metrics.sent(bytes);
                 Ok(())
             }
             _ => Err(Gone),
         }
+    }
+
+    /// Closes a viewer whose next frame the pool of viewers' memory cannot cover.
+    async fn over_budget(&mut self) -> Result<(), Gone> {
+        tracing::debug!("closing a viewer: all viewers' buffers are at max_viewer_bytes");
+        self.close(
+            CLOSE_TRY_AGAIN,
+            "viewers' memory limit reached; try again later",
+        )
+        .await;
+        Err(Gone)
     }
 
     /// How long the next send may wait for the socket. The shutdown clock starts at the first send
