@@ -248,12 +248,20 @@ impl Connection {
                     self.send_raw(Message::Ping(Default::default())).await?;
                 }
                 alert = alert::next(&mut self.alerts) => self.alert(alert, Some(&live)).await?,
-                entries = next_live(&live, self.cursor) => match entries {
-                    Some(entries) => {
+                entries = next_live(&live, self.cursor, self.shared.config.batch_bytes) => match entries {
+                    Some((entries, bytes)) => {
+                        // Held while sent; a socket that stops taking them holds them until
+                        // dropped, so they are charged to the viewers' pool.
+                        if !self.budget.hold_entries(bytes) {
+                            drop(entries);
+                            return self.over_budget().await;
+                        }
                         for entry in &entries {
                             self.on_live(entry).await?;
                         }
                         self.flush().await?;
+                        drop(entries);
+                        self.budget.release_entries();
                     }
                     None => {
                         self.close(CLOSE_NORMAL, SHUTTING_DOWN).await;
@@ -485,18 +493,23 @@ impl Connection {
     }
 }
 
-/// The live entries after `cursor`, waiting for the relay to deliver some; `None` once the emitter is
+/// The live entries after `cursor` (at most `max_bytes` of them, at least one) and their size,
+/// waiting for the relay to deliver some; `None` once the emitter is
 /// gone and the ring is drained. Cancel-safe: it only reads.
-async fn next_live(live: &Subscription, cursor: u64) -> Option<Vec<Arc<LogEntry>>> {
+async fn next_live(
+    live: &Subscription,
+    cursor: u64,
+    max_bytes: usize,
+) -> Option<(Vec<Arc<LogEntry>>, usize)> {
     loop {
         // Registered before looking, so a delivery after the look still wakes us.
         let delivered = live.delivered();
         tokio::pin!(delivered);
         delivered.as_mut().enable();
         let closed = live.closed();
-        let entries = live.read(cursor, DRAIN_MAX);
+        let (entries, bytes) = live.read_sized(cursor, DRAIN_MAX, max_bytes);
         if !entries.is_empty() {
-            return Some(entries);
+            return Some((entries, bytes));
         }
         if closed {
             return None;

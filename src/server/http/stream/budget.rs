@@ -24,6 +24,9 @@ pub(super) struct Budget {
     held: Option<OwnedSemaphorePermit>,
     /// What the socket's write buffer has grown to, as the library's vector grows (doubling).
     buffer: usize,
+    /// The entries the viewer is holding while it sends them (as history charges them): once
+    /// history evicts them, only the viewer keeps them alive.
+    entries: usize,
 }
 
 impl Budget {
@@ -32,13 +35,34 @@ impl Budget {
             pool,
             held: None,
             buffer: 0,
+            entries: 0,
         }
     }
 
     /// Takes what sending a frame of `len` bytes needs: the frame, and the buffer grown to take it.
     /// `false` when the pool cannot cover it.
     pub(super) fn reserve(&mut self, len: usize) -> bool {
-        let need = grown(self.buffer, len) + len;
+        self.cover(grown(self.buffer, len) + len + self.entries)
+    }
+
+    /// Takes what holding entries charged `bytes` needs, until [`Budget::release_entries`].
+    pub(super) fn hold_entries(&mut self, bytes: usize) -> bool {
+        self.entries = bytes;
+        let covered = self.cover(self.buffer + bytes);
+        if !covered {
+            self.entries = 0;
+        }
+        covered
+    }
+
+    /// The entries are sent (or given up): returns their share.
+    pub(super) fn release_entries(&mut self) {
+        self.entries = 0;
+        self.shrink();
+    }
+
+    /// Makes the share at least `need`; `false` when the pool cannot.
+    fn cover(&mut self, need: usize) -> bool {
         let have = self
             .held
             .as_ref()
@@ -64,8 +88,13 @@ impl Budget {
     /// A frame of `len` bytes has gone out: keeps what the buffer now holds, returns the rest.
     pub(super) fn sent(&mut self, len: usize) {
         self.buffer = grown(self.buffer, len);
+        self.shrink();
+    }
+
+    fn shrink(&mut self) {
+        let keep = self.buffer + self.entries;
         if let Some(held) = &mut self.held {
-            let surplus = held.num_permits().saturating_sub(self.buffer);
+            let surplus = held.num_permits().saturating_sub(keep);
             drop(held.split(surplus));
         }
     }
@@ -108,6 +137,21 @@ mod tests {
             10_000,
             "a viewer that leaves returns all"
         );
+    }
+
+    #[test]
+    fn entries_held_while_sending_are_charged_until_released() {
+        let pool = Arc::new(Semaphore::new(10_000));
+        let mut budget = Budget::new(Arc::clone(&pool));
+        assert!(budget.hold_entries(3000));
+        assert!(budget.reserve(1000));
+        assert_eq!(pool.available_permits(), 10_000 - 3000 - 2014);
+        budget.sent(1000);
+        assert_eq!(pool.available_permits(), 10_000 - 3000 - 1014);
+        budget.release_entries();
+        assert_eq!(pool.available_permits(), 10_000 - 1014);
+        assert!(!budget.hold_entries(9000), "over the pool");
+        assert_eq!(pool.available_permits(), 10_000 - 1014);
     }
 
     #[test]
