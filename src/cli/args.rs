@@ -280,6 +280,25 @@ pub struct ServeArgs {
     /// 503 with Retry-After.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub max_history_queries: usize,
+    /// Most bytes all viewers' socket buffers hold together (each keeps the size of the largest
+    /// frame it was sent); a viewer whose next frame does not fit is closed with 1013 and resumes.
+    #[arg(long, default_value_t = 128 * 1024 * 1024, value_name = "BYTES")]
+    pub max_viewer_bytes: usize,
+    /// Most ingest bodies (POST /api/logs, OTLP, Loki) read and parsed at once; more wait up to
+    /// --ingest-wait, then get 503 with Retry-After.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub max_ingest_requests: usize,
+    /// How long an ingest request waits for its turn under --max-ingest-requests.
+    #[arg(long, default_value = "2s", value_parser = parse_timeout, value_name = "DURATION")]
+    pub ingest_wait: std::time::Duration,
+    /// Deepest nesting of objects and arrays in one ingested entry (at most 127); deeper entries
+    /// are rejected unparsed.
+    #[arg(long, default_value_t = 32, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=127))]
+    pub max_entry_depth: u16,
+    /// Most JSON values (every field, array item and nested value) in one ingested entry; larger
+    /// entries are rejected unparsed.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_entry_values: usize,
     /// Ingest requests (POST /api/logs, /v1/logs, Loki push) per second from one client address;
     /// more get 429 with Retry-After. 0 turns the limit off.
     #[arg(long, default_value_t = 100, value_name = "N")]

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use crate::cli::{FsyncMode, RedisArgs, ServeArgs, StorageArgs};
 use crate::client::lines::{read_line_capped, stdin_readable};
 use crate::model::LogEntry;
-use crate::model::decode::{JOIN_IDLE, LineDecoder};
+use crate::model::decode::{JOIN_IDLE, LineDecoder, ShapeLimits};
 use crate::server::alerts::{Alerts, AlertsConfig};
 use crate::server::{
     Cluster, ClusterError, DiskConfig, Emitter, EmitterConfig, Fsync, Gateway, GatewayConfig, Rate,
@@ -81,6 +81,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     config.allowed_origins = args.allow_origin;
     config.max_concurrent_queries = args.max_history_queries;
+    config.max_concurrent_ingest = args.max_ingest_requests;
+    config.max_viewer_bytes = args.max_viewer_bytes;
+    config.ingest_wait = args.ingest_wait;
+    config.entry_limits = ShapeLimits {
+        max_depth: usize::from(args.max_entry_depth),
+        max_values: args.max_entry_values,
+    };
     let mut gateway = Gateway::new(emitter.clone(), config);
     if let Some(cluster) = &cluster {
         gateway = gateway.with_cluster(cluster.clone());

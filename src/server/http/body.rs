@@ -4,6 +4,10 @@
 //! The limit holds for the body as it arrives and again for the body once decompressed: a 4 KiB gzip
 //! bomb must not make the server hold gigabytes. One knob (`max_ingest_bytes`) bounds both, so an
 //! operator has one number to reason about.
+//!
+//! How many bodies are read and parsed at once is bounded too ([`slot`]): a parse holds the body
+//! and what it expands into, so the bound on bodies in memory is a count of them, not a count of
+//! connections.
 
 use std::io::Read;
 
@@ -11,6 +15,9 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::state::Shared;
 
 /// How a body is wrapped on the wire (`Content-Encoding`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +43,8 @@ pub(crate) enum BodyError {
     UnsupportedType { got: String, want: &'static str },
     #[error("{0}")]
     Bad(String),
+    #[error("{0} ingest requests are being read already; retry in a moment")]
+    Busy(usize),
 }
 
 impl BodyError {
@@ -48,6 +57,7 @@ impl BodyError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             BodyError::Bad(_) => StatusCode::BAD_REQUEST,
+            BodyError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -55,7 +65,30 @@ impl BodyError {
 impl IntoResponse for BodyError {
     fn into_response(self) -> Response {
         // One line of plain text: what OTLP and Loki clients print when a push fails.
-        (self.status(), format!("{self}\n")).into_response()
+        let mut response = (self.status(), format!("{self}\n")).into_response();
+        if matches!(self, BodyError::Busy(_)) {
+            retry_soon(&mut response);
+        }
+        response
+    }
+}
+
+/// Marks a 503 as worth retrying in a second (OTLP exporters and Loki clients honour it).
+pub(crate) fn retry_soon(response: &mut Response) {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+}
+
+/// A turn to read and parse one ingest body, among `max_concurrent_ingest`. A request waits for one
+/// up to `ingest_wait` (a burst queues briefly instead of failing), then is refused with 503 and
+/// `Retry-After`. Taken before the body is read, so bodies waiting their turn stay in the kernel's
+/// socket buffers, not in the server's memory.
+pub(crate) async fn slot(shared: &Shared) -> Result<OwnedSemaphorePermit, BodyError> {
+    let wait = shared.config.ingest_wait;
+    match tokio::time::timeout(wait, std::sync::Arc::clone(&shared.ingest).acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(BodyError::Busy(shared.config.max_concurrent_ingest)),
     }
 }
 

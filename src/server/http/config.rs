@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::ratelimit::RateLimits;
 use super::tls::Tls;
+use crate::model::decode::ShapeLimits;
 /// What a request does with the logs, and so which token it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scope {
@@ -53,8 +54,24 @@ pub struct GatewayConfig {
     /// Largest ingest body (`POST /api/logs`, OTLP's `/v1/logs`, Loki's push), both as sent and once
     /// decompressed; larger ones get 413.
     pub max_ingest_bytes: usize,
-    /// Most bytes queued for one viewer's socket.
+    /// Most ingest bodies (`POST /api/logs`, OTLP, Loki) being read and parsed at once. Each holds
+    /// its body (up to [`max_ingest_bytes`](Self::max_ingest_bytes)) and what one entry of it
+    /// expands into while parsed; more wait up to [`ingest_wait`](Self::ingest_wait), then get 503
+    /// with `Retry-After`.
+    pub max_concurrent_ingest: usize,
+    /// How long an ingest request waits for its turn under
+    /// [`max_concurrent_ingest`](Self::max_concurrent_ingest) before it is refused.
+    pub ingest_wait: Duration,
+    /// The deepest nesting and the most JSON values one entry of `POST /api/logs` may hold; an
+    /// entry over either is rejected (and named in the reply) before it is parsed.
+    pub entry_limits: ShapeLimits,
+    /// Most bytes queued for one viewer's socket; an entry larger than half of it is sent to
+    /// viewers shortened.
     pub write_buffer_bytes: usize,
+    /// Most bytes all viewers' sockets hold together: each viewer's write buffer keeps the size of
+    /// the largest frame it was sent. A viewer whose next frame does not fit is closed with 1013
+    /// and resumes after reconnecting.
+    pub max_viewer_bytes: usize,
     /// How often each viewer is pinged.
     pub ping_interval: Duration,
     /// A viewer silent for this long (no pong, no message), or whose socket accepts nothing for
@@ -101,7 +118,11 @@ impl Default for GatewayConfig {
             write_timeout: Duration::from_secs(30),
             max_message_bytes: 64 * 1024,
             max_ingest_bytes: 4 * 1024 * 1024,
+            max_concurrent_ingest: 8,
+            ingest_wait: Duration::from_secs(2),
+            entry_limits: ShapeLimits::default(),
             write_buffer_bytes: 16 * 1024 * 1024,
+            max_viewer_bytes: 128 * 1024 * 1024,
             ping_interval: Duration::from_secs(15),
             peer_timeout: Duration::from_secs(40),
             batch_entries: 512,

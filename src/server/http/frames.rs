@@ -49,6 +49,11 @@ impl Batch {
         self.count += 1;
     }
 
+    /// The frame's size so far.
+    pub(crate) fn bytes(&self) -> usize {
+        self.json.len()
+    }
+
     /// Whether the batch should be sent before taking more.
     pub(crate) fn is_full(&self) -> bool {
         self.count >= self.max_entries || self.json.len() >= self.max_bytes

@@ -23,15 +23,12 @@ use tower_http::timeout::TimeoutLayer;
 use super::auth::{self, Authorized};
 use super::config::GatewayConfig;
 use super::state::Shared;
-use super::stream::{self, CLOSE_GRACE};
+use super::stream::{self, CLOSE_GRACE, CLOSE_TRY_AGAIN};
 use super::{alerts, ingest, listen, loki, metrics, otlp, query, ratelimit, web};
 use crate::server::cluster::Cluster;
 use crate::server::context::{NotLogged, Quiet};
 use crate::server::store::Emitter;
 use crate::wire::{STREAM_PATH, StreamQuery};
-
-/// Close code for "at the connection limit, try again later".
-pub(crate) const CLOSE_TRY_AGAIN: u16 = 1013;
 
 /// The log gateway: an [`Emitter`]'s history and live stream, served over HTTP and WebSocket.
 ///

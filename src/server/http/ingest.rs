@@ -5,6 +5,11 @@
 //! make it. Objects are read leniently (vg's own format or pino, bunyan, zap, logrus, tracing JSON,
 //! Fly, Docker...), so most apps can post what they already log. Each item stands alone: good ones
 //! are emitted, bad ones are listed in the reply with their position and the reason.
+//!
+//! What a body may cost to parse is bounded three ways: its size (`max_ingest_bytes`), how many are
+//! parsed at once (`max_concurrent_ingest`, see [`body::slot`]), and what one entry may expand into:
+//! each is checked against `entry_limits` (depth, values) before it is parsed, and entries are
+//! parsed one at a time, a JSON array's items included, so a body never exists as a whole tree.
 
 use std::sync::Arc;
 
@@ -13,12 +18,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde::de::{Deserializer as _, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::auth::IngestAuthorized;
+use super::body;
 use super::counters::Ingest;
 use super::state::Shared;
-use crate::model::decode::{LineDecoder, decode_json};
+use crate::model::decode::{LineDecoder, ShapeLimits, check_shape, decode_json};
 use crate::model::{DEFAULT_SOURCE, LogEntry};
 
 /// Source given to entries that name none.
@@ -67,6 +74,19 @@ pub(crate) async fn handle(
     body: Body,
 ) -> Response {
     let limit = shared.config.max_ingest_bytes;
+    let _slot = match body::slot(&shared).await {
+        Ok(permit) => permit,
+        Err(busy) => {
+            shared.metrics.refused(Ingest::Http);
+            let mut response = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({ "error": busy.to_string() })),
+            )
+                .into_response();
+            body::retry_soon(&mut response);
+            return response;
+        }
+    };
     let too_large = || {
         let error = format!("request body larger than {limit} bytes; send smaller batches");
         (
@@ -91,7 +111,7 @@ pub(crate) async fn handle(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().starts_with("text/plain"));
-    let mut report = ingest(&bytes, plain, |entry| {
+    let mut report = ingest(&bytes, plain, shared.config.entry_limits, |entry| {
         shared.metrics.ingested(Ingest::Http, 1);
         shared.emitter.record(entry);
     });
@@ -116,39 +136,54 @@ pub(crate) async fn handle(
     (status, axum::Json(report)).into_response()
 }
 
-/// Reads a body and hands every good entry to `emit`.
-pub(crate) fn ingest(body: &[u8], plain: bool, mut emit: impl FnMut(LogEntry)) -> Report {
+/// Reads a body and hands every good entry to `emit`; entries over `limits` are rejected unparsed.
+pub(crate) fn ingest(
+    body: &[u8],
+    plain: bool,
+    limits: ShapeLimits,
+    mut emit: impl FnMut(LogEntry),
+) -> Report {
     let mut report = Report::default();
-    let mut accept = |entry| {
-        emit(entry);
-    };
     if plain {
         let mut decoder = LineDecoder::default();
-        for line in body.split(|&b| b == b'\n') {
+        for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+            // A plain line is parsed as JSON when it looks like it, so it is bounded the same way.
+            if let Err(e) = check_shape(line, limits) {
+                report.reject(i + 1, e);
+                continue;
+            }
             if let Some(entry) = decoder.decode(line, DEFAULT_SOURCE) {
-                accept(entry);
+                emit(entry);
                 report.accepted += 1;
             }
         }
         return report;
     }
+    let mut one = |report: &mut Report, position: usize, text: &str| {
+        if let Err(e) = check_shape(text.as_bytes(), limits) {
+            return report.reject(position, e);
+        }
+        match decode_json(text, DEFAULT_SOURCE) {
+            Ok((entry, _)) => {
+                emit(entry);
+                report.accepted += 1;
+            }
+            Err(e) => report.reject(position, e),
+        }
+    };
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
-        let items: Vec<&RawValue> = match serde_json::from_slice(body) {
-            Ok(items) => items,
-            Err(e) => {
-                report.reject(1, format!("not a valid JSON array ({e})"));
-                return report;
-            }
+        let mut deserializer = serde_json::Deserializer::from_slice(body);
+        let items = Items {
+            each: |position: usize, item: &RawValue| one(&mut report, position, item.get()),
         };
-        for (i, item) in items.iter().enumerate() {
-            match decode_json(item.get(), DEFAULT_SOURCE) {
-                Ok((entry, _)) => {
-                    accept(entry);
-                    report.accepted += 1;
-                }
-                Err(e) => report.reject(i + 1, e),
-            }
+        let read = deserializer
+            .deserialize_seq(items)
+            .and_then(|()| deserializer.end());
+        if let Err(e) = read {
+            // Items before the damage were taken (each stands alone); the rest cannot be found.
+            let at = report.accepted + report.rejected + 1;
+            report.reject(at, format!("not a valid JSON array ({e})"));
         }
         return report;
     }
@@ -160,15 +195,31 @@ pub(crate) fn ingest(body: &[u8], plain: bool, mut emit: impl FnMut(LogEntry)) -
             report.reject(i + 1, "not valid UTF-8");
             continue;
         };
-        match decode_json(text.trim(), DEFAULT_SOURCE) {
-            Ok((entry, _)) => {
-                accept(entry);
-                report.accepted += 1;
-            }
-            Err(e) => report.reject(i + 1, e),
-        }
+        one(&mut report, i + 1, text.trim());
     }
     report
+}
+
+/// Walks a JSON array's items one at a time, so no vector of them is ever built.
+struct Items<F> {
+    each: F,
+}
+
+impl<'de, F: FnMut(usize, &'de RawValue)> Visitor<'de> for Items<F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON array of log entries")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let mut position = 0;
+        while let Some(item) = seq.next_element::<&'de RawValue>()? {
+            position += 1;
+            (self.each)(position, item);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -178,7 +229,7 @@ mod tests {
 
     fn run(body: &[u8], plain: bool) -> (Vec<LogEntry>, Report) {
         let mut got = Vec::new();
-        let report = ingest(body, plain, |e| got.push(e));
+        let report = ingest(body, plain, ShapeLimits::default(), |e| got.push(e));
         (got, report)
     }
 

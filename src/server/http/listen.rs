@@ -51,6 +51,9 @@ pub(crate) struct Limits {
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets each connection
 /// finish the request in hand (kept-alive ones close at once), and returns when all have.
+/// The most one connection's read (and write) buffer may grow to.
+pub(crate) const MAX_CONNECTION_BUFFER: usize = 64 * 1024;
+
 pub(crate) async fn accept<F>(listener: TcpListener, app: Router, limits: Limits, shutdown: F)
 where
     F: Future<Output = ()> + Send,
@@ -58,7 +61,10 @@ where
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
+        .header_read_timeout(limits.header_timeout)
+        // hyper lets a request head grow its connection's buffer to 400 KiB: 200 MiB over 512
+        // connections. 64 KiB is far more than any client of vg sends (a larger head gets 431).
+        .max_buf_size(MAX_CONNECTION_BUFFER);
     let (stopping, stop) = watch::channel(false);
     // Each connection's task holds a sender: when `recv` sees none left, all have ended.
     let (running, mut ended) = mpsc::channel::<()>(1);

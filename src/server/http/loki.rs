@@ -60,6 +60,14 @@ pub(crate) async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    // Held until the batch is emitted: the parsed batch is what the limit bounds.
+    let _slot = match body::slot(&shared).await {
+        Ok(permit) => permit,
+        Err(busy) => {
+            shared.metrics.refused(Ingest::Loki);
+            return busy.into_response();
+        }
+    };
     match receive(&shared, &headers, body).await {
         Ok(batch) => {
             let rejected = batch.rejected;

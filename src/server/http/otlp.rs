@@ -65,6 +65,14 @@ pub(crate) async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    // Held until the batch is emitted: the parsed batch is what the limit bounds.
+    let _slot = match body::slot(&shared).await {
+        Ok(permit) => permit,
+        Err(busy) => {
+            shared.metrics.refused(Ingest::Otlp);
+            return busy.into_response();
+        }
+    };
     match receive(&shared, &headers, body).await {
         Ok(response) => response,
         Err(refused) => {

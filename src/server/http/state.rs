@@ -28,6 +28,10 @@ pub(crate) struct Shared {
     pub(crate) max_permits: u32,
     /// One permit per `GET /api/logs` answer being sent.
     pub(crate) queries: Arc<Semaphore>,
+    /// One permit per byte all viewers' sockets may hold (`max_viewer_bytes`).
+    pub(crate) viewer_bytes: Arc<Semaphore>,
+    /// One permit per ingest body being read and parsed.
+    pub(crate) ingest: Arc<Semaphore>,
     /// The caps on open HTTP connections, when served by [`serve`](super::serve).
     pub(crate) slots: Arc<Slots>,
     /// The Redis link, when the emitter publishes to one (its status goes into `/healthz`).
@@ -58,6 +62,12 @@ impl Shared {
             max_permits,
             queries: Arc::new(Semaphore::new(
                 config.max_concurrent_queries.min(Semaphore::MAX_PERMITS),
+            )),
+            viewer_bytes: Arc::new(Semaphore::new(
+                config.max_viewer_bytes.min(Semaphore::MAX_PERMITS),
+            )),
+            ingest: Arc::new(Semaphore::new(
+                config.max_concurrent_ingest.min(Semaphore::MAX_PERMITS),
             )),
             slots: Arc::new(Slots::new(
                 config.max_http_connections,

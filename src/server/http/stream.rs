@@ -15,6 +15,7 @@
 //! the gateway's grace period.
 
 mod alert;
+mod budget;
 mod close;
 
 use std::sync::Arc;
@@ -28,6 +29,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 mod merged;
 
+use self::budget::Budget;
+pub(crate) use self::close::CLOSE_TRY_AGAIN;
 use self::close::{CLOSE_NORMAL, CLOSE_POLICY};
 use super::frames::Batch;
 use super::state::Shared;
@@ -69,6 +72,8 @@ struct Connection {
     /// When sending must be done, set at the first send after the server began shutting down.
     finish_by: Option<Instant>,
     last_heard: Instant,
+    /// This viewer's share of the bytes all viewers' sockets may hold.
+    budget: Budget,
     /// The server's alert notifications, when it has alert rules.
     alerts: Option<tokio::sync::broadcast::Receiver<Arc<crate::server::alerts::Notification>>>,
 }
@@ -96,6 +101,7 @@ pub(crate) async fn run(
         batch,
         finish_by: None,
         last_heard: Instant::now(),
+        budget: Budget::new(Arc::clone(&shared.viewer_bytes)),
         alerts: shared.alerts.get().map(|alerts| alerts.subscribe()),
     };
     if *conn.shutdown.borrow() {
@@ -242,12 +248,20 @@ impl Connection {
                     self.send_raw(Message::Ping(Default::default())).await?;
                 }
                 alert = alert::next(&mut self.alerts) => self.alert(alert, Some(&live)).await?,
-                entries = next_live(&live, self.cursor) => match entries {
-                    Some(entries) => {
+                entries = next_live(&live, self.cursor, self.shared.config.batch_bytes) => match entries {
+                    Some((entries, bytes)) => {
+                        // Held while sent; a socket that stops taking them holds them until
+                        // dropped, so they are charged to the viewers' pool.
+                        if !self.budget.hold_entries(bytes) {
+                            drop(entries);
+                            return self.over_budget().await;
+                        }
                         for entry in &entries {
                             self.on_live(entry).await?;
                         }
                         self.flush().await?;
+                        drop(entries);
+                        self.budget.release_entries();
                     }
                     None => {
                         self.close(CLOSE_NORMAL, SHUTTING_DOWN).await;
@@ -307,6 +321,14 @@ impl Connection {
     /// Adds the entry to the batch if it passes the filter; sends the batch when full.
     async fn push(&mut self, entry: &LogEntry) -> Result<(), Gone> {
         if self.filter.matches(entry) {
+            // Checked before the entry is written into the frame, with its message as the least it
+            // will take: writing a multi-megabyte entry for every viewer is the costly part.
+            if !self
+                .budget
+                .reserve(self.batch.bytes() + entry.message.len())
+            {
+                return self.over_budget().await;
+            }
             self.batch.push(entry);
             if self.batch.is_full() {
                 self.flush().await?;
@@ -404,13 +426,31 @@ impl Connection {
             Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => data.len(),
             Message::Close(_) => 0,
         };
-        match tokio::time::timeout(limit, self.socket.send(message)).await {
+        if !self.budget.reserve(bytes) {
+            // Not held while the close frame waits on a socket that may not be reading.
+            drop(message);
+            return self.over_budget().await;
+        }
+        let sent = tokio::time::timeout(limit, self.socket.send(message)).await;
+        self.budget.sent(bytes);
+        match sent {
             Ok(Ok(())) => {
                 self.shared.metrics.sent(bytes);
                 Ok(())
             }
             _ => Err(Gone),
         }
+    }
+
+    /// Closes a viewer whose next frame the pool of viewers' memory cannot cover.
+    async fn over_budget(&mut self) -> Result<(), Gone> {
+        tracing::debug!("closing a viewer: all viewers' buffers are at max_viewer_bytes");
+        self.close(
+            CLOSE_TRY_AGAIN,
+            "viewers' memory limit reached; try again later",
+        )
+        .await;
+        Err(Gone)
     }
 
     /// How long the next send may wait for the socket. The shutdown clock starts at the first send
@@ -453,18 +493,23 @@ impl Connection {
     }
 }
 
-/// The live entries after `cursor`, waiting for the relay to deliver some; `None` once the emitter is
+/// The live entries after `cursor` (at most `max_bytes` of them, at least one) and their size,
+/// waiting for the relay to deliver some; `None` once the emitter is
 /// gone and the ring is drained. Cancel-safe: it only reads.
-async fn next_live(live: &Subscription, cursor: u64) -> Option<Vec<Arc<LogEntry>>> {
+async fn next_live(
+    live: &Subscription,
+    cursor: u64,
+    max_bytes: usize,
+) -> Option<(Vec<Arc<LogEntry>>, usize)> {
     loop {
         // Registered before looking, so a delivery after the look still wakes us.
         let delivered = live.delivered();
         tokio::pin!(delivered);
         delivered.as_mut().enable();
         let closed = live.closed();
-        let entries = live.read(cursor, DRAIN_MAX);
+        let (entries, bytes) = live.read_sized(cursor, DRAIN_MAX, max_bytes);
         if !entries.is_empty() {
-            return Some(entries);
+            return Some((entries, bytes));
         }
         if closed {
             return None;

@@ -40,7 +40,8 @@ pub struct EmitterConfig {
     pub history: usize,
     /// Most bytes kept in history (as counted by [`LogEntry::approx_size`]).
     pub history_bytes: usize,
-    /// How many entries a viewer may fall behind the newest before it is told it missed some.
+    /// How many entries a viewer may fall behind the newest before it is told it missed some (also
+    /// at most [`history_bytes`](Self::history_bytes) of them).
     pub live_buffer: usize,
     /// Durable history in a data dir (see [`DiskConfig`]); `None` keeps history in memory only.
     pub disk: Option<DiskConfig>,
@@ -210,7 +211,7 @@ impl Emitter {
                 history,
                 tiered,
                 disk: catalog,
-                relay: Arc::new(Relay::new(config.live_buffer)),
+                relay: Arc::new(Relay::new(config.live_buffer, config.history_bytes)),
                 dropper: Dropper::start(),
                 sinks: Mutex::new(Vec::new()),
                 instance: resolve(config.instance, INSTANCE_VARS, env),
@@ -253,7 +254,7 @@ impl Emitter {
         let mut entry = Arc::new(entry);
         let mut state = self.inner.memory.lock();
         let (seq, evicted) = state.stamp(&mut entry, size);
-        let queued = self.inner.relay.queue(&entry, seq);
+        let queued = self.inner.relay.queue(&entry, seq, size);
         drop(state);
         if queued {
             self.inner.relay.nudge();

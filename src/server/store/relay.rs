@@ -39,7 +39,8 @@ const POLL: Duration = Duration::from_micros(100);
 /// How long the relay keeps polling after the last entry before it parks.
 const LINGER: Duration = Duration::from_millis(10);
 
-type Queue = VecDeque<Arc<LogEntry>>;
+/// Entries with their sizes as history charges them, which the live ring's byte bound counts.
+type Queue = VecDeque<(Arc<LogEntry>, usize)>;
 
 /// Shared between the emitter, its relay thread and the viewers' subscriptions.
 #[derive(Debug)]
@@ -86,14 +87,16 @@ impl<T> std::ops::Deref for CacheLines<T> {
 }
 
 impl Relay {
-    /// A relay whose ring keeps up to `capacity` entries: how far a viewer may fall behind.
-    pub(crate) fn new(capacity: usize) -> Relay {
+    /// A relay whose ring keeps up to `capacity` entries and `max_bytes` of them (as history counts
+    /// them): how far a viewer may fall behind. Without the byte bound, 4,096 entries of 4 MB each
+    /// would be 16 GB held for viewers.
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> Relay {
         let capacity = capacity.max(1);
         Relay {
             pending: Mutex::new(Queue::new()),
             delivering: Mutex::new(()),
             queued: AtomicU64::new(0),
-            live: CacheLines(RwLock::new(Ring::new(capacity, usize::MAX))),
+            live: CacheLines(RwLock::new(Ring::new(capacity, max_bytes))),
             capacity,
             subscribers: AtomicUsize::new(0),
             parked: AtomicBool::new(false),
@@ -108,7 +111,7 @@ impl Relay {
 
     /// Called by `emit()` with its stamping lock held, so entries queue in seq order. Returns whether
     /// the entry was queued; if so, call [`Relay::nudge`] once the lock is released.
-    pub(crate) fn queue(&self, entry: &Arc<LogEntry>, seq: u64) -> bool {
+    pub(crate) fn queue(&self, entry: &Arc<LogEntry>, seq: u64, size: usize) -> bool {
         if self.subscribers.load(Ordering::Relaxed) == 0 {
             return false;
         }
@@ -117,7 +120,7 @@ impl Relay {
             // The relay has not looked for a whole ring's worth: these become a gap for viewers.
             pending.pop_front();
         }
-        pending.push_back(Arc::clone(entry));
+        pending.push_back((Arc::clone(entry), size));
         self.queued.store(seq, Ordering::SeqCst);
         true
     }
@@ -229,7 +232,7 @@ impl Relay {
         }
         {
             let mut live = self.live.write().unwrap_or_else(PoisonError::into_inner);
-            for entry in spare.drain(..) {
+            for (entry, size) in spare.drain(..) {
                 // Entries emitted while nobody watched were not queued; the ring starts afresh.
                 if live
                     .newest_seq()
@@ -238,7 +241,7 @@ impl Relay {
                     live.clear();
                 }
                 // On the relay thread, not the app's: an entry the ring drops can be freed right here.
-                let _ = live.push(entry, 0);
+                let _ = live.push(entry, size);
             }
         }
         self.wake.notify_waiters();
@@ -283,6 +286,23 @@ impl Subscription {
             .read()
             .unwrap_or_else(PoisonError::into_inner);
         live.forward(cursor.saturating_add(1), u64::MAX, max)
+    }
+
+    /// As [`Subscription::read`], stopping before the entries' sizes (as history charges them) pass
+    /// `max_bytes`, at least one entry; also returns their sizes' sum. A reader that may wait with
+    /// what it read (a viewer on a slow socket) holds that much, not a ring's worth.
+    pub(crate) fn read_sized(
+        &self,
+        cursor: u64,
+        max: usize,
+        max_bytes: usize,
+    ) -> (Vec<Arc<LogEntry>>, usize) {
+        let live = self
+            .relay
+            .live
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        live.forward_sized(cursor.saturating_add(1), max, max_bytes)
     }
 
     /// Resolves after the next delivery. Enable it before [`Subscription::read`] so that a

@@ -113,6 +113,30 @@ impl Ring {
             .collect()
     }
 
+    /// As [`Ring::forward`] from `from` to the newest, stopping before the entries' charged sizes
+    /// pass `max_bytes` (the first is always taken); also returns what they were charged.
+    pub(crate) fn forward_sized(
+        &self,
+        from: u64,
+        max: usize,
+        max_bytes: usize,
+    ) -> (Vec<Arc<LogEntry>>, usize) {
+        let Some(oldest) = self.oldest_seq() else {
+            return (Vec::new(), 0);
+        };
+        let first = usize::try_from(from.max(oldest) - oldest).unwrap_or(usize::MAX);
+        let mut bytes = 0;
+        let mut out = Vec::new();
+        for (entry, size) in self.entries.iter().skip(first).take(max) {
+            if !out.is_empty() && bytes + size > max_bytes {
+                break;
+            }
+            bytes += size;
+            out.push(Arc::clone(entry));
+        }
+        (out, bytes)
+    }
+
     /// Up to `max` entries with `seq < before`, newest first.
     pub(crate) fn backward(&self, before: u64, max: usize) -> Vec<Arc<LogEntry>> {
         let Some(oldest) = self.oldest_seq() else {
@@ -185,6 +209,19 @@ mod tests {
         assert_eq!(seqs(&h.forward(5, 100, 2)), [5, 6]);
         assert!(h.forward(9, 100, 10).is_empty());
         assert!(h.forward(6, 5, 10).is_empty());
+    }
+
+    #[test]
+    fn forward_sized_stops_at_the_byte_bound_but_always_takes_one() {
+        let mut h = Ring::new(10, usize::MAX);
+        for seq in 1..=5 {
+            let _ = h.push(entry(seq, "x"), 10);
+        }
+        let (got, bytes) = h.forward_sized(2, 100, 25);
+        assert_eq!((seqs(&got), bytes), (vec![2, 3], 20));
+        let (got, bytes) = h.forward_sized(4, 100, 5);
+        assert_eq!((seqs(&got), bytes), (vec![4], 10));
+        assert!(h.forward_sized(6, 100, 100).0.is_empty());
     }
 
     #[test]

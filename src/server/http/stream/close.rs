@@ -14,6 +14,8 @@ pub(super) const CLOSE_PROTOCOL: u16 = 1002;
 pub(super) const CLOSE_INVALID_DATA: u16 = 1007;
 pub(super) const CLOSE_POLICY: u16 = 1008;
 pub(super) const CLOSE_TOO_BIG: u16 = 1009;
+/// Try again later: the server is at a limit (viewers, their memory).
+pub(crate) const CLOSE_TRY_AGAIN: u16 = 1013;
 
 /// A close reason may hold at most 123 bytes (a control frame's 125, less the code).
 const MAX_REASON: usize = 123;
