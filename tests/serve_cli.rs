@@ -223,3 +223,34 @@ async fn serve_with_separate_read_and_ingest_tokens() {
         "{reported}"
     );
 }
+
+#[tokio::test]
+async fn serve_stdin_with_a_data_dir_writes_every_line_however_fast_they_come() {
+    let data = TempDir::new("stdin-disk");
+    let dir = data.path().to_str().unwrap();
+    // `--fsync always` makes the history writer as slow as it gets; a pipe that is read faster
+    // than that used to lap it and lose entries from history.
+    let mut server = VgServe::start("127.0.0.1:0", &["--data-dir", dir, "--fsync", "always"]);
+    const LINES: u64 = 60_000;
+    server.write_lines((1..=LINES).map(|i| format!(r#"{{"level":"info","message":"line {i}"}}"#)));
+    server.process.close_stdin();
+    server
+        .process
+        .wait_stderr(&format!("stdin ended after {LINES} lines"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let stats = loop {
+        let reply = http(server.addr, "GET", "/api/logs/stats", &[], b"").await;
+        let stats = reply.json();
+        let done = stats["written"].as_u64().unwrap() + stats["not_written"].as_u64().unwrap();
+        if done >= LINES || std::time::Instant::now() > deadline {
+            break stats;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        (stats["written"].as_u64(), stats["not_written"].as_u64()),
+        (Some(LINES), Some(0)),
+        "{stats}"
+    );
+    assert_eq!(stats["newest_seq"].as_u64(), Some(LINES), "{stats}");
+}

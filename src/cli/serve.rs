@@ -24,6 +24,10 @@ use crate::server::{
     RateLimits, RedisConfig, Tls, serve,
 };
 
+/// Every this many stdin lines, the reader waits for slow sinks (the history writer, Redis, alerts).
+const STDIN_SINK_CHECK: u64 = 256;
+/// How long it waits for them at most, each time.
+const STDIN_SINK_WAIT: Duration = Duration::from_secs(1);
 /// How often damaged stdin lines are reported while they keep coming.
 const DAMAGE_REPEAT: Duration = Duration::from_secs(10);
 
@@ -130,10 +134,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let source = args.stdin_source;
         let (emitter, gateway) = (emitter.clone(), gateway.clone());
         tokio::task::spawn_blocking(move || {
+            let mut read = 0u64;
             read_stdin(&source, |entry| {
                 // Counted before it is stamped, as every ingest path is (see `GET /metrics`).
                 gateway.count_stdin(1);
                 emitter.emit(entry);
+                read += 1;
+                // A pipe can wait: hold the writing program back rather than let the history
+                // writer (or another sink) be lapped and miss entries. A sink stuck for longer than
+                // this is not waited for; what it misses it counts.
+                if read.is_multiple_of(STDIN_SINK_CHECK) {
+                    emitter.wait_for_sinks(STDIN_SINK_WAIT);
+                }
             });
         });
     }

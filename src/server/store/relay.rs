@@ -276,6 +276,17 @@ pub(crate) struct Subscription {
     on_thread: bool,
 }
 
+impl Relay {
+    /// The oldest seq the live ring still holds and how many entries it holds (a reader whose
+    /// cursor is near that oldest seq is about to be lapped), and whether `pending` is over half
+    /// full (the relay is behind, and entries past a full `pending` are lost to every reader).
+    pub(crate) fn live_span(&self) -> (Option<u64>, usize, bool) {
+        let backlog = lock(&self.pending).len() > self.capacity / 2;
+        let live = self.live.read().unwrap_or_else(PoisonError::into_inner);
+        (live.oldest_seq(), live.len(), backlog)
+    }
+}
+
 impl Subscription {
     /// Up to `max` entries with seqs after `cursor`, oldest first. When the ring no longer holds
     /// `cursor + 1`, it starts at the oldest it has, and the jump tells how many were missed.

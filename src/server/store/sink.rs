@@ -139,6 +139,14 @@ impl Attached {
         }
     }
 
+    /// The newest seq it has dealt with, while its thread runs.
+    pub(crate) fn running_position(&self) -> Option<u64> {
+        let c = &self.counters;
+        c.running
+            .load(Ordering::Relaxed)
+            .then(|| c.position.load(Ordering::Relaxed))
+    }
+
     /// Waits until `deadline` at most for the thread to finish, once the relay is closed. Not from
     /// the sink's own thread (a sink holding the last emitter clone drops it there).
     pub(crate) fn wait_closed(&self, deadline: Instant) {
