@@ -282,13 +282,13 @@ mod tests {
     use super::*;
     use crate::cli::{FsyncMode, StorageArgs};
 
-    #[tokio::test]
-    async fn a_demo_serves_seeded_history_and_hands_the_tui_its_url() {
-        let args = DemoArgs {
+    /// A demo on a free loopback port, without Redis or a data dir, that does not start the TUI.
+    fn local_demo(instances: u8) -> DemoArgs {
+        DemoArgs {
             bind: Some("127.0.0.1:0".into()),
             rate: 40,
             no_tui: true,
-            instances: 1,
+            instances,
             redis: crate::cli::RedisArgs {
                 url: None,
                 stream: "vg:logs".into(),
@@ -302,7 +302,12 @@ mod tests {
                 retention_age: Duration::from_secs(3600),
                 segment_bytes: 1 << 20,
             },
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn a_demo_serves_seeded_history_and_hands_the_tui_its_url() {
+        let args = local_demo(1);
         let demo = Demo::start(&args).await.unwrap();
         assert!(demo.emitter().stats().entries >= 50);
         assert_eq!(demo.tui_args().viewer.source.url, [demo.url()]);
@@ -312,25 +317,7 @@ mod tests {
 
     #[tokio::test]
     async fn instances_without_redis_each_serve_their_own_and_the_tui_merges_them() {
-        let args = DemoArgs {
-            bind: Some("127.0.0.1:0".into()),
-            rate: 40,
-            no_tui: true,
-            instances: 3,
-            redis: crate::cli::RedisArgs {
-                url: None,
-                stream: "vg:logs".into(),
-                max_len: 1000,
-                buffer: 1000,
-            },
-            storage: StorageArgs {
-                data_dir: None,
-                fsync: FsyncMode::Interval,
-                retention_bytes: 1 << 30,
-                retention_age: Duration::from_secs(3600),
-                segment_bytes: 1 << 20,
-            },
-        };
+        let args = local_demo(3);
         let demo = Demo::start(&args).await.unwrap();
         let urls = demo.urls();
         assert_eq!(urls.len(), 3);
