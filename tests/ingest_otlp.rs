@@ -379,6 +379,80 @@ async fn json_bodies_keep_good_records_and_count_the_bad_ones() {
     server.stop().await;
 }
 
+/// The messages the server has stored, oldest first.
+fn stored(server: &Server) -> Vec<String> {
+    server.entries().iter().map(|e| e.message.clone()).collect()
+}
+
+#[tokio::test]
+async fn records_over_the_entry_limits_are_rejected_alone_in_both_formats() {
+    let mut config = GatewayConfig::default();
+    // A depth within what protobuf decoding itself allows (about 30 nested maps).
+    config.entry_limits = vg::model::decode::ShapeLimits {
+        max_depth: 8,
+        max_values: 10_000,
+    };
+    let server = Server::start(config).await;
+    let ok = || LogRecord {
+        time_unix_nano: T,
+        body: Some(AnyValue {
+            value: Some(text("fits")),
+        }),
+        ..Default::default()
+    };
+    // 20,000 attributes: twice the default limit of 10,000 values.
+    let wide = LogRecord {
+        attributes: (0..20_000)
+            .map(|i| kv(&format!("k{i}"), Any::IntValue(i)))
+            .collect(),
+        ..ok()
+    };
+    // A map 12 levels deep, past the depth of 8.
+    let deep = (0..12).fold(text("leaf"), |inner, _| {
+        Any::KvlistValue(KeyValueList {
+            values: vec![kv("k", inner)],
+        })
+    });
+    let deep = LogRecord {
+        attributes: vec![kv("deep", deep)],
+        ..ok()
+    };
+    let body = request(vec![ok(), wide, deep]).encode_to_vec();
+    let reply = post(server.addr, "/v1/logs", &[PROTOBUF], &body).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let answer = ExportLogsServiceResponse::decode(&reply.body[..]).unwrap();
+    let partial = answer.partial_success.expect("a partial success");
+    assert_eq!(partial.rejected_log_records, 2);
+    assert!(
+        partial.error_message.contains("logRecords[1]")
+            && partial
+                .error_message
+                .contains("more than 10000 JSON values"),
+        "{}",
+        partial.error_message
+    );
+    assert_eq!(stored(&server), ["fits"]);
+
+    // OTLP/JSON: the record's text is scanned before it is parsed.
+    let attributes: Vec<_> = (0..20_000)
+        .map(|i| serde_json::json!({"key": format!("k{i}"), "value": {"intValue": i}}))
+        .collect();
+    let json = serde_json::json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [
+        {"body": {"stringValue": "fits too"}},
+        {"body": {"stringValue": "too wide"}, "attributes": attributes},
+    ]}]}]});
+    let reply = post(
+        server.addr,
+        "/v1/logs",
+        &[("Content-Type", "application/json")],
+        json.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["partialSuccess"]["rejectedLogRecords"], 1);
+    assert_eq!(stored(&server), ["fits", "fits too"]);
+}
+
 #[tokio::test]
 async fn bad_bodies_get_one_line_and_record_nothing() {
     let server = Server::start(GatewayConfig::default()).await;

@@ -63,7 +63,9 @@ pub struct GatewayConfig {
     /// [`max_concurrent_ingest`](Self::max_concurrent_ingest) before it is refused.
     pub ingest_wait: Duration,
     /// The deepest nesting and the most JSON values one entry of `POST /api/logs` may hold; an
-    /// entry over either is rejected (and named in the reply) before it is parsed.
+    /// entry over either is rejected (and named in the reply) before it is parsed. OTLP records
+    /// are held to them too (an OTLP/JSON record's text as sent; a protobuf record as the entry
+    /// it becomes, once decoded).
     pub entry_limits: ShapeLimits,
     /// Most bytes queued for one viewer's socket; an entry larger than half of it is sent to
     /// viewers shortened.

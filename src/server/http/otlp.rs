@@ -17,6 +17,8 @@
 //! a map body's fields -> meta (its `message`/`msg` -> message), attributes -> meta, `trace_id` and
 //! `span_id` -> `meta.traceId`/`meta.spanId` as hex.
 
+mod shape;
+
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -40,6 +42,7 @@ use super::auth::IngestAuthorized;
 use super::body::{self, BodyError, Encoding};
 use super::counters::Ingest;
 use super::state::Shared;
+use crate::model::decode::{ShapeLimits, check_shape};
 use crate::model::{DEFAULT_SOURCE, Level, LogEntry, Meta};
 
 /// The path OTLP/HTTP exporters post logs to.
@@ -102,8 +105,8 @@ async fn receive(shared: &Shared, headers: &HeaderMap, body: Body) -> Result<Res
     let bytes = body::read(headers, body, limit).await?;
     let bytes = body::inflate(bytes, encoding, limit)?;
     let mut batch = match format {
-        Format::Protobuf => from_protobuf(&bytes)?,
-        Format::Json => from_json(&bytes)?,
+        Format::Protobuf => from_protobuf(&bytes, shared.config.entry_limits)?,
+        Format::Json => from_json(&bytes, shared.config.entry_limits)?,
     };
     if batch.entries.is_empty() && batch.rejected > 0 {
         return Err(BodyError::Bad(batch.summary()));
@@ -169,24 +172,27 @@ fn reply(format: Format, batch: &Batch) -> Response {
         .into_response()
 }
 
-/// Decodes a protobuf `ExportLogsServiceRequest`: all of it, or an error.
-pub(crate) fn from_protobuf(bytes: &[u8]) -> Result<Batch, BodyError> {
+/// Decodes a protobuf `ExportLogsServiceRequest`: all of it, or an error; a record over `limits`
+/// is rejected on its own.
+pub(crate) fn from_protobuf(bytes: &[u8], limits: ShapeLimits) -> Result<Batch, BodyError> {
     let request = ExportLogsServiceRequest::decode(bytes).map_err(|e| {
         BodyError::Bad(format!(
             "body is not an OTLP ExportLogsServiceRequest in protobuf ({e})"
         ))
     })?;
     let mut batch = Batch::default();
-    for resource_logs in request.resource_logs {
+    for (r, resource_logs) in request.resource_logs.into_iter().enumerate() {
         let resource = Origin::of(resource_logs.resource);
-        for scope_logs in resource_logs.scope_logs {
+        for (s, scope_logs) in resource_logs.scope_logs.into_iter().enumerate() {
             let origin = resource.with_scope(scope_logs.scope);
-            batch.entries.extend(
-                scope_logs
-                    .log_records
-                    .into_iter()
-                    .map(|record| origin.entry(record)),
-            );
+            for (i, record) in scope_logs.log_records.into_iter().enumerate() {
+                match shape::check_record(&record, limits) {
+                    Ok(()) => batch.entries.push(origin.entry(record)),
+                    Err(e) => batch.reject(format!(
+                        "resourceLogs[{r}].scopeLogs[{s}].logRecords[{i}]: {e}"
+                    )),
+                }
+            }
         }
     }
     Ok(batch)
@@ -219,8 +225,9 @@ struct JsonScopeLogs<'a> {
     log_records: Vec<&'a RawValue>,
 }
 
-/// Decodes an OTLP/JSON `ExportLogsServiceRequest`, record by record.
-pub(crate) fn from_json(bytes: &[u8]) -> Result<Batch, BodyError> {
+/// Decodes an OTLP/JSON `ExportLogsServiceRequest`, record by record; a record over `limits` is
+/// rejected before it is parsed.
+pub(crate) fn from_json(bytes: &[u8], limits: ShapeLimits) -> Result<Batch, BodyError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|_| BodyError::Bad("body is not valid UTF-8 JSON".to_owned()))?;
     let request: JsonRequest<'_> = serde_json::from_str(text).map_err(|e| {
@@ -234,7 +241,12 @@ pub(crate) fn from_json(bytes: &[u8]) -> Result<Batch, BodyError> {
         for (s, scope_logs) in resource_logs.scope_logs.into_iter().enumerate() {
             let origin = resource.with_scope(scope_logs.scope);
             for (i, raw) in scope_logs.log_records.into_iter().enumerate() {
-                match serde_json::from_str::<LogRecord>(raw.get()) {
+                let record = check_shape(raw.get().as_bytes(), limits)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| {
+                        serde_json::from_str::<LogRecord>(raw.get()).map_err(|e| e.to_string())
+                    });
+                match record {
                     Ok(record) => batch.entries.push(origin.entry(record)),
                     Err(e) => batch.reject(format!(
                         "resourceLogs[{r}].scopeLogs[{s}].logRecords[{i}]: {e}"
