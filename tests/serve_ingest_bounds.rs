@@ -211,3 +211,93 @@ fn rss_of(pid: u32) -> u64 {
         })
         .map_or(0, |kib| kib * 1024)
 }
+
+/// A protobuf OTLP body of one record whose attribute is a list of `count` empty values: two bytes
+/// each on the wire.
+fn otlp_empty_values(count: usize) -> Vec<u8> {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue};
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use prost::Message;
+    let list = AnyValue {
+        value: Some(Any::ArrayValue(ArrayValue {
+            values: vec![AnyValue { value: None }; count],
+        })),
+    };
+    let record = LogRecord {
+        attributes: vec![KeyValue {
+            key: "a".to_owned(),
+            value: Some(list),
+            ..KeyValue::default()
+        }],
+        ..LogRecord::default()
+    };
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![record],
+                ..ScopeLogs::default()
+            }],
+            ..ResourceLogs::default()
+        }],
+    }
+    .encode_to_vec()
+}
+
+#[tokio::test]
+async fn eight_concurrent_otlp_bodies_of_empty_values_are_refused_undecoded() {
+    let (server, addr) = serve(&[]);
+    post(addr, b"{\"msg\":\"warm\"}\n").await;
+    let before = server.rss();
+    let body = otlp_empty_values(2_000_000);
+    assert!(body.len() < 4 << 20, "{}", body.len());
+    let sampler = {
+        let pid = server.id();
+        tokio::spawn(async move {
+            let mut peak = 0;
+            for _ in 0..400 {
+                peak = peak.max(rss_of(pid));
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            peak
+        })
+    };
+    let posts: Vec<_> = (0..8)
+        .map(|_| {
+            let body = body.clone();
+            tokio::spawn(async move {
+                http(
+                    addr,
+                    "POST",
+                    "/v1/logs",
+                    &[("Content-Type", "application/x-protobuf")],
+                    &body,
+                )
+                .await
+            })
+        })
+        .collect();
+    for post in posts {
+        let response = post.await.unwrap();
+        // Counted on the wire and refused before any of it is decoded.
+        assert_eq!(response.status, 400, "{}", response.body);
+        assert!(
+            response
+                .body
+                .contains("more than 250000 attribute and body values"),
+            "{}",
+            response.body
+        );
+    }
+    let peak = sampler.await.unwrap().max(server.rss());
+    let grown = peak.saturating_sub(before);
+    eprintln!("rss before {} MB, peak {} MB", before >> 20, peak >> 20);
+    // The same ingest term as JSON bodies: 8 x 4 MiB x 2 = 64 MiB. Decoded, they were 400 MB.
+    assert!(
+        grown < 64 << 20,
+        "eight 4 MB OTLP bodies grew the server by {} MB",
+        grown >> 20
+    );
+    drop(server);
+}

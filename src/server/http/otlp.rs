@@ -17,6 +17,7 @@
 //! a map body's fields -> meta (its `message`/`msg` -> message), attributes -> meta, `trace_id` and
 //! `span_id` -> `meta.traceId`/`meta.spanId` as hex.
 
+mod count;
 mod shape;
 
 use std::sync::Arc;
@@ -175,6 +176,12 @@ fn reply(format: Format, batch: &Batch) -> Response {
 /// Decodes a protobuf `ExportLogsServiceRequest`: all of it, or an error; a record over `limits`
 /// is rejected on its own.
 pub(crate) fn from_protobuf(bytes: &[u8], limits: ShapeLimits) -> Result<Batch, BodyError> {
+    if count::values(bytes, count::MAX_BODY_VALUES) > count::MAX_BODY_VALUES {
+        return Err(BodyError::Bad(format!(
+            "body holds more than {} attribute and body values, the server's limit for one OTLP request; export smaller batches",
+            count::MAX_BODY_VALUES
+        )));
+    }
     let request = ExportLogsServiceRequest::decode(bytes).map_err(|e| {
         BodyError::Bad(format!(
             "body is not an OTLP ExportLogsServiceRequest in protobuf ({e})"
