@@ -34,7 +34,12 @@ impl Server {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let url = format!("http://{}", listener.local_addr().unwrap());
                 ready_tx.send((url, handle)).unwrap();
-                let gateway = Gateway::new(emitter, GatewayConfig::default().max_connections(1000));
+                // Every viewer connects from 127.0.0.1: lift the per-address cap (64 by default) above
+                // the largest variant (100 viewers), or the rest are refused with a 503.
+                let config = GatewayConfig::default()
+                    .max_connections(1000)
+                    .max_http_connections(2000, 1000);
+                let gateway = Gateway::new(emitter, config);
                 let app = gateway.router();
                 serve(listener, app, gateway, async {
                     let _ = stopped.await;
