@@ -160,17 +160,7 @@ async fn eight_concurrent_array_heavy_bodies_keep_the_server_small() {
         "[],".repeat(1_390_000)
     );
     assert!(body.len() < 4 << 20);
-    let sampler = {
-        let pid = server.id();
-        tokio::spawn(async move {
-            let mut peak = 0;
-            for _ in 0..400 {
-                peak = peak.max(rss_of(pid));
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-            peak
-        })
-    };
+    let sampler = sample_peak_rss(server.id());
     let posts: Vec<_> = (0..8)
         .map(|_| {
             let body = body.clone();
@@ -198,6 +188,18 @@ async fn eight_concurrent_array_heavy_bodies_keep_the_server_small() {
         grown >> 20
     );
     drop(server);
+}
+
+/// The highest resident set of process `pid` over the next 10 s, sampled every 25 ms.
+fn sample_peak_rss(pid: u32) -> tokio::task::JoinHandle<u64> {
+    tokio::spawn(async move {
+        let mut peak = 0;
+        for _ in 0..400 {
+            peak = peak.max(rss_of(pid));
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        peak
+    })
 }
 
 fn rss_of(pid: u32) -> u64 {
@@ -252,17 +254,7 @@ async fn eight_concurrent_otlp_bodies_of_empty_values_are_refused_undecoded() {
     let before = server.rss();
     let body = otlp_empty_values(2_000_000);
     assert!(body.len() < 4 << 20, "{}", body.len());
-    let sampler = {
-        let pid = server.id();
-        tokio::spawn(async move {
-            let mut peak = 0;
-            for _ in 0..400 {
-                peak = peak.max(rss_of(pid));
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-            peak
-        })
-    };
+    let sampler = sample_peak_rss(server.id());
     let posts: Vec<_> = (0..8)
         .map(|_| {
             let body = body.clone();
