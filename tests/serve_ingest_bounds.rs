@@ -153,32 +153,21 @@ async fn eight_concurrent_array_heavy_bodies_keep_the_server_small() {
     let (server, addr) = serve(&[]);
     // Wait for the server to settle before the baseline.
     post(addr, b"{\"msg\":\"warm\"}\n").await;
-    let before = server.rss();
     // 4 MB of JSON that would parse into 1.4 million values, over 110 MB each.
     let body = format!(
         "[{{\"msg\":\"arrays\",\"a\":[{}[]]}}]",
         "[],".repeat(1_390_000)
     );
     assert!(body.len() < 4 << 20);
-    let sampler = sample_peak_rss(server.id());
-    let posts: Vec<_> = (0..8)
-        .map(|_| {
-            let body = body.clone();
-            tokio::spawn(async move { post(addr, body.as_bytes()).await })
-        })
-        .collect();
-    for post in posts {
-        let response = post.await.unwrap();
-        assert_eq!(response.status, 400, "{}", response.body);
-        assert!(
-            response.body.contains("more than 10000 JSON values"),
-            "{}",
-            response.body
-        );
-    }
-    let peak = sampler.await.unwrap().max(server.rss());
-    let grown = peak.saturating_sub(before);
-    eprintln!("rss before {} MB, peak {} MB", before >> 20, peak >> 20);
+    let grown = eight_refused_at_once(
+        &server,
+        addr,
+        "/api/logs",
+        "application/x-ndjson",
+        body.into_bytes(),
+        "more than 10000 JSON values",
+    )
+    .await;
     // Eight bodies of 4 MiB in memory at once, each collected into one buffer (up to twice its size
     // while it grows): docs/server.md's figure for the ingest term, 8 x 4 MiB x 2 = 64 MiB. Parsed,
     // they were 900 MB.
@@ -188,6 +177,37 @@ async fn eight_concurrent_array_heavy_bodies_keep_the_server_small() {
         grown >> 20
     );
     drop(server);
+}
+
+/// Posts `body` eight times at once, expects each refused with 400 naming `why`, and returns how
+/// much the server's resident set grew at its peak meanwhile.
+async fn eight_refused_at_once(
+    server: &VgProcess,
+    addr: SocketAddr,
+    path: &'static str,
+    content_type: &'static str,
+    body: Vec<u8>,
+    why: &str,
+) -> u64 {
+    let before = server.rss();
+    let sampler = sample_peak_rss(server.id());
+    let body = std::sync::Arc::new(body);
+    let posts: Vec<_> = (0..8)
+        .map(|_| {
+            let body = std::sync::Arc::clone(&body);
+            tokio::spawn(async move {
+                http(addr, "POST", path, &[("Content-Type", content_type)], &body).await
+            })
+        })
+        .collect();
+    for post in posts {
+        let response = post.await.unwrap();
+        assert_eq!(response.status, 400, "{}", response.body);
+        assert!(response.body.contains(why), "{}", response.body);
+    }
+    let peak = sampler.await.unwrap().max(server.rss());
+    eprintln!("rss before {} MB, peak {} MB", before >> 20, peak >> 20);
+    peak.saturating_sub(before)
 }
 
 /// The highest resident set of process `pid` over the next 10 s, sampled every 25 ms.
@@ -251,40 +271,18 @@ fn otlp_empty_values(count: usize) -> Vec<u8> {
 async fn eight_concurrent_otlp_bodies_of_empty_values_are_refused_undecoded() {
     let (server, addr) = serve(&[]);
     post(addr, b"{\"msg\":\"warm\"}\n").await;
-    let before = server.rss();
     let body = otlp_empty_values(2_000_000);
     assert!(body.len() < 4 << 20, "{}", body.len());
-    let sampler = sample_peak_rss(server.id());
-    let posts: Vec<_> = (0..8)
-        .map(|_| {
-            let body = body.clone();
-            tokio::spawn(async move {
-                http(
-                    addr,
-                    "POST",
-                    "/v1/logs",
-                    &[("Content-Type", "application/x-protobuf")],
-                    &body,
-                )
-                .await
-            })
-        })
-        .collect();
-    for post in posts {
-        let response = post.await.unwrap();
-        // Counted on the wire and refused before any of it is decoded.
-        assert_eq!(response.status, 400, "{}", response.body);
-        assert!(
-            response
-                .body
-                .contains("more than 250000 attribute and body values"),
-            "{}",
-            response.body
-        );
-    }
-    let peak = sampler.await.unwrap().max(server.rss());
-    let grown = peak.saturating_sub(before);
-    eprintln!("rss before {} MB, peak {} MB", before >> 20, peak >> 20);
+    // Counted on the wire and refused before any of it is decoded.
+    let grown = eight_refused_at_once(
+        &server,
+        addr,
+        "/v1/logs",
+        "application/x-protobuf",
+        body,
+        "more than 250000 attribute and body values",
+    )
+    .await;
     // The same ingest term as JSON bodies: 8 x 4 MiB x 2 = 64 MiB. Decoded, they were 400 MB.
     assert!(
         grown < 64 << 20,
