@@ -256,6 +256,73 @@ async fn stalled_viewers_sent_multi_megabyte_entries_hold_no_more_than_max_viewe
     drop(server);
 }
 
+#[tokio::test]
+async fn stalled_viewers_backfilling_from_disk_hold_no_more_than_max_viewer_bytes() {
+    let pool: u64 = 16 << 20;
+    let history: u64 = 2 << 20;
+    let data = TempDir::new("serve-memory-disk");
+    let data_dir = data.path().to_str().unwrap().to_owned();
+    let (server, addr) = serve(&[
+        "--data-dir",
+        &data_dir,
+        "--max-viewer-bytes",
+        &pool.to_string(),
+        "--history-bytes",
+        &history.to_string(),
+        "--connect-rate",
+        "0",
+        "--ingest-rate",
+        "0",
+    ]);
+    // 40 MB of history, nearly all of it only on disk: whatever a viewer reads of it is decoded
+    // for that viewer alone.
+    let count = 200;
+    ingest_entries(addr, count, 200_000).await;
+    within("every entry written to disk", async {
+        loop {
+            let stats = http(addr, "GET", "/api/logs/stats", &[], b"").await.json();
+            if stats["written"].as_u64() == Some(count as u64) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    let before = server.rss();
+    let mut held = Vec::new();
+    let mut peak = before;
+    for _ in 0..8 {
+        held.push(stalled_viewer_with(addr, &format!("tail={count}")).await);
+        for _ in 0..3 {
+            peak = peak.max(server.rss());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    for _ in 0..20 {
+        peak = peak.max(server.rss());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let grown = peak.saturating_sub(before);
+    eprintln!(
+        "rss before {} MB, peak {} MB with 8 stalled viewers backfilling from disk",
+        before >> 20,
+        peak >> 20
+    );
+    // The viewers' pool (which now also pays for the chunk of history each viewer holds while it
+    // waits on its socket), history twice over, and a read being decoded on each of the two
+    // worker threads (at least 16 entries, 3.2 MB here). Before, every stalled viewer held a
+    // whole chunk of up to 512 decoded entries: all 40 MB of this history, eight times over.
+    let bound = pool + 2 * history + (16 << 20);
+    assert!(
+        grown < bound,
+        "8 stalled viewers backfilling from disk grew the server by {} MB, over the bound of {} MB",
+        grown >> 20,
+        bound >> 20
+    );
+    drop(held);
+    drop(server);
+}
+
 /// A connection that sends half a request head and waits (slowloris).
 async fn half_sent_head(addr: SocketAddr) -> TcpStream {
     let mut tcp = within("connect", TcpStream::connect(addr)).await.unwrap();

@@ -62,6 +62,13 @@ const SHUTTING_DOWN: &str = "server shutting down";
 /// The peer is gone or must be dropped; nothing more can be sent.
 struct Gone;
 
+/// Whether a forward read of history may go on: an `until` window ends at its first later entry.
+#[derive(Debug, PartialEq, Eq)]
+enum Window {
+    Open,
+    Ended,
+}
+
 struct Connection {
     socket: WebSocket,
     shared: Arc<Shared>,
@@ -194,7 +201,8 @@ impl Connection {
     /// is bounded by history, and the viewer will not find these entries after a restart.
     async fn forward(&mut self, from: u64, to: u64) -> Result<(), Gone> {
         let history = Arc::clone(&self.shared.history);
-        for chunk in Scan::new(&*history, from, to) {
+        let page = self.shared.config.batch_bytes;
+        for chunk in Scan::new(&*history, from, to).max_bytes(page) {
             match chunk {
                 Chunk::Missing { from, to } => {
                     self.gap(range_gap(from, to, GapReason::Evicted)).await?;
@@ -203,11 +211,8 @@ impl Connection {
                     self.gap(range_gap(from, to, GapReason::Restart)).await?;
                 }
                 Chunk::Entries(entries) => {
-                    for entry in &entries {
-                        if past_window(&self.filter, entry) {
-                            return self.flush().await;
-                        }
-                        self.push(entry).await?;
+                    if self.send_chunk(entries).await? == Window::Ended {
+                        return self.flush().await;
                     }
                 }
             }
@@ -215,19 +220,39 @@ impl Connection {
         self.flush().await
     }
 
-    /// Sends the last `n` matching entries at or below `newest`, oldest first.
-    async fn tail(&mut self, n: usize, newest: u64) -> Result<(), Gone> {
-        let history = &self.shared.history;
-        let start = window_start(&**history, &self.filter, 1);
-        let end = window_end(&**history, &self.filter, newest);
-        let picked = history.last_matching(&self.filter, start, end, n);
-        for entry in &picked {
-            self.batch.push(entry);
-            if self.batch.is_full() {
-                self.flush().await?;
-            }
+    /// Sends one chunk of history. A socket that stops taking it holds the chunk until dropped,
+    /// and entries read from disk (or evicted meanwhile) are nobody else's, so the chunk is charged
+    /// to the viewers' pool while it is sent.
+    async fn send_chunk(&mut self, entries: Vec<Arc<LogEntry>>) -> Result<Window, Gone> {
+        let bytes = entries.iter().map(|e| e.approx_size()).sum();
+        if !self.budget.hold_entries(bytes) {
+            drop(entries);
+            return self.over_budget().await.map(|()| Window::Ended);
         }
-        self.flush().await
+        let mut window = Window::Open;
+        for entry in &entries {
+            if past_window(&self.filter, entry) {
+                window = Window::Ended;
+                break;
+            }
+            self.push(entry).await?;
+        }
+        drop(entries);
+        self.budget.release_entries();
+        Ok(window)
+    }
+
+    /// Sends the last `n` matching entries at or below `newest`, oldest first: read forward from
+    /// where they start, so a large tail is held one chunk at a time.
+    async fn tail(&mut self, n: usize, newest: u64) -> Result<(), Gone> {
+        let history = Arc::clone(&self.shared.history);
+        let start = window_start(&*history, &self.filter, 1);
+        let end = window_end(&*history, &self.filter, newest);
+        let page = self.shared.config.batch_bytes;
+        match history.tail_start(&self.filter, start, end, n, page) {
+            Some(first) => self.forward(first, end).await,
+            None => Ok(()),
+        }
     }
 
     async fn live(&mut self, live: Subscription) -> Result<(), Gone> {

@@ -70,22 +70,79 @@ pub trait History: Send + Sync + std::fmt::Debug {
         Vec::new()
     }
 
-    /// The newest `n` entries with `from <= seq <= to` that pass `filter`, oldest first.
-    fn last_matching(&self, filter: &Filter, from: u64, to: u64, n: usize) -> Vec<Arc<LogEntry>> {
-        let mut picked = Vec::new();
+    /// Where the newest `n` entries with `from <= seq <= to` that pass `filter` start: the seq of
+    /// the oldest of them, `None` when none pass. Only the seq is kept, so a viewer asking for a
+    /// large tail reads it forward afterwards in chunks its memory budget covers; the walk back
+    /// reads about `max_bytes` at a time (see [`Pager`]).
+    fn tail_start(
+        &self,
+        filter: &Filter,
+        from: u64,
+        to: u64,
+        n: usize,
+        max_bytes: usize,
+    ) -> Option<u64> {
+        let mut pager = Pager::new(max_bytes);
+        let mut found = 0;
+        let mut start = None;
         let mut before = to.saturating_add(1);
-        while picked.len() < n && before > from {
-            let chunk = self.backward(before, CHUNK);
+        while found < n && before > from {
+            let chunk = self.backward(before, pager.count);
+            // Only seqs are kept: a read's size matters while it is counted, not after.
+            pager.fit(&chunk);
             let Some(last) = chunk.last().and_then(|e| e.seq) else {
                 break;
             };
             before = last;
-            let wanted = n - picked.len();
-            let in_range = chunk.into_iter().take_while(|e| e.seq >= Some(from));
-            picked.extend(in_range.filter(|e| filter.matches(e)).take(wanted));
+            let in_range = chunk.iter().take_while(|e| e.seq >= Some(from));
+            for entry in in_range.filter(|e| filter.matches(e)).take(n - found) {
+                found += 1;
+                start = entry.seq;
+            }
         }
-        picked.reverse();
-        picked
+        start
+    }
+}
+
+/// Sizes chunked reads to a byte budget. Entries read from disk are decoded for their reader
+/// alone, so a count alone would let one read of large entries cost hundreds of megabytes. A read
+/// asks for as many entries as fitted in `max_bytes` last time (never fewer than [`Pager::MIN`],
+/// which keeps reads of huge entries from rereading a block of the segment for each one), and
+/// twice as many after a read that fitted, up to [`CHUNK`].
+#[derive(Debug)]
+struct Pager {
+    max_bytes: usize,
+    count: usize,
+}
+
+impl Pager {
+    const MIN: usize = 16;
+
+    fn new(max_bytes: usize) -> Pager {
+        Pager {
+            max_bytes,
+            count: Pager::MIN,
+        }
+    }
+
+    /// Sizes the next read from this one's answer; returns how many of `entries` to keep: those
+    /// within `max_bytes`, or the first [`Pager::MIN`].
+    fn fit(&mut self, entries: &[Arc<LogEntry>]) -> usize {
+        let mut total = 0usize;
+        let fitting = entries
+            .iter()
+            .take_while(|entry| {
+                total = total.saturating_add(entry.approx_size());
+                total <= self.max_bytes
+            })
+            .count();
+        let keep = fitting.max(Pager::MIN).min(entries.len());
+        self.count = if fitting < entries.len() {
+            keep.max(Pager::MIN)
+        } else {
+            (self.count * 2).min(CHUNK)
+        };
+        keep
     }
 }
 
@@ -144,6 +201,7 @@ pub(crate) struct Scan<'a> {
     history: &'a dyn History,
     next: u64,
     to: u64,
+    pager: Pager,
 }
 
 impl<'a> Scan<'a> {
@@ -154,7 +212,19 @@ impl<'a> Scan<'a> {
             history,
             next: from.max(1),
             to: to.min(u64::MAX - 1),
+            pager: Pager {
+                max_bytes: usize::MAX,
+                count: CHUNK,
+            },
         }
+    }
+
+    /// Ends each chunk of entries before their sizes (as history charges them) pass `max_bytes`,
+    /// or after [`Pager::MIN`] entries when fewer fit. A reader holding a chunk while it waits on a
+    /// slow client then holds about this much, however large the entries are.
+    pub(crate) fn max_bytes(mut self, max_bytes: usize) -> Scan<'a> {
+        self.pager = Pager::new(max_bytes);
+        self
     }
 }
 
@@ -165,7 +235,9 @@ impl Iterator for Scan<'_> {
         if self.next > self.to {
             return None;
         }
-        let entries = self.history.forward(self.next, self.to, CHUNK);
+        let mut entries = self.history.forward(self.next, self.to, self.pager.count);
+        let keep = self.pager.fit(&entries);
+        entries.truncate(keep);
         let first = entries.first().and_then(|e| e.seq).unwrap_or(self.to + 1);
         if first > self.next {
             // The entries are read again by the next call: the range before them comes first,
@@ -282,7 +354,7 @@ mod tests {
     }
 
     #[test]
-    fn last_matching_reaches_back_across_chunks() {
+    fn tail_start_reaches_back_across_chunks() {
         let h = history(5000, 5000);
         let errors = crate::filter::FilterSpec {
             level: Some("error".into()),
@@ -290,15 +362,35 @@ mod tests {
         }
         .compile(Utc::now())
         .unwrap();
-        let last = h.last_matching(&errors, 1, 4000, 700);
-        assert_eq!(last.len(), 700);
-        assert_eq!(last.last().and_then(|e| e.seq), Some(3999));
-        assert!(seqs(&last).windows(2).all(|w| w[1] == w[0] + 3));
-        assert_eq!(seqs(&h.last_matching(&Filter::all(), 1, 2, 10)), [1, 2]);
-        // The lower bound holds even inside a chunk.
+        // Every third seq (3, 6, ..., 3999 below 4000) is an error: the newest 700 start 699
+        // errors before 3999.
         assert_eq!(
-            seqs(&h.last_matching(&errors, 2990, 3000, 100)),
-            [2991, 2994, 2997, 3000]
+            h.tail_start(&errors, 1, 4000, 700, usize::MAX),
+            Some(3999 - 3 * 699)
         );
+        assert_eq!(h.tail_start(&Filter::all(), 1, 2, 10, usize::MAX), Some(1));
+        // The lower bound holds even inside a chunk.
+        assert_eq!(h.tail_start(&errors, 2990, 3000, 100, 1), Some(2991));
+        assert_eq!(h.tail_start(&errors, 3001, 3001, 5, usize::MAX), None);
+    }
+
+    #[test]
+    fn scan_chunks_stay_within_max_bytes() {
+        let h = history(100, 100);
+        let one = h.forward(1, 1, 1)[0].approx_size();
+        let chunks: Vec<Chunk> = Scan::new(&h, 1, 100).max_bytes(one * 20).collect();
+        let sizes: Vec<usize> = chunks
+            .iter()
+            .map(|chunk| match chunk {
+                Chunk::Entries(entries) => entries.len(),
+                other => panic!("nothing is missing: {other:?}"),
+            })
+            .collect();
+        assert!(sizes.iter().all(|&n| (1..=20).contains(&n)), "{sizes:?}");
+        assert!(sizes.len() >= 5, "{sizes:?}");
+        assert_eq!(sizes.iter().sum::<usize>(), 100, "every seq once");
+        // Smaller than one entry still moves on, a few entries at a time.
+        let few: Vec<Chunk> = Scan::new(&h, 1, 40).max_bytes(1).collect();
+        assert_eq!(few.len(), 3, "16 + 16 + 8 entries");
     }
 }
