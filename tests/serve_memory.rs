@@ -256,38 +256,72 @@ async fn stalled_viewers_sent_multi_megabyte_entries_hold_no_more_than_max_viewe
     drop(server);
 }
 
-#[tokio::test]
-async fn stalled_viewers_backfilling_from_disk_hold_no_more_than_max_viewer_bytes() {
-    let pool: u64 = 16 << 20;
-    let history: u64 = 2 << 20;
+/// Entries in [`serve_with_disk_history`]'s history: 200 of 200 KB.
+const ON_DISK: usize = 200;
+
+/// `vg serve` holding 40 MB of history of which memory keeps only `--history-bytes` (2 MiB): what
+/// a reader asks of the rest is read from disk and decoded for that reader alone.
+async fn serve_with_disk_history(extra: &[&str]) -> (VgProcess, SocketAddr, TempDir) {
     let data = TempDir::new("serve-memory-disk");
     let data_dir = data.path().to_str().unwrap().to_owned();
-    let (server, addr) = serve(&[
-        "--data-dir",
-        &data_dir,
-        "--max-viewer-bytes",
-        &pool.to_string(),
-        "--history-bytes",
-        &history.to_string(),
-        "--connect-rate",
-        "0",
-        "--ingest-rate",
-        "0",
-    ]);
-    // 40 MB of history, nearly all of it only on disk: whatever a viewer reads of it is decoded
-    // for that viewer alone.
-    let count = 200;
-    ingest_entries(addr, count, 200_000).await;
+    let mut args = vec!["--data-dir", &data_dir, "--history-bytes", "2097152"];
+    args.extend_from_slice(&["--connect-rate", "0", "--ingest-rate", "0"]);
+    args.extend_from_slice(extra);
+    let (server, addr) = serve(&args);
+    ingest_entries(addr, ON_DISK, 200_000).await;
     within("every entry written to disk", async {
         loop {
             let stats = http(addr, "GET", "/api/logs/stats", &[], b"").await.json();
-            if stats["written"].as_u64() == Some(count as u64) {
+            if stats["written"].as_u64() == Some(ON_DISK as u64) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
     .await;
+    (server, addr, data)
+}
+
+#[tokio::test]
+async fn history_downloads_from_disk_never_read_hold_a_piece_each() {
+    let (server, addr, _data) = serve_with_disk_history(&["--max-history-queries", "8"]).await;
+    let before = server.rss();
+    let mut held = Vec::new();
+    let mut peak = before;
+    for i in 0..8 {
+        held.push(download_without_reading(addr, i % 2 == 0).await);
+        for _ in 0..3 {
+            peak = peak.max(server.rss());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert!(held.iter().all(|(_, status)| status == "HTTP/1.1 200"));
+    for _ in 0..10 {
+        peak = peak.max(server.rss());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let grown = peak.saturating_sub(before);
+    eprintln!("rss before {} MB, peak {} MB", before >> 20, peak >> 20);
+    // Each download holds one piece (about 256 KiB of entries, or one entry when larger) and its
+    // socket's buffers; 16 MB covers eight of them, the read being decoded on each worker thread
+    // and the allocator's slack. Before, a piece was 64 entries whatever their size: 12.8 MB of
+    // this history for each download.
+    assert!(
+        grown < 16 << 20,
+        "8 stalled downloads of 40 MB of history on disk grew the server by {} MB",
+        grown >> 20
+    );
+    drop(held);
+    drop(server);
+}
+
+#[tokio::test]
+async fn stalled_viewers_backfilling_from_disk_hold_no_more_than_max_viewer_bytes() {
+    let pool: u64 = 16 << 20;
+    let history: u64 = 2 << 20;
+    let (server, addr, _data) =
+        serve_with_disk_history(&["--max-viewer-bytes", &pool.to_string()]).await;
+    let count = ON_DISK;
     let before = server.rss();
     let mut held = Vec::new();
     let mut peak = before;

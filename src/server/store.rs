@@ -20,6 +20,6 @@ mod sink;
 pub use disk::{DiskConfig, DiskError, DiskStats, Fsync};
 pub use emitter::{Emitter, EmitterConfig, HistoryStats};
 pub use history::{Bounds, History};
-pub(crate) use history::{Chunk, Scan, past_window, window_end, window_start};
+pub(crate) use history::{Chunk, Pager, Scan, past_window, window_end, window_start};
 pub(crate) use relay::Subscription;
 pub use sink::{Sink, SinkStats};

@@ -22,7 +22,7 @@ use super::auth::Authorized;
 use super::state::Shared;
 use crate::server::store::{window_end, window_start};
 use crate::wire::StreamQuery;
-use pages::{Framing, Pages, start_of_last};
+use pages::{Framing, PIECE_BYTES, Pages};
 
 pub(crate) async fn handle(
     _: Authorized,
@@ -62,7 +62,9 @@ pub(crate) async fn handle(
         // The oldest `limit` matching after that seq; seqs no longer held are skipped: a poller
         // learns of them from `X-Vg-Newest-Seq` and the seqs it gets.
         Some(after) => after.saturating_add(1).max(start),
-        None => start_of_last(&*history, &filter, start, end, limit),
+        None => history
+            .tail_start(&filter, start, end, limit, PIECE_BYTES)
+            .unwrap_or(start),
     };
     let ndjson = headers
         .get(header::ACCEPT)

@@ -12,11 +12,11 @@ use bytes::{BufMut, Bytes, BytesMut};
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::filter::Filter;
-use crate::server::store::{History, past_window};
+use crate::server::store::{History, Pager, past_window};
 
-/// Entries read from history per piece: few, because a piece also holds on to entries that history
-/// may evict meanwhile.
-pub(crate) const PIECE: usize = 64;
+/// Bytes of entries (as history charges them) read per piece: few, because a piece is held while
+/// the client reads it, and entries read from disk or evicted meanwhile are the piece's alone.
+pub(crate) const PIECE_BYTES: usize = 256 * 1024;
 
 /// How the entries are framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +36,7 @@ pub(crate) struct Pages {
     next: u64,
     to: u64,
     left: usize,
+    pager: Pager,
     /// No entry written yet (so no `,` before the next, and `[` still to open an array).
     first: bool,
     done: bool,
@@ -58,6 +59,7 @@ impl Pages {
             next: from.max(1),
             to: to.min(u64::MAX - 1),
             left: limit,
+            pager: Pager::new(PIECE_BYTES),
             first: true,
             done: false,
             _permit: permit,
@@ -84,7 +86,9 @@ impl Iterator for Pages {
             self.close(&mut out);
             return Some(out.freeze());
         }
-        let entries = self.history.forward(self.next, self.to, PIECE);
+        let mut entries = self.history.forward(self.next, self.to, self.pager.count());
+        let keep = self.pager.fit(&entries);
+        entries.truncate(keep);
         let Some(last) = entries.last().and_then(|e| e.seq) else {
             self.close(&mut out);
             return Some(out.freeze());
@@ -119,36 +123,6 @@ impl Iterator for Pages {
     }
 }
 
-/// The first seq of the newest `n` entries of `from..=to` that pass `filter` (`from` when fewer
-/// match): where [`Pages`] starts for "the last N", found by counting backwards without keeping
-/// anything.
-pub(crate) fn start_of_last(
-    history: &dyn History,
-    filter: &Filter,
-    from: u64,
-    to: u64,
-    n: usize,
-) -> u64 {
-    let mut counted = 0;
-    let mut before = to.saturating_add(1);
-    while before > from {
-        let chunk = history.backward(before, PIECE);
-        let Some(last) = chunk.last().and_then(|e| e.seq) else {
-            break;
-        };
-        before = last;
-        for entry in chunk.iter().take_while(|e| e.seq >= Some(from)) {
-            if filter.matches(entry) {
-                counted += 1;
-                if counted >= n {
-                    return entry.seq.unwrap_or(from);
-                }
-            }
-        }
-    }
-    from
-}
-
 #[cfg(test)]
 mod tests {
     use tokio::sync::Semaphore;
@@ -163,7 +137,9 @@ mod tests {
             crate::wire::StreamQuery::parse_compiled(query, chrono::Utc::now()).unwrap();
         let newest = history.bounds().newest.unwrap_or(0);
         let from = if last {
-            start_of_last(&*history, &filter, 1, newest, n)
+            history
+                .tail_start(&filter, 1, newest, n, PIECE_BYTES)
+                .unwrap_or(1)
         } else {
             1
         };

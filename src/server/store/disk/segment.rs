@@ -3,7 +3,7 @@
 //!
 //! The index is kept in memory. For an open segment (the one being written, and those of format 1)
 //! it is built by recovery's scan at start and extended by the writer as it appends: one
-//! [`Block`] per [`BLOCK_RECORDS`] entries, with the block's offset, first seq and newest timestamp.
+//! [`Block`] per [`BLOCK_RECORDS`] entries or [`BLOCK_BYTES`] of records, with the block's offset, first seq and newest timestamp.
 //! A sealed segment's blocks are its compressed frames, read from its index at start (`sealed`).
 //! Resume by seq and a `since` window are binary searches over blocks; reading then walks at most
 //! one block before the first wanted record.
@@ -19,6 +19,11 @@ use crate::model::LogEntry;
 
 /// Entries per index block.
 pub(crate) const BLOCK_RECORDS: u32 = 128;
+
+/// Bytes of records per index block at most (the first record of a block may be larger): a read
+/// that starts inside a block of large entries walks at most this much before its first record,
+/// as a sealed segment's frames bound it.
+const BLOCK_BYTES: u64 = super::sealed::FRAME_TARGET as u64;
 
 /// A point in a segment a read can start from: in an open segment the offset of a record, in a
 /// sealed one a compressed frame (`offset`, `len`, `crc`).
@@ -107,7 +112,11 @@ impl Segment {
         self.min_micros = self.min_micros.min(head.micros);
         self.max_micros = self.max_micros.max(head.micros);
         self.entries += 1;
-        if self.in_block == 0 || self.in_block >= BLOCK_RECORDS {
+        let block_bytes = self
+            .blocks
+            .last()
+            .map_or(0, |b| offset.saturating_sub(b.offset));
+        if self.in_block == 0 || self.in_block >= BLOCK_RECORDS || block_bytes >= BLOCK_BYTES {
             let reach = self.blocks.last().map_or(i64::MIN, |b| b.reach_micros);
             self.blocks.push(Block {
                 seq: head.seq,
