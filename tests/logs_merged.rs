@@ -107,7 +107,10 @@ async fn two_servers_merge_in_time_order_and_one_restarting_does_not_stop_the_ot
     assert!(said.contains(&b_addr), "{said}");
     // Its new stream is a gap of B's, and the line says so.
     let said = logs.wait_stderr("server restarted");
-    assert_eq!(said, format!("vg: {tb}: server restarted; a new stream began"));
+    assert_eq!(
+        said,
+        format!("vg: {tb}: server restarted; a new stream began")
+    );
     post(&b, &[("2026-02-05T18:03:00Z", "b after restart")]).await;
     post(&a, &[("2026-02-05T18:03:01Z", "a after restart")]).await;
     assert_eq!(

@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::Names;
 use super::search::Scope;
 use super::stored::{Pairs, Stored};
-use crate::filter::Filter;
 use crate::client::SourceGap;
+use crate::filter::Filter;
 
 /// One row of the scrollback.
 #[derive(Debug, Clone)]

@@ -465,15 +465,13 @@ fn several_servers_say_which_one_is_down() {
 fn redis_trouble_on_a_merged_stream_shows_in_the_status_bar() {
     let mut app = streaming((110, 8), &[]);
     let now = app.now;
-    let redis = |state: &str, buffered, overflow| {
-        SourceEvent::Redis {
-            state: crate::wire::RedisState {
-                state: state.into(),
-                buffered,
-                overflow,
-            },
-            server: None,
-        }
+    let redis = |state: &str, buffered, overflow| SourceEvent::Redis {
+        state: crate::wire::RedisState {
+            state: state.into(),
+            buffered,
+            overflow,
+        },
+        server: None,
     };
     app.on_source(redis("up", 0, 0), now);
     let status = draw(&app).lines().last().unwrap_or_default().to_owned();
