@@ -170,6 +170,9 @@ struct Seen {
     missed: AtomicU64,
     /// Emit-to-viewer latency of every entry, in microseconds.
     latency_us: Mutex<Vec<u64>>,
+    /// Per frame, for its last entry: `emit()` to Redis taking it (the stream id's time, which
+    /// Redis stamps on this machine's clock), and Redis to the viewer, in milliseconds.
+    stages_ms: Mutex<Vec<(i64, i64)>>,
 }
 
 /// A merged viewer (`cursor=`, no backfill) on `instance`.
@@ -195,6 +198,12 @@ fn merged_viewer(instance: &Instance) -> Arc<Seen> {
                 }
                 Ok(Incoming::Message(ServerMessage::Entries { entries })) => {
                     let now = chrono::Utc::now();
+                    if let (Some(in_redis), Some(last)) = (cursor_ms(&text), entries.last()) {
+                        mine.stages_ms.lock().unwrap().push((
+                            in_redis - last.timestamp.timestamp_millis(),
+                            now.timestamp_millis() - in_redis,
+                        ));
+                    }
                     let mut latencies = mine.latency_us.lock().unwrap();
                     for entry in &entries {
                         let us = (now - entry.timestamp).num_microseconds().unwrap_or(0);
@@ -224,6 +233,12 @@ fn merged_viewer(instance: &Instance) -> Arc<Seen> {
         std::thread::sleep(Duration::from_millis(5));
     }
     seen
+}
+
+/// The time part of the merged cursor an `entries` frame ends with (`"cursor":"MS-N"`).
+fn cursor_ms(frame: &str) -> Option<i64> {
+    let at = frame.rfind("\"cursor\":\"")? + "\"cursor\":\"".len();
+    frame[at..].split('-').next()?.parse().ok()
 }
 
 /// An entry stamped now, so the viewer can tell how long it took.
@@ -290,30 +305,62 @@ fn fan_out(redis: &Redis, rate: u64, secs: u64) {
             quantile(&mut latency, 1.0) as f64 / 1000.0,
         );
     }
+    let stages = std::mem::take(&mut *viewer.stages_ms.lock().unwrap());
+    if !stages.is_empty() {
+        let stage = |pick: fn(&(i64, i64)) -> i64| {
+            let mut ms: Vec<u64> = stages
+                .iter()
+                .map(|s| u64::try_from(pick(s)).unwrap_or(0))
+                .collect();
+            (quantile(&mut ms, 0.50), quantile(&mut ms, 0.99))
+        };
+        let (publish, read) = (stage(|s| s.0), stage(|s| s.1));
+        println!(
+            "  of which, per frame's last entry (ms, Redis's clock): emit -> in Redis p50 {} p99 {}; in Redis -> viewer p50 {} p99 {} ({} frames)",
+            publish.0,
+            publish.1,
+            read.0,
+            read.1,
+            stages.len()
+        );
+    }
 }
 
-/// `emit()` at `rate` for `secs` on an emitter without and one with the Redis sink, in turns.
+/// A sink that takes entries and does nothing with them: what any consumer (a viewer, a sink)
+/// costs `emit()`, as against what the Redis sink adds to that.
+struct Nothing;
+
+impl vg::server::Sink for Nothing {
+    fn write(&mut self, entries: &[Arc<vg::LogEntry>]) {
+        std::hint::black_box(entries);
+    }
+}
+
+/// `emit()` at `rate` for `secs` on an emitter with no consumer, one with a sink that does nothing
+/// and one with the Redis sink, in turns.
 fn emit_cost(redis: &Redis, rate: u64, secs: u64, rounds: usize) {
-    let plain = Emitter::new(
-        EmitterConfig::default()
-            .read_env(false)
-            .instance("plain")
-            .history(100_000, usize::MAX),
-    );
-    let published = Emitter::new(
-        EmitterConfig::default()
-            .read_env(false)
-            .instance("published")
-            .history(100_000, usize::MAX),
-    );
+    let emitter = |name: &str| {
+        Emitter::new(
+            EmitterConfig::default()
+                .read_env(false)
+                .instance(name)
+                .history(100_000, usize::MAX),
+        )
+    };
+    let (plain, consumed, published) =
+        (emitter("plain"), emitter("consumed"), emitter("published"));
+    consumed.add_sink("nothing", Nothing).expect("sink");
     let config = RedisConfig::new(redis.url())
         .stream("vg:bench-emit")
         .max_len(100_000);
     let cluster = Cluster::start(&published, config).expect("publisher");
-    let (mut off, mut on) = (Vec::new(), Vec::new());
+    let mut figures = [Vec::new(), Vec::new(), Vec::new()];
     let total = rate * secs;
     for _ in 0..rounds {
-        for (emitter, into) in [(&plain, &mut off), (&published, &mut on)] {
+        for (emitter, into) in [&plain, &consumed, &published]
+            .into_iter()
+            .zip(&mut figures)
+        {
             let mut times = paced(emitter, rate, total, Instant::now(), |i, _| stamped(i));
             into.push((
                 quantile(&mut times, 0.5) as f64,
@@ -323,16 +370,24 @@ fn emit_cost(redis: &Redis, rate: u64, secs: u64, rounds: usize) {
     }
     let p50 = |v: &[(f64, f64)]| median(&v.iter().map(|r| r.0).collect::<Vec<_>>());
     let p99 = |v: &[(f64, f64)]| median(&v.iter().map(|r| r.1).collect::<Vec<_>>());
+    let [off, nothing, on] = &figures;
     println!(
         "emit() at {rate}/s, median of {rounds} rounds: without the Redis sink p50 {:.0} ns p99 {:.0} ns; with it p50 {:.0} ns p99 {:.0} ns (ratio p50 {:.2}, p99 {:.2}); published {} overflow {}",
-        p50(&off),
-        p99(&off),
-        p50(&on),
-        p99(&on),
-        p50(&on) / p50(&off),
-        p99(&on) / p99(&off),
+        p50(off),
+        p99(off),
+        p50(on),
+        p99(on),
+        p50(on) / p50(off),
+        p99(on) / p99(off),
         cluster.stats().published,
         cluster.stats().overflow,
+    );
+    println!(
+        "  with a sink that does nothing instead: p50 {:.0} ns p99 {:.0} ns; the Redis sink against it: ratio p50 {:.2}, p99 {:.2}",
+        p50(nothing),
+        p99(nothing),
+        p50(on) / p50(nothing),
+        p99(on) / p99(nothing),
     );
 }
 

@@ -8,7 +8,8 @@
 #
 # Installs its peers (jq, wrk, hyperfine, lnav from Debian; tailspin from crates.io) unless
 # SKIP_INSTALL is set. Data is generated into a temporary directory and removed at the end. Every
-# server binds 127.0.0.1 and stops by itself.
+# server binds 127.0.0.1 and stops by itself. The Redis fan-out figures need redis-server, which is not
+# installed here: without it they are skipped with a message.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${ROUNDS:-3}"
@@ -137,3 +138,10 @@ ROUNDS="$ROUNDS" cargo bench --features server --bench disk
 
 echo "== end to end (servers on 127.0.0.1:0, $ROUNDS rounds each)"
 cargo bench --features server --bench e2e
+
+echo "== three instances through one Redis (fan-out, emit() with the Redis sink, latency)"
+if command -v redis-server >/dev/null; then
+    cargo bench --features server --bench cluster
+else
+    echo "cluster: skipped (needs redis-server; Debian: apt-get install redis-server)"
+fi

@@ -73,7 +73,7 @@ pub enum SourceEvent {
     /// Entries, oldest first. From a server they are in seq order and never repeat.
     Entries(Vec<LogEntry>),
     /// Entries that will never arrive, with the exact count when the server knows it.
-    Gap(Gap),
+    Gap(SourceGap),
     /// The backfill (history, or the existing contents of a file) is complete; what follows is live.
     Live,
     /// Something to tell the user in one line (e.g. unreadable input, an error the server sent).
@@ -81,12 +81,49 @@ pub enum SourceEvent {
     /// One of the server's alert rules fired or resolved.
     Alert(crate::wire::Alert),
     /// How the server's publishing to Redis goes (a merged stream only).
-    Redis(crate::wire::RedisState),
+    Redis {
+        /// The instance's figures, as the server sent them.
+        state: crate::wire::RedisState,
+        /// Which server, when several are merged (`--url` more than once).
+        server: Option<String>,
+    },
     /// A fatal problem for a source that will not retry (e.g. file not found, refused with
     /// `--no-follow`, a filter the server rejected). The source stops after sending it.
     Failed(String),
     /// A finite source is done (a file read without follow, or the server closed a non-follow stream).
     End,
+}
+
+/// A gap in one source's stream: the server's [`Gap`], and which server it came from when several
+/// are merged, so the line that reports it can say where entries were lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceGap {
+    /// The gap as the server reported it.
+    pub gap: Gap,
+    /// The server's label (as merged entries are tagged), when several are merged.
+    pub server: Option<String>,
+}
+
+impl SourceGap {
+    /// The gap as one sentence (see [`Gap::describe`]), after the server's label when there is
+    /// one: `:7008: 1,234 entries missed (no longer in server history)`.
+    pub fn describe(&self, filtered: bool) -> String {
+        match &self.server {
+            Some(server) => format!("{server}: {}", self.gap.describe(filtered)),
+            None => self.gap.describe(filtered),
+        }
+    }
+
+    /// Whether entries were lost (see [`Gap::is_loss`]).
+    pub fn is_loss(&self) -> bool {
+        self.gap.is_loss()
+    }
+}
+
+impl From<Gap> for SourceGap {
+    fn from(gap: Gap) -> SourceGap {
+        SourceGap { gap, server: None }
+    }
 }
 
 /// Which kind of source.

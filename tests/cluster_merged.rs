@@ -459,3 +459,40 @@ async fn a_merged_viewer_is_told_how_publishing_to_redis_goes() {
     };
     assert_eq!(down["overflow"], 0, "{down}");
 }
+
+#[tokio::test]
+async fn vg_logs_says_when_the_instance_cannot_publish_and_what_it_dropped_and_goes_on() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let mut server = VgServe::start_with(
+        "127.0.0.1:0",
+        &["--redis", &redis.url(), "--redis-buffer", "10"],
+        &[("VG_INSTANCE", "a"), ("VG_REGION", "eu")],
+    );
+    let logs = VgProcess::spawn(&["logs", "--json", "--url", &server.url()]);
+    server.write_lines(["first"]);
+    let line = logs.stdout.recv_timeout(LIMIT).expect("an entry on stdout");
+    assert!(line.contains("first"), "{line}");
+
+    // Redis goes away while the instance has 50 entries to publish and room for 10.
+    redis.kill();
+    server.write_lines((0..50).map(|i| format!("during {i}")));
+    let said = logs.wait_stderr("cannot publish to Redis");
+    assert!(said.starts_with("vg: redis: "), "{said}");
+    let said = logs.wait_stderr("its full buffer could not hold");
+    assert!(said.contains("since it started"), "{said}");
+
+    // Back: said once, and the stream goes on (the state is news, not an error).
+    redis.restart();
+    logs.wait_stderr("publishes to Redis again");
+    server.write_lines(["after"]);
+    // Before it, the 10 or fewer entries the instance held.
+    for _ in 0..=10 {
+        let line = logs.stdout.recv_timeout(LIMIT).expect("entries on stdout");
+        if line.contains("\"after\"") {
+            return;
+        }
+    }
+    panic!("the entry after Redis came back never arrived");
+}

@@ -1,6 +1,6 @@
 //! `vg logs --url A --url B` against two real `vg serve` processes that share nothing: one stream
 //! in time order, each entry tagged with its server, and one server's restart leaving the other's
-//! entries flowing.
+//! entries flowing, with its gap naming it.
 
 #![cfg(all(feature = "server", feature = "cli"))]
 
@@ -105,6 +105,12 @@ async fn two_servers_merge_in_time_order_and_one_restarting_does_not_stop_the_ot
     let b = VgServe::start(&b_addr, &[]);
     let said = logs.wait_stderr("reconnected");
     assert!(said.contains(&b_addr), "{said}");
+    // Its new stream is a gap of B's, and the line says so.
+    let said = logs.wait_stderr("server restarted");
+    assert_eq!(
+        said,
+        format!("vg: {tb}: server restarted; a new stream began")
+    );
     post(&b, &[("2026-02-05T18:03:00Z", "b after restart")]).await;
     post(&a, &[("2026-02-05T18:03:01Z", "a after restart")]).await;
     assert_eq!(

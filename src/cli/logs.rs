@@ -8,6 +8,7 @@
 
 mod closed;
 mod output;
+mod redis;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::IsTerminal;
@@ -25,6 +26,7 @@ use crate::format::LineFormatter;
 use crate::model::LogEntry;
 use crate::timespec::parse_duration;
 use output::{Output, Written};
+use redis::RedisWatch;
 
 /// Exit code when `--timeout` runs out, as coreutils' `timeout` uses.
 const EXIT_TIMEOUT: u8 = 124;
@@ -197,6 +199,8 @@ struct Viewer<'p> {
     /// Per server that is down: the last retry reason printed and when. An outage prints a line
     /// when the reason changes or every [`RETRY_REPEAT`], not one per attempt.
     lost: HashMap<String, Option<(String, std::time::Instant)>>,
+    /// The connected instances' publishing to Redis, for saying what changed.
+    redis: RedisWatch,
 }
 
 impl<'p> Viewer<'p> {
@@ -211,6 +215,7 @@ impl<'p> Viewer<'p> {
             ever_connected: HashSet::new(),
             live: false,
             lost: HashMap::new(),
+            redis: RedisWatch::default(),
         }
     }
 
@@ -249,9 +254,12 @@ impl<'p> Viewer<'p> {
             SourceEvent::Notice(text) => crate::say!("vg: {}", crate::format::sanitize(&text)),
             // On stderr like every notice: stdout stays the entries, for pipes.
             SourceEvent::Alert(alert) => crate::say!("vg: alert {}", alert.line()),
-            // The server says Redis trouble itself (an `error`, shown as a notice); the figures
-            // are for the TUI's status bar.
-            SourceEvent::Redis(_) => {}
+            // The instance's state, not this stream's: said when it changes, and the stream goes on.
+            SourceEvent::Redis { state, server } => {
+                for line in self.redis.lines(server, state) {
+                    crate::say!("vg: {}", crate::format::sanitize(&line));
+                }
+            }
             SourceEvent::Failed(reason) => {
                 crate::say!("vg: {}", crate::format::sanitize(&reason));
                 return Ok(Step::Exit(ExitCode::FAILURE));

@@ -7,8 +7,8 @@
 //!
 //! The consumer sees one event stream: every server's connection states as they are (each names
 //! its target, so a viewer can tell which is down), notices and failures prefixed with the server,
-//! `Live` once every server has sent its history or is not reachable, and `End` (or `Failed`) only
-//! when no server is left.
+//! gaps and Redis figures carrying its label, `Live` once every server has sent its history or is
+//! not reachable, and `End` (or `Failed`) only when no server is left.
 
 mod window;
 
@@ -167,9 +167,10 @@ async fn run(
                     members[index].phase = Phase::Ready;
                 }
             }
-            SourceEvent::Gap(gap) => {
+            SourceEvent::Gap(mut gap) => {
                 // After what this server sent before it.
                 window.flush(&mut out);
+                gap.server = Some(members[index].label.clone());
                 events.push(SourceEvent::Gap(gap));
             }
             SourceEvent::Notice(text) => {
@@ -179,7 +180,10 @@ async fn run(
                 )));
             }
             SourceEvent::Alert(alert) => events.push(SourceEvent::Alert(alert)),
-            SourceEvent::Redis(state) => events.push(SourceEvent::Redis(state)),
+            SourceEvent::Redis { state, .. } => events.push(SourceEvent::Redis {
+                state,
+                server: Some(members[index].label.clone()),
+            }),
             SourceEvent::Failed(reason) => {
                 members[index].phase = Phase::Done;
                 let label = &members[index].label;

@@ -395,14 +395,17 @@ async fn connect_once(
                     if let Some(to) = gap.to_seq {
                         position.last_seq = Some(position.last_seq.map_or(to, |s| s.max(to)));
                     }
-                    SourceEvent::Gap(gap)
+                    SourceEvent::Gap(gap.into())
                 }
                 ServerMessage::Live => SourceEvent::Live,
                 ServerMessage::Error { message } => {
                     SourceEvent::Notice(format!("server: {message}"))
                 }
                 ServerMessage::Alert(alert) => SourceEvent::Alert(alert),
-                ServerMessage::Redis(state) => SourceEvent::Redis(state),
+                ServerMessage::Redis(state) => SourceEvent::Redis {
+                    state,
+                    server: None,
+                },
             },
         };
         for event in std::iter::once(event).chain(then) {

@@ -309,7 +309,7 @@ impl App {
                 // A restart that lost nothing is a row (a new stream began), not a gap to count.
                 if gap.is_loss() {
                     self.stats.gaps += 1;
-                    self.stats.missed += gap.missed;
+                    self.stats.missed += gap.gap.missed;
                 }
                 let before = self.buffer.next_id().checked_sub(1);
                 let at = before
@@ -340,7 +340,7 @@ impl App {
             }
             SourceEvent::Notice(text) => self.announce(text),
             SourceEvent::Alert(alert) => self.on_alert(alert),
-            SourceEvent::Redis(state) => self.redis = Some(state),
+            SourceEvent::Redis { state, .. } => self.redis = Some(state),
             SourceEvent::Failed(reason) => {
                 self.announce(reason.clone());
                 self.conn = ConnState::Disconnected { reason };

@@ -14,12 +14,12 @@ use ratatui::buffer::CellWidth;
 use regex::Regex;
 use unicode_segmentation::UnicodeSegmentation;
 
+use crate::client::SourceGap;
 pub(crate) use crate::format::thousands;
 use crate::format::{TimeMode, push_sanitized, sanitize, write_string_value, write_time};
 use crate::model::Level;
 use crate::tui::app::stored::{EntryRef, PairValue, Pairs};
 pub(crate) use crate::tui::width::{is_printable_ascii, width};
-use crate::wire::Gap;
 
 /// What a piece of text is, which decides its style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,8 +363,14 @@ fn meta_text(meta: Pairs<'_>, limit: usize, columns: &[FieldColumn]) -> String {
     shown
 }
 
-/// A gap in the stream as a row, worded as `vg logs` words it: `... 1,234 entries missed (reason)`.
-pub(crate) fn gap_line(gap: &Gap, at: &DateTime<Utc>, filtered: bool, cols: &Columns) -> Line {
+/// A gap in the stream as a row, worded as `vg logs` words it: `... 1,234 entries missed (reason)`,
+/// after the server's label when several are merged.
+pub(crate) fn gap_line(
+    gap: &SourceGap,
+    at: &DateTime<Utc>,
+    filtered: bool,
+    cols: &Columns,
+) -> Line {
     let mut time = String::with_capacity(24);
     cols.write_time(&mut time, at);
     vec![

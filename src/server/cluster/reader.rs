@@ -1,13 +1,21 @@
 //! Reading the merged stream back from Redis for one viewer: a task of its own with one connection,
 //! sending what it reads into a small bounded channel (so a slow viewer slows its reader, never
 //! the others or Redis), and keeping its place by the Redis stream id, the merged cursor.
+//!
+//! One read is always ahead: as soon as a batch arrives, the `XREAD` for what follows it is sent
+//! (its cursor is the batch's last id), and its reply is decoded in a task of its own while this
+//! batch is checked for holes and handed over. So Redis's turn, the decoding and the viewer's
+//! encoding overlap instead of taking turns, which is what kept a merged viewer at a third of
+//! 90,000 entries/s (docs/benchmarks.md).
+
+mod record;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use super::Cluster;
 use crate::filter::Filter;
@@ -20,7 +28,7 @@ const BLOCK: Duration = Duration::from_millis(1000);
 /// Most records a `tail` backfill looks through (newest first) for matching ones, and so also the
 /// most a backfill holds.
 pub(crate) const TAIL_SCAN: usize = 100_000;
-/// Most instances (boot, instance) whose last seq is remembered, for finding holes.
+/// Most instances (by boot) whose last seq is remembered, for finding holes.
 const TRACKED: usize = 4096;
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(2);
@@ -85,8 +93,36 @@ struct Reader {
     client: redis::Client,
     stream: String,
     timeout: Duration,
-    /// The last seq seen per (boot, instance): a jump within one boot is a hole.
-    last_seq: HashMap<(String, String), u64>,
+    /// The last seq seen per boot (one emitter's start, so one instance): a jump is a hole.
+    last_seq: HashMap<String, u64>,
+}
+
+/// A record read and its entry decoded (`None`: not an entry, skipped).
+struct Read {
+    id: String,
+    boot: String,
+    seq: u64,
+    entry: Option<LogEntry>,
+}
+
+/// The read ahead; aborted when dropped, so a viewer that leaves takes its pending `XREAD` along.
+struct Ahead(JoinHandle<redis::RedisResult<Vec<Read>>>);
+
+impl Ahead {
+    async fn result(&mut self) -> redis::RedisResult<Vec<Read>> {
+        match (&mut self.0).await {
+            Ok(result) => result,
+            Err(e) => Err(redis::RedisError::from(std::io::Error::other(
+                e.to_string(),
+            ))),
+        }
+    }
+}
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Reader {
@@ -137,17 +173,22 @@ impl Reader {
             }
         };
         pause = RETRY_MIN;
+        let mut ahead = self.read_ahead(&conn, &cursor);
         loop {
-            match self.read(&mut conn, &cursor).await {
+            let result = ahead.result().await;
+            match result {
                 Ok(records) => {
                     pause = RETRY_MIN;
                     let Some(last) = records.last() else {
+                        ahead = self.read_ahead(&conn, &cursor);
                         continue;
                     };
                     cursor = last.id.clone();
+                    // On its way while this batch is handed over.
+                    ahead = self.read_ahead(&conn, &cursor);
                     let mut entries = Vec::with_capacity(records.len());
-                    for record in &records {
-                        let missed = self.hole(record);
+                    for record in records {
+                        let missed = self.hole(&record.boot, record.seq);
                         if missed > 0 {
                             let batch = std::mem::take(&mut entries);
                             if !batch.is_empty() {
@@ -167,8 +208,8 @@ impl Reader {
                                 return;
                             }
                         }
-                        if let Some(entry) = entry_of(record) {
-                            entries.push((record.id.clone(), entry));
+                        if let Some(entry) = record.entry {
+                            entries.push((record.id, entry));
                         }
                     }
                     let event = Event::Entries {
@@ -185,6 +226,7 @@ impl Reader {
                     }
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(RETRY_MAX);
+                    ahead = self.read_ahead(&conn, &cursor);
                 }
             }
         }
@@ -209,7 +251,7 @@ impl Reader {
         let mut scanned = 0;
         loop {
             let page = if tail == 0 { 1 } else { READ_COUNT };
-            let reply: StreamRangeReply = redis::cmd("XREVRANGE")
+            let reply: redis::Value = redis::cmd("XREVRANGE")
                 .arg(&self.stream)
                 .arg(&upper)
                 .arg("-")
@@ -217,25 +259,26 @@ impl Reader {
                 .arg(page)
                 .query_async(conn)
                 .await?;
-            let Some(last) = reply.ids.last() else {
+            let records = record::of_range(reply);
+            let Some(last) = records.last() else {
                 break;
             };
             upper = format!("({}", last.id);
             if newest.is_none() {
-                newest = reply.ids.first().map(|r| r.id.clone());
+                newest = records.first().map(|r| r.id.clone());
             }
-            scanned += reply.ids.len();
-            for record in reply.ids.iter().filter_map(parse) {
+            scanned += records.len();
+            for record in &records {
                 if picked.len() < tail
-                    && let Some(entry) = entry_of(&record).filter(|e| filter.matches(e))
+                    && let Some(entry) = record.entry().filter(|e| filter.matches(e))
                 {
                     picked.push(entry);
                 }
-                self.last_seq
-                    .entry((record.boot.clone(), record.instance.clone()))
-                    .or_insert(record.seq);
+                if !self.last_seq.contains_key(&record.boot) {
+                    self.last_seq.insert(record.boot.clone(), record.seq);
+                }
             }
-            if picked.len() >= tail || scanned >= TAIL_SCAN || reply.ids.len() < page {
+            if picked.len() >= tail || scanned >= TAIL_SCAN || records.len() < page {
                 break;
             }
         }
@@ -282,13 +325,11 @@ impl Reader {
         Ok(gone)
     }
 
-    /// The records after `cursor`, waiting up to [`BLOCK`] for some.
-    async fn read(
-        &self,
-        conn: &mut ConnectionManager,
-        cursor: &str,
-    ) -> redis::RedisResult<Vec<Record>> {
-        let reply: Option<StreamReadReply> = redis::cmd("XREAD")
+    /// Sends the `XREAD` for the records after `cursor` (waiting up to [`BLOCK`] for some) and
+    /// decodes them, in a task of its own.
+    fn read_ahead(&self, conn: &ConnectionManager, cursor: &str) -> Ahead {
+        let mut conn = conn.clone();
+        let read = redis::cmd("XREAD")
             .arg("COUNT")
             .arg(READ_COUNT)
             .arg("BLOCK")
@@ -296,53 +337,36 @@ impl Reader {
             .arg("STREAMS")
             .arg(&self.stream)
             .arg(cursor)
-            .query_async(conn)
-            .await?;
-        Ok(reply
-            .into_iter()
-            .flat_map(|r| r.keys)
-            .flat_map(|k| k.ids)
-            .filter_map(|r| parse(&r))
-            .collect())
+            .to_owned();
+        Ahead(tokio::spawn(async move {
+            let reply: redis::Value = read.query_async(&mut conn).await?;
+            Ok(record::of_xread(reply)
+                .into_iter()
+                .map(|record| Read {
+                    entry: record.entry(),
+                    id: record.id,
+                    boot: record.boot,
+                    seq: record.seq,
+                })
+                .collect())
+        }))
     }
 
-    /// How many seqs of `record`'s instance were skipped since the last one seen (0 for none).
-    fn hole(&mut self, record: &Record) -> u64 {
+    /// How many seqs of `boot` were skipped before `seq` since the last one seen (0 for none).
+    fn hole(&mut self, boot: &str, seq: u64) -> u64 {
+        // Looked up by reference: a key is built only for an instance not seen yet.
+        if let Some(last) = self.last_seq.get_mut(boot) {
+            let missed = seq.saturating_sub(*last + 1);
+            *last = seq;
+            return missed;
+        }
         if self.last_seq.len() >= TRACKED {
             // Instances come and go; forgetting costs at most one undetected hole each.
             self.last_seq.clear();
         }
-        let key = (record.boot.clone(), record.instance.clone());
-        match self.last_seq.insert(key, record.seq) {
-            Some(last) if record.seq > last + 1 => record.seq - last - 1,
-            _ => 0,
-        }
+        self.last_seq.insert(boot.to_owned(), seq);
+        0
     }
-}
-
-/// One stream record as the publisher writes it.
-struct Record {
-    id: String,
-    boot: String,
-    instance: String,
-    seq: u64,
-    json: String,
-}
-
-fn parse(raw: &StreamId) -> Option<Record> {
-    Some(Record {
-        id: raw.id.clone(),
-        boot: raw.get("b")?,
-        instance: raw.get("i").unwrap_or_default(),
-        seq: raw.get("s")?,
-        json: raw.get("e")?,
-    })
-}
-
-/// The entry a record carries; one that does not decode is skipped (it came from something else
-/// writing to the stream).
-fn entry_of(record: &Record) -> Option<LogEntry> {
-    serde_json::from_str(&record.json).ok()
 }
 
 /// The id just before `id`: a cursor that makes the record `id` the next one read.

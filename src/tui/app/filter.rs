@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::Names;
 use super::search::Scope;
 use super::stored::{Pairs, Stored};
+use crate::client::SourceGap;
 use crate::filter::Filter;
-use crate::wire::Gap;
 
 /// One row of the scrollback.
 #[derive(Debug, Clone)]
@@ -22,7 +22,10 @@ pub(crate) enum Row {
     /// Entries that will never arrive, shown where they were missed; `at` is the time of the entry
     /// before the hole (when we learned of it, if none is held), so the time column stays in order.
     /// Boxed: gaps are rare, and every row is as big as the biggest variant.
-    Gap { gap: Box<Gap>, at: DateTime<Utc> },
+    Gap {
+        gap: Box<SourceGap>,
+        at: DateTime<Utc>,
+    },
 }
 
 impl Row {

@@ -461,12 +461,15 @@ fn gaps_are_rows_that_every_filter_keeps() {
     push(&mut app, infos(0, 2));
     let now = app.now;
     app.on_source(
-        SourceEvent::Gap(Gap {
-            missed: 1234,
-            from_seq: Some(3),
-            to_seq: Some(1236),
-            reason: GapReason::Lagged,
-        }),
+        SourceEvent::Gap(
+            Gap {
+                missed: 1234,
+                from_seq: Some(3),
+                to_seq: Some(1236),
+                reason: GapReason::Lagged,
+            }
+            .into(),
+        ),
         now,
     );
     assert_eq!(shown_messages(&app), ["<gap>"]);

@@ -343,12 +343,15 @@ fn a_gap_is_a_row_in_the_log() {
     let mut app = streaming((100, 10), &[]);
     let now = app.now;
     app.on_source(
-        SourceEvent::Gap(Gap {
-            missed: 1234,
-            from_seq: Some(10),
-            to_seq: Some(1243),
-            reason: GapReason::Lagged,
-        }),
+        SourceEvent::Gap(
+            Gap {
+                missed: 1234,
+                from_seq: Some(10),
+                to_seq: Some(1243),
+                reason: GapReason::Lagged,
+            }
+            .into(),
+        ),
         now,
     );
     app.on_source(
@@ -364,12 +367,15 @@ fn a_graceful_restart_is_a_new_stream_not_a_loss() {
     let now = app.now;
     // What the client gets on resuming after a server sent everything and closed with 1000.
     app.on_source(
-        SourceEvent::Gap(Gap {
-            missed: 0,
-            from_seq: None,
-            to_seq: None,
-            reason: GapReason::Restart,
-        }),
+        SourceEvent::Gap(
+            Gap {
+                missed: 0,
+                from_seq: None,
+                to_seq: None,
+                reason: GapReason::Restart,
+            }
+            .into(),
+        ),
         now,
     );
     let screen = draw(&app);
@@ -391,7 +397,7 @@ fn with_a_server_filter_a_gap_count_is_an_upper_bound_as_in_vg_logs() {
         to_seq: Some(9),
         reason: GapReason::Evicted,
     };
-    app.on_source(SourceEvent::Gap(gap.clone()), now);
+    app.on_source(SourceEvent::Gap(gap.clone().into()), now);
     let screen = draw(&app);
     assert!(
         screen.contains(&format!("... {}", gap.describe(true))),
@@ -459,12 +465,13 @@ fn several_servers_say_which_one_is_down() {
 fn redis_trouble_on_a_merged_stream_shows_in_the_status_bar() {
     let mut app = streaming((110, 8), &[]);
     let now = app.now;
-    let redis = |state: &str, buffered, overflow| {
-        SourceEvent::Redis(crate::wire::RedisState {
+    let redis = |state: &str, buffered, overflow| SourceEvent::Redis {
+        state: crate::wire::RedisState {
             state: state.into(),
             buffered,
             overflow,
-        })
+        },
+        server: None,
     };
     app.on_source(redis("up", 0, 0), now);
     let status = draw(&app).lines().last().unwrap_or_default().to_owned();
