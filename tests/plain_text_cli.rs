@@ -228,7 +228,7 @@ fn a_large_file_formatted_on_every_core_matches_the_viewer_line_for_line() {
         match i % 500 {
             7 => input.push_str(&format!(
                 "2026-02-05 18:13:38,123 ERROR [main] c.e.App - failed {i}\n\
-                 java.lang.IllegalStateException: boom\n\tat com.example.App.handle(App.java:42)\n\
+                 \tjava.lang.IllegalStateException: boom\n\tat com.example.App.handle(App.java:42)\n\
                  Traceback (most recent call last):\n  File \"app.py\", line 3\nKeyError: 'card'\n"
             )),
             _ => input.push_str(&format!(

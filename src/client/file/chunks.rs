@@ -343,8 +343,8 @@ mod tests {
             );
         }
         // The block of indented lines was joined up to the decoder's limits, not cut by chunks.
-        assert!(expected.contains("INFO a line that many indented lines follow|    wrapped"));
-        assert!(expected.ends_with("INFO the last line has no newline\n"));
+        assert!(expected.contains("info a line that many indented lines follow|    wrapped"));
+        assert!(expected.ends_with("info the last line has no newline\n"));
     }
 
     #[test]
@@ -359,8 +359,8 @@ mod tests {
         .unwrap();
         let (text, damaged) = run(input.clone(), 2, &warn);
         assert_eq!(text, sequential(&input, &warn));
-        assert!(text.lines().all(|l| !l.starts_with("INFO")), "{text}");
-        assert!(text.contains("WARN request 3\n"));
+        assert!(text.lines().all(|l| !l.starts_with("info")), "{text}");
+        assert!(text.contains("warn request 3\n"));
         assert_eq!(damaged, 1);
     }
 }
