@@ -17,6 +17,8 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+pub(crate) use file::chunks::{FormatEntry, Next, worker_count};
+pub(crate) use file::format_whole;
 pub use merge::REORDER_WINDOW;
 pub use tls::{CaCertError, load_ca_certs};
 pub use url::{ServerUrlError, stream_url};

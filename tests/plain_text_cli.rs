@@ -201,3 +201,61 @@ fn the_last_entry_of_a_followed_file_is_not_held_back() {
     assert!(got.contains(r#""message":"second\n\tat other""#), "{got}");
     vg.close_stdin();
 }
+
+/// The same without `--json`, where the display lines are formatted on every core: a trickle
+/// still shows at once and the held entry goes once the pipe is quiet, with its frame joined.
+#[test]
+fn display_lines_of_a_quiet_pipe_are_not_held_back() {
+    let mut vg = VgProcess::spawn(&["logs", "--file", "-", "--color", "never"]);
+    vg.write_lines(["first", "ValueError: boom", "\tat frame"]);
+    vg.wait_stdout("first");
+    vg.wait_stdout("ValueError: boom");
+    // The frame is a continuation of the entry above, shown under it, not an entry of its own.
+    let frame = vg.wait_stdout("at frame");
+    assert!(!frame.contains("info"), "{frame:?}");
+    vg.stdin().write_all(b"after\n").unwrap();
+    vg.stdin().flush().unwrap();
+    vg.wait_stdout("after");
+}
+
+/// A file of many thousand lines, stack traces among them, read on every core gives exactly the
+/// lines the viewer gives one entry at a time (`--fail-on` with a pattern that never matches keeps
+/// `vg logs` on that path).
+#[test]
+fn a_large_file_formatted_on_every_core_matches_the_viewer_line_for_line() {
+    let mut input = String::new();
+    for i in 0..40_000 {
+        match i % 500 {
+            7 => input.push_str(&format!(
+                "2026-02-05 18:13:38,123 ERROR [main] c.e.App - failed {i}\n\
+                 \tjava.lang.IllegalStateException: boom\n\tat com.example.App.handle(App.java:42)\n\
+                 Traceback (most recent call last):\n  File \"app.py\", line 3\nKeyError: 'card'\n"
+            )),
+            _ => input.push_str(&format!(
+                "{{\"timestamp\":\"2026-02-05T18:13:38.123Z\",\"level\":\"{}\",\"source\":\"src{}\",\"message\":\"request {i}\",\"meta\":{{\"n\":{i}}}}}\n",
+                ["info", "warn", "error"][i % 3],
+                i % 7
+            )),
+        }
+    }
+    let dir = TempDir::new("whole-file");
+    let path = dir.write("big.log", &input);
+    let run = |extra: &[&str]| {
+        let mut cmd = vg();
+        cmd.args(["logs", "--file", &path, "--color", "always"]);
+        cmd.args(extra);
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for filter in [
+        &[][..],
+        &["--level", "warn"][..],
+        &["--grep", "request 1"][..],
+    ] {
+        let viewer = run(&[filter, &["--fail-on", "^never matches$"][..]].concat());
+        let parallel = run(filter);
+        assert!(viewer.lines().count() > 1_000, "{filter:?}");
+        assert!(parallel == viewer, "{filter:?}: the outputs differ");
+    }
+}

@@ -9,6 +9,7 @@
 mod closed;
 mod output;
 mod redis;
+mod whole;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::IsTerminal;
@@ -124,6 +125,9 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
             "vg: --json writes log content raw (bidi, C1 and invisible characters are not escaped) to \
              this terminal; pipe it (| jq, > file) or leave out --json to see it escaped"
         );
+    }
+    if whole::eligible(&args, &plan) {
+        return whole::run(&plan, formatter);
     }
     let mut output = Output::new(args.json, formatter);
     let deadline = plan.timeout.map(|t| tokio::time::Instant::now() + t);

@@ -9,6 +9,11 @@
 //! drops is never queued, formatted or held, so `--level`/`--grep` on a large file cost the decode
 //! and nothing more (the viewer filters again; a filter it can change, as the TUI's level and
 //! search, is not given to the reader).
+//!
+//! `vg logs` reads a whole file (not followed) or stdin without batches of entries when nothing
+//! needs the entries after they are shown: [`chunks`] decodes, filters and formats on every core.
+
+pub(crate) mod chunks;
 
 use std::fs::File;
 use std::io::{BufReader, ErrorKind, Read, Seek, SeekFrom};
@@ -17,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::Sender;
 
-use super::{ConnState, SourceEvent};
+use super::{ConnState, SourceEvent, SourceKind};
 use crate::filter::Filter;
 use crate::model::LogEntry;
 use crate::model::decode::{JOIN_IDLE, LineDecoder};
@@ -304,6 +309,45 @@ pub(super) fn read_file(path: &Path, follow: bool, filter: &Filter, tx: &Sender<
         if !pump.flush_if_quiet() {
             return;
         }
+    }
+}
+
+/// Reads a whole file (not followed) or stdin to its end on every core, each worker formatting
+/// with its own of `formats` (see [`chunks`]); an unreadable file fails with the line
+/// [`read_file`] would send.
+pub(crate) fn format_whole(
+    kind: &SourceKind,
+    filter: &Filter,
+    formats: Vec<chunks::FormatEntry>,
+) -> Result<chunks::Formatted, String> {
+    match kind {
+        SourceKind::File(path) => {
+            let target = path.display();
+            let (reader, _) = open_reader(path).map_err(|e| match e.kind() {
+                ErrorKind::NotFound => format!(
+                    "cannot read {target}: no such file (to wait for it to appear, follow it with -f)"
+                ),
+                _ => format!("cannot read {target}: {e}"),
+            })?;
+            let source = path
+                .file_stem()
+                .map_or("file".into(), |s| s.to_string_lossy().into_owned());
+            Ok(chunks::spawn(
+                move || reader,
+                &source,
+                None,
+                filter,
+                formats,
+            ))
+        }
+        SourceKind::Stdin => Ok(chunks::spawn(
+            || BufReader::with_capacity(READ_BUFFER, std::io::stdin()),
+            "stdin",
+            Some(super::lines::stdin_readable),
+            filter,
+            formats,
+        )),
+        SourceKind::Server { .. } => Err("a server is not read as a whole".into()),
     }
 }
 

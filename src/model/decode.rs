@@ -19,7 +19,7 @@ mod logfmt;
 mod shape;
 mod text;
 
-pub use lines::{JOIN_IDLE, LineDecoder, MAX_JOINED_BYTES, MAX_JOINED_LINES};
+pub use lines::{EntryStarts, JOIN_IDLE, LineDecoder, MAX_JOINED_BYTES, MAX_JOINED_LINES};
 pub use shape::{ShapeError, ShapeLimits, check_shape};
 
 /// Lines longer than this are cut (and counted as damaged) so one runaway line cannot exhaust memory.

@@ -124,6 +124,47 @@ impl LineDecoder {
     }
 }
 
+/// Finds where a stream of lines may be cut so that the pieces, each decoded by a [`LineDecoder`]
+/// of its own and flushed at its end, give the same entries as one decoder reading them all: before
+/// a line that starts a new entry whatever the decoder holds. It follows a Python traceback as
+/// the decoder does, erring towards "may continue" (a joined entry that reached its limits), which
+/// only costs a cut point.
+#[derive(Debug, Default)]
+pub struct EntryStarts {
+    /// A Python traceback may be open.
+    traceback: bool,
+}
+
+impl EntryStarts {
+    /// Takes the next line (blank ones included); `true` when a cut may go before it.
+    pub fn next(&mut self, bytes: &[u8]) -> bool {
+        let bytes = trim_line_end(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes));
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            // Skipped by the decoder: the entry above may still be continued after it.
+            return false;
+        }
+        // Only the line's head decides; one that is not UTF-8 there is never a cut point.
+        let head = &bytes[..bytes.len().min(256)];
+        let text = match std::str::from_utf8(head) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        if text.is_empty() {
+            return false;
+        }
+        match continues(text, self.traceback) {
+            Some(traceback) => {
+                self.traceback = traceback;
+                false
+            }
+            None => {
+                self.traceback = text.starts_with(TRACEBACK);
+                true
+            }
+        }
+    }
+}
+
 /// Whether `line` continues the entry above, and if so whether a Python traceback is still open
 /// after it. `traceback`: one was open before it.
 fn continues(line: &str, traceback: bool) -> Option<bool> {
