@@ -11,7 +11,11 @@
 //!   carrying that count ("and 341 more like it in 10m"). So a burst of any size is one notification
 //!   per rule and group per cooldown;
 //! - a `resolved` notification is sent when the condition clears after a firing one was sent.
+//!
+//! The live sink hands it entries in batches sharing one `now`; `batch` takes each rule's matches
+//! of a batch in one go, with the same outcome as one entry at a time.
 
+mod batch;
 mod groups;
 mod matcher;
 mod window;
@@ -69,6 +73,8 @@ struct Group {
     suppressed: u64,
     first: Option<Arc<LogEntry>>,
     last: Option<Arc<LogEntry>>,
+    /// Its part in the batch being observed.
+    batch: batch::Marks,
 }
 
 impl Group {
@@ -82,6 +88,7 @@ impl Group {
             suppressed: 0,
             first: None,
             last: None,
+            batch: batch::Marks::default(),
         }
     }
 
@@ -101,13 +108,21 @@ struct RuleState {
     groups_dropped: u64,
 }
 
+/// The server's instance and region, which every notification carries.
+#[derive(Debug)]
+struct Origin {
+    instance: Option<String>,
+    region: Option<String>,
+}
+
 /// The rules' state; see the module docs.
 #[derive(Debug)]
 pub(crate) struct Engine {
     rules: Vec<RuleState>,
     matcher: Matcher,
-    instance: Option<String>,
-    region: Option<String>,
+    origin: Origin,
+    /// Per rule, the batch's entries it matched (positions in the batch); kept between batches.
+    hits: Vec<Vec<usize>>,
 }
 
 impl Engine {
@@ -119,7 +134,7 @@ impl Engine {
         region: Option<String>,
         now: DateTime<Utc>,
     ) -> Engine {
-        let matcher = Matcher::new(rules.rules.iter());
+        let matcher = Matcher::new(&rules.rules);
         let rules = rules
             .rules
             .iter()
@@ -137,12 +152,12 @@ impl Engine {
                     groups_dropped: 0,
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
         Engine {
+            hits: vec![Vec::new(); rules.len()],
             rules,
             matcher,
-            instance,
-            region,
+            origin: Origin { instance, region },
         }
     }
 
@@ -177,45 +192,35 @@ impl Engine {
         now: DateTime<Utc>,
         out: &mut Vec<Notification>,
     ) {
-        for &i in self.matcher.matches(&self.rules, entry) {
-            let state = &mut self.rules[i];
-            state.matched += 1;
-            let rule = &state.rule;
-            let grouped = rule.spec.group_by.is_some();
-            let key = rule
-                .spec
-                .group_by
-                .as_deref()
-                .and_then(|k| group_value(entry, k));
-            let key = key.as_deref();
-            if !state.groups.contains(key) {
-                if state.groups.len() >= MAX_GROUPS {
-                    state.groups.retain(|g| !g.idle());
-                }
-                if state.groups.len() >= MAX_GROUPS {
-                    state.groups_dropped += 1;
-                    continue;
-                }
-                state.groups.insert(key, Group::new(rule, now));
-            }
-            let Some(group) = state.groups.get_mut(key) else {
-                continue;
-            };
-            group.window.add(now);
-            group.last_seen = now;
-            group.first.get_or_insert_with(|| Arc::clone(entry));
-            group.last = Some(Arc::clone(entry));
-            let sent = evaluate(
-                rule,
-                group,
-                now,
-                true,
-                grouped.then_some(key),
-                self.instance.as_ref(),
-                self.region.as_ref(),
-            );
-            record(state, sent, out);
+        self.observe_batch(std::slice::from_ref(entry), now, out);
+    }
+
+    /// Takes `entries`, all at `now`; appends what to notify to `out`, in the order taking them one
+    /// at a time would (by entry, then by rule).
+    pub(crate) fn observe_batch(
+        &mut self,
+        entries: &[Arc<LogEntry>],
+        now: DateTime<Utc>,
+        out: &mut Vec<Notification>,
+    ) {
+        for hits in &mut self.hits {
+            hits.clear();
         }
+        for (at, entry) in entries.iter().enumerate() {
+            for &rule in self.matcher.matches(entry) {
+                self.hits[rule].push(at);
+            }
+        }
+        let mut sent = Vec::new();
+        let now = batch::Now::new(now);
+        for (state, hits) in self.rules.iter_mut().zip(&self.hits) {
+            if !hits.is_empty() {
+                batch::observe_rule(state, hits, entries, now, &self.origin, &mut sent);
+            }
+        }
+        // Rules were taken one after another; stable, so each entry's stay in rule order.
+        sent.sort_by_key(|(at, _)| *at);
+        out.extend(sent.into_iter().map(|(_, n)| n));
     }
 
     /// Lets time pass to `now`: windows empty, silences begin, cooldowns end.
@@ -228,10 +233,8 @@ impl Engine {
                     &state.rule,
                     group,
                     now,
-                    false,
                     grouped.then_some(key),
-                    self.instance.as_ref(),
-                    self.region.as_ref(),
+                    &self.origin,
                 ) {
                     sent.push(n);
                 }
@@ -295,28 +298,48 @@ fn group_value<'a>(entry: &'a LogEntry, key: &str) -> Option<Cow<'a, str>> {
     })
 }
 
-/// Decides whether the group notifies now (see the module docs).
+/// Decides whether the group notifies now, with no new match (see the module docs).
 fn evaluate(
     rule: &Rule,
     group: &mut Group,
     now: DateTime<Utc>,
-    matched: bool,
     key: Option<Option<&str>>,
-    instance: Option<&String>,
-    region: Option<&String>,
+    origin: &Origin,
 ) -> Option<Notification> {
     let spec = &rule.spec;
-    let count = group.window.count(now);
+    let count = group.window.count(now.timestamp_millis());
     let holds = match spec.absent_for {
         Some(quiet) => (now - group.last_seen).to_std().is_ok_and(|d| d >= quiet),
         None => count >= spec.threshold,
     };
-    let cooled = group
+    let alert = decide(group, holds, cooled(rule, group, now), false)?;
+    let first = group.first.take();
+    let last = group.last.clone();
+    Some(notify(
+        rule,
+        group,
+        alert,
+        now,
+        count,
+        key,
+        [first, last],
+        origin,
+    ))
+}
+
+/// Whether the group's cooldown is over at `now` (or it never sent).
+fn cooled(rule: &Rule, group: &Group, now: DateTime<Utc>) -> bool {
+    group
         .last_sent
-        .is_none_or(|t| (now - t).to_std().is_ok_and(|d| d >= spec.cooldown));
-    let state = if holds {
+        .is_none_or(|t| (now - t).to_std().is_ok_and(|d| d >= rule.spec.cooldown))
+}
+
+/// What the group sends, given whether its condition holds and its cooldown is over; counts what
+/// the cooldown holds back (a new match, when `matched`).
+fn decide(group: &mut Group, holds: bool, cooled: bool, matched: bool) -> Option<AlertState> {
+    if holds {
         if cooled && (!group.active || group.suppressed > 0) {
-            AlertState::Firing
+            Some(AlertState::Firing)
         } else {
             if !group.active {
                 group.silenced = true;
@@ -324,15 +347,31 @@ fn evaluate(
             if matched {
                 group.suppressed += 1;
             }
-            return None;
+            None
         }
     } else {
         group.silenced = false;
-        if !group.active {
-            return None;
-        }
-        AlertState::Resolved
-    };
+        group.active.then_some(AlertState::Resolved)
+    }
+}
+
+/// The notification `decide` chose, with the group's `[first, last]` matching entries; moves the
+/// group on (the count told, a cooldown started).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call from each of the two paths; a struct would only rename them"
+)]
+fn notify(
+    rule: &Rule,
+    group: &mut Group,
+    state: AlertState,
+    now: DateTime<Utc>,
+    count: u64,
+    key: Option<Option<&str>>,
+    [first, last]: [Option<Arc<LogEntry>>; 2],
+    origin: &Origin,
+) -> Notification {
+    let spec = &rule.spec;
     let notification = Notification {
         rule: spec.name.clone(),
         state,
@@ -344,10 +383,10 @@ fn evaluate(
         suppressed: group.suppressed,
         since: group.last_sent,
         group: key.map(|k| k.map(str::to_owned)),
-        first: group.first.take(),
-        last: group.last.clone(),
-        instance: instance.cloned(),
-        region: region.cloned(),
+        first,
+        last,
+        instance: origin.instance.clone(),
+        region: origin.region.clone(),
     };
     group.suppressed = 0;
     group.silenced = false;
@@ -358,7 +397,7 @@ fn evaluate(
         }
         AlertState::Resolved => group.active = false,
     }
-    Some(notification)
+    notification
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! Matches counted over a sliding window in at most about 100 slots, whatever the rate: a burst
 //! of a million entries costs the same memory as ten. A slot is a hundredth of the window, so an
 //! entry leaves the count up to 1% of the window late.
+//!
+//! Times are milliseconds since the epoch: the engine converts its `now` once per batch, and a
+//! match in the slot already open (every match of a batch after the first) is one addition.
 
 use std::collections::VecDeque;
 use std::time::Duration;
-
-use chrono::{DateTime, Utc};
 
 const SLOTS: i64 = 100;
 
@@ -30,21 +31,21 @@ impl Window {
         }
     }
 
-    pub(crate) fn add(&mut self, now: DateTime<Utc>) {
-        let ms = now.timestamp_millis();
-        let slot = ms - ms.rem_euclid(self.slot_ms);
+    /// Counts one match at `now_ms`.
+    pub(crate) fn add(&mut self, now_ms: i64) {
+        let slot = now_ms - now_ms.rem_euclid(self.slot_ms);
         match self.slots.back_mut() {
             // Out-of-order times (a replayed file) count in the newest slot rather than growing it.
             Some((last, count)) if *last >= slot => *count += 1,
             _ => self.slots.push_back((slot, 1)),
         }
         self.total += 1;
-        self.expire(now);
+        self.expire(now_ms);
     }
 
-    /// Matches whose slot is still inside the window ending at `now`.
-    pub(crate) fn count(&mut self, now: DateTime<Utc>) -> u64 {
-        self.expire(now);
+    /// Matches whose slot is still inside the window ending at `now_ms`.
+    pub(crate) fn count(&mut self, now_ms: i64) -> u64 {
+        self.expire(now_ms);
         self.total
     }
 
@@ -52,8 +53,8 @@ impl Window {
         self.slots.is_empty()
     }
 
-    fn expire(&mut self, now: DateTime<Utc>) {
-        let cutoff = now.timestamp_millis().saturating_sub(self.width_ms);
+    fn expire(&mut self, now_ms: i64) {
+        let cutoff = now_ms.saturating_sub(self.width_ms);
         while let Some(&(slot, n)) = self.slots.front()
             && slot + self.slot_ms <= cutoff
         {
@@ -67,8 +68,8 @@ impl Window {
 mod tests {
     use super::*;
 
-    fn at(secs: f64) -> DateTime<Utc> {
-        DateTime::from_timestamp_millis((secs * 1000.0) as i64 + 1_700_000_000_000).unwrap()
+    fn at(secs: f64) -> i64 {
+        (secs * 1000.0) as i64 + 1_700_000_000_000
     }
 
     #[test]
