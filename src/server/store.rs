@@ -9,7 +9,6 @@
 //! ```
 
 mod disk;
-mod dropper;
 mod emitter;
 mod history;
 mod memory;

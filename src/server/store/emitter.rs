@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::disk::{self, Catalog, DiskConfig, DiskError, DiskStats, Tiered, Writer};
-use super::dropper::Dropper;
 use super::history::{Bounds, History};
 use super::memory::MemoryHistory;
 use super::relay::{Relay, Subscription};
@@ -129,8 +128,6 @@ struct Inner {
     disk: Option<Arc<Catalog>>,
     /// Carries emitted entries to viewers and sinks.
     relay: Arc<Relay>,
-    /// Frees what history evicts, so the app's thread does not.
-    dropper: Dropper,
     sinks: Mutex<Vec<Attached>>,
     instance: Option<String>,
     region: Option<String>,
@@ -212,7 +209,6 @@ impl Emitter {
                 tiered,
                 disk: catalog,
                 relay: Arc::new(Relay::new(config.live_buffer, config.history_bytes)),
-                dropper: Dropper::start(),
                 sinks: Mutex::new(Vec::new()),
                 instance: resolve(config.instance, INSTANCE_VARS, env),
                 region: resolve(config.region, REGION_VARS, env),
@@ -259,9 +255,10 @@ impl Emitter {
         if queued {
             self.inner.relay.nudge();
         }
-        if let Some(batch) = evicted {
-            self.inner.dropper.hand_over(batch);
-        }
+        // Freed here, outside the lock, on the thread that allocated it: a freeing thread made
+        // every allocation of the app slower under glibc's malloc (docs/benchmarks.md, "`emit()`
+        // with a full history").
+        drop(evicted);
         seq
     }
 

@@ -6,7 +6,6 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::dropper::Evicted;
 use super::history::{Bounds, History};
 use super::ring::Ring;
 use crate::model::LogEntry;
@@ -24,30 +23,23 @@ pub(crate) struct MemoryHistory {
 pub(crate) struct Stamping {
     pub(crate) ring: Ring,
     pub(crate) next_seq: u64,
-    /// What the ring evicted, waiting to be freed off the app's thread (see `dropper`).
-    evicted: Evicted,
 }
 
 impl Stamping {
     /// Stamps the next seq on `entry` (which must not be shared yet) and keeps it. Returns the seq
-    /// and, every `dropper::BATCH` evictions (or `dropper::BATCH_BYTES` of them), a batch of evicted entries for the caller to hand to
-    /// the freeing thread after releasing the lock (freeing is a dozen `free` calls per entry on
-    /// memory long out of cache).
+    /// and the entry the ring evicted, if any, for the caller to drop after releasing the lock.
     pub(crate) fn stamp(
         &mut self,
         entry: &mut Arc<LogEntry>,
         size: usize,
-    ) -> (u64, Option<Vec<Arc<LogEntry>>>) {
+    ) -> (u64, Option<Arc<LogEntry>>) {
         let seq = self.next_seq;
         self.next_seq += 1;
         if let Some(unique) = Arc::get_mut(entry) {
             unique.seq = Some(seq);
         }
-        let batch = self
-            .ring
-            .push(Arc::clone(entry), size)
-            .and_then(|(evicted, size)| self.evicted.push(evicted, size));
-        (seq, batch)
+        let evicted = self.ring.push(Arc::clone(entry), size).map(|(e, _)| e);
+        (seq, evicted)
     }
 
     /// The bounds now: the newest stamped, the oldest kept.
@@ -73,7 +65,6 @@ impl MemoryHistory {
             state: Mutex::new(Stamping {
                 ring: Ring::new(entries, bytes),
                 next_seq: first_seq.max(1),
-                evicted: Evicted::default(),
             }),
             identity,
         }
