@@ -3,17 +3,21 @@
 //!
 //! - `emit()` memory only, with a sink that discards, and with the disk sink;
 //! - sustained ingest to disk (`--fsync interval`, the sealer compressing full segments on its own
-//!   thread meanwhile), against plain NDJSON appends and the same entries into SQLite (`rusqlite`);
+//!   thread meanwhile), against plain NDJSON appends and the same entries into SQLite (`rusqlite`).
+//!   The producer is paced as `vg serve --stdin` paces a pipe (`Emitter::wait_for_sinks`), so the
+//!   rate is of entries written, none lost: a round in which any entry is not written fails. The
+//!   CPU each thread used is printed per round;
 //! - bytes on disk per entry once every segment is sealed;
-//! - a time window after a restart (everything from disk): its first entry and reading all of it,
-//!   against the same query in SQLite;
+//! - a time window after a restart (everything from disk): its first entry, its first 512 and
+//!   reading all of it, against the same queries in SQLite;
 //! - replay from disk through a real `vg serve --data-dir` and `vg logs --json` (`VG_BIN`);
 //! - `DISK_BENCH_STORED` entries stored (default 10,000,000): RSS after 1M and after all of them,
 //!   the first entry of a `since` window over all of them, and a server's RSS over each data dir.
 //!
 //! `cargo build --release --features server && cargo bench --features server --bench disk`
 //! (`DISK_BENCH_N` entries per round, default 1,000,000; `ROUNDS` rounds, default 3, interleaved;
-//! medians printed). Data goes to a temporary directory, removed at the end.
+//! medians printed; `VG_BIN` names the `vg` binary, default the release build). Data goes to a
+//! temporary directory, removed at the end.
 
 use std::io::Write;
 use std::path::Path;
@@ -30,6 +34,8 @@ mod entries;
 mod replay;
 #[path = "disk/sqlite.rs"]
 mod sqlite;
+#[path = "disk/threads.rs"]
+mod threads;
 
 /// A sink that only takes entries: what the sink seam itself costs `emit()`, without the disk.
 struct Discard;
@@ -48,13 +54,21 @@ fn env_num(name: &str, default: u64) -> u64 {
 }
 
 fn config() -> EmitterConfig {
-    // A live buffer large enough that the writer is never lapped by a tight loop of emits: this
-    // measures the writer's rate, not what it would drop.
+    // The live buffer a sink reads from: `vg serve`'s 4,096 would cap the writer's batches at what
+    // the producer's pacing leaves in it; 16,384 lets it take its full batch (4,096) while the
+    // producer goes on. (The ring is also bounded by history's 16 MiB, which this stays under.)
     EmitterConfig::default()
         .read_env(false)
         .instance("bench")
-        .live_buffer(1 << 20)
+        .live_buffer(LIVE_BUFFER)
 }
+
+const LIVE_BUFFER: usize = 1 << 14;
+
+/// Entries emitted between two looks at whether the writer keeps up (as `vg serve --stdin` does).
+const PACE: usize = 256;
+/// How long the producer waits for a writer about to be lapped before the round fails.
+const PACE_WAIT: Duration = Duration::from_secs(10);
 
 /// The default durability (`--fsync interval`), with retention that never deletes what is measured.
 fn disk(dir: &Path) -> DiskConfig {
@@ -124,25 +138,58 @@ fn reopen_sealed(dir: &Path) -> (Emitter, f64) {
 }
 
 struct DiskRound {
+    /// Mean time of `clone()` + `emit()` per entry, pacing waits left out.
     emit_ns: f64,
     ingest_per_s: f64,
-    not_written: u64,
+    /// Share of the round's wall time the producer spent in `clone()` + `emit()`.
+    emit_share: f64,
+    /// CPU seconds by thread name over the round.
+    cpu: Vec<(String, f64)>,
+    secs: f64,
 }
 
+/// Sustained ingest: every entry emitted, paced the way `vg serve --stdin` paces a pipe (every
+/// `PACE` entries it waits while the writer is about to be lapped), and timed until the writer has
+/// written the last one. A round in which any entry is not written fails: a rate bought with
+/// losses is no rate.
 fn disk_round(dir: &Path, batch: &[LogEntry]) -> DiskRound {
     let _ = std::fs::remove_dir_all(dir);
     let emitter = Emitter::open(config().disk(disk(dir))).unwrap();
+    let cpu_before = threads::cpu_by_thread();
     let start = Instant::now();
-    let emit_ns = emit_all(&emitter, batch);
+    let mut emitting = Duration::ZERO;
+    for chunk in batch.chunks(PACE) {
+        let t = Instant::now();
+        for entry in chunk {
+            emitter.emit(entry.clone());
+        }
+        emitting += t.elapsed();
+        assert!(
+            emitter.wait_for_sinks(PACE_WAIT),
+            "the history writer did not catch up within {PACE_WAIT:?}: {:?}",
+            emitter.sink_stats()
+        );
+    }
     let n = batch.len() as u64;
     wait_written(&emitter, n);
     let elapsed = start.elapsed().as_secs_f64();
+    let cpu = threads::used_between(&cpu_before, &threads::cpu_by_thread());
     let stats = emitter.disk_stats().unwrap();
+    assert!(
+        stats.not_written == 0 && stats.written == n && stats.write_errors == 0,
+        "ingest round lost entries: {} of {n} written, {} not written, {} write errors; sinks: {:?}",
+        stats.written,
+        stats.not_written,
+        stats.write_errors,
+        emitter.sink_stats()
+    );
     drop(emitter);
     DiskRound {
-        emit_ns,
+        emit_ns: emitting.as_nanos() as f64 / n as f64,
         ingest_per_s: n as f64 / elapsed,
-        not_written: stats.not_written,
+        emit_share: emitting.as_secs_f64() / elapsed,
+        cpu,
+        secs: elapsed,
     }
 }
 
@@ -161,13 +208,19 @@ fn ndjson_round(path: &Path, batch: &[LogEntry]) -> f64 {
     batch.len() as f64 / start.elapsed().as_secs_f64()
 }
 
-/// The first entry at or after `since`, read from `history` the way a `since` window starts.
-fn vg_first_since(history: &dyn vg::server::History, since: DateTime<Utc>) -> Option<LogEntry> {
+/// The first entry at or after `since`, read the way a `since` window starts (seek, then read
+/// forward) with reads of `chunk` entries: 1 asks what SQLite's `LIMIT 1` does, 512 is a backfill's
+/// first read (`History` reads in chunks of 512).
+fn vg_first_since(
+    history: &dyn vg::server::History,
+    since: DateTime<Utc>,
+    chunk: usize,
+) -> Option<LogEntry> {
     let mut next = history.seek_time(since)?;
     loop {
-        let chunk = history.forward(next, u64::MAX, 512);
-        next = chunk.last()?.seq? + 1;
-        if let Some(first) = chunk.into_iter().find(|e| e.timestamp >= since) {
+        let read = history.forward(next, u64::MAX, chunk);
+        next = read.last()?.seq? + 1;
+        if let Some(first) = read.into_iter().find(|e| e.timestamp >= since) {
             return Some((*first).clone());
         }
     }
@@ -239,24 +292,39 @@ fn main() {
         sqlite_rates.push(rate);
         sqlite_bytes = bytes;
     }
-    let not_written: u64 = disk_rounds.iter().map(|r| r.not_written).sum();
     let emit_disk = median(disk_rounds.iter().map(|r| r.emit_ns).collect());
     let emit_memory = median(memory_emit);
     let emit_sink = median(sink_emit);
     let ingest = median(disk_rounds.iter().map(|r| r.ingest_per_s).collect());
+    let emit_share = median(disk_rounds.iter().map(|r| r.emit_share).collect());
     let plain = median(ndjson);
     let sqlite_rate = median(sqlite_rates);
     println!(
-        "emit(): memory only {emit_memory:.0} ns; with a sink that discards {emit_sink:.0} ns ({:.2}x); with the disk sink {emit_disk:.0} ns ({:.2}x memory only, {:.2}x the discarding sink); entry clone {clone_ns:.0} ns included in each",
+        "emit(): memory only {emit_memory:.0} ns; with a sink that discards {emit_sink:.0} ns ({:.2}x); with the disk sink, paced {emit_disk:.0} ns ({:.2}x memory only, {:.2}x the discarding sink); entry clone {clone_ns:.0} ns included in each",
         emit_sink / emit_memory,
         emit_disk / emit_memory,
         emit_disk / emit_sink,
     );
     println!(
-        "ingest, emit to written (fsync interval, sealer running): vg {ingest:.0} entries/s; plain NDJSON appends {plain:.0}/s (vg {:.2}x); SQLite {sqlite_rate:.0}/s (vg {:.2}x); not written: {not_written}",
+        "ingest, emit to written, none lost (fsync interval, sealer running, producer paced as vg serve --stdin): vg {ingest:.0} entries/s; plain NDJSON appends {plain:.0}/s (vg {:.2}x); SQLite {sqlite_rate:.0}/s (vg {:.2}x); the producer's clone + emit() took {:.0}% of the time",
         ingest / plain,
-        ingest / sqlite_rate
+        ingest / sqlite_rate,
+        emit_share * 100.0
     );
+    for (i, round) in disk_rounds.iter().enumerate() {
+        let cpu = round
+            .cpu
+            .iter()
+            .map(|(name, secs)| format!("{name} {:.0}%", secs / round.secs * 100.0))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!(
+            "  ingest round {}: {:.0} entries/s; CPU by thread, % of one core over {:.2} s: {cpu}",
+            i + 1,
+            round.ingest_per_s,
+            round.secs
+        );
+    }
 
     // After a restart every read comes from disk (the ring is empty). The segment the last round
     // left open is sealed after the start: wait for it, so every entry is in a sealed segment.
@@ -275,12 +343,13 @@ fn main() {
     let window = (n / 100).max(1) as usize;
     let (mut vg_first, mut sql_first, mut vg_read, mut sql_read) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut vg_chunk, mut sql_chunk) = (Vec::new(), Vec::new());
     for k in 1..=9u64 {
         let at = (n * k / 10) as usize;
         let since = batch[at].timestamp;
         let until = batch[(at + window).min(batch.len() - 1)].timestamp;
         let start = Instant::now();
-        let first = vg_first_since(&*history, since).unwrap();
+        let first = vg_first_since(&*history, since, 1).unwrap();
         vg_first.push(ms_since(start));
         let start = Instant::now();
         let peer_first = peer.first_since(since.timestamp_micros()).unwrap();
@@ -289,6 +358,18 @@ fn main() {
             (first.seq, &first.message),
             (peer_first.seq, &peer_first.message)
         );
+        // The window's first 512, as a backfill's first read takes them (timed on a window
+        // of its own, so that no frame is still at hand from the read above).
+        let since = batch[at + window / 2].timestamp;
+        let start = Instant::now();
+        let first = vg_first_since(&*history, since, 512).unwrap();
+        vg_chunk.push(ms_since(start));
+        let start = Instant::now();
+        let got = peer.since_limit(since.timestamp_micros(), 512);
+        sql_chunk.push(ms_since(start));
+        assert_eq!(got, 512);
+        assert_eq!(first.timestamp, since);
+        let since = batch[at].timestamp;
         let start = Instant::now();
         let got = vg_window(&*history, since, until);
         vg_read.push(ms_since(start));
@@ -303,9 +384,11 @@ fn main() {
         median(vg_read),
         median(sql_read),
     );
+    let (vc, sc) = (median(vg_chunk), median(sql_chunk));
     println!(
-        "time window after a restart, over {n} stored: first entry vg {vf:.3} ms, SQLite {sf:.3} ms (vg {:.2}x); all {window} entries of it vg {vr:.2} ms, SQLite {sr:.2} ms (vg {:.2}x)",
+        "time window after a restart, over {n} stored: first entry (one entry read; SQLite LIMIT 1) vg {vf:.3} ms, SQLite {sf:.3} ms (vg {:.2}x); its first 512 (SQLite LIMIT 512) vg {vc:.3} ms, SQLite {sc:.3} ms (vg {:.2}x); all {window} entries of it vg {vr:.2} ms, SQLite {sr:.2} ms (vg {:.2}x)",
         sf / vf,
+        sc / vc,
         sr / vr
     );
     let start = Instant::now();
@@ -362,14 +445,14 @@ fn main() {
 fn stored_phase(dir: &Path, stored: u64) {
     let _ = std::fs::remove_dir_all(dir);
     let base = self_rss_kib();
-    let emitter = Emitter::open(config().live_buffer(1 << 16).disk(disk(dir))).unwrap();
+    let emitter = Emitter::open(config().disk(disk(dir))).unwrap();
     let start = Instant::now();
     let mut rss_at = Vec::new();
     for i in 1..=stored {
         emitter.emit(entries::entry(i));
-        if i % 16_384 == 0 {
-            // Stay within the live buffer: this phase stores, it does not time the writer.
-            wait_written(&emitter, i.saturating_sub(32_768));
+        if i % PACE as u64 == 0 {
+            // This phase stores, it does not time the writer: never let it be lapped.
+            assert!(emitter.wait_for_sinks(PACE_WAIT), "the writer stalled");
         }
         if i == 1_000_000.min(stored) || i == stored {
             wait_written(&emitter, i);
@@ -377,11 +460,11 @@ fn stored_phase(dir: &Path, stored: u64) {
         }
     }
     let stats = emitter.disk_stats().unwrap();
+    assert_eq!(stats.not_written, 0, "entries were not written: {stats:?}");
     drop(emitter);
     println!(
-        "stored {stored} entries in {:.1} s ({} not written); this process's RSS above its start: {}",
+        "stored {stored} entries in {:.1} s (none lost); this process's RSS above its start: {}",
         start.elapsed().as_secs_f64(),
-        stats.not_written,
         rss_at
             .iter()
             .map(|(i, kib)| format!("{:.0} MiB after {i}", mib(kib.saturating_sub(base))))
@@ -396,7 +479,7 @@ fn stored_phase(dir: &Path, stored: u64) {
     for k in 1..=9u64 {
         let since = entries::entry(stored * k / 10).timestamp;
         let start = Instant::now();
-        let first = vg_first_since(&*history, since).unwrap();
+        let first = vg_first_since(&*history, since, 512).unwrap();
         firsts.push(ms_since(start));
         assert_eq!(first.timestamp, since);
     }

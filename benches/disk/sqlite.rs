@@ -105,6 +105,23 @@ impl Reader {
         rows.next().unwrap().map(row_entry)
     }
 
+    /// The first `limit` entries at or after `since_micros`, decoded; returns how many.
+    pub fn since_limit(&self, since_micros: i64, limit: i64) -> usize {
+        let mut query = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM logs WHERE ts >= ?1 ORDER BY ts LIMIT ?2"
+            ))
+            .unwrap();
+        let mut rows = query.query(params![since_micros, limit]).unwrap();
+        let mut count = 0;
+        while let Some(row) = rows.next().unwrap() {
+            std::hint::black_box(row_entry(row));
+            count += 1;
+        }
+        count
+    }
+
     /// Every entry with `since <= ts < until`, decoded; returns how many.
     pub fn window(&self, since_micros: i64, until_micros: i64) -> usize {
         let mut query = self

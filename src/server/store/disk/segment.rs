@@ -140,13 +140,14 @@ impl Segment {
         self.blocks.partition_point(|b| b.seq <= seq).checked_sub(1)
     }
 
-    /// The first seq that may be timestamped at or after `micros`, if this segment holds one.
-    pub(crate) fn seek_micros(&self, micros: i64) -> Option<u64> {
+    /// The first block that may hold an entry timestamped at or after `micros`, if this segment
+    /// holds one: every block before it is older. Its newest time is at or after `micros`.
+    pub(crate) fn seek_micros(&self, micros: i64) -> Option<&Block> {
         if self.max_micros < micros {
             return None;
         }
         let i = self.blocks.partition_point(|b| b.reach_micros < micros);
-        self.blocks.get(i).map(|b| b.seq)
+        self.blocks.get(i)
     }
 }
 
@@ -224,6 +225,110 @@ pub(crate) fn read(
     out: &mut Vec<Arc<LogEntry>>,
     damage: &mut Vec<u64>,
 ) -> Ended {
+    walk(segment, &mut Take { plan, out }, damage)
+}
+
+/// The seq of the first entry timestamped at or after `micros` in the block (or frame) `segment`'s
+/// snapshot starts at, without decoding any entry: only record heads are read. `None` if the block
+/// holds none (or cannot be read); the caller then starts at the block.
+pub(crate) fn first_at_or_after(segment: &Snapshot, micros: i64) -> Option<u64> {
+    let mut seek = TimeSeek {
+        micros,
+        found: None,
+        // An open segment's block is its next BLOCK_RECORDS entries; a sealed one's is its frame.
+        left: match segment.layout {
+            Layout::Open => BLOCK_RECORDS,
+            Layout::Sealed => u32::MAX,
+        },
+    };
+    let mut first = segment.clone();
+    first.frames.truncate(1);
+    walk(&first, &mut seek, &mut Vec::new());
+    seek.found
+}
+
+/// What a walk over a segment's records does with each.
+trait Visit {
+    /// A sealed frame whose first entry is `seq` is next: `Some` ends the walk before reading it.
+    fn frame(&mut self, seq: u64) -> Option<Ended>;
+    /// An intact record: `Some` ends the walk.
+    fn record(&mut self, head: Head, payload: &[u8]) -> Option<Ended>;
+    /// Whether the frames it decompresses are worth keeping for the next read (`format::unframe`).
+    fn keep_frames(&self) -> bool {
+        false
+    }
+}
+
+/// A read: decodes the entries the plan wants.
+struct Take<'a> {
+    plan: ReadPlan,
+    out: &'a mut Vec<Arc<LogEntry>>,
+}
+
+impl Visit for Take<'_> {
+    fn frame(&mut self, seq: u64) -> Option<Ended> {
+        if self.out.len() >= self.plan.max {
+            return Some(Ended::Through);
+        }
+        (seq > self.plan.to).then_some(Ended::Stopped)
+    }
+
+    fn record(&mut self, head: Head, payload: &[u8]) -> Option<Ended> {
+        let (plan, out) = (self.plan, &mut *self.out);
+        if out.len() >= plan.max {
+            return Some(Ended::Through);
+        }
+        if !head.kind.is_entry() || head.seq < plan.from {
+            return None;
+        }
+        if head.seq > plan.to {
+            return Some(Ended::Stopped);
+        }
+        let expected = out.last().and_then(|e| e.seq).map(|s| s + 1);
+        if plan.contiguous && expected.is_some_and(|e| e != head.seq) {
+            return Some(Ended::Stopped);
+        }
+        if let Some(entry) = format::entry(head, payload) {
+            out.push(Arc::new(entry));
+        }
+        None
+    }
+}
+
+/// A seek within one block: the first entry at or after a time.
+struct TimeSeek {
+    micros: i64,
+    found: Option<u64>,
+    /// Entries left in the block.
+    left: u32,
+}
+
+impl Visit for TimeSeek {
+    fn frame(&mut self, _seq: u64) -> Option<Ended> {
+        None
+    }
+
+    fn keep_frames(&self) -> bool {
+        // The window's first read starts in this frame.
+        true
+    }
+
+    fn record(&mut self, head: Head, _payload: &[u8]) -> Option<Ended> {
+        if !head.kind.is_entry() {
+            return None;
+        }
+        if head.micros >= self.micros {
+            self.found = Some(head.seq);
+            return Some(Ended::Stopped);
+        }
+        // At the block's end: its newest time said a hit is in it, so none is left to find.
+        self.left -= 1;
+        (self.left == 0).then_some(Ended::Stopped)
+    }
+}
+
+/// Walks the records of a snapshot from its starting point, handing each to `visit`.
+fn walk(segment: &Snapshot, visit: &mut impl Visit, damage: &mut Vec<u64>) -> Ended {
     let Ok(mut file) = File::open(&segment.path) else {
         return Ended::Through;
     };
@@ -238,25 +343,20 @@ pub(crate) fn read(
         Err(_) => return Ended::Stopped,
     }
     match segment.layout {
-        Layout::Open => read_open(file, segment, plan, out),
-        Layout::Sealed => read_sealed(file, segment, plan, out, damage),
+        Layout::Open => walk_open(file, segment, visit),
+        Layout::Sealed => walk_sealed(file, segment, visit, damage),
     }
 }
 
 /// Records in place, from the snapshot's offset.
-fn read_open(
-    file: File,
-    segment: &Snapshot,
-    plan: ReadPlan,
-    out: &mut Vec<Arc<LogEntry>>,
-) -> Ended {
+fn walk_open(file: File, segment: &Snapshot, visit: &mut impl Visit) -> Ended {
     let mut offset = segment.offset;
     let mut reader = BufReader::with_capacity(64 * 1024, file);
     if reader.seek(SeekFrom::Start(offset)).is_err() {
         return Ended::Through;
     }
     let mut buf = Vec::new();
-    while offset < segment.len && out.len() < plan.max {
+    while offset < segment.len {
         if let Some(&(_, resume)) = segment.damaged.iter().find(|(start, _)| *start == offset) {
             offset = resume;
             if reader.seek(SeekFrom::Start(offset)).is_err() {
@@ -272,37 +372,35 @@ fn read_open(
             return Ended::Stopped;
         };
         offset += len as u64;
-        if take(head, format::payload(&buf, len), plan, out) {
-            return Ended::Stopped;
+        if let Some(ended) = visit.record(head, format::payload(&buf, len)) {
+            return ended;
         }
     }
     Ended::Through
 }
 
 /// Compressed frames, from the snapshot's first: each is checked and decompressed on its own, so
-/// damage costs the entries of one frame and the read goes on after it.
-fn read_sealed(
+/// damage costs the entries of one frame and the walk goes on after it.
+fn walk_sealed(
     mut file: File,
     segment: &Snapshot,
-    plan: ReadPlan,
-    out: &mut Vec<Arc<LogEntry>>,
+    visit: &mut impl Visit,
     damage: &mut Vec<u64>,
 ) -> Ended {
     let mut compressed = Vec::new();
     // Reused from frame to frame: each holds about the same (`sealed::FRAME_TARGET`).
     let mut records = Vec::new();
     for frame in &segment.frames {
-        if out.len() >= plan.max {
-            break;
-        }
-        if frame.seq > plan.to {
-            return Ended::Stopped;
+        if let Some(ended) = visit.frame(frame.seq) {
+            return ended;
         }
         compressed.resize(frame.len as usize, 0);
         let read = file
             .seek(SeekFrom::Start(frame.offset))
             .and_then(|_| file.read_exact(&mut compressed));
-        if read.is_err() || !format::unframe(&compressed, frame.crc, &mut records) {
+        if read.is_err()
+            || !format::unframe(&compressed, frame.crc, &mut records, visit.keep_frames())
+        {
             damage.push(frame.offset);
             continue;
         }
@@ -312,31 +410,13 @@ fn read_sealed(
                 damage.push(frame.offset);
                 break;
             };
-            if take(head, format::payload(&records[at..], len), plan, out) {
-                return Ended::Stopped;
+            if let Some(ended) = visit.record(head, format::payload(&records[at..], len)) {
+                return ended;
             }
             at += len;
         }
     }
     Ended::Through
-}
-
-/// Adds the record to `out` if the plan wants it; `true` when the read must stop here.
-fn take(head: Head, payload: &[u8], plan: ReadPlan, out: &mut Vec<Arc<LogEntry>>) -> bool {
-    if !head.kind.is_entry() || head.seq < plan.from || out.len() >= plan.max {
-        return false;
-    }
-    if head.seq > plan.to {
-        return true;
-    }
-    let expected = out.last().and_then(|e| e.seq).map(|s| s + 1);
-    if plan.contiguous && expected.is_some_and(|e| e != head.seq) {
-        return true;
-    }
-    if let Some(entry) = format::entry(head, payload) {
-        out.push(Arc::new(entry));
-    }
-    false
 }
 
 /// Reads one framed record into `buf`; `None` if it does not fit in the `left` bytes or the file.
