@@ -42,11 +42,18 @@ const LINGER: Duration = Duration::from_millis(10);
 /// Entries with their sizes as history charges them, which the live ring's byte bound counts.
 type Queue = VecDeque<(Arc<LogEntry>, usize)>;
 
+/// What `emit()` queued for the relay, and what it was charged.
+#[derive(Debug, Default)]
+struct Pending {
+    queue: Queue,
+    bytes: usize,
+}
+
 /// Shared between the emitter, its relay thread and the viewers' subscriptions.
 #[derive(Debug)]
 pub(crate) struct Relay {
     /// Entries emitted since the relay last looked, in seq order.
-    pending: Mutex<Queue>,
+    pending: Mutex<Pending>,
     /// Held by whoever moves `pending` into `live` (the relay thread, `close`, or `nudge` without a
     /// thread), from taking the batch until it is in the ring: two movers interleaving could push a
     /// later batch first, and the ring, seeing seqs go back, would start afresh and lose it.
@@ -57,6 +64,9 @@ pub(crate) struct Relay {
     /// viewer writes to them (a read lock, a waiter) and `emit()` must not pay for that.
     live: CacheLines<RwLock<Ring>>,
     capacity: usize,
+    /// The ring's byte bound, which `pending` keeps too: entries history evicted while queued are
+    /// the queue's alone.
+    max_bytes: usize,
     /// Open subscriptions; with none, `emit()` queues nothing.
     subscribers: AtomicUsize,
     /// Set by the relay just before it parks; whoever clears it unparks the relay.
@@ -93,11 +103,12 @@ impl Relay {
     pub(crate) fn new(capacity: usize, max_bytes: usize) -> Relay {
         let capacity = capacity.max(1);
         Relay {
-            pending: Mutex::new(Queue::new()),
+            pending: Mutex::new(Pending::default()),
             delivering: Mutex::new(()),
             queued: AtomicU64::new(0),
             live: CacheLines(RwLock::new(Ring::new(capacity, max_bytes))),
             capacity,
+            max_bytes,
             subscribers: AtomicUsize::new(0),
             parked: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -116,11 +127,16 @@ impl Relay {
             return false;
         }
         let mut pending = lock(&self.pending);
-        if pending.len() == self.capacity {
-            // The relay has not looked for a whole ring's worth: these become a gap for viewers.
-            pending.pop_front();
+        // The relay has not looked for a whole ring's worth: these become a gap for viewers.
+        while pending.queue.len() == self.capacity
+            || (!pending.queue.is_empty() && pending.bytes + size > self.max_bytes)
+        {
+            if let Some((_, dropped)) = pending.queue.pop_front() {
+                pending.bytes -= dropped;
+            }
         }
-        pending.push_back((Arc::clone(entry), size));
+        pending.queue.push_back((Arc::clone(entry), size));
+        pending.bytes += size;
         self.queued.store(seq, Ordering::SeqCst);
         true
     }
@@ -226,7 +242,11 @@ impl Relay {
             .delivering
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        std::mem::swap(&mut *lock(&self.pending), spare);
+        {
+            let mut pending = lock(&self.pending);
+            std::mem::swap(&mut pending.queue, spare);
+            pending.bytes = 0;
+        }
         if spare.is_empty() {
             return;
         }
@@ -281,7 +301,10 @@ impl Relay {
     /// cursor is near that oldest seq is about to be lapped), and whether `pending` is over half
     /// full (the relay is behind, and entries past a full `pending` are lost to every reader).
     pub(crate) fn live_span(&self) -> (Option<u64>, usize, bool) {
-        let backlog = lock(&self.pending).len() > self.capacity / 2;
+        let backlog = {
+            let pending = lock(&self.pending);
+            pending.queue.len() > self.capacity / 2 || pending.bytes > self.max_bytes / 2
+        };
         let live = self.live.read().unwrap_or_else(PoisonError::into_inner);
         (live.oldest_seq(), live.len(), backlog)
     }
@@ -364,6 +387,39 @@ impl Drop for Subscription {
 
 /// A poisoned lock only means a thread panicked mid-push; the queue is still usable, and `emit()`
 /// must never panic in the app.
-fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+fn lock(queue: &Mutex<Pending>) -> MutexGuard<'_, Pending> {
     queue.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Level;
+
+    fn entry(seq: u64) -> Arc<LogEntry> {
+        let mut entry = LogEntry::new(Level::Info, "t", format!("m{seq}"));
+        entry.seq = Some(seq);
+        Arc::new(entry)
+    }
+
+    #[test]
+    fn pending_keeps_the_newest_within_the_byte_bound_while_the_relay_is_behind() {
+        let relay = Relay::new(100, 1000);
+        relay.subscribers.store(1, Ordering::SeqCst);
+        for seq in 1..=5 {
+            assert!(relay.queue(&entry(seq), seq, 300));
+        }
+        let pending = lock(&relay.pending);
+        let seqs: Vec<u64> = pending.queue.iter().filter_map(|(e, _)| e.seq).collect();
+        assert_eq!(seqs, [3, 4, 5], "the oldest go first, as a gap for viewers");
+        assert_eq!(pending.bytes, 900);
+        drop(pending);
+        // One entry over the bound on its own is still queued, alone.
+        assert!(relay.queue(&entry(6), 6, 5000));
+        assert_eq!(lock(&relay.pending).queue.len(), 1);
+        assert!(
+            relay.live_span().2,
+            "over half the bytes: the relay is behind"
+        );
+    }
 }

@@ -3,7 +3,8 @@
 //!
 //! The index is kept in memory. For an open segment (the one being written, and those of format 1)
 //! it is built by recovery's scan at start and extended by the writer as it appends: one
-//! [`Block`] per [`BLOCK_RECORDS`] entries or [`BLOCK_BYTES`] of records, with the block's offset, first seq and newest timestamp.
+//! [`Block`] per [`BLOCK_RECORDS`] entries or [`BLOCK_BYTES`] of records, with the block's offset,
+//! first seq and newest timestamp.
 //! A sealed segment's blocks are its compressed frames, read from its index at start (`sealed`).
 //! Resume by seq and a `since` window are binary searches over blocks; reading then walks at most
 //! one block before the first wanted record.
@@ -22,8 +23,8 @@ pub(crate) const BLOCK_RECORDS: u32 = 128;
 
 /// Bytes of records per index block at most (the first record of a block may be larger): a read
 /// that starts inside a block of large entries walks at most this much before its first record,
-/// as a sealed segment's frames bound it.
-const BLOCK_BYTES: u64 = super::sealed::FRAME_TARGET as u64;
+/// as a sealed segment's frames (about as large) bound it.
+const BLOCK_BYTES: u64 = 64 * 1024;
 
 /// A point in a segment a read can start from: in an open segment the offset of a record, in a
 /// sealed one a compressed frame (`offset`, `len`, `crc`).
