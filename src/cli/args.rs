@@ -353,6 +353,9 @@ pub struct RedisArgs {
     /// Most entries waiting for Redis while it is down; the oldest are dropped (and counted) past that.
     #[arg(long = "redis-buffer", default_value_t = 100_000, value_name = "N")]
     pub buffer: usize,
+    /// Most bytes those entries may cost in memory; the oldest are dropped (and counted) past that.
+    #[arg(long = "redis-buffer-bytes", default_value_t = 64 * 1024 * 1024, value_name = "BYTES")]
+    pub buffer_bytes: usize,
 }
 
 /// Durable history, for `vg serve` and `vg demo`.

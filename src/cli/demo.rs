@@ -294,6 +294,7 @@ mod tests {
                 stream: "vg:logs".into(),
                 max_len: 1000,
                 buffer: 1000,
+                buffer_bytes: 1 << 20,
             },
             storage: StorageArgs {
                 data_dir: None,

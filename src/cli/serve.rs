@@ -335,7 +335,8 @@ pub(crate) fn start_cluster(
     let config = RedisConfig::new(url.trim())
         .stream(args.stream.clone())
         .max_len(args.max_len)
-        .buffer(args.buffer);
+        .buffer(args.buffer)
+        .buffer_bytes(args.buffer_bytes);
     let cluster = Cluster::start(emitter, config).map_err(|e| match e {
         ClusterError::Io(_) => anyhow::anyhow!("{e}"),
         _ => crate::cli::UsageError::new(e.to_string()).into(),

@@ -36,6 +36,9 @@ pub struct RedisConfig {
     /// Most entries waiting for Redis while it is slow or down, besides the one batch being sent;
     /// the oldest are dropped (and counted) past that, so the newest are kept.
     pub buffer: usize,
+    /// Most bytes those waiting entries may cost in memory (as history counts them): entries that
+    /// history has evicted meanwhile are the buffer's alone. The oldest go first past either bound.
+    pub buffer_bytes: usize,
     /// Most entries sent in one round trip.
     pub batch: usize,
     /// How long connecting, and waiting for one reply, may take before the attempt counts as failed.
@@ -50,6 +53,7 @@ impl RedisConfig {
             stream: DEFAULT_STREAM.to_owned(),
             max_len: 100_000,
             buffer: 100_000,
+            buffer_bytes: 64 * 1024 * 1024,
             batch: 1000,
             timeout: Duration::from_secs(2),
         }
@@ -73,6 +77,13 @@ impl RedisConfig {
     #[must_use]
     pub fn buffer(mut self, entries: usize) -> Self {
         self.buffer = entries;
+        self
+    }
+
+    /// Holds at most this many bytes of entries while Redis is down (builder style).
+    #[must_use]
+    pub fn buffer_bytes(mut self, bytes: usize) -> Self {
+        self.buffer_bytes = bytes;
         self
     }
 
@@ -148,9 +159,13 @@ impl Cluster {
                 "the stream key is empty; give one with --redis-stream (default vg:logs)".into(),
             ));
         }
-        if config.buffer == 0 || config.batch == 0 || config.max_len == 0 {
+        if config.buffer == 0
+            || config.buffer_bytes == 0
+            || config.batch == 0
+            || config.max_len == 0
+        {
             return Err(ClusterError::Setting(
-                "the buffer, the batch and the stream's length must be at least 1 (--redis-buffer, --redis-max-len)".into(),
+                "the buffer, the batch and the stream's length must be at least 1 (--redis-buffer, --redis-buffer-bytes, --redis-max-len)".into(),
             ));
         }
         let status = Arc::new(Status::default());

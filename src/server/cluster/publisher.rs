@@ -29,10 +29,52 @@ const CONNECTING: u8 = 0;
 const UP: u8 = 1;
 const DOWN: u8 = 2;
 
+/// Entries waiting for Redis, oldest first, and what they cost in memory.
+#[derive(Debug, Default)]
+struct Waiting {
+    entries: VecDeque<(Arc<LogEntry>, usize)>,
+    bytes: usize,
+}
+
+impl Waiting {
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn push_back(&mut self, entry: Arc<LogEntry>) {
+        let size = entry.approx_size();
+        self.bytes += size;
+        self.entries.push_back((entry, size));
+    }
+
+    fn push_front(&mut self, entry: Arc<LogEntry>) {
+        let size = entry.approx_size();
+        self.bytes += size;
+        self.entries.push_front((entry, size));
+    }
+
+    fn pop_front(&mut self) -> Option<Arc<LogEntry>> {
+        let (entry, size) = self.entries.pop_front()?;
+        self.bytes -= size;
+        Some(entry)
+    }
+
+    /// Drops the oldest until at most `max` entries of at most `max_bytes` are left (one entry
+    /// larger than that stays alone); returns how many went.
+    fn trim(&mut self, max: usize, max_bytes: usize) -> usize {
+        let mut dropped = 0;
+        while self.len() > max || (self.len() > 1 && self.bytes > max_bytes) {
+            self.pop_front();
+            dropped += 1;
+        }
+        dropped
+    }
+}
+
 /// What the sink and the sending thread share, and what `/healthz` reads.
 #[derive(Debug, Default)]
 pub(super) struct Status {
-    queue: Mutex<VecDeque<Arc<LogEntry>>>,
+    queue: Mutex<Waiting>,
     /// Wakes the sending thread: entries queued, or closing.
     wake: Notify,
     closing: AtomicBool,
@@ -68,12 +110,12 @@ impl Status {
         }
     }
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Arc<LogEntry>>> {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Waiting> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Records how many entries are held, given the locked queue and the in-flight count.
-    fn track(&self, queue: &VecDeque<Arc<LogEntry>>, in_flight: usize) {
+    fn track(&self, queue: &Waiting, in_flight: usize) {
         self.in_flight.store(in_flight as u64, Ordering::Relaxed);
         self.buffered
             .store((queue.len() + in_flight) as u64, Ordering::Relaxed);
@@ -94,6 +136,7 @@ impl Status {
 pub(super) struct Publisher {
     status: Arc<Status>,
     capacity: usize,
+    capacity_bytes: usize,
     /// Disconnects when the sending thread ends.
     done: mpsc::Receiver<()>,
 }
@@ -120,6 +163,7 @@ impl Publisher {
             instance: emitter.instance().unwrap_or_default().to_owned(),
             max_len: config.max_len,
             capacity: config.buffer,
+            capacity_bytes: config.buffer_bytes,
             // A batch never holds more than the buffer's bound.
             batch: config.batch.min(config.buffer),
             timeout: config.timeout,
@@ -140,6 +184,7 @@ impl Publisher {
         Ok(Publisher {
             status,
             capacity: config.buffer,
+            capacity_bytes: config.buffer_bytes,
             done,
         })
     }
@@ -148,15 +193,16 @@ impl Publisher {
 impl Sink for Publisher {
     fn write(&mut self, entries: &[Arc<LogEntry>]) {
         let mut queue = self.status.queue();
-        queue.extend(entries.iter().cloned());
+        for entry in entries {
+            queue.push_back(Arc::clone(entry));
+        }
         // The oldest waiting go first: a viewer cares most about what is happening now. The queue
         // is bounded on its own, not together with the batch being sent: that batch stays until
         // its attempt ends (it may be in Redis already), so counting it here would drop the
         // newest entries while it is out. A failed batch comes back to the front of the queue
         // and is trimmed there, the oldest first.
-        let over = queue.len().saturating_sub(self.capacity);
+        let over = queue.trim(self.capacity, self.capacity_bytes);
         if over > 0 {
-            queue.drain(..over);
             self.status
                 .overflow
                 .fetch_add(over as u64, Ordering::Relaxed);
@@ -192,6 +238,7 @@ struct Sender {
     instance: String,
     max_len: usize,
     capacity: usize,
+    capacity_bytes: usize,
     batch: usize,
     timeout: Duration,
 }
@@ -258,7 +305,7 @@ impl Sender {
     fn take_batch(&self, batch: &mut Vec<Arc<LogEntry>>) {
         let mut queue = self.status.queue();
         let take = queue.len().min(self.batch);
-        batch.extend(queue.drain(..take));
+        batch.extend(std::iter::from_fn(|| queue.pop_front()).take(take));
         self.status.track(&queue, batch.len());
     }
 
@@ -269,9 +316,8 @@ impl Sender {
         for entry in batch.drain(..).rev() {
             queue.push_front(entry);
         }
-        let over = queue.len().saturating_sub(self.capacity);
+        let over = queue.trim(self.capacity, self.capacity_bytes);
         if over > 0 {
-            queue.drain(..over);
             self.status
                 .overflow
                 .fetch_add(over as u64, Ordering::Relaxed);
@@ -358,11 +404,17 @@ mod tests {
     /// The two halves over one status, without a thread or a connection: the test plays the
     /// sending thread's part by hand.
     fn halves() -> (Publisher, Sender, mpsc::Sender<()>) {
+        halves_within(usize::MAX)
+    }
+
+    /// As [`halves`], with the buffer also bounded to `max_bytes`.
+    fn halves_within(max_bytes: usize) -> (Publisher, Sender, mpsc::Sender<()>) {
         let status = Arc::new(Status::default());
         let (done_tx, done) = mpsc::channel();
         let publisher = Publisher {
             status: Arc::clone(&status),
             capacity: CAPACITY,
+            capacity_bytes: max_bytes,
             done,
         };
         let sender = Sender {
@@ -373,6 +425,7 @@ mod tests {
             instance: String::new(),
             max_len: 100,
             capacity: CAPACITY,
+            capacity_bytes: max_bytes,
             batch: CAPACITY,
             timeout: Duration::from_secs(1),
         };
@@ -380,7 +433,8 @@ mod tests {
     }
 
     fn queued(status: &Status) -> Vec<u64> {
-        status.queue().iter().filter_map(|e| e.seq).collect()
+        let queue = status.queue();
+        queue.entries.iter().filter_map(|(e, _)| e.seq).collect()
     }
 
     #[test]
@@ -416,5 +470,22 @@ mod tests {
         publisher.write(&entries(8..=9));
         assert_eq!(queued(&sender.status), [6, 7, 8, 9]);
         assert_eq!(sender.status.stats("vg:logs").overflow, 5);
+    }
+
+    #[test]
+    fn the_buffer_keeps_the_newest_within_its_bytes_too() {
+        let one = entries(1..=1)[0].approx_size();
+        let (mut publisher, sender, _done) = halves_within(2 * one);
+        publisher.write(&entries(1..=3));
+        assert_eq!(
+            queued(&sender.status),
+            [2, 3],
+            "two entries' worth, the newest"
+        );
+        assert_eq!(sender.status.stats("vg:logs").overflow, 1);
+        // One entry over the bound on its own still waits, alone.
+        let (mut publisher, sender, _done) = halves_within(1);
+        publisher.write(&entries(1..=2));
+        assert_eq!(queued(&sender.status), [2]);
     }
 }
