@@ -43,6 +43,14 @@ async fn ingest_entries(addr: SocketAddr, count: usize, size: usize) {
     }
 }
 
+/// Reads the server's RSS `ticks` times, 100 ms apart, raising `peak` to the highest seen.
+async fn sample_peak(server: &VgProcess, peak: &mut u64, ticks: usize) {
+    for _ in 0..ticks {
+        *peak = (*peak).max(server.rss());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn open_connections(addr: SocketAddr) -> u64 {
     let health = http(addr, "GET", "/healthz", &[], b"").await.json();
     health["connections"]["open"].as_u64().unwrap()
@@ -222,15 +230,9 @@ async fn stalled_viewers_sent_multi_megabyte_entries_hold_no_more_than_max_viewe
         )
         .await;
         assert_eq!(response.status, 200, "{}", response.body);
-        for _ in 0..5 {
-            peak = peak.max(server.rss());
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        sample_peak(&server, &mut peak, 5).await;
     }
-    for _ in 0..20 {
-        peak = peak.max(server.rss());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    sample_peak(&server, &mut peak, 20).await;
     let left = viewers(addr).await;
     let grown = peak.saturating_sub(before);
     eprintln!(
@@ -290,16 +292,10 @@ async fn history_downloads_from_disk_never_read_hold_a_piece_each() {
     let mut peak = before;
     for i in 0..8 {
         held.push(download_without_reading(addr, i % 2 == 0).await);
-        for _ in 0..3 {
-            peak = peak.max(server.rss());
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        sample_peak(&server, &mut peak, 3).await;
     }
     assert!(held.iter().all(|(_, status)| status == "HTTP/1.1 200"));
-    for _ in 0..10 {
-        peak = peak.max(server.rss());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    sample_peak(&server, &mut peak, 10).await;
     let grown = peak.saturating_sub(before);
     eprintln!("rss before {} MB, peak {} MB", before >> 20, peak >> 20);
     // Each download holds one piece (about 256 KiB of entries, or one entry when larger) and its
@@ -327,15 +323,9 @@ async fn stalled_viewers_backfilling_from_disk_hold_no_more_than_max_viewer_byte
     let mut peak = before;
     for _ in 0..8 {
         held.push(stalled_viewer_with(addr, &format!("tail={count}")).await);
-        for _ in 0..3 {
-            peak = peak.max(server.rss());
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        sample_peak(&server, &mut peak, 3).await;
     }
-    for _ in 0..20 {
-        peak = peak.max(server.rss());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    sample_peak(&server, &mut peak, 20).await;
     let grown = peak.saturating_sub(before);
     eprintln!(
         "rss before {} MB, peak {} MB with 8 stalled viewers backfilling from disk",
