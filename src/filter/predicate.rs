@@ -9,6 +9,8 @@ use crate::model::Meta;
 /// One comparison against a `meta` field, addressed by key or dotted path (`user.id`).
 #[derive(Debug, Clone)]
 pub struct Predicate {
+    /// The key as written: a key that itself contains dots is looked up whole first.
+    key: String,
     path: Vec<String>,
     op: Op,
     value: String,
@@ -79,6 +81,7 @@ impl Predicate {
             _ => None,
         };
         Ok(Predicate {
+            key: key.to_owned(),
             path: key.split('.').map(str::to_owned).collect(),
             op,
             value,
@@ -123,8 +126,7 @@ impl Predicate {
 
     fn lookup<'m>(&self, meta: &'m Meta) -> Option<&'m Value> {
         // A key that itself contains dots ("fly.app") wins over a nested path.
-        let joined = self.path.join(".");
-        if let Some(v) = meta.get(&joined) {
+        if let Some(v) = meta.get(&self.key) {
             return Some(v);
         }
         let (first, rest) = self.path.split_first()?;

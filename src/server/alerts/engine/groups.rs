@@ -1,14 +1,15 @@
 //! A rule's groups: the one without a value (no `group_by`, or an entry without the key) apart
 //! from one per value, so finding an entry's group borrows its value instead of copying it.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use super::Group;
 
 #[derive(Debug, Default)]
 pub(super) struct Groups {
     none: Option<Group>,
-    named: HashMap<String, Group>,
+    /// Ordered, so that a tick visits (and notifies) groups in the same order every run.
+    named: BTreeMap<String, Group>,
 }
 
 impl Groups {
