@@ -190,7 +190,7 @@ async fn eight_refused_at_once(
     why: &str,
 ) -> u64 {
     let before = server.rss();
-    let sampler = sample_peak_rss(server.id());
+    let sampler = server.sample_peak_rss(400, Duration::from_millis(25));
     let body = std::sync::Arc::new(body);
     let posts: Vec<_> = (0..8)
         .map(|_| {
@@ -208,30 +208,6 @@ async fn eight_refused_at_once(
     let peak = sampler.await.unwrap().max(server.rss());
     eprintln!("rss before {} MB, peak {} MB", before >> 20, peak >> 20);
     peak.saturating_sub(before)
-}
-
-/// The highest resident set of process `pid` over the next 10 s, sampled every 25 ms.
-fn sample_peak_rss(pid: u32) -> tokio::task::JoinHandle<u64> {
-    tokio::spawn(async move {
-        let mut peak = 0;
-        for _ in 0..400 {
-            peak = peak.max(rss_of(pid));
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        peak
-    })
-}
-
-fn rss_of(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
 }
 
 /// A protobuf OTLP body of one record whose attribute is a list of `count` empty values: two bytes

@@ -426,15 +426,7 @@ async fn every_attack_at_once_stays_under_the_documented_worst_case() {
     let heavy_line = format!("{{\"msg\":\"arrays\",\"a\":[{}[]]}}\n", "[],".repeat(9_990));
     let heavy = heavy_line.repeat((4 << 20) / heavy_line.len() - 1);
     let big = format!("{{\"msg\":\"{}\"}}\n", "x".repeat(3_900_000));
-    let pid = server.id();
-    let sampler = tokio::spawn(async move {
-        let mut peak = 0;
-        for _ in 0..200 {
-            peak = peak.max(rss_of(pid));
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        peak
-    });
+    let sampler = server.sample_peak_rss(200, Duration::from_millis(50));
     let posts: Vec<_> = (0..12)
         .map(|i| {
             let body = if i < 8 { heavy.clone() } else { big.clone() };
@@ -492,16 +484,4 @@ async fn post_refusable(addr: SocketAddr, body: &[u8]) -> Option<u16> {
 async fn post_small(addr: SocketAddr) {
     let response = http(addr, "POST", "/api/logs", &[], b"{\"msg\":\"warm\"}\n").await;
     assert_eq!(response.status, 200, "{}", response.body);
-}
-
-fn rss_of(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
 }

@@ -146,13 +146,23 @@ impl VgProcess {
 
     /// Its resident memory now, in bytes (Linux: `VmRSS` in `/proc/PID/status`).
     pub fn rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let kib: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or_else(|| panic!("no VmRSS in {status}"));
-        kib * 1024
+        let rss = rss_of(self.child.id());
+        assert!(rss > 0, "no VmRSS for vg (pid {})", self.child.id());
+        rss
+    }
+
+    /// The highest resident set over the next `samples` x `every`, from a task of its own: a
+    /// peak that lasts only while the test awaits something else is still seen.
+    pub fn sample_peak_rss(&self, samples: u32, every: Duration) -> tokio::task::JoinHandle<u64> {
+        let pid = self.child.id();
+        tokio::spawn(async move {
+            let mut peak = 0;
+            for _ in 0..samples {
+                peak = peak.max(rss_of(pid));
+                tokio::time::sleep(every).await;
+            }
+            peak
+        })
     }
 
     /// Its stdin, open until [`VgProcess::close_stdin`].
@@ -268,4 +278,17 @@ impl VgServe {
         }
         panic!("the server never emitted {message:?}");
     }
+}
+
+/// The resident memory of process `pid` in bytes (`VmRSS` in `/proc/PID/status`); 0 once it is gone.
+pub fn rss_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
 }
