@@ -119,7 +119,7 @@ impl Pager {
     const FIRST: usize = 16;
 
     /// How many entries the next read should ask for.
-    pub(crate) fn count(&self) -> usize {
+    fn count(&self) -> usize {
         self.count
     }
 
@@ -130,9 +130,23 @@ impl Pager {
         }
     }
 
+    /// The next read forward: up to the sized count of `history`'s entries with `from <= seq <= to`,
+    /// cut to those within `max_bytes` (at least the first).
+    pub(crate) fn forward(
+        &mut self,
+        history: &dyn History,
+        from: u64,
+        to: u64,
+    ) -> Vec<Arc<LogEntry>> {
+        let mut entries = history.forward(from, to, self.count);
+        let keep = self.fit(&entries);
+        entries.truncate(keep);
+        entries
+    }
+
     /// Sizes the next read from this one's answer; returns how many of `entries` to keep: those
     /// within `max_bytes`, or the first.
-    pub(crate) fn fit(&mut self, entries: &[Arc<LogEntry>]) -> usize {
+    fn fit(&mut self, entries: &[Arc<LogEntry>]) -> usize {
         let mut total = 0usize;
         let fitting = entries
             .iter()
@@ -240,9 +254,7 @@ impl Iterator for Scan<'_> {
         if self.next > self.to {
             return None;
         }
-        let mut entries = self.history.forward(self.next, self.to, self.pager.count());
-        let keep = self.pager.fit(&entries);
-        entries.truncate(keep);
+        let entries = self.pager.forward(self.history, self.next, self.to);
         let first = entries.first().and_then(|e| e.seq).unwrap_or(self.to + 1);
         if first > self.next {
             // The entries are read again by the next call: the range before them comes first,

@@ -86,9 +86,7 @@ impl Iterator for Pages {
             self.close(&mut out);
             return Some(out.freeze());
         }
-        let mut entries = self.history.forward(self.next, self.to, self.pager.count());
-        let keep = self.pager.fit(&entries);
-        entries.truncate(keep);
+        let entries = self.pager.forward(&*self.history, self.next, self.to);
         let Some(last) = entries.last().and_then(|e| e.seq) else {
             self.close(&mut out);
             return Some(out.freeze());
