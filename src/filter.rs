@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use predicate::Predicate;
 pub(crate) use predicate::one_line as regex_error_line;
 
+use crate::model::decode::Head;
 use crate::model::{Level, LogEntry, UnknownLevel};
 use crate::timespec::{TimeError, parse_instant};
 
@@ -234,16 +235,58 @@ impl Filter {
     /// The cheap part of [`Filter::matches`]: level, source, instance, region and time. Alert rules
     /// run this for every rule before any regex, so most rules drop out for the price of a compare.
     pub(crate) fn matches_fields(&self, entry: &LogEntry) -> bool {
-        entry.level >= self.min_level
-            && (self.sources.is_empty() || self.sources.iter().any(|g| g.matches(&entry.source)))
-            && !self
-                .exclude_sources
-                .iter()
-                .any(|g| g.matches(&entry.source))
-            && one_of(&self.instances, entry.instance.as_deref())
-            && one_of(&self.regions, entry.region.as_deref())
-            && self.since.is_none_or(|since| entry.timestamp >= since)
-            && self.until.is_none_or(|until| entry.timestamp <= until)
+        self.fields_match(
+            entry.level,
+            &entry.source,
+            entry.instance.as_deref(),
+            entry.region.as_deref(),
+            entry.timestamp,
+        )
+    }
+
+    /// Whether the entry `head` was read from would certainly fail [`Filter::matches`]: a field or
+    /// the message is refused (the `where` predicates, which need `meta`, are left to the full test).
+    /// Lets a reader drop a line without decoding it.
+    pub(crate) fn rejects_head(&self, head: &Head<'_>) -> bool {
+        !self.fields_match(
+            head.level,
+            &head.source,
+            head.instance.as_deref(),
+            head.region.as_deref(),
+            head.timestamp,
+        ) || self
+            .pattern
+            .as_ref()
+            .is_some_and(|re| !re.is_match(&head.message))
+    }
+
+    /// Whether [`Filter::rejects_head`] can ever say yes: anything but `where` narrows.
+    pub(crate) fn narrows_head(&self) -> bool {
+        self.min_level > Level::Trace
+            || !self.sources.is_empty()
+            || !self.exclude_sources.is_empty()
+            || self.pattern.is_some()
+            || !self.instances.is_empty()
+            || !self.regions.is_empty()
+            || self.since.is_some()
+            || self.until.is_some()
+    }
+
+    fn fields_match(
+        &self,
+        level: Level,
+        source: &str,
+        instance: Option<&str>,
+        region: Option<&str>,
+        timestamp: DateTime<Utc>,
+    ) -> bool {
+        level >= self.min_level
+            && (self.sources.is_empty() || self.sources.iter().any(|g| g.matches(source)))
+            && !self.exclude_sources.iter().any(|g| g.matches(source))
+            && one_of(&self.instances, instance)
+            && one_of(&self.regions, region)
+            && self.since.is_none_or(|since| timestamp >= since)
+            && self.until.is_none_or(|until| timestamp <= until)
     }
 
     /// The `where` predicates of [`Filter::matches`].

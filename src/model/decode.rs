@@ -14,11 +14,13 @@ use serde_json::{Map, Value};
 
 use super::{Level, LogEntry, Meta};
 
+mod head;
 mod lines;
 mod logfmt;
 mod shape;
 mod text;
 
+pub(crate) use head::Head;
 pub use lines::{EntryStarts, JOIN_IDLE, LineDecoder, MAX_JOINED_BYTES, MAX_JOINED_LINES};
 pub use shape::{ShapeError, ShapeLimits, check_shape};
 

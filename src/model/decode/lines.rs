@@ -42,10 +42,44 @@ pub struct LineDecoder {
 
 #[derive(Debug)]
 struct Held {
-    entry: LogEntry,
+    entry: Pending,
     lines: usize,
     /// Inside a Python traceback, whose last line (`ValueError: bad`) is not indented.
     traceback: bool,
+}
+
+/// The held entry, or the text of a line the caller refused before it was decoded: it is decoded
+/// only if a continuation line joins it (the joined message may then pass the caller's test).
+#[derive(Debug)]
+enum Pending {
+    Decoded(LogEntry),
+    Refused {
+        text: String,
+        default_source: String,
+    },
+}
+
+impl Pending {
+    fn decoded(&mut self) -> &mut LogEntry {
+        if let Pending::Refused {
+            text,
+            default_source,
+        } = self
+        {
+            *self = Pending::Decoded(LineDecoder::entry(text, false, default_source));
+        }
+        match self {
+            Pending::Decoded(entry) => entry,
+            Pending::Refused { .. } => unreachable!("decoded just above"),
+        }
+    }
+
+    fn into_entry(self) -> Option<LogEntry> {
+        match self {
+            Pending::Decoded(entry) => Some(entry),
+            Pending::Refused { .. } => None,
+        }
+    }
 }
 
 impl LineDecoder {
@@ -58,32 +92,58 @@ impl LineDecoder {
     /// Takes the next line of a stream: a continuation joins the held entry; any other line is held
     /// in its place and the entry it completes is returned. Blank lines are skipped.
     pub fn push(&mut self, bytes: &[u8], default_source: &str) -> Option<LogEntry> {
+        self.push_unless(bytes, default_source, |_| false)
+    }
+
+    /// [`LineDecoder::push`], except that a line starting an entry that `refuse` turns down (given
+    /// the line's text) is not decoded, and the entry is never returned, unless continuation lines
+    /// join it: then it is decoded after all and returned whole, for the caller to test again.
+    /// This is how a reader with a filter skips the cost of building entries it would drop.
+    pub fn push_unless(
+        &mut self,
+        bytes: &[u8],
+        default_source: &str,
+        refuse: impl FnOnce(&str) -> bool,
+    ) -> Option<LogEntry> {
         let (text, cut) = self.text(bytes)?;
         if let Some(held) = &mut self.held
             && let Some(traceback) = continues(&text, held.traceback)
             && held.lines < MAX_JOINED_LINES
-            && held.entry.message.len() + 1 + text.len() <= MAX_JOINED_BYTES
         {
-            held.entry.message.push('\n');
-            held.entry.message.push_str(&text);
-            held.lines += 1;
-            held.traceback = traceback;
-            if cut {
-                held.entry.meta.insert(TRUNCATED_KEY, true);
+            let entry = held.entry.decoded();
+            if entry.message.len() + 1 + text.len() <= MAX_JOINED_BYTES {
+                entry.message.push('\n');
+                entry.message.push_str(&text);
+                held.lines += 1;
+                held.traceback = traceback;
+                if cut {
+                    entry.meta.insert(TRUNCATED_KEY, true);
+                }
+                return None;
             }
-            return None;
         }
-        let next = Held {
-            entry: Self::entry(&text, cut, default_source),
-            lines: 1,
-            traceback: text.starts_with(TRACEBACK),
+        let traceback = text.starts_with(TRACEBACK);
+        let entry = if !cut && refuse(&text) {
+            Pending::Refused {
+                text: text.into_owned(),
+                default_source: default_source.to_owned(),
+            }
+        } else {
+            Pending::Decoded(Self::entry(&text, cut, default_source))
         };
-        self.held.replace(next).map(|held| held.entry)
+        let next = Held {
+            entry,
+            lines: 1,
+            traceback,
+        };
+        self.held
+            .replace(next)
+            .and_then(|held| held.entry.into_entry())
     }
 
     /// Lets the held entry go: the input ended, or has been quiet for [`JOIN_IDLE`].
     pub fn flush(&mut self) -> Option<LogEntry> {
-        self.held.take().map(|held| held.entry)
+        self.held.take().and_then(|held| held.entry.into_entry())
     }
 
     /// Whether an entry is held for continuation lines.
@@ -213,6 +273,37 @@ mod tests {
 
     fn messages(input: &str) -> Vec<String> {
         joined(input).into_iter().map(|e| e.message).collect()
+    }
+
+    #[test]
+    fn a_refused_line_is_dropped_undecoded_unless_lines_join_it() {
+        let input = "\
+{\"timestamp\":\"2026-02-05T18:00:00.000Z\",\"level\":\"info\",\"source\":\"a\",\"message\":\"alone\"}
+{\"timestamp\":\"2026-02-05T18:00:01.000Z\",\"level\":\"info\",\"source\":\"a\",\"message\":\"failed\"}
+\tat com.example.App.handle(App.java:42)
+{\"timestamp\":\"2026-02-05T18:00:02.000Z\",\"level\":\"error\",\"source\":\"a\",\"message\":\"kept\"}
+{\"timestamp\":\"2026-02-05T18:00:03.000Z\",\"level\":\"info\",\"source\":\"a\",\"message\":\"last\"}
+";
+        let mut decoder = LineDecoder::default();
+        let mut refused = Vec::new();
+        let mut out: Vec<LogEntry> = input
+            .split_inclusive('\n')
+            .filter_map(|line| {
+                decoder.push_unless(line.as_bytes(), "s", |text| {
+                    refused.push(text.len());
+                    !text.contains("error")
+                })
+            })
+            .collect();
+        out.extend(decoder.flush());
+        let messages: Vec<&str> = out.iter().map(|e| e.message.as_str()).collect();
+        // "alone" and "last" never became entries; "failed" did once a frame joined it, whole.
+        assert_eq!(
+            messages,
+            ["failed\n\tat com.example.App.handle(App.java:42)", "kept"]
+        );
+        // Asked only about lines that start entries.
+        assert_eq!(refused.len(), 4);
     }
 
     #[test]
