@@ -32,6 +32,14 @@ fn find_unsafe(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
+        // Eight bytes at a time while they are all printable ASCII: most text is.
+        if let Some(word) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+            if printable_ascii(word) {
+                i += 8;
+                continue;
+            }
+        }
         match bytes[i] {
             b'\t' => {}
             0x00..=0x1f | 0x7f => return Some(i),
@@ -48,6 +56,17 @@ fn find_unsafe(text: &str) -> Option<usize> {
         i += 1;
     }
     None
+}
+
+/// Whether all eight bytes of `word` are in 0x20..=0x7e. Exact: a byte at or above 0x80 shows in the
+/// top bits; with none there, adding 1 to each byte carries into a top bit only for 0x7f, and the
+/// borrow test flags a word with any byte below 0x20 (it may misplace which, never miss one).
+fn printable_ascii(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOPS: u64 = 0x8080_8080_8080_8080;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word;
+    let del = word.wrapping_add(ONES);
+    (word | below_space | del) & TOPS == 0
 }
 
 /// Returns `text` with every unsafe character replaced by a visible escape (`\n`, `\r`, `\e`, `\x07`,
@@ -173,6 +192,31 @@ mod tests {
                 is_unsafe(c).then_some(2),
                 "U+{:04X}",
                 c as u32
+            );
+        }
+    }
+
+    #[test]
+    fn the_word_scan_finds_a_char_at_every_offset() {
+        // Around each boundary of the eight-byte steps, every byte class the word test separates.
+        for c in [
+            '\u{0}', '\u{1f}', '\u{7f}', '\u{1b}', '\u{9b}', '\u{202e}', '\t', 'é', '~', ' ',
+        ] {
+            for at in 0..20 {
+                let text = format!("{}{c}{}", "x".repeat(at), "y".repeat(20 - at));
+                assert_eq!(
+                    find_unsafe(&text),
+                    is_unsafe(c).then_some(at),
+                    "{c:?} at {at}"
+                );
+            }
+        }
+        for byte in 0u8..=0x7f {
+            let word = u64::from_le_bytes([b'a', b'b', b'c', byte, b'd', b'e', b'f', b'g']);
+            assert_eq!(
+                printable_ascii(word),
+                (0x20..=0x7e).contains(&byte),
+                "{byte:#x}"
             );
         }
     }
