@@ -18,7 +18,19 @@ pub(crate) fn read_line_capped(
     reader: &mut impl BufRead,
     line: &mut Vec<u8>,
 ) -> std::io::Result<usize> {
-    let cap = KEPT;
+    read_line_capped_onto(reader, line, 0)
+}
+
+/// [`read_line_capped`] appending to `buf`, whose line being read starts at `start` (bytes before
+/// it are earlier lines, which do not count against the cap): a reader that gathers lines into a
+/// chunk reads straight into it instead of copying each line once more.
+pub(crate) fn read_line_capped_onto(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    start: usize,
+) -> std::io::Result<usize> {
+    let line = buf;
+    let cap = KEPT + start;
     let mut consumed = 0;
     loop {
         let available = match reader.fill_buf() {
@@ -107,6 +119,31 @@ mod tests {
             Some(&serde_json::Value::Bool(true))
         );
         assert_eq!(decoder.damaged, 1);
+    }
+
+    #[test]
+    fn lines_read_onto_a_chunk_are_each_held_to_the_bound() {
+        let mut input = b"short\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 2 * MAX_LINE_BYTES));
+        input.extend_from_slice(b"\nlast\n");
+        let mut reader = std::io::BufReader::with_capacity(8192, input.as_slice());
+        let mut chunk = b"earlier lines\n".to_vec();
+        let mut starts = Vec::new();
+        loop {
+            let start = chunk.len();
+            if read_line_capped_onto(&mut reader, &mut chunk, start).unwrap() == 0 {
+                break;
+            }
+            starts.push(start);
+        }
+        assert_eq!(starts.len(), 3);
+        assert_eq!(&chunk[..starts[1]], b"earlier lines\nshort\n");
+        assert_eq!(
+            starts[2] - starts[1],
+            KEPT + 1,
+            "the bound counts from the line's start"
+        );
+        assert_eq!(&chunk[starts[2]..], b"last\n");
     }
 
     #[test]

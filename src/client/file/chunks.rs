@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::client::lines::read_line_capped;
+use crate::client::lines::read_line_capped_onto;
 use crate::filter::Filter;
 use crate::model::LogEntry;
 use crate::model::decode::{EntryStarts, Head, JOIN_IDLE, LineDecoder};
@@ -210,8 +210,9 @@ impl Cutter {
     }
 
     fn read<R: Read>(&mut self, reader: &mut BufReader<R>, quiet: Option<Quiet>) {
+        // Lines are read straight into the chunk; the line being read starts at `start`.
         let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK + 1024);
-        let mut line = Vec::with_capacity(256);
+        let mut start = 0;
         let mut starts = EntryStarts::default();
         loop {
             // A pipe with nothing more now: what is complete goes out at once (its last entry kept
@@ -220,19 +221,18 @@ impl Cutter {
                 && reader.buffer().is_empty()
                 && !quiet(Duration::ZERO)
             {
-                let taken = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK + 1024));
-                if !taken.is_empty() && !self.send(taken, false) {
+                if start > 0 && !self.send(split_at(&mut chunk, start), false) {
                     return;
                 }
+                start = 0;
                 if !self.last_ended && !quiet(JOIN_IDLE) && !self.send(Vec::new(), true) {
                     return;
                 }
             }
-            let read = match read_line_capped(reader, &mut line) {
+            let read = match read_line_capped_onto(reader, &mut chunk, start) {
                 Ok(read) => read,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    chunk.extend_from_slice(&line);
                     if self.send(chunk, true) {
                         let _ = self.turns.send(Turn::Failed(e.to_string()));
                     }
@@ -241,24 +241,30 @@ impl Cutter {
             };
             if read == 0 {
                 // The input is over: a last line without a newline is complete.
-                chunk.extend_from_slice(&line);
                 self.send(chunk, true);
                 return;
             }
-            if !line.ends_with(b"\n") {
+            if !chunk[start..].ends_with(b"\n") {
                 continue;
             }
-            let cut = starts.next(&line);
-            if chunk.len() >= HARD_CHUNK || (cut && chunk.len() >= CHUNK) {
-                let taken = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK + 1024));
+            let cut = starts.next(&chunk[start..]);
+            if start >= HARD_CHUNK || (cut && start >= CHUNK) {
+                let taken = split_at(&mut chunk, start);
                 if !self.send(taken, cut) {
                     return;
                 }
             }
-            chunk.extend_from_slice(&line);
-            line.clear();
+            start = chunk.len();
         }
     }
+}
+
+/// Takes `chunk[..at]` out as a chunk of its own, leaving the rest (a line) in a new `chunk`.
+fn split_at(chunk: &mut Vec<u8>, at: usize) -> Vec<u8> {
+    let mut rest = Vec::with_capacity(CHUNK + 1024);
+    rest.extend_from_slice(&chunk[at..]);
+    chunk.truncate(at);
+    std::mem::replace(chunk, rest)
 }
 
 #[cfg(test)]
