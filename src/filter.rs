@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use predicate::Predicate;
 pub(crate) use predicate::one_line as regex_error_line;
 
-use crate::model::decode::Head;
+use crate::model::decode::{Guess, Head};
 use crate::model::{Level, LogEntry, UnknownLevel};
 use crate::timespec::{TimeError, parse_instant};
 
@@ -260,6 +260,18 @@ impl Filter {
             .is_some_and(|re| !re.is_match(&head.message))
     }
 
+    /// Whether a line guessed to be `guess` (see [`Guess`]) is likely to fail [`Filter::matches`]:
+    /// worth the exact check of [`Filter::rejects_head`]. Instance and region are not guessed.
+    pub(crate) fn rejects_guess(&self, guess: &Guess<'_>) -> bool {
+        guess.level < self.min_level
+            || !self.source_passes(guess.source)
+            || !self.time_passes(guess.timestamp)
+            || self
+                .pattern
+                .as_ref()
+                .is_some_and(|re| !re.is_match(guess.message))
+    }
+
     /// Whether [`Filter::rejects_head`] can ever say yes: anything but `where` narrows.
     pub(crate) fn narrows_head(&self) -> bool {
         self.min_level > Level::Trace
@@ -281,11 +293,19 @@ impl Filter {
         timestamp: DateTime<Utc>,
     ) -> bool {
         level >= self.min_level
-            && (self.sources.is_empty() || self.sources.iter().any(|g| g.matches(source)))
-            && !self.exclude_sources.iter().any(|g| g.matches(source))
+            && self.source_passes(source)
             && one_of(&self.instances, instance)
             && one_of(&self.regions, region)
-            && self.since.is_none_or(|since| timestamp >= since)
+            && self.time_passes(timestamp)
+    }
+
+    fn source_passes(&self, source: &str) -> bool {
+        (self.sources.is_empty() || self.sources.iter().any(|g| g.matches(source)))
+            && !self.exclude_sources.iter().any(|g| g.matches(source))
+    }
+
+    fn time_passes(&self, timestamp: DateTime<Utc>) -> bool {
+        self.since.is_none_or(|since| timestamp >= since)
             && self.until.is_none_or(|until| timestamp <= until)
     }
 

@@ -175,7 +175,7 @@ pub(crate) mod timestamp {
     /// The wire's own form, `2026-02-05T18:13:38.000Z`, read by hand: every line of vg's NDJSON has
     /// one, and chrono's general RFC 3339 parser costs several times more. Anything else (other
     /// offsets, precisions, an impossible date) is left to chrono.
-    pub(super) fn parse_wire_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    pub(crate) fn parse_wire_timestamp(text: &str) -> Option<DateTime<Utc>> {
         let b: &[u8; 24] = text.as_bytes().try_into().ok()?;
         if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
             return None;

@@ -91,6 +91,10 @@ impl Level {
     /// Accepts the canonical names, common aliases (`WARNING`, `err`, `critical`, `panic`, `notice`,
     /// `verbose`, single letters as glog writes them), Go slog offsets (`INFO+2`) and numbers.
     pub fn parse(text: &str) -> Result<Level, UnknownLevel> {
+        // vg's own names, as every line vg writes has them: no trimming or lowercasing needed.
+        if let Some(level) = Level::ALL.into_iter().find(|l| l.as_str() == text) {
+            return Ok(level);
+        }
         let trimmed = text.trim();
         // Go's slog writes levels between the named ones as `INFO+2` / `DEBUG-4`.
         let name = trimmed

@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use crate::client::lines::read_line_capped_onto;
 use crate::filter::Filter;
 use crate::model::LogEntry;
-use crate::model::decode::{EntryStarts, Head, JOIN_IDLE, LineDecoder};
+use crate::model::decode::{EntryStarts, Guess, Head, JOIN_IDLE, LineDecoder};
 
 /// Input bytes a chunk holds before it is cut at the next cut point.
 const CHUNK: usize = 64 * 1024;
@@ -156,8 +156,12 @@ fn work(
             }
         };
         for line in lines_of(&job.lines) {
-            let refuse =
-                |line: &str| narrows && Head::of(line).is_some_and(|h| filter.rejects_head(&h));
+            // The guess costs a few compares; the exact read only runs when it says "drop".
+            let refuse = |line: &str| {
+                narrows
+                    && Guess::of(line).is_some_and(|g| filter.rejects_guess(&g))
+                    && Head::of(line).is_some_and(|h| filter.rejects_head(&h))
+            };
             keep(decoder.push_unless(line, source, refuse), &mut text);
         }
         if job.ends_entry {
