@@ -247,7 +247,7 @@ impl Filter {
     /// Whether the entry `head` was read from would certainly fail [`Filter::matches`]: a field or
     /// the message is refused (the `where` predicates, which need `meta`, are left to the full test).
     /// Lets a reader drop a line without decoding it.
-    pub(crate) fn rejects_head(&self, head: &Head<'_>) -> bool {
+    fn rejects_head(&self, head: &Head<'_>) -> bool {
         !self.fields_match(
             head.level,
             &head.source,
@@ -262,7 +262,7 @@ impl Filter {
 
     /// Whether a line guessed to be `guess` (see [`Guess`]) is likely to fail [`Filter::matches`]:
     /// worth the exact check of [`Filter::rejects_head`]. Instance and region are not guessed.
-    pub(crate) fn rejects_guess(&self, guess: &Guess<'_>) -> bool {
+    fn rejects_guess(&self, guess: &Guess<'_>) -> bool {
         guess.level < self.min_level
             || !self.source_passes(guess.source)
             || !self.time_passes(guess.timestamp)
@@ -272,8 +272,18 @@ impl Filter {
                 .is_some_and(|re| !re.is_match(guess.message))
     }
 
+    /// Whether this line (without its line end) in vg's own format would certainly fail
+    /// [`Filter::matches`], decided without building the entry: a reader drops such a line
+    /// undecoded (`LineDecoder::push_unless`). A cheap guess runs first, and the exact read of the
+    /// line only when the guess says "drop". `false` for a line in any other format.
+    pub(crate) fn refuses_line(&self, line: &str) -> bool {
+        self.narrows_head()
+            && Guess::of(line).is_some_and(|g| self.rejects_guess(&g))
+            && Head::of(line).is_some_and(|h| self.rejects_head(&h))
+    }
+
     /// Whether [`Filter::rejects_head`] can ever say yes: anything but `where` narrows.
-    pub(crate) fn narrows_head(&self) -> bool {
+    fn narrows_head(&self) -> bool {
         self.min_level > Level::Trace
             || !self.sources.is_empty()
             || !self.exclude_sources.is_empty()
@@ -395,6 +405,36 @@ mod tests {
 
     fn compile(spec: FilterSpec) -> Filter {
         spec.compile(Utc::now()).unwrap()
+    }
+
+    #[test]
+    fn refuses_only_lines_it_is_sure_the_filter_drops() {
+        let line = |level: &str, message: &str| {
+            format!(
+                r#"{{"timestamp":"2026-02-05T18:00:00.000Z","level":"{level}","source":"api","message":"{message}"}}"#
+            )
+        };
+        let warn = FilterSpec {
+            level: Some("warn".into()),
+            ..Default::default()
+        }
+        .compile(Utc::now())
+        .unwrap();
+        assert!(warn.refuses_line(&line("info", "m")));
+        assert!(!warn.refuses_line(&line("error", "m")));
+        // Not vg's own format (another logger, broken JSON): left to the full decoder.
+        assert!(!warn.refuses_line(r#"{"time":1,"level":"info","msg":"m"}"#));
+        assert!(!warn.refuses_line(&line("info", "m").replace('}', "")));
+        assert!(!Filter::all().refuses_line(&line("trace", "m")));
+        let grep = FilterSpec {
+            q: Some(r#"say "hi"$"#.into()),
+            ..Default::default()
+        }
+        .compile(Utc::now())
+        .unwrap();
+        // The guess stops at the escaped quote and misses; the exact read finds the match.
+        assert!(!grep.refuses_line(&line("info", r#"say \"hi\""#)));
+        assert!(grep.refuses_line(&line("info", r#"say \"bye\""#)));
     }
 
     #[test]

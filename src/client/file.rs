@@ -126,7 +126,10 @@ impl<'a> LinePump<'a> {
             let complete =
                 self.line.ends_with(b"\n") || (read == 0 && finish && !self.line.is_empty());
             if complete {
-                let entry = self.decoder.push(&self.line, &self.source);
+                // Lines the filter refuses in vg's format are dropped without being decoded.
+                let filter = self.filter;
+                let refuse = |line: &str| filter.refuses_line(line);
+                let entry = self.decoder.push_unless(&self.line, &self.source, refuse);
                 batch.extend(keep(self.filter, entry));
                 batch_bytes += self.line.len();
                 self.line.clear();

@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use crate::client::lines::read_line_capped_onto;
 use crate::filter::Filter;
 use crate::model::LogEntry;
-use crate::model::decode::{EntryStarts, Guess, Head, JOIN_IDLE, LineDecoder};
+use crate::model::decode::{EntryStarts, JOIN_IDLE, LineDecoder};
 
 /// Input bytes a chunk holds before it is cut at the next cut point.
 const CHUNK: usize = 64 * 1024;
@@ -143,8 +143,6 @@ fn work(
     mut format: FormatEntry,
 ) {
     let mut decoder = LineDecoder::default();
-    // Lines the filter refuses on their level, source, time or message are not decoded in full.
-    let narrows = filter.narrows_head();
     while let Ok(job) = jobs.recv() {
         let now = Utc::now();
         let damaged_before = decoder.damaged;
@@ -156,12 +154,7 @@ fn work(
             }
         };
         for line in lines_of(&job.lines) {
-            // The guess costs a few compares; the exact read only runs when it says "drop".
-            let refuse = |line: &str| {
-                narrows
-                    && Guess::of(line).is_some_and(|g| filter.rejects_guess(&g))
-                    && Head::of(line).is_some_and(|h| filter.rejects_head(&h))
-            };
+            let refuse = |line: &str| filter.refuses_line(line);
             keep(decoder.push_unless(line, source, refuse), &mut text);
         }
         if job.ends_entry {
@@ -411,7 +404,6 @@ mod tests {
         ];
         for spec in specs {
             let filter = spec.compile(Utc::now()).unwrap();
-            assert!(filter.narrows_head());
             let expected = sequential(&input, &filter);
             assert!(
                 expected.contains("timeout") || !expected.contains("|"),
