@@ -17,10 +17,10 @@
 
 mod batch;
 mod groups;
+mod keys;
 mod matcher;
 mod window;
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -31,6 +31,7 @@ use super::notification::{AlertState, Notification};
 use super::rules::{Rule, Rules};
 use crate::model::LogEntry;
 use groups::Groups;
+use keys::GroupKeys;
 use matcher::Matcher;
 use window::Window;
 
@@ -106,6 +107,9 @@ struct RuleState {
     matched: u64,
     notifications: u64,
     groups_dropped: u64,
+    /// The groups matched in the batch being observed, each by the position of its first match
+    /// there (its key is read again from that entry): kept between batches, so none allocates.
+    touched: Vec<usize>,
 }
 
 /// The server's instance and region, which every notification carries.
@@ -120,8 +124,10 @@ struct Origin {
 pub(crate) struct Engine {
     rules: Vec<RuleState>,
     matcher: Matcher,
+    group_keys: GroupKeys,
     origin: Origin,
-    /// Per rule, the batch's entries it matched (positions in the batch); kept between batches.
+    /// Per distinct check (see `matcher`), the batch's entries it matched (positions in the
+    /// batch); every rule of the check reads them. Kept between batches.
     hits: Vec<Vec<usize>>,
 }
 
@@ -135,6 +141,7 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Engine {
         let matcher = Matcher::new(&rules.rules);
+        let group_keys = GroupKeys::new(&rules.rules);
         let rules = rules
             .rules
             .iter()
@@ -150,13 +157,15 @@ impl Engine {
                     matched: 0,
                     notifications: 0,
                     groups_dropped: 0,
+                    touched: Vec::new(),
                 }
             })
             .collect::<Vec<_>>();
         Engine {
-            hits: vec![Vec::new(); rules.len()],
+            hits: vec![Vec::new(); matcher.checks()],
             rules,
             matcher,
+            group_keys,
             origin: Origin { instance, region },
         }
     }
@@ -207,15 +216,18 @@ impl Engine {
             hits.clear();
         }
         for (at, entry) in entries.iter().enumerate() {
-            for &rule in self.matcher.matches(entry) {
-                self.hits[rule].push(at);
+            for &check in self.matcher.matches(entry) {
+                self.hits[check].push(at);
             }
         }
         let mut sent = Vec::new();
         let now = batch::Now::new(now);
-        for (state, hits) in self.rules.iter_mut().zip(&self.hits) {
+        self.group_keys.start(entries.len());
+        for (rule, state) in self.rules.iter_mut().enumerate() {
+            let hits = &self.hits[self.matcher.check_of(rule)];
             if !hits.is_empty() {
-                batch::observe_rule(state, hits, entries, now, &self.origin, &mut sent);
+                let keys = self.group_keys.column(rule);
+                batch::observe_rule(state, hits, entries, keys, now, &self.origin, &mut sent);
             }
         }
         // Rules were taken one after another; stable, so each entry's stay in rule order.
@@ -288,14 +300,6 @@ fn record(state: &mut RuleState, sent: Option<Notification>, out: &mut Vec<Notif
         }
         out.push(n);
     }
-}
-
-/// The group's value for `key`: text as is (borrowed), other JSON as JSON text, `None` when absent.
-fn group_value<'a>(entry: &'a LogEntry, key: &str) -> Option<Cow<'a, str>> {
-    entry.meta.get(key).map(|v| match v {
-        serde_json::Value::String(s) => Cow::Borrowed(s.as_str()),
-        other => Cow::Owned(other.to_string()),
-    })
 }
 
 /// Decides whether the group notifies now, with no new match (see the module docs).

@@ -149,10 +149,10 @@ impl Sink for AlertSink {
     fn write(&mut self, entries: &[Arc<LogEntry>]) {
         let mut out = Vec::new();
         let mut engine = self.0.engine();
+        // One time for the whole batch, as the engine's batch path wants: the cooldowns are judged
+        // once per group and batch, not once per entry and rule.
         let now = self.0.clock.now();
-        for entry in entries {
-            engine.observe(entry, now, &mut out);
-        }
+        engine.observe_batch(entries, now, &mut out);
         self.0.dispatch(&engine, out);
     }
 

@@ -11,6 +11,10 @@
 //! 3. the `where` predicates on `meta`, last; each distinct predicate runs at most once per entry
 //!    however many rules carry it (a `meta` lookup by key is a scan).
 //!
+//! Rules whose filters are the same (differing in threshold, window, `group_by` or notifiers) are
+//! one check: an entry costs a pass over the distinct checks, not over the rules, and the engine
+//! keeps the matches per check, which each rule of the check then reads.
+//!
 //! The scratch lists and the set's match slots are kept between entries: no allocation per entry.
 
 use regex::Regex;
@@ -28,29 +32,38 @@ const UNKNOWN: u8 = 0;
 const HOLDS: u8 = 1;
 const FAILS: u8 = 2;
 
+/// One distinct filter, as indices into the matcher's parts.
+#[derive(Debug, PartialEq, Eq)]
+struct Check {
+    /// Its entry in `fields`.
+    fields: usize,
+    /// Its pattern, for a filter with a `grep`.
+    pattern: Option<usize>,
+    /// Its predicates (indices in `predicates`), sorted.
+    predicates: Vec<usize>,
+}
+
 #[derive(Debug)]
 pub(super) struct Matcher {
     /// One filter per distinct set of cheap fields, to run `matches_fields` on.
     fields: Vec<Filter>,
-    /// Rule index -> its entry in `fields`.
-    fields_of: Vec<usize>,
     /// The distinct `grep` patterns.
     patterns: Vec<Regex>,
     /// All of `patterns` in one set, pattern id = index in `patterns` (when there are two or more).
     set: Option<Set>,
-    /// Rule index -> its pattern, for rules with a `grep`.
-    pattern_of: Vec<Option<usize>>,
     /// The distinct `where` predicates.
     predicates: Vec<Predicate>,
-    /// Rule index -> its predicates (indices in `predicates`).
-    predicates_of: Vec<Vec<usize>>,
+    /// The distinct filters.
+    checks: Vec<Check>,
+    /// Rule index -> its check.
+    check_of: Vec<usize>,
     /// Per entry: which `fields` pass.
     fields_pass: Vec<bool>,
-    /// Per entry: each predicate's result, `UNKNOWN` until a rule needs it.
+    /// Per entry: each predicate's result, `UNKNOWN` until a check needs it.
     predicate_state: Vec<u8>,
     /// Which patterns matched the current message.
     hits: PatternSet,
-    /// Rules passing step 1 for the current entry, then those matching.
+    /// Checks passing step 1 for the current entry, then those matching.
     candidates: Vec<usize>,
 }
 
@@ -69,15 +82,14 @@ impl Matcher {
     pub(super) fn new(rules: &[Rule]) -> Matcher {
         let mut field_specs: Vec<&FilterSpec> = Vec::new();
         let mut fields = Vec::new();
-        let mut fields_of = Vec::with_capacity(rules.len());
         let mut patterns: Vec<Regex> = Vec::new();
-        let mut pattern_of = Vec::with_capacity(rules.len());
         let mut predicate_texts: Vec<&str> = Vec::new();
         let mut predicates = Vec::new();
-        let mut predicates_of = Vec::with_capacity(rules.len());
+        let mut checks: Vec<Check> = Vec::new();
+        let mut check_of = Vec::with_capacity(rules.len());
         for rule in rules {
             let spec = &rule.spec.filter;
-            let at = field_specs
+            let fields_at = field_specs
                 .iter()
                 .position(|s| same_fields(s, spec))
                 .unwrap_or_else(|| {
@@ -85,8 +97,7 @@ impl Matcher {
                     fields.push(rule.filter.clone());
                     fields.len() - 1
                 });
-            fields_of.push(at);
-            pattern_of.push(rule.filter.pattern().map(|re| {
+            let pattern = rule.filter.pattern().map(|re| {
                 patterns
                     .iter()
                     .position(|p| p.as_str() == re.as_str())
@@ -94,7 +105,7 @@ impl Matcher {
                         patterns.push(re.clone());
                         patterns.len() - 1
                     })
-            }));
+            });
             let mut own = Vec::new();
             for text in &spec.predicates {
                 let at = match predicate_texts.iter().position(|t| *t == text.as_str()) {
@@ -111,7 +122,17 @@ impl Matcher {
                 };
                 own.push(at);
             }
-            predicates_of.push(own);
+            own.sort_unstable();
+            own.dedup();
+            let check = Check {
+                fields: fields_at,
+                pattern,
+                predicates: own,
+            };
+            check_of.push(checks.iter().position(|c| *c == check).unwrap_or_else(|| {
+                checks.push(check);
+                checks.len() - 1
+            }));
         }
         // The same settings as `regex::RegexSet`, so each pattern matches what its own `Regex`
         // does. A set too large to build leaves each rule to run its own regex.
@@ -134,29 +155,38 @@ impl Matcher {
         Matcher {
             fields_pass: vec![false; fields.len()],
             fields,
-            fields_of,
             hits: PatternSet::new(patterns.len()),
             patterns,
             set,
-            pattern_of,
             predicate_state: vec![UNKNOWN; predicates.len()],
             predicates,
-            predicates_of,
+            checks,
+            check_of,
             candidates: Vec::new(),
         }
     }
 
-    /// The indices of the rules (in order) whose filter matches `entry`.
+    /// How many distinct checks the rules make.
+    pub(super) fn checks(&self) -> usize {
+        self.checks.len()
+    }
+
+    /// The check of rule `rule`: the rule matches what [`Matcher::matches`] says its check does.
+    pub(super) fn check_of(&self, rule: usize) -> usize {
+        self.check_of[rule]
+    }
+
+    /// The indices of the checks (in order) whose filter matches `entry`.
     pub(super) fn matches(&mut self, entry: &LogEntry) -> &[usize] {
         for (pass, filter) in self.fields_pass.iter_mut().zip(&self.fields) {
             *pass = filter.matches_fields(entry);
         }
         self.candidates.clear();
         let mut need_regex = 0;
-        for (i, &fields) in self.fields_of.iter().enumerate() {
-            if self.fields_pass[fields] {
+        for (i, check) in self.checks.iter().enumerate() {
+            if self.fields_pass[check.fields] {
                 self.candidates.push(i);
-                need_regex += usize::from(self.pattern_of[i].is_some());
+                need_regex += usize::from(check.pattern.is_some());
             }
         }
         if self.candidates.is_empty() {
@@ -170,22 +200,22 @@ impl Matcher {
         self.predicate_state.fill(UNKNOWN);
         let Matcher {
             patterns,
-            pattern_of,
             predicates,
-            predicates_of,
             predicate_state,
+            checks,
             hits,
             candidates,
             ..
         } = self;
         candidates.retain(|&i| {
-            let regex_ok = match pattern_of[i] {
+            let check = &checks[i];
+            let regex_ok = match check.pattern {
                 Some(id) if set.is_some() => hits.contains(PatternID::must(id)),
                 Some(id) => patterns[id].is_match(&entry.message),
                 None => true,
             };
             regex_ok
-                && predicates_of[i].iter().all(|&p| {
+                && check.predicates.iter().all(|&p| {
                     if predicate_state[p] == UNKNOWN {
                         predicate_state[p] = if predicates[p].matches(&entry.meta) {
                             HOLDS
@@ -197,5 +227,82 @@ impl Matcher {
                 })
         });
         &self.candidates
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Level;
+    use crate::server::alerts::rules::{RuleSpec, Rules};
+
+    /// Rules of every kind, several sharing a filter (and so a check) with different thresholds.
+    fn rules() -> Rules {
+        let filters = [
+            FilterSpec {
+                level: Some("error".into()),
+                ..FilterSpec::default()
+            },
+            FilterSpec {
+                source: vec!["api*".into()],
+                q: Some("timeout|refused".into()),
+                ..FilterSpec::default()
+            },
+            FilterSpec {
+                q: Some(r"took \d+ms".into()),
+                ..FilterSpec::default()
+            },
+            FilterSpec {
+                q: Some("^GET".into()),
+                predicates: vec!["status>=500".into()],
+                ..FilterSpec::default()
+            },
+            FilterSpec {
+                level: Some("warn".into()),
+                predicates: vec!["status>=500".into(), "path~^/api".into()],
+                ..FilterSpec::default()
+            },
+        ];
+        let specs = (0..15)
+            .map(|i| {
+                let mut rule = RuleSpec::new(format!("r{i}"), filters[i % 5].clone());
+                rule.threshold = 1 + i as u64;
+                rule
+            })
+            .collect();
+        Rules::new(specs, Vec::new()).unwrap()
+    }
+
+    #[test]
+    fn each_rule_matches_exactly_what_its_own_filter_does() {
+        let rules = rules();
+        let mut matcher = Matcher::new(&rules.rules);
+        assert_eq!(matcher.checks(), 5, "rules with one filter share a check");
+        let levels = [Level::Info, Level::Warn, Level::Error];
+        let messages = ["GET /api took 12ms", "upstream timeout", "refused", "fine"];
+        // Per rule: entries it matched, entries it did not.
+        let mut seen = vec![(0, 0); rules.rules.len()];
+        for (i, message) in messages.iter().cycle().take(48).enumerate() {
+            let source = ["api-eu", "worker"][i % 2];
+            let mut entry = LogEntry::new(levels[i % 3], source, *message);
+            entry.meta.insert("status", [200, 503][(i / 4) % 2]);
+            entry.meta.insert("path", ["/api/x", "/web"][(i / 8) % 2]);
+            let checks = matcher.matches(&entry).to_vec();
+            for (r, rule) in rules.rules.iter().enumerate() {
+                let expected = rule.filter.matches(&entry);
+                let got = checks.contains(&matcher.check_of(r));
+                assert_eq!(got, expected, "rule {r} on {entry:?}");
+                if got {
+                    seen[r].0 += 1;
+                } else {
+                    seen[r].1 += 1;
+                }
+            }
+        }
+        // Not vacuous: every rule both matched and missed.
+        assert!(
+            seen.iter().all(|&(hit, miss)| hit > 0 && miss > 0),
+            "{seen:?}"
+        );
     }
 }

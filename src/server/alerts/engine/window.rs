@@ -33,13 +33,18 @@ impl Window {
 
     /// Counts one match at `now_ms`.
     pub(crate) fn add(&mut self, now_ms: i64) {
+        self.add_many(now_ms, 1);
+    }
+
+    /// Counts `n` matches at `now_ms`, in one step.
+    pub(crate) fn add_many(&mut self, now_ms: i64, n: u64) {
         let slot = now_ms - now_ms.rem_euclid(self.slot_ms);
         match self.slots.back_mut() {
             // Out-of-order times (a replayed file) count in the newest slot rather than growing it.
-            Some((last, count)) if *last >= slot => *count += 1,
-            _ => self.slots.push_back((slot, 1)),
+            Some((last, count)) if *last >= slot => *count += n,
+            _ => self.slots.push_back((slot, n)),
         }
-        self.total += 1;
+        self.total += n;
         self.expire(now_ms);
     }
 
