@@ -164,8 +164,10 @@ impl Drop for Instance {
 struct Seen {
     hello: AtomicU64,
     entries: AtomicU64,
-    /// Gap messages' counts plus jumps in any instance's seqs.
+    /// Entries the server reported missing in `gap` messages.
     missed: AtomicU64,
+    /// Jumps in an instance's seqs the viewer saw (each should be covered by a `gap`).
+    jumped: AtomicU64,
     /// Emit-to-viewer latency of every entry, in microseconds.
     latency_us: Mutex<Vec<u64>>,
     /// Per frame, for its last entry: `emit()` to Redis taking it (the stream id's time, which
@@ -217,7 +219,7 @@ fn merged_viewer(instance: &Instance) -> Arc<Seen> {
                         if let Some(prev) = last.insert(name.clone(), seq)
                             && seq != prev + 1
                         {
-                            mine.missed
+                            mine.jumped
                                 .fetch_add(seq.saturating_sub(prev + 1), Ordering::Relaxed);
                         }
                     }
@@ -265,6 +267,7 @@ fn fan_out(redis: &Redis, rate: u64, secs: u64) {
     let per_instance = rate * secs;
     let total = per_instance * INSTANCES.len() as u64;
     let cpu_before = cpu_by_thread();
+    let process_before = cpu_of(std::process::id());
     let redis_before = cpu_of(redis.child.id());
     let start = Instant::now();
     std::thread::scope(|scope| {
@@ -288,12 +291,15 @@ fn fan_out(redis: &Redis, rate: u64, secs: u64) {
     }
     let received_in = start.elapsed();
     let cpu_after = cpu_by_thread();
+    // The whole process, including the emitting threads, which have ended by now.
+    let process = cpu_of(std::process::id()).saturating_sub(process_before);
     let redis_cpu = cpu_of(redis.child.id()).saturating_sub(redis_before);
     let received = viewer.entries.load(Ordering::Relaxed);
     let missed = viewer.missed.load(Ordering::Relaxed);
+    let jumped = viewer.jumped.load(Ordering::Relaxed);
     let mut latency = std::mem::take(&mut *viewer.latency_us.lock().unwrap());
     println!(
-        "fan-out: {} instances x {rate}/s for {secs} s: emitted {total} in {:.2} s ({:.0}/s); the merged viewer on web-1 received {received} ({:.0}/s over {:.2} s), missed {missed}",
+        "fan-out: {} instances x {rate}/s for {secs} s: emitted {total} in {:.2} s ({:.0}/s); the merged viewer on web-1 received {received} ({:.0}/s over {:.2} s), missed {missed} (gaps; seqs skipped {jumped})",
         INSTANCES.len(),
         emitted_in.as_secs_f64(),
         total as f64 / emitted_in.as_secs_f64(),
@@ -327,9 +333,8 @@ fn fan_out(redis: &Redis, rate: u64, secs: u64) {
         .filter(|(_, t)| *t > 0)
         .collect();
     threads.sort_by_key(|t| std::cmp::Reverse(t.1));
-    let process: u64 = threads.iter().map(|t| t.1).sum();
     println!(
-        "  CPU per entry: this process {:.2} us ({}), redis-server {:.2} us; the run used {:.2} cores",
+        "  CPU per entry: this process {:.2} us (threads still running: {}), redis-server {:.2} us; the run used {:.2} cores",
         per_entry(process),
         threads
             .iter()

@@ -168,9 +168,11 @@ mod tests {
 
     #[test]
     fn an_entry_passed_as_json_is_the_same_frame_as_the_entry_itself() {
-        let entry = LogEntry::new(Level::Warn, "api", "line \"one\"\n\u{1b}[2J")
+        let mut entry = LogEntry::new(Level::Warn, "api", "line \"one\"\n\u{1b}[2J")
             .with_meta("statusCode", 503)
             .with_meta("ratio", 0.1);
+        // The wire's precision, so the decoded entry equals it.
+        entry.timestamp = "2026-02-05T18:00:00.123Z".parse().unwrap();
         let (mut typed, mut passed) = (
             Batch::new(10, usize::MAX, usize::MAX),
             Batch::new(10, usize::MAX, usize::MAX),
