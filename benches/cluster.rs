@@ -98,7 +98,6 @@ struct Instance {
     emitter: Emitter,
     cluster: Cluster,
     url: String,
-    runtime: tokio::runtime::Handle,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -121,14 +120,14 @@ impl Instance {
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
+                .thread_name("vg-bench-gw")
                 .enable_all()
                 .build()
                 .expect("runtime");
-            let handle = runtime.handle().clone();
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let url = format!("http://{}", listener.local_addr().unwrap());
-                ready_tx.send((url, handle)).unwrap();
+                ready_tx.send(url).unwrap();
                 let gateway = Gateway::new(gateway_emitter, GatewayConfig::default())
                     .with_cluster(gateway_cluster);
                 serve(listener, gateway.router(), gateway, async {
@@ -138,12 +137,11 @@ impl Instance {
                 .unwrap();
             });
         });
-        let (url, runtime) = ready_rx.recv().expect("server started");
+        let url = ready_rx.recv().expect("server started");
         Instance {
             emitter,
             cluster,
             url,
-            runtime,
             stop: Some(stop),
             thread: Some(thread),
         }
@@ -166,8 +164,10 @@ impl Drop for Instance {
 struct Seen {
     hello: AtomicU64,
     entries: AtomicU64,
-    /// Gap messages' counts plus jumps in any instance's seqs.
+    /// Entries the server reported missing in `gap` messages.
     missed: AtomicU64,
+    /// Jumps in an instance's seqs the viewer saw (each should be covered by a `gap`).
+    jumped: AtomicU64,
     /// Emit-to-viewer latency of every entry, in microseconds.
     latency_us: Mutex<Vec<u64>>,
     /// Per frame, for its last entry: `emit()` to Redis taking it (the stream id's time, which
@@ -175,7 +175,8 @@ struct Seen {
     stages_ms: Mutex<Vec<(i64, i64)>>,
 }
 
-/// A merged viewer (`cursor=`, no backfill) on `instance`.
+/// A merged viewer (`cursor=`, no backfill) on `instance`, on a thread of its own (so that its
+/// CPU, a client's decoding, is counted apart from the instances'); it ends with the connection.
 fn merged_viewer(instance: &Instance) -> Arc<Seen> {
     let seen = Arc::new(Seen::default());
     let mine = Arc::clone(&seen);
@@ -183,7 +184,11 @@ fn merged_viewer(instance: &Instance) -> Arc<Seen> {
         "{}/api/logs/stream?cursor=&tail=0",
         instance.url.replace("http", "ws")
     );
-    instance.runtime.spawn(async move {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let viewer = async move {
         let (mut ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("connect");
@@ -214,7 +219,7 @@ fn merged_viewer(instance: &Instance) -> Arc<Seen> {
                         if let Some(prev) = last.insert(name.clone(), seq)
                             && seq != prev + 1
                         {
-                            mine.missed
+                            mine.jumped
                                 .fetch_add(seq.saturating_sub(prev + 1), Ordering::Relaxed);
                         }
                     }
@@ -227,7 +232,11 @@ fn merged_viewer(instance: &Instance) -> Arc<Seen> {
                 _ => {}
             }
         }
-    });
+    };
+    std::thread::Builder::new()
+        .name("vg-bench-viewer".into())
+        .spawn(move || runtime.block_on(viewer))
+        .expect("viewer thread");
     let deadline = Instant::now() + Duration::from_secs(10);
     while seen.hello.load(Ordering::Acquire) == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
@@ -257,14 +266,20 @@ fn fan_out(redis: &Redis, rate: u64, secs: u64) {
     let viewer = merged_viewer(&instances[0]);
     let per_instance = rate * secs;
     let total = per_instance * INSTANCES.len() as u64;
+    let cpu_before = cpu_by_thread();
+    let process_before = cpu_of(std::process::id());
+    let redis_before = cpu_of(redis.child.id());
     let start = Instant::now();
     std::thread::scope(|scope| {
         for instance in &instances {
-            scope.spawn(|| {
-                paced(&instance.emitter, rate, per_instance, start, |i, _| {
-                    stamped(i)
+            std::thread::Builder::new()
+                .name("vg-bench-emit".into())
+                .spawn_scoped(scope, || {
+                    paced(&instance.emitter, rate, per_instance, start, |i, _| {
+                        stamped(i)
+                    })
                 })
-            });
+                .expect("emitting thread");
         }
     });
     let emitted_in = start.elapsed();
@@ -275,11 +290,16 @@ fn fan_out(redis: &Redis, rate: u64, secs: u64) {
         std::thread::sleep(Duration::from_millis(10));
     }
     let received_in = start.elapsed();
+    let cpu_after = cpu_by_thread();
+    // The whole process, including the emitting threads, which have ended by now.
+    let process = cpu_of(std::process::id()).saturating_sub(process_before);
+    let redis_cpu = cpu_of(redis.child.id()).saturating_sub(redis_before);
     let received = viewer.entries.load(Ordering::Relaxed);
     let missed = viewer.missed.load(Ordering::Relaxed);
+    let jumped = viewer.jumped.load(Ordering::Relaxed);
     let mut latency = std::mem::take(&mut *viewer.latency_us.lock().unwrap());
     println!(
-        "fan-out: {} instances x {rate}/s for {secs} s: emitted {total} in {:.2} s ({:.0}/s); the merged viewer on web-1 received {received} ({:.0}/s over {:.2} s), missed {missed}",
+        "fan-out: {} instances x {rate}/s for {secs} s: emitted {total} in {:.2} s ({:.0}/s); the merged viewer on web-1 received {received} ({:.0}/s over {:.2} s), missed {missed} (gaps; seqs skipped {jumped})",
         INSTANCES.len(),
         emitted_in.as_secs_f64(),
         total as f64 / emitted_in.as_secs_f64(),
@@ -305,6 +325,25 @@ fn fan_out(redis: &Redis, rate: u64, secs: u64) {
             quantile(&mut latency, 1.0) as f64 / 1000.0,
         );
     }
+    // CPU per entry emitted, by thread name: where the two cores went.
+    let per_entry = |ticks: u64| ticks as f64 * 1e6 / CLOCK_TICKS / total as f64;
+    let mut threads: Vec<(String, u64)> = cpu_after
+        .iter()
+        .map(|(name, t)| (name.clone(), t - cpu_before.get(name).copied().unwrap_or(0)))
+        .filter(|(_, t)| *t > 0)
+        .collect();
+    threads.sort_by_key(|t| std::cmp::Reverse(t.1));
+    println!(
+        "  CPU per entry: this process {:.2} us (threads still running: {}), redis-server {:.2} us; the run used {:.2} cores",
+        per_entry(process),
+        threads
+            .iter()
+            .map(|(name, t)| format!("{name} {:.2}", per_entry(*t)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        per_entry(redis_cpu),
+        (process + redis_cpu) as f64 / CLOCK_TICKS / received_in.as_secs_f64(),
+    );
     let stages = std::mem::take(&mut *viewer.stages_ms.lock().unwrap());
     if !stages.is_empty() {
         let stage = |pick: fn(&(i64, i64)) -> i64| {
@@ -325,6 +364,46 @@ fn fan_out(redis: &Redis, rate: u64, secs: u64) {
         );
     }
 }
+
+/// User plus system CPU of each of this process's threads so far, summed by thread name, in clock
+/// ticks (Linux; empty elsewhere).
+fn cpu_by_thread() -> HashMap<String, u64> {
+    let mut by_name = HashMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        if let Some((name, ticks)) = parse_stat(&stat) {
+            *by_name.entry(name).or_insert(0) += ticks;
+        }
+    }
+    by_name
+}
+
+/// User plus system CPU of process `pid` so far, in clock ticks (0 when unknown).
+fn cpu_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| parse_stat(&stat))
+        .map_or(0, |(_, ticks)| ticks)
+}
+
+/// The name and `utime + stime` of a `/proc/.../stat` line (the name is in parentheses and may
+/// hold spaces; the times are the 12th and 13th fields after it).
+fn parse_stat(stat: &str) -> Option<(String, u64)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat[open + 1..close].to_owned();
+    let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some((name, ticks))
+}
+
+/// Clock ticks per second, as `/proc` counts CPU time (`USER_HZ`, 100 on Linux).
+const CLOCK_TICKS: f64 = 100.0;
 
 /// A sink that takes entries and does nothing with them: what any consumer (a viewer, a sink)
 /// costs `emit()`, as against what the Redis sink adds to that.

@@ -232,6 +232,20 @@ impl Filter {
                 .is_none_or(|re| re.is_match(&entry.message))
     }
 
+    /// Whether it lets every entry through (nothing asked for): a reader may then skip looking at
+    /// entries at all.
+    pub(crate) fn passes_all(&self) -> bool {
+        self.min_level == Level::Trace
+            && self.sources.is_empty()
+            && self.exclude_sources.is_empty()
+            && self.pattern.is_none()
+            && self.instances.is_empty()
+            && self.regions.is_empty()
+            && self.since.is_none()
+            && self.until.is_none()
+            && self.predicates.is_empty()
+    }
+
     /// The cheap part of [`Filter::matches`]: level, source, instance, region and time. Alert rules
     /// run this for every rule before any regex, so most rules drop out for the price of a compare.
     pub(crate) fn matches_fields(&self, entry: &LogEntry) -> bool {

@@ -3,12 +3,13 @@
 //! the others or Redis), and keeping its place by the Redis stream id, the merged cursor.
 //!
 //! One read is always ahead: as soon as a batch arrives, the `XREAD` for what follows it is sent
-//! (its cursor is the batch's last id), and its reply is decoded in a task of its own while this
-//! batch is checked for holes and handed over. So Redis's turn, the decoding and the viewer's
-//! encoding overlap instead of taking turns, which is what kept a merged viewer at a third of
+//! (its cursor is the batch's last id), and its reply is checked in a task of its own while this
+//! batch is checked for holes and handed over. So Redis's turn, the checking and the viewer's
+//! frames overlap instead of taking turns, which is what kept a merged viewer at a third of
 //! 90,000 entries/s (docs/benchmarks.md).
 
 mod record;
+mod shape;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -50,7 +51,7 @@ pub(crate) enum Event {
     /// last record read.
     Entries {
         /// The entries, each with its stream id.
-        entries: Vec<(String, LogEntry)>,
+        entries: Vec<Remote>,
         /// The id of the last record read.
         cursor: String,
     },
@@ -89,6 +90,24 @@ pub(crate) fn spawn(
     rx
 }
 
+/// One entry of the merged stream as Redis holds it: checked to be an entry, but kept as the JSON
+/// its instance published, so that a viewer without a filter sends it on without building a
+/// `LogEntry` and encoding it again (the merged stream's main cost per entry at high rates).
+#[derive(Debug)]
+pub(crate) struct Remote {
+    /// Its stream id, the merged cursor.
+    pub(crate) id: String,
+    /// The entry's JSON.
+    pub(crate) json: String,
+}
+
+impl Remote {
+    /// The entry, for a viewer whose filter must look at it (it decodes: it was checked).
+    pub(crate) fn entry(&self) -> Option<LogEntry> {
+        serde_json::from_str(&self.json).ok()
+    }
+}
+
 struct Reader {
     client: redis::Client,
     stream: String,
@@ -97,12 +116,12 @@ struct Reader {
     last_seq: HashMap<String, u64>,
 }
 
-/// A record read and its entry decoded (`None`: not an entry, skipped).
+/// A record read and its entry's checked JSON (`None`: not an entry, skipped).
 struct Read {
     id: String,
     boot: String,
     seq: u64,
-    entry: Option<LogEntry>,
+    json: Option<String>,
 }
 
 /// The read ahead; aborted when dropped, so a viewer that leaves takes its pending `XREAD` along.
@@ -208,8 +227,11 @@ impl Reader {
                                 return;
                             }
                         }
-                        if let Some(entry) = record.entry {
-                            entries.push((record.id, entry));
+                        if let Some(json) = record.json {
+                            entries.push(Remote {
+                                id: record.id,
+                                json,
+                            });
                         }
                     }
                     let event = Event::Entries {
@@ -326,7 +348,7 @@ impl Reader {
     }
 
     /// Sends the `XREAD` for the records after `cursor` (waiting up to [`BLOCK`] for some) and
-    /// decodes them, in a task of its own.
+    /// checks their entries, in a task of its own.
     fn read_ahead(&self, conn: &ConnectionManager, cursor: &str) -> Ahead {
         let mut conn = conn.clone();
         let read = redis::cmd("XREAD")
@@ -342,8 +364,8 @@ impl Reader {
             let reply: redis::Value = read.query_async(&mut conn).await?;
             Ok(record::of_xread(reply)
                 .into_iter()
-                .map(|record| Read {
-                    entry: record.entry(),
+                .map(|mut record| Read {
+                    json: record.take_json(),
                     id: record.id,
                     boot: record.boot,
                     seq: record.seq,

@@ -49,6 +49,23 @@ impl Batch {
         self.count += 1;
     }
 
+    /// Appends one entry given as its JSON, as it was serialized before (a Redis record written by
+    /// a vg publisher), without decoding and encoding it again. `json` must be one entry that a
+    /// client decodes (the caller checked it); one too large for a frame is decoded to be shortened,
+    /// as [`Batch::push`] does.
+    pub(crate) fn push_json(&mut self, json: &str) {
+        if json.len() > self.max_entry_bytes {
+            if let Ok(entry) = serde_json::from_str::<LogEntry>(json) {
+                self.push(&entry);
+            }
+            return;
+        }
+        self.json
+            .extend_from_slice(if self.count == 0 { HEAD } else { "," }.as_bytes());
+        self.json.extend_from_slice(json.as_bytes());
+        self.count += 1;
+    }
+
     /// The frame's size so far.
     pub(crate) fn bytes(&self) -> usize {
         self.json.len()
@@ -147,6 +164,34 @@ mod tests {
             batch.take_with_cursor(Some("1-0")).is_none(),
             "no entries, no frame"
         );
+    }
+
+    #[test]
+    fn an_entry_passed_as_json_is_the_same_frame_as_the_entry_itself() {
+        let mut entry = LogEntry::new(Level::Warn, "api", "line \"one\"\n\u{1b}[2J")
+            .with_meta("statusCode", 503)
+            .with_meta("ratio", 0.1);
+        // The wire's precision, so the decoded entry equals it.
+        entry.timestamp = "2026-02-05T18:00:00.123Z".parse().unwrap();
+        let (mut typed, mut passed) = (
+            Batch::new(10, usize::MAX, usize::MAX),
+            Batch::new(10, usize::MAX, usize::MAX),
+        );
+        for _ in 0..2 {
+            typed.push(&entry);
+            passed.push_json(&entry.to_json());
+        }
+        let frame = passed.take_with_cursor(Some("5-1")).unwrap();
+        assert_eq!(frame, typed.take_with_cursor(Some("5-1")).unwrap());
+        assert_eq!(entries(&frame), [entry.clone(), entry.clone()]);
+
+        // Too large for a frame: shortened as a typed entry would be, not sent whole.
+        let big = LogEntry::new(Level::Error, "a", "x".repeat(20_000)).with_meta("k", "v");
+        let mut batch = Batch::new(10, usize::MAX, 4096);
+        batch.push_json(&big.to_json());
+        let got = entries(&batch.take().unwrap());
+        assert_eq!(got[0].meta["vgTruncated"], true);
+        assert!(got[0].message.len() <= SHORTENED_MESSAGE + 3);
     }
 
     #[test]

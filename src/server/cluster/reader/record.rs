@@ -23,6 +23,13 @@ impl Record {
     pub(super) fn entry(&self) -> Option<LogEntry> {
         serde_json::from_slice(&self.json).ok()
     }
+
+    /// The entry's JSON as published, when it is an entry a client decodes (checked without
+    /// building one, see [`shape`](super::shape)); `None` for anything else written to the stream.
+    pub(super) fn take_json(&mut self) -> Option<String> {
+        let json = String::from_utf8(std::mem::take(&mut self.json)).ok()?;
+        super::shape::is_entry(&json).then_some(json)
+    }
 }
 
 /// The records of an `XREAD` reply for one stream (nothing when it timed out empty).
@@ -137,6 +144,13 @@ mod tests {
             );
             assert_eq!(got[0].entry().map(|e| e.message), Some("hi".to_owned()));
             assert!(got[1].entry().is_none(), "not an entry: skipped when shown");
+            let mut got = got;
+            assert_eq!(
+                got[0].take_json().as_deref(),
+                Some(entry),
+                "passed on as it came"
+            );
+            assert_eq!(got[1].take_json(), None);
         }
         assert!(of_xread(Value::Nil).is_empty(), "a BLOCK that timed out");
     }

@@ -97,11 +97,13 @@ impl Connection {
                             }
                         }
                         Event::Entries { entries, cursor } => {
-                            for (id, entry) in &entries {
-                                if self.filter.matches(entry) {
-                                    self.batch.push(entry);
+                            // Without a filter, each record's JSON goes out as it came.
+                            let all = self.filter.passes_all();
+                            for remote in &entries {
+                                if all || remote.entry().is_some_and(|e| self.filter.matches(&e)) {
+                                    self.batch.push_json(&remote.json);
                                     if self.batch.is_full() {
-                                        self.flush_at(id).await?;
+                                        self.flush_at(&remote.id).await?;
                                     }
                                 }
                             }
