@@ -235,15 +235,7 @@ impl Filter {
     /// Whether it lets every entry through (nothing asked for): a reader may then skip looking at
     /// entries at all.
     pub(crate) fn passes_all(&self) -> bool {
-        self.min_level == Level::Trace
-            && self.sources.is_empty()
-            && self.exclude_sources.is_empty()
-            && self.pattern.is_none()
-            && self.instances.is_empty()
-            && self.regions.is_empty()
-            && self.since.is_none()
-            && self.until.is_none()
-            && self.predicates.is_empty()
+        !self.narrows_head() && self.predicates.is_empty()
     }
 
     /// The cheap part of [`Filter::matches`]: level, source, instance, region and time. Alert rules

@@ -5,6 +5,9 @@
 //! the same line in place instead: no allocation unless a string holds an escape, and `meta` is
 //! checked but not kept.
 //!
+//! A merged viewer uses it too, to know that a record's JSON is an entry a client decodes before
+//! passing it on as it is.
+//!
 //! It accepts exactly the lines [`decode_json`](super::decode_json) reads as native entries: the
 //! same field names (unknown and repeated ones refused), the same types, the same timestamp and
 //! level parsers, and every value in `meta` parsed as `serde_json::Value` would parse it (an
@@ -169,6 +172,7 @@ mod tests {
         r#"{"timestamp":"2026-02-05T18:00:00.000Z","level":"WARNING","source":"api","message":"a \"q\" \u00e9\nb","meta":{"k":[1,2.5,{"x":null}],"b":true},"instance":"i-1","region":"ams","seq":7}"#,
         r#"{"timestamp":"2026-02-05T18:00:00+02:00","level":40,"source":"api","message":"m","meta":{}}"#,
         r#"{"timestamp":"2026-02-05T18:00:00.000Z","level":"warn","source":"api","message":"m","seq":null,"instance":null}"#,
+        r#"{"timestamp":"2026-02-05T18:00:00.000Z","level":"warn","source":"a\"b","message":"m","meta":{"k":1,"k":true}}"#,
         // Refused by both: unknown, repeated, missing or mistyped fields, a bad level or time.
         r#"{"timestamp":"2026-02-05T18:00:00.000Z","level":"warn","source":"api","message":"m","extra":1}"#,
         r#"{"timestamp":"2026-02-05T18:00:00.000Z","level":"warn","level":"debug","source":"api","message":"m"}"#,
@@ -212,8 +216,8 @@ mod tests {
         }
         assert_eq!(
             LINES.iter().filter(|l| Head::of(l).is_some()).count(),
-            5,
-            "the first five lines are native"
+            6,
+            "the first six lines are native"
         );
     }
 
@@ -228,7 +232,7 @@ mod tests {
         assert_eq!(Guess::of(LINES[2]).unwrap().message, "a \\");
         assert!(Guess::of(LINES[1]).is_none(), "leading space");
         assert!(Guess::of(LINES[3]).is_none(), "not the wire's time");
-        assert!(Guess::of(LINES[19]).is_none(), "another logger");
+        assert!(Guess::of(LINES[20]).is_none(), "another logger");
     }
 
     #[test]

@@ -9,7 +9,6 @@
 //! 90,000 entries/s (docs/benchmarks.md).
 
 mod record;
-mod shape;
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -5,6 +5,7 @@
 use redis::Value;
 
 use crate::model::LogEntry;
+use crate::model::decode::Head;
 
 /// One stream record: where it stands in the stream, who published it, and its entry's JSON.
 pub(super) struct Record {
@@ -24,11 +25,11 @@ impl Record {
         serde_json::from_slice(&self.json).ok()
     }
 
-    /// The entry's JSON as published, when it is an entry a client decodes (checked without
-    /// building one, see [`shape`](super::shape)); `None` for anything else written to the stream.
+    /// The entry's JSON as published, when it is an entry a client decodes (checked in place,
+    /// without building one: see [`Head`]); `None` for anything else written to the stream.
     pub(super) fn take_json(&mut self) -> Option<String> {
         let json = String::from_utf8(std::mem::take(&mut self.json)).ok()?;
-        super::shape::is_entry(&json).then_some(json)
+        Head::of(&json).is_some().then_some(json)
     }
 }
 
