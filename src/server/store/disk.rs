@@ -15,6 +15,7 @@
 //! resuming into them is told so with a counted `restart` gap.
 
 mod format;
+mod frames;
 mod lock;
 mod packed;
 mod read;

@@ -106,8 +106,9 @@ pub trait History: Send + Sync + std::fmt::Debug {
 
 /// Sizes chunked reads to a byte budget. Entries read from disk are decoded for their reader
 /// alone, so a count alone would let one read of large entries cost hundreds of megabytes. A read
-/// asks for as many entries as fitted in `max_bytes` last time (at least one), and twice as many
-/// after a read that fitted, from [`Pager::FIRST`] up to [`CHUNK`]. Small reads stay cheap on disk:
+/// asks for as many entries as fitted in `max_bytes` last time (at least one), and after a read
+/// that fitted up to twice as many, as far as that read's average entry size says `max_bytes` holds,
+/// from [`Pager::FIRST`] up to [`CHUNK`]. Small reads stay cheap on disk:
 /// a segment's index has a block at least every 64 KiB of records, where a read can start.
 #[derive(Debug)]
 pub(crate) struct Pager {
@@ -159,7 +160,11 @@ impl Pager {
         self.count = if fitting < entries.len() {
             keep
         } else {
-            (self.count * 2).min(CHUNK)
+            // Grow at most twofold, and no further than this read's average entry size says the
+            // budget holds: doubling blindly past it had every other read of a long backfill
+            // decode entries only to drop them (a read from disk decodes every entry it returns).
+            let each = (total / entries.len().max(1)).max(1);
+            (self.max_bytes / each).clamp(1, self.count * 2).min(CHUNK)
         };
         keep
     }
@@ -389,6 +394,47 @@ mod tests {
         // The lower bound holds even inside a chunk.
         assert_eq!(h.tail_start(&errors, 2990, 3000, 100, 1), Some(2991));
         assert_eq!(h.tail_start(&errors, 3001, 3001, 5, usize::MAX), None);
+    }
+
+    /// A history that counts the entries its reads return (a disk read decodes each of them).
+    #[derive(Debug)]
+    struct Counted(RingHistory, std::sync::atomic::AtomicUsize);
+
+    impl History for Counted {
+        fn identity(&self) -> &str {
+            self.0.identity()
+        }
+        fn bounds(&self) -> Bounds {
+            self.0.bounds()
+        }
+        fn forward(&self, from: u64, to: u64, max: usize) -> Vec<Arc<LogEntry>> {
+            let read = self.0.forward(from, to, max);
+            self.1
+                .fetch_add(read.len(), std::sync::atomic::Ordering::Relaxed);
+            read
+        }
+        fn backward(&self, before: u64, max: usize) -> Vec<Arc<LogEntry>> {
+            self.0.backward(before, max)
+        }
+    }
+
+    #[test]
+    fn a_byte_sized_scan_settles_on_reads_that_fit_instead_of_reading_entries_it_drops() {
+        let h = Counted(history(5000, 5000), std::sync::atomic::AtomicUsize::new(0));
+        let one = h.forward(1, 1, 1)[0].approx_size();
+        h.1.store(0, std::sync::atomic::Ordering::Relaxed);
+        // About 100 entries fit: doubling past that every other read would read and drop ~100.
+        let budget = one * 100 + one / 2;
+        let sent: usize = Scan::new(&h, 1, 5000)
+            .max_bytes(budget)
+            .map(|chunk| match chunk {
+                Chunk::Entries(entries) => entries.len(),
+                other => panic!("nothing is missing: {other:?}"),
+            })
+            .sum();
+        assert_eq!(sent, 5000);
+        let dropped = h.1.load(std::sync::atomic::Ordering::Relaxed) - sent;
+        assert!(dropped < 100, "{dropped} entries read and dropped");
     }
 
     #[test]

@@ -256,7 +256,7 @@ const ZSTD_LEVEL: i32 = 3;
 pub(crate) fn frame(records: &[u8]) -> std::io::Result<(Vec<u8>, u32)> {
     thread_local! {
         // A compression context at level 3 is hundreds of KiB of tables to allocate and set up,
-        // more than compressing one 64 KiB frame costs: one per thread (the sealer's), reused.
+        // more than compressing one frame costs: one per thread (the sealer's), reused.
         static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
             const { std::cell::RefCell::new(None) };
     }
@@ -273,30 +273,13 @@ pub(crate) fn frame(records: &[u8]) -> std::io::Result<(Vec<u8>, u32)> {
 
 /// Decompresses a frame's records into `out` (replacing what it held), if its bytes are intact;
 /// `false` for damage. Bounded: a frame never holds more than one record of [`MAX_BODY`] beyond the
-/// sealer's target size. With `keep`, the frame is kept (one per thread) for the next call on the
-/// same bytes: a `since` seek decompresses the frame its window starts in, and the read that
-/// follows would otherwise decompress it again.
-pub(crate) fn unframe(bytes: &[u8], crc: u32, out: &mut Vec<u8>, keep: bool) -> bool {
+/// sealer's target size.
+pub(crate) fn unframe(bytes: &[u8], crc: u32, out: &mut Vec<u8>) -> bool {
     thread_local! {
         // A decompression context costs about as much to set up as decompressing a frame does, and
         // a replay reads thousands of frames: one per thread, reused.
         static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
             const { std::cell::RefCell::new(None) };
-        /// The frame a seek kept: its checksum, its compressed bytes, then its records.
-        static KEPT: std::cell::RefCell<(u32, Vec<u8>, Vec<u8>)> =
-            const { std::cell::RefCell::new((0, Vec::new(), Vec::new())) };
-    }
-    // The same bytes decompress to the same records; comparing them costs far less.
-    let hit = KEPT.with_borrow(|(kept_crc, kept, records)| {
-        let hit = !kept.is_empty() && *kept_crc == crc && kept.as_slice() == bytes;
-        if hit {
-            out.clear();
-            out.extend_from_slice(records);
-        }
-        hit
-    });
-    if hit {
-        return true;
     }
     if crc32c::crc32c(bytes) != crc {
         return false;
@@ -313,24 +296,14 @@ pub(crate) fn unframe(bytes: &[u8], crc: u32, out: &mut Vec<u8>, keep: bool) -> 
     };
     out.clear();
     out.reserve(size);
-    let done = CONTEXT.with_borrow_mut(|context| {
+    CONTEXT.with_borrow_mut(|context| {
         if context.is_none() {
             *context = zstd::bulk::Decompressor::new().ok();
         }
         context
             .as_mut()
             .is_some_and(|c| c.decompress_to_buffer(bytes, out).is_ok())
-    });
-    if done && keep {
-        KEPT.with_borrow_mut(|(kept_crc, kept, records)| {
-            *kept_crc = crc;
-            kept.clear();
-            kept.extend_from_slice(bytes);
-            records.clear();
-            records.extend_from_slice(out);
-        });
-    }
-    done
+    })
 }
 
 /// The payload of the intact record at the start of `bytes`.

@@ -22,8 +22,10 @@ use super::format::{self, Head, Kind};
 use super::segment::{Block, Segment};
 
 /// Bytes of records gathered into one frame before it is compressed: big enough for zstd to find
-/// the repetition in JSON logs, small enough that a seek decompresses little it does not need.
-pub(crate) const FRAME_TARGET: usize = 64 * 1024;
+/// the repetition in log entries, small enough that a seek decompresses little it does not need (a
+/// window's first entry costs about one frame's decompression; 64 KiB frames made that 4x the
+/// time of SQLite's indexed `LIMIT 1`, docs/benchmarks.md).
+pub(crate) const FRAME_TARGET: usize = 16 * 1024;
 const TRAILER_LEN: u64 = 16;
 const INDEX_MAGIC: [u8; 8] = *b"VGSLINDX";
 /// first seq, last seq, first time, oldest time, newest time, entries, lease (8 bytes each), then
@@ -114,10 +116,11 @@ fn parse(path: &Path, index: &[u8]) -> Option<Loaded> {
         })
         .collect();
     let mut reach = i64::MIN;
+    let mut blocks = Vec::with_capacity(frames);
     for _ in 0..frames {
         let max_micros = u64_at(index, at + 24).cast_signed();
         reach = reach.max(max_micros);
-        segment.blocks.push(Block {
+        blocks.push(Block {
             seq: u64_at(index, at),
             offset: u64_at(index, at + 8),
             len: u32_at(index, at + 16),
@@ -127,6 +130,7 @@ fn parse(path: &Path, index: &[u8]) -> Option<Loaded> {
         });
         at += FRAME_LINE_LEN;
     }
+    segment.blocks = std::sync::Arc::new(blocks);
     Some(Loaded {
         segment,
         lease: u(6),
@@ -272,7 +276,7 @@ impl Builder {
         segment.min_micros = s.min_micros;
         segment.max_micros = s.max_micros;
         segment.entries = s.entries;
-        segment.blocks = self.frames;
+        segment.blocks = std::sync::Arc::new(self.frames);
         segment.sealed = true;
         Ok(segment)
     }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::format::{self, FRAME_LEN, Head, Layout, Parsed};
+use super::frames;
 use crate::model::LogEntry;
 
 /// Entries per index block.
@@ -58,7 +59,9 @@ pub(crate) struct Segment {
     /// The first entry's timestamp (µs).
     pub(crate) first_micros: i64,
     pub(crate) entries: u64,
-    pub(crate) blocks: Vec<Block>,
+    /// Shared with reads of a sealed segment (whose blocks never change), so a read's snapshot
+    /// does not copy the index of thousands of frames.
+    pub(crate) blocks: Arc<Vec<Block>>,
     /// Damaged spans found at start (`start`, `resume`): readers jump over them.
     pub(crate) damaged: Vec<(u64, u64)>,
     /// When it was last written: retention by age goes by it.
@@ -81,7 +84,7 @@ impl Segment {
             max_micros: i64::MIN,
             first_micros: 0,
             entries: 0,
-            blocks: Vec::new(),
+            blocks: Arc::new(Vec::new()),
             damaged: Vec::new(),
             modified: SystemTime::now(),
             sealed: false,
@@ -119,7 +122,8 @@ impl Segment {
             .map_or(0, |b| offset.saturating_sub(b.offset));
         if self.in_block == 0 || self.in_block >= BLOCK_RECORDS || block_bytes >= BLOCK_BYTES {
             let reach = self.blocks.last().map_or(i64::MIN, |b| b.reach_micros);
-            self.blocks.push(Block {
+            // Only the writer extends an open segment's blocks, and no read shares them: no copy.
+            Arc::make_mut(&mut self.blocks).push(Block {
                 seq: head.seq,
                 offset,
                 len: 0,
@@ -130,7 +134,7 @@ impl Segment {
             self.in_block = 0;
         }
         self.in_block += 1;
-        if let Some(block) = self.blocks.last_mut() {
+        if let Some(block) = Arc::make_mut(&mut self.blocks).last_mut() {
             block.max_micros = block.max_micros.max(head.micros);
             block.reach_micros = block.reach_micros.max(head.micros);
         }
@@ -159,8 +163,11 @@ pub(crate) struct Snapshot {
     len: u64,
     offset: u64,
     damaged: Vec<(u64, u64)>,
-    /// A sealed segment's frames, from the one the read starts in (empty for an open segment).
-    frames: Vec<Block>,
+    /// A sealed segment's frames (empty for an open segment); the read starts at `first`.
+    frames: Arc<Vec<Block>>,
+    first: usize,
+    /// How many frames from `first` on the read may go through.
+    frame_count: usize,
     layout: Layout,
     /// The newest seq in it when taken.
     pub(crate) last_seq: u64,
@@ -178,18 +185,20 @@ impl Segment {
     pub(crate) fn snapshot(&self, from: u64) -> Option<Snapshot> {
         let block = self.block_for(from);
         let (layout, frames, offset) = if self.sealed {
-            let frames = self.blocks[block.unwrap_or(0)..].to_vec();
-            (Layout::Sealed, frames, 0)
+            (Layout::Sealed, Arc::clone(&self.blocks), 0)
         } else {
             let offset = block.map_or(format::HEADER_LEN, |i| self.blocks[i].offset);
-            (Layout::Open, Vec::new(), offset)
+            (Layout::Open, Arc::default(), offset)
         };
+        let first = block.unwrap_or(0);
         Some(Snapshot {
             path: self.path.clone(),
             len: self.len,
             offset,
             damaged: self.damaged.clone(),
+            frame_count: frames.len().saturating_sub(first),
             frames,
+            first,
             layout,
             last_seq: self.last_seq?,
         })
@@ -243,7 +252,7 @@ pub(crate) fn first_at_or_after(segment: &Snapshot, micros: i64) -> Option<u64> 
         },
     };
     let mut first = segment.clone();
-    first.frames.truncate(1);
+    first.frame_count = first.frame_count.min(1);
     walk(&first, &mut seek, &mut Vec::new());
     seek.found
 }
@@ -254,10 +263,6 @@ trait Visit {
     fn frame(&mut self, seq: u64) -> Option<Ended>;
     /// An intact record: `Some` ends the walk.
     fn record(&mut self, head: Head, payload: &[u8]) -> Option<Ended>;
-    /// Whether the frames it decompresses are worth keeping for the next read (`format::unframe`).
-    fn keep_frames(&self) -> bool {
-        false
-    }
 }
 
 /// A read: decodes the entries the plan wants.
@@ -309,11 +314,6 @@ impl Visit for TimeSeek {
         None
     }
 
-    fn keep_frames(&self) -> bool {
-        // The window's first read starts in this frame.
-        true
-    }
-
     fn record(&mut self, head: Head, _payload: &[u8]) -> Option<Ended> {
         if !head.kind.is_entry() {
             return None;
@@ -330,22 +330,29 @@ impl Visit for TimeSeek {
 
 /// Walks the records of a snapshot from its starting point, handing each to `visit`.
 fn walk(segment: &Snapshot, visit: &mut impl Visit, damage: &mut Vec<u64>) -> Ended {
+    match segment.layout {
+        Layout::Open => match open(segment) {
+            Ok(file) => walk_open(file, segment, visit),
+            Err(ended) => ended,
+        },
+        Layout::Sealed => walk_sealed(segment, visit, damage),
+    }
+}
+
+/// The segment's file, past a header that still says what the snapshot expects.
+fn open(segment: &Snapshot) -> Result<File, Ended> {
     let Ok(mut file) = File::open(&segment.path) else {
-        return Ended::Through;
+        return Err(Ended::Through);
     };
     let mut header = [0; format::HEADER_LEN as usize];
     if file.read_exact(&mut header).is_err() {
-        return Ended::Through;
+        return Err(Ended::Through);
     }
     match format::check_header(&header) {
-        Ok(layout) if layout == segment.layout => {}
-        Ok(_) => return Ended::Replaced,
+        Ok(layout) if layout == segment.layout => Ok(file),
+        Ok(_) => Err(Ended::Replaced),
         // Damaged since start: nothing in it can be trusted.
-        Err(_) => return Ended::Stopped,
-    }
-    match segment.layout {
-        Layout::Open => walk_open(file, segment, visit),
-        Layout::Sealed => walk_sealed(file, segment, visit, damage),
+        Err(_) => Err(Ended::Stopped),
     }
 }
 
@@ -381,43 +388,69 @@ fn walk_open(file: File, segment: &Snapshot, visit: &mut impl Visit) -> Ended {
 }
 
 /// Compressed frames, from the snapshot's first: each is checked and decompressed on its own, so
-/// damage costs the entries of one frame and the walk goes on after it.
-fn walk_sealed(
-    mut file: File,
-    segment: &Snapshot,
-    visit: &mut impl Visit,
-    damage: &mut Vec<u64>,
-) -> Ended {
+/// damage costs the entries of one frame and the walk goes on after it. A frame this thread
+/// decompressed lately is taken as it was (`frames`), and the file is opened only for one it did
+/// not: a sealed file never changes.
+fn walk_sealed(segment: &Snapshot, visit: &mut impl Visit, damage: &mut Vec<u64>) -> Ended {
+    let mut file = None;
     let mut compressed = Vec::new();
-    // Reused from frame to frame: each holds about the same (`sealed::FRAME_TARGET`).
-    let mut records = Vec::new();
-    for frame in &segment.frames {
+    let end = segment.first + segment.frame_count;
+    for frame in &segment.frames[segment.first..end] {
         if let Some(ended) = visit.frame(frame.seq) {
             return ended;
         }
-        compressed.resize(frame.len as usize, 0);
-        let read = file
-            .seek(SeekFrom::Start(frame.offset))
-            .and_then(|_| file.read_exact(&mut compressed));
-        if read.is_err()
-            || !format::unframe(&compressed, frame.crc, &mut records, visit.keep_frames())
-        {
-            damage.push(frame.offset);
-            continue;
-        }
-        let mut at = 0;
-        while at < records.len() {
-            let Parsed::Record { head, len } = format::parse(&records[at..]) else {
-                damage.push(frame.offset);
-                break;
-            };
-            if let Some(ended) = visit.record(head, format::payload(&records[at..], len)) {
-                return ended;
+        let records = match frames::take(&segment.path, frame.offset, frame.crc) {
+            Some(records) => records,
+            None => {
+                if file.is_none() {
+                    file = match open(segment) {
+                        Ok(opened) => Some(opened),
+                        Err(ended) => return ended,
+                    };
+                }
+                let Some(file) = file.as_mut() else {
+                    return Ended::Through;
+                };
+                let mut records = frames::buffer();
+                compressed.resize(frame.len as usize, 0);
+                let read = file
+                    .seek(SeekFrom::Start(frame.offset))
+                    .and_then(|_| file.read_exact(&mut compressed));
+                if read.is_err() || !format::unframe(&compressed, frame.crc, &mut records) {
+                    damage.push(frame.offset);
+                    continue;
+                }
+                records
             }
-            at += len;
+        };
+        let ended = visit_frame(&records, frame, visit, damage);
+        frames::put(&segment.path, frame.offset, frame.crc, records);
+        if let Some(ended) = ended {
+            return ended;
         }
     }
     Ended::Through
+}
+
+/// Hands each record of a decompressed frame to `visit`.
+fn visit_frame(
+    records: &[u8],
+    frame: &Block,
+    visit: &mut impl Visit,
+    damage: &mut Vec<u64>,
+) -> Option<Ended> {
+    let mut at = 0;
+    while at < records.len() {
+        let Parsed::Record { head, len } = format::parse(&records[at..]) else {
+            damage.push(frame.offset);
+            return None;
+        };
+        if let Some(ended) = visit.record(head, format::payload(&records[at..], len)) {
+            return Some(ended);
+        }
+        at += len;
+    }
+    None
 }
 
 /// Reads one framed record into `buf`; `None` if it does not fit in the `left` bytes or the file.
