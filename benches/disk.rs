@@ -211,6 +211,10 @@ fn ndjson_round(path: &Path, batch: &[LogEntry]) -> f64 {
 /// The first entry at or after `since`, read the way a `since` window starts (seek, then read
 /// forward) with reads of `chunk` entries: 1 asks what SQLite's `LIMIT 1` does, 512 is a backfill's
 /// first read (`History` reads in chunks of 512).
+/// How many `since` seeks near each tenth of the stored entries the first-entry figure is the
+/// median of.
+const FIRST_ENTRY_PLACES: usize = 20;
+
 fn vg_first_since(
     history: &dyn vg::server::History,
     since: DateTime<Utc>,
@@ -346,18 +350,21 @@ fn main() {
     let (mut vg_chunk, mut sql_chunk) = (Vec::new(), Vec::new());
     for k in 1..=9u64 {
         let at = (n * k / 10) as usize;
-        let since = batch[at].timestamp;
         let until = batch[(at + window).min(batch.len() - 1)].timestamp;
-        let start = Instant::now();
-        let first = vg_first_since(&*history, since, 1).unwrap();
-        vg_first.push(ms_since(start));
-        let start = Instant::now();
-        let peer_first = peer.first_since(since.timestamp_micros()).unwrap();
-        sql_first.push(ms_since(start));
-        assert_eq!(
-            (first.seq, &first.message),
-            (peer_first.seq, &peer_first.message)
-        );
+        // The first entry at 20 places near each tenth, each in a frame not read before.
+        for place in 0..FIRST_ENTRY_PLACES {
+            let since = batch[(at + place * 1013).min(batch.len() - 1)].timestamp;
+            let start = Instant::now();
+            let first = vg_first_since(&*history, since, 1).unwrap();
+            vg_first.push(ms_since(start));
+            let start = Instant::now();
+            let peer_first = peer.first_since(since.timestamp_micros()).unwrap();
+            sql_first.push(ms_since(start));
+            assert_eq!(
+                (first.seq, &first.message),
+                (peer_first.seq, &peer_first.message)
+            );
+        }
         // The window's first 512, as a backfill's first read takes them (timed on a window
         // of its own, so that no frame is still at hand from the read above).
         let since = batch[at + window / 2].timestamp;
