@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use predicate::Predicate;
 pub(crate) use predicate::one_line as regex_error_line;
 
+#[cfg(feature = "cli")]
 use crate::model::decode::{Guess, Head};
 use crate::model::{Level, LogEntry, UnknownLevel};
 use crate::timespec::{TimeError, parse_instant};
@@ -234,6 +235,7 @@ impl Filter {
 
     /// Whether it lets every entry through (nothing asked for): a reader may then skip looking at
     /// entries at all.
+    #[cfg(feature = "server")]
     pub(crate) fn passes_all(&self) -> bool {
         !self.narrows_head() && self.predicates.is_empty()
     }
@@ -253,6 +255,7 @@ impl Filter {
     /// Whether the entry `head` was read from would certainly fail [`Filter::matches`]: a field or
     /// the message is refused (the `where` predicates, which need `meta`, are left to the full test).
     /// Lets a reader drop a line without decoding it.
+    #[cfg(feature = "cli")]
     fn rejects_head(&self, head: &Head<'_>) -> bool {
         !self.fields_match(
             head.level,
@@ -268,6 +271,7 @@ impl Filter {
 
     /// Whether a line guessed to be `guess` (see [`Guess`]) is likely to fail [`Filter::matches`]:
     /// worth the exact check of [`Filter::rejects_head`]. Instance and region are not guessed.
+    #[cfg(feature = "cli")]
     fn rejects_guess(&self, guess: &Guess<'_>) -> bool {
         guess.level < self.min_level
             || !self.source_passes(guess.source)
@@ -282,6 +286,7 @@ impl Filter {
     /// [`Filter::matches`], decided without building the entry: a reader drops such a line
     /// undecoded (`LineDecoder::push_unless`). A cheap guess runs first, and the exact read of the
     /// line only when the guess says "drop". `false` for a line in any other format.
+    #[cfg(feature = "cli")]
     pub(crate) fn refuses_line(&self, line: &str) -> bool {
         self.narrows_head()
             && Guess::of(line).is_some_and(|g| self.rejects_guess(&g))

@@ -20,7 +20,9 @@ mod logfmt;
 mod shape;
 mod text;
 
-pub(crate) use head::{Guess, Head};
+#[cfg(feature = "cli")]
+pub(crate) use head::Guess;
+pub(crate) use head::Head;
 pub use lines::{EntryStarts, JOIN_IDLE, LineDecoder, MAX_JOINED_BYTES, MAX_JOINED_LINES};
 pub use shape::{ShapeError, ShapeLimits, check_shape};
 

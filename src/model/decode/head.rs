@@ -26,6 +26,13 @@ use crate::model::Level;
 /// The cheap fields of a native line, borrowed from it where it holds no escapes.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(
+    not(feature = "cli"),
+    expect(
+        dead_code,
+        reason = "only the client's filter reads the fields; the server checks lines"
+    )
+)]
 pub struct Head<'a> {
     /// When it happened.
     #[serde(with = "crate::model::timestamp")]
@@ -67,6 +74,7 @@ impl<'a> Head<'a> {
 /// them, without checking the rest of the line (an escaped quote cuts the guessed string short).
 /// It costs a few compares, so a reader runs it on every line and pays for [`Head::of`] only when
 /// the guess says the line would be dropped.
+#[cfg(feature = "cli")]
 #[derive(Debug)]
 pub struct Guess<'a> {
     /// When it happened.
@@ -79,6 +87,7 @@ pub struct Guess<'a> {
     pub message: &'a str,
 }
 
+#[cfg(feature = "cli")]
 impl<'a> Guess<'a> {
     /// The guess for a line in vg's field order; `None` for any other line.
     pub fn of(line: &'a str) -> Option<Guess<'a>> {
@@ -221,6 +230,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "cli")]
     #[test]
     fn a_guess_reads_vg_field_order_only() {
         let guess = Guess::of(LINES[0]).unwrap();
