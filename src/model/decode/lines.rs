@@ -53,31 +53,25 @@ struct Held {
 #[derive(Debug)]
 enum Pending {
     Decoded(LogEntry),
-    Refused {
-        text: String,
-        default_source: String,
-    },
+    Refused(String),
 }
 
 impl Pending {
-    fn decoded(&mut self) -> &mut LogEntry {
-        if let Pending::Refused {
-            text,
-            default_source,
-        } = self
-        {
+    /// The entry, decoding a refused line now (with the source of the stream it came in).
+    fn decoded(&mut self, default_source: &str) -> &mut LogEntry {
+        if let Pending::Refused(text) = self {
             *self = Pending::Decoded(LineDecoder::entry(text, false, default_source));
         }
         match self {
             Pending::Decoded(entry) => entry,
-            Pending::Refused { .. } => unreachable!("decoded just above"),
+            Pending::Refused(_) => unreachable!("decoded just above"),
         }
     }
 
     fn into_entry(self) -> Option<LogEntry> {
         match self {
             Pending::Decoded(entry) => Some(entry),
-            Pending::Refused { .. } => None,
+            Pending::Refused(_) => None,
         }
     }
 }
@@ -110,7 +104,7 @@ impl LineDecoder {
             && let Some(traceback) = continues(&text, held.traceback)
             && held.lines < MAX_JOINED_LINES
         {
-            let entry = held.entry.decoded();
+            let entry = held.entry.decoded(default_source);
             if entry.message.len() + 1 + text.len() <= MAX_JOINED_BYTES {
                 entry.message.push('\n');
                 entry.message.push_str(&text);
@@ -124,10 +118,7 @@ impl LineDecoder {
         }
         let traceback = text.starts_with(TRACEBACK);
         let entry = if !cut && refuse(&text) {
-            Pending::Refused {
-                text: text.into_owned(),
-                default_source: default_source.to_owned(),
-            }
+            Pending::Refused(text.into_owned())
         } else {
             Pending::Decoded(Self::entry(&text, cut, default_source))
         };
