@@ -208,13 +208,13 @@ fn ndjson_round(path: &Path, batch: &[LogEntry]) -> f64 {
     batch.len() as f64 / start.elapsed().as_secs_f64()
 }
 
-/// The first entry at or after `since`, read the way a `since` window starts (seek, then read
-/// forward) with reads of `chunk` entries: 1 asks what SQLite's `LIMIT 1` does, 512 is a backfill's
-/// first read (`History` reads in chunks of 512).
 /// How many `since` seeks near each tenth of the stored entries the first-entry figure is the
 /// median of.
 const FIRST_ENTRY_PLACES: usize = 20;
 
+/// The first entry at or after `since`, read the way a `since` window starts (seek, then read
+/// forward) with reads of `chunk` entries: 1 asks what SQLite's `LIMIT 1` does, 512 is a backfill's
+/// first read (`History` reads in chunks of 512).
 fn vg_first_since(
     history: &dyn vg::server::History,
     since: DateTime<Utc>,

@@ -8,7 +8,9 @@
 //! so a frame is known by its segment's path, its offset and its checksum without reading it.
 //!
 //! Per thread, so no lock is shared between readers; [`KEEP`] frames of at most [`MAX_KEPT`]
-//! bytes each, so a thread holds little however large a frame is.
+//! bytes each, plus a spare buffer: at most about 3 MiB a thread that reads history (the server's
+//! runtime workers), however large a frame is, and about 50 KiB for the 16 KiB frames vg writes.
+//! This is outside `--max-viewer-bytes`, which counts what a viewer holds.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};

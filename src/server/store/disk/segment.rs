@@ -227,7 +227,8 @@ pub(crate) enum Ended {
 }
 
 /// Reads entries with `from <= seq <= to` from a snapshot of `segment`, appending to `out` until
-/// `max` are there. A file gone (retention deleted it meanwhile) reads as empty. The offsets of
+/// `max` are there. A file gone (retention deleted it meanwhile) reads as empty, except for a
+/// sealed frame this thread decompressed lately, which is served from memory as it was. The offsets of
 /// sealed frames found damaged are added to `damage`: their entries are skipped.
 pub(crate) fn read(
     segment: &Snapshot,
@@ -245,7 +246,9 @@ pub(crate) fn first_at_or_after(segment: &Snapshot, micros: i64) -> Option<u64> 
     let mut seek = TimeSeek {
         micros,
         found: None,
-        // An open segment's block is its next BLOCK_RECORDS entries; a sealed one's is its frame.
+        // An open segment's block is at most its next BLOCK_RECORDS entries (fewer when
+        // BLOCK_BYTES ends it first: the seek stops at its find before then); a sealed one's is
+        // its frame.
         left: match segment.layout {
             Layout::Open => BLOCK_RECORDS,
             Layout::Sealed => u32::MAX,
@@ -297,7 +300,8 @@ impl Visit for Take<'_> {
         if let Some(entry) = format::entry(head, payload) {
             out.push(Arc::new(entry));
         }
-        None
+        // Full: stop before reading the next record, only to set it aside.
+        (out.len() >= plan.max).then_some(Ended::Through)
     }
 }
 
@@ -477,4 +481,37 @@ pub(crate) fn list(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     }
     found.sort_unstable_by_key(|(id, _)| *id);
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::store::disk::format::Kind;
+
+    #[test]
+    fn an_open_segments_index_has_a_block_every_64_kib_of_large_records() {
+        let mut segment = Segment::new(PathBuf::from("1.seg"), 0);
+        let record = 10 * 1024;
+        for seq in 1..=100u64 {
+            let head = Head {
+                kind: Kind::Packed,
+                seq,
+                micros: i64::try_from(seq).unwrap(),
+            };
+            segment.observe(head, (seq - 1) * record, record as usize);
+        }
+        let starts: Vec<u64> = segment.blocks.iter().map(|b| b.offset).collect();
+        // By count alone (128 entries a block) the 100 records would be one block.
+        assert!(
+            starts.len() as u64 >= 100 * record / BLOCK_BYTES,
+            "{starts:?}"
+        );
+        // A block ends with the record that crosses 64 KiB.
+        assert!(
+            starts
+                .windows(2)
+                .all(|w| w[1] - w[0] <= BLOCK_BYTES + record),
+            "{starts:?}"
+        );
+    }
 }
