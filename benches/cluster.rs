@@ -329,7 +329,11 @@ fn fan_out(redis: &Redis, rate: u64, secs: u64) {
     let per_entry = |ticks: u64| ticks as f64 * 1e6 / CLOCK_TICKS / total as f64;
     let mut threads: Vec<(String, u64)> = cpu_after
         .iter()
-        .map(|(name, t)| (name.clone(), t - cpu_before.get(name).copied().unwrap_or(0)))
+        .map(|(name, t)| {
+            // A blocking thread of the same name may have exited meanwhile, taking its time along.
+            let before = cpu_before.get(name).copied().unwrap_or(0);
+            (name.clone(), t.saturating_sub(before))
+        })
         .filter(|(_, t)| *t > 0)
         .collect();
     threads.sort_by_key(|t| std::cmp::Reverse(t.1));

@@ -215,6 +215,11 @@ impl<'a> Iterator for MetaIter<'a> {
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.0.size_hint()
     }
+
+    // Straight to the field (the default walks there): alert rules look up a field by position.
+    fn nth(&mut self, n: usize) -> Option<Self::Item> {
+        self.0.nth(n).map(|(k, v)| (&**k, v))
+    }
 }
 
 impl DoubleEndedIterator for MetaIter<'_> {
