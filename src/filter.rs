@@ -330,6 +330,12 @@ impl Filter {
             && self.until.is_none_or(|until| timestamp <= until)
     }
 
+    /// The `where` predicates, in the order the spec gave them (alert rules share equal ones).
+    #[cfg(feature = "server")]
+    pub(crate) fn predicates(&self) -> &[Predicate] {
+        &self.predicates
+    }
+
     /// The `where` predicates of [`Filter::matches`].
     pub(crate) fn matches_meta(&self, entry: &LogEntry) -> bool {
         self.predicates.iter().all(|p| p.matches(&entry.meta))

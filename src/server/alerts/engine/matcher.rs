@@ -107,18 +107,15 @@ impl Matcher {
                     })
             });
             let mut own = Vec::new();
-            for text in &spec.predicates {
+            // The rule's filter compiled its spec's texts, in order: shared by their text.
+            for (text, predicate) in spec.predicates.iter().zip(rule.filter.predicates()) {
                 let at = match predicate_texts.iter().position(|t| *t == text.as_str()) {
                     Some(at) => at,
-                    // The rule's filter compiled this very text, so it parses.
-                    None => match Predicate::parse(text) {
-                        Ok(p) => {
-                            predicate_texts.push(text);
-                            predicates.push(p);
-                            predicates.len() - 1
-                        }
-                        Err(_) => continue,
-                    },
+                    None => {
+                        predicate_texts.push(text);
+                        predicates.push(predicate.clone());
+                        predicates.len() - 1
+                    }
                 };
                 own.push(at);
             }
