@@ -28,7 +28,7 @@ const BLOCK: Duration = Duration::from_millis(1000);
 /// Most records a `tail` backfill looks through (newest first) for matching ones, and so also the
 /// most a backfill holds.
 pub(crate) const TAIL_SCAN: usize = 100_000;
-/// Most instances (by boot) whose last seq is remembered, for finding holes.
+/// Most publishers (instance and boot) whose last seq is remembered, for finding holes.
 const TRACKED: usize = 4096;
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(2);
@@ -55,7 +55,7 @@ pub(crate) enum Event {
         cursor: String,
     },
     /// Entries of one instance the viewer will never get from Redis: a jump in its seqs within
-    /// one boot (never published, or trimmed while the viewer was behind). `missed` counts them.
+    /// one publisher (never published, or trimmed while the viewer was behind). `missed` counts them.
     Missed {
         /// How many.
         missed: u64,
@@ -111,14 +111,14 @@ struct Reader {
     client: redis::Client,
     stream: String,
     timeout: Duration,
-    /// The last seq seen per boot (one emitter's start, so one instance): a jump is a hole.
+    /// The last seq seen per publisher (instance and boot: see `Record::origin`): a jump is a hole.
     last_seq: HashMap<String, u64>,
 }
 
 /// A record read and its entry's checked JSON (`None`: not an entry, skipped).
 struct Read {
     id: String,
-    boot: String,
+    origin: String,
     seq: u64,
     json: Option<String>,
 }
@@ -206,7 +206,7 @@ impl Reader {
                     ahead = self.read_ahead(&conn, &cursor);
                     let mut entries = Vec::with_capacity(records.len());
                     for record in records {
-                        let missed = self.hole(&record.boot, record.seq);
+                        let missed = self.hole(&record.origin, record.seq);
                         if missed > 0 {
                             let batch = std::mem::take(&mut entries);
                             if !batch.is_empty() {
@@ -295,8 +295,8 @@ impl Reader {
                 {
                     picked.push(entry);
                 }
-                if !self.last_seq.contains_key(&record.boot) {
-                    self.last_seq.insert(record.boot.clone(), record.seq);
+                if !self.last_seq.contains_key(&record.origin) {
+                    self.last_seq.insert(record.origin.clone(), record.seq);
                 }
             }
             if picked.len() >= tail || scanned >= TAIL_SCAN || records.len() < page {
@@ -366,17 +366,17 @@ impl Reader {
                 .map(|mut record| Read {
                     json: record.take_json(),
                     id: record.id,
-                    boot: record.boot,
+                    origin: record.origin,
                     seq: record.seq,
                 })
                 .collect())
         }))
     }
 
-    /// How many seqs of `boot` were skipped before `seq` since the last one seen (0 for none).
-    fn hole(&mut self, boot: &str, seq: u64) -> u64 {
+    /// How many seqs of `origin` were skipped before `seq` since the last one seen (0 for none).
+    fn hole(&mut self, origin: &str, seq: u64) -> u64 {
         // Looked up by reference: a key is built only for an instance not seen yet.
-        if let Some(last) = self.last_seq.get_mut(boot) {
+        if let Some(last) = self.last_seq.get_mut(origin) {
             let missed = seq.saturating_sub(*last + 1);
             *last = seq;
             return missed;
@@ -385,7 +385,7 @@ impl Reader {
             // Instances come and go; forgetting costs at most one undetected hole each.
             self.last_seq.clear();
         }
-        self.last_seq.insert(boot.to_owned(), seq);
+        self.last_seq.insert(origin.to_owned(), seq);
         0
     }
 }

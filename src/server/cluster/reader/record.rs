@@ -11,9 +11,10 @@ use crate::model::decode::Head;
 pub(super) struct Record {
     /// The Redis stream id, the merged cursor.
     pub(super) id: String,
-    /// The publishing emitter's stream identity.
-    pub(super) boot: String,
-    /// The entry's seq in that boot.
+    /// Who published it: the instance and its stream identity (boot) as one key, since a data dir
+    /// copied to another instance keeps its boot. Seqs count within it.
+    pub(super) origin: String,
+    /// The entry's seq in that origin.
     pub(super) seq: u64,
     json: Vec<u8>,
 }
@@ -70,19 +71,25 @@ fn record(raw: Value) -> Option<Record> {
         Value::Map(pairs) => pairs.into_iter().flat_map(|(k, v)| [k, v]).collect(),
         _ => return None,
     };
-    let (mut boot, mut seq, mut json) = (None, None, None);
+    let (mut boot, mut instance, mut seq, mut json) = (None, None, None, None);
     let mut fields = fields.into_iter();
     while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
         match bytes(name).as_deref() {
             Some(b"b") => boot = text(value),
+            Some(b"i") => instance = text(value),
             Some(b"s") => seq = text(value).and_then(|s| s.parse().ok()),
             Some(b"e") => json = bytes(value),
             _ => {}
         }
     }
+    let boot = boot?;
+    let origin = match instance {
+        Some(instance) => format!("{instance}\u{1f}{boot}"),
+        None => boot,
+    };
     Some(Record {
         id,
-        boot: boot?,
+        origin,
         seq: seq?,
         json: json?,
     })
@@ -139,9 +146,9 @@ mod tests {
             let got = of_xread(reply);
             assert_eq!(
                 got.iter()
-                    .map(|r| (r.id.as_str(), r.boot.as_str(), r.seq))
+                    .map(|r| (r.id.as_str(), r.origin.as_str(), r.seq))
                     .collect::<Vec<_>>(),
-                [("5-1", "boot", 7), ("5-3", "x", 1)]
+                [("5-1", "web-1\u{1f}boot", 7), ("5-3", "x", 1)]
             );
             assert_eq!(got[0].entry().map(|e| e.message), Some("hi".to_owned()));
             assert!(got[1].entry().is_none(), "not an entry: skipped when shown");
