@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-pub(crate) use file::chunks::{FormatEntry, Next, worker_count};
+pub(crate) use file::chunks::{FormatEntry, Kept, Next, worker_count};
 pub(crate) use file::format_whole;
 pub use merge::REORDER_WINDOW;
 pub use tls::{CaCertError, load_ca_certs};

@@ -15,7 +15,7 @@ pub use predicate::Predicate;
 pub(crate) use predicate::one_line as regex_error_line;
 
 #[cfg(feature = "cli")]
-use crate::model::decode::{Guess, Head};
+use crate::model::decode::{FlatLine, Guess, Head};
 use crate::model::{Level, LogEntry, UnknownLevel};
 use crate::timespec::{TimeError, parse_instant};
 
@@ -280,6 +280,29 @@ impl Filter {
                 .pattern
                 .as_ref()
                 .is_some_and(|re| !re.is_match(guess.message))
+    }
+
+    /// Whether a line read flat passes, for a filter that does not look into `meta` (see
+    /// [`Filter::reads_meta`]): the same test as [`Filter::matches`] on the entry it decodes to.
+    #[cfg(feature = "cli")]
+    pub(crate) fn matches_flat(&self, line: &FlatLine<'_>) -> bool {
+        debug_assert!(!self.reads_meta(), "a flat line's meta is not tested");
+        self.fields_match(
+            line.level,
+            line.source,
+            line.instance,
+            line.region,
+            line.timestamp,
+        ) && self
+            .pattern
+            .as_ref()
+            .is_none_or(|re| re.is_match(line.message))
+    }
+
+    /// Whether it has `where` predicates, which test `meta`.
+    #[cfg(feature = "cli")]
+    pub(crate) fn reads_meta(&self) -> bool {
+        !self.predicates.is_empty()
     }
 
     /// Whether this line (without its line end) in vg's own format would certainly fail

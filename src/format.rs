@@ -22,6 +22,7 @@ use unicode_width::UnicodeWidthStr;
 
 pub use sanitize::{is_unsafe, push_sanitized, sanitize};
 
+use crate::model::decode::{FlatLine, FlatValue};
 use crate::model::{Level, LogEntry, Meta};
 
 /// How the time column is written.
@@ -217,6 +218,23 @@ impl LineFormatter {
     /// Appends the display text for `entry` (without the trailing newline): one line, or a line and
     /// its continuation lines when the message has several.
     pub fn write(&mut self, out: &mut String, entry: &LogEntry, now: DateTime<Utc>) {
+        self.write_shown(out, entry, now);
+    }
+
+    /// Appends the display text for a line read flat, exactly as [`LineFormatter::write`] shows the
+    /// entry the line decodes to, without decoding it.
+    pub fn write_flat(&mut self, out: &mut String, line: &FlatLine<'_>, now: DateTime<Utc>) {
+        self.write_shown(out, line, now);
+    }
+
+    /// The display text for one entry as a new string.
+    pub fn line(&mut self, entry: &LogEntry, now: DateTime<Utc>) -> String {
+        let mut out = String::with_capacity(128);
+        self.write(&mut out, entry, now);
+        out
+    }
+
+    fn write_shown(&mut self, out: &mut String, shown: &impl Shown, now: DateTime<Utc>) {
         let (dim, source, reset) = if self.color {
             (ansi::DIM, ansi::SOURCE, ansi::RESET)
         } else {
@@ -224,18 +242,19 @@ impl LineFormatter {
         };
         out.push_str(dim);
         let time_start = out.len();
-        write_time(out, &entry.timestamp, self.time, now);
+        shown.write_time(out, self.time, now);
         let mut column = out.len() - time_start;
         if self.time == TimeMode::Relative {
             pad(out, &mut column, RELATIVE_WIDTH);
         }
         out.push_str(reset);
         out.push(' ');
+        let level = shown.level();
         if self.color {
-            out.push_str(level_style(entry.level));
+            out.push_str(level_style(level));
         }
         // Padded by hand: `format!`'s padding machinery costs more than the rest of the column.
-        let level = entry.level.as_str();
+        let level = level.as_str();
         out.push_str(level);
         out.push_str(&"     "[level.len().min(5)..]);
         out.push_str(reset);
@@ -243,8 +262,12 @@ impl LineFormatter {
         column += 7;
         out.push_str(source);
         let origin_start = out.len();
-        write_origin(out, entry);
-        let origin = out[origin_start..].width();
+        shown.write_origin(out);
+        let origin = if shown.plain() {
+            out.len() - origin_start
+        } else {
+            out[origin_start..].width()
+        };
         if origin <= ORIGIN_MAX {
             self.origin_width = self.origin_width.max(origin);
         }
@@ -253,20 +276,21 @@ impl LineFormatter {
         column += origin_column + 1;
         out.push_str(reset);
         out.push(' ');
+        let message = shown.message();
         let mut lines = None;
-        if self.raw {
-            out.push_str(&entry.message);
-        } else if self.single_line || !entry.message.contains('\n') {
-            push_sanitized(out, &entry.message);
+        if self.raw || shown.plain() {
+            out.push_str(message);
+        } else if self.single_line || !message.contains('\n') {
+            push_sanitized(out, message);
         } else {
-            let mut rest = entry.message.trim_end_matches(['\n', '\r']).split('\n');
+            let mut rest = message.trim_end_matches(['\n', '\r']).split('\n');
             push_sanitized(out, strip_cr(rest.next().unwrap_or_default()));
             lines = Some(rest);
         }
-        if !entry.meta.is_empty() {
+        if shown.has_meta() {
             out.push_str("  ");
             out.push_str(dim);
-            write_meta(out, &entry.meta);
+            shown.write_meta(out);
             out.push_str(reset);
         }
         // Continuation lines: indented so the text lines up under the message, and marked, so no
@@ -284,12 +308,109 @@ impl LineFormatter {
             }
         }
     }
+}
 
-    /// The display text for one entry as a new string.
-    pub fn line(&mut self, entry: &LogEntry, now: DateTime<Utc>) -> String {
-        let mut out = String::with_capacity(128);
-        self.write(&mut out, entry, now);
-        out
+/// What a display line is made of, from a decoded entry or straight from a flat line.
+trait Shown {
+    fn write_time(&self, out: &mut String, mode: TimeMode, now: DateTime<Utc>);
+    fn level(&self) -> Level;
+    /// `source[instance] region`, sanitized, the instance shortened.
+    fn write_origin(&self, out: &mut String);
+    fn message(&self) -> &str;
+    /// Every string is printable ASCII: nothing to sanitize, one column per byte.
+    fn plain(&self) -> bool;
+    fn has_meta(&self) -> bool;
+    fn write_meta(&self, out: &mut String);
+}
+
+impl Shown for LogEntry {
+    fn write_time(&self, out: &mut String, mode: TimeMode, now: DateTime<Utc>) {
+        write_time(out, &self.timestamp, mode, now);
+    }
+
+    fn level(&self) -> Level {
+        self.level
+    }
+
+    fn write_origin(&self, out: &mut String) {
+        write_origin(out, self);
+    }
+
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn plain(&self) -> bool {
+        false
+    }
+
+    fn has_meta(&self) -> bool {
+        !self.meta.is_empty()
+    }
+
+    fn write_meta(&self, out: &mut String) {
+        write_meta(out, &self.meta);
+    }
+}
+
+/// A flat line's strings are printable ASCII, so they go out as they are: what `sanitize` would
+/// leave unchanged, and what `write_value` writes for the same values.
+impl Shown for FlatLine<'_> {
+    fn write_time(&self, out: &mut String, mode: TimeMode, now: DateTime<Utc>) {
+        match mode {
+            // The wire's form, which the line has already (its parser takes nothing else).
+            TimeMode::Utc => out.push_str(self.timestamp_text),
+            _ => write_time(out, &self.timestamp, mode, now),
+        }
+    }
+
+    fn level(&self) -> Level {
+        self.level
+    }
+
+    fn write_origin(&self, out: &mut String) {
+        out.push_str(self.source);
+        if let Some(instance) = self.instance {
+            out.push('[');
+            out.push_str(&instance[..instance.len().min(INSTANCE_CHARS)]);
+            out.push(']');
+        }
+        if let Some(region) = self.region {
+            out.push(' ');
+            out.push_str(region);
+        }
+    }
+
+    fn message(&self) -> &str {
+        self.message
+    }
+
+    fn plain(&self) -> bool {
+        true
+    }
+
+    fn has_meta(&self) -> bool {
+        !self.meta_is_empty()
+    }
+
+    fn write_meta(&self, out: &mut String) {
+        for (i, (key, value)) in self.meta().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(key);
+            out.push('=');
+            match value {
+                // What `needs_quotes` finds in printable ASCII without `"`; and JSON's own quoting of
+                // a string with nothing to escape is the string in quotes.
+                FlatValue::Str(s) if s.is_empty() || s.bytes().any(|b| b == b' ' || b == b'=') => {
+                    out.push('"');
+                    out.push_str(s);
+                    out.push('"');
+                }
+                FlatValue::Str(text) | FlatValue::Literal(text) => out.push_str(text),
+            }
+        }
     }
 }
 

@@ -10,6 +10,8 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use crate::model::decode::printable_ascii;
+
 /// Whether `c` must not reach a terminal as itself.
 pub fn is_unsafe(c: char) -> bool {
     matches!(c,
@@ -56,17 +58,6 @@ fn find_unsafe(text: &str) -> Option<usize> {
         i += 1;
     }
     None
-}
-
-/// Whether all eight bytes of `word` are in 0x20..=0x7e. Exact: a byte at or above 0x80 shows in the
-/// top bits; with none there, adding 1 to each byte carries into a top bit only for 0x7f, and the
-/// borrow test flags a word with any byte below 0x20 (it may misplace which, never miss one).
-fn printable_ascii(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const TOPS: u64 = 0x8080_8080_8080_8080;
-    let below_space = word.wrapping_sub(ONES * 0x20) & !word;
-    let del = word.wrapping_add(ONES);
-    (word | below_space | del) & TOPS == 0
 }
 
 /// Returns `text` with every unsafe character replaced by a visible escape (`\n`, `\r`, `\e`, `\x07`,

@@ -14,16 +14,21 @@ use serde_json::{Map, Value};
 
 use super::{Level, LogEntry, Meta};
 
+mod flat;
 mod head;
 mod lines;
 mod logfmt;
 mod shape;
 mod text;
 
+pub(crate) use flat::printable_ascii;
+pub use flat::{FlatLine, FlatPairs, FlatValue, MAX_FLAT_META};
 #[cfg(feature = "cli")]
 pub(crate) use head::Guess;
 pub(crate) use head::Head;
-pub use lines::{EntryStarts, JOIN_IDLE, LineDecoder, MAX_JOINED_BYTES, MAX_JOINED_LINES};
+pub use lines::{
+    EntryStarts, JOIN_IDLE, LineDecoder, MAX_JOINED_BYTES, MAX_JOINED_LINES, may_continue,
+};
 pub use shape::{ShapeError, ShapeLimits, check_shape};
 
 /// Lines longer than this are cut (and counted as damaged) so one runaway line cannot exhaust memory.

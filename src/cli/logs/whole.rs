@@ -14,9 +14,8 @@ use chrono::{DateTime, Utc};
 
 use super::{Plan, closed};
 use crate::cli::LogsArgs;
-use crate::client::{self, FormatEntry, Next, SourceKind};
+use crate::client::{self, FormatEntry, Kept, Next, SourceKind};
 use crate::format::LineFormatter;
-use crate::model::LogEntry;
 
 /// Whether this run can be formatted on every core with the same output as the viewer's.
 pub(super) fn eligible(args: &LogsArgs, plan: &Plan) -> bool {
@@ -44,10 +43,13 @@ fn formats(formatter: LineFormatter, workers: usize) -> Vec<FormatEntry> {
         .map(|_| {
             let (mut formatter, widest) = (formatter, Arc::clone(&widest));
             Box::new(
-                move |entry: &LogEntry, now: DateTime<Utc>, out: &mut String| {
+                move |kept: Kept<'_>, now: DateTime<Utc>, out: &mut String| {
                     let known = widest.load(Ordering::Relaxed).max(formatter.origin_width);
                     formatter.origin_width = known;
-                    formatter.write(out, entry, now);
+                    match kept {
+                        Kept::Entry(entry) => formatter.write(out, entry, now),
+                        Kept::Flat(line) => formatter.write_flat(out, line, now),
+                    }
                     if formatter.origin_width > known {
                         widest.fetch_max(formatter.origin_width, Ordering::Relaxed);
                     }

@@ -21,7 +21,9 @@ use chrono::{DateTime, Utc};
 use crate::client::lines::read_line_capped_onto;
 use crate::filter::Filter;
 use crate::model::LogEntry;
-use crate::model::decode::{EntryStarts, JOIN_IDLE, LineDecoder};
+use crate::model::decode::{
+    EntryStarts, FlatLine, JOIN_IDLE, LineDecoder, MAX_LINE_BYTES, may_continue,
+};
 
 /// Input bytes a chunk holds before it is cut at the next cut point.
 const CHUNK: usize = 64 * 1024;
@@ -31,7 +33,15 @@ const HARD_CHUNK: usize = 4 * CHUNK;
 const MAX_WORKERS: usize = 8;
 
 /// Turns one kept entry into display text (appended to the string); `now` is read once per chunk.
-pub(crate) type FormatEntry = Box<dyn FnMut(&LogEntry, DateTime<Utc>, &mut String) + Send>;
+pub(crate) type FormatEntry = Box<dyn FnMut(Kept<'_>, DateTime<Utc>, &mut String) + Send>;
+
+/// An entry a worker keeps: decoded, or a line read flat (vg's own compact lines, most of them),
+/// which shows the same without being decoded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kept<'a> {
+    Entry(&'a LogEntry),
+    Flat(&'a FlatLine<'a>),
+}
 
 /// Waits up to the given time for the input to be readable; `false` when it stayed quiet.
 pub(crate) type Quiet = fn(Duration) -> bool;
@@ -143,28 +153,74 @@ fn work(
     mut format: FormatEntry,
 ) {
     let mut decoder = LineDecoder::default();
+    // A filter that tests `meta` needs the decoded entry; any other decides on a flat line.
+    let read_flat = !filter.reads_meta();
     while let Ok(job) = jobs.recv() {
         let now = Utc::now();
         let damaged_before = decoder.damaged;
         let mut text = String::with_capacity(job.lines.len() + job.lines.len() / 4);
-        let mut keep = |entry: Option<LogEntry>, text: &mut String| {
+        let mut show = |kept: Kept<'_>, text: &mut String| {
+            format(kept, now, text);
+            text.push('\n');
+        };
+        let keep = |entry: Option<LogEntry>,
+                    show: &mut dyn FnMut(Kept<'_>, &mut String),
+                    text: &mut String| {
             if let Some(entry) = entry.filter(|e| filter.matches(e)) {
-                format(&entry, now, text);
-                text.push('\n');
+                show(Kept::Entry(&entry), text);
             }
         };
-        for line in lines_of(&job.lines) {
+        let mut lines = lines_of(&job.lines).peekable();
+        while let Some(line) = lines.next() {
+            if read_flat
+                && let Some(flat) = complete_flat(line, lines.peek(), job.ends_entry, &decoder)
+            {
+                // Complete on its own: what the decoder holds is complete too.
+                keep(decoder.flush(), &mut show, &mut text);
+                decoder.lines += 1;
+                if filter.matches_flat(&flat) {
+                    show(Kept::Flat(&flat), &mut text);
+                }
+                continue;
+            }
             let refuse = |line: &str| filter.refuses_line(line);
-            keep(decoder.push_unless(line, source, refuse), &mut text);
+            keep(
+                decoder.push_unless(line, source, refuse),
+                &mut show,
+                &mut text,
+            );
         }
         if job.ends_entry {
-            keep(decoder.flush(), &mut text);
+            keep(decoder.flush(), &mut show, &mut text);
         }
         let damaged = decoder.damaged - damaged_before;
         if done.send(Done { text, damaged }).is_err() {
             return;
         }
     }
+}
+
+/// `line` read flat, if it is a whole entry: no line joins it (the next one, or the chunk's end
+/// when the next chunk starts a new entry, says so) and it joins nothing the decoder holds. Any
+/// other line goes through the decoder.
+fn complete_flat<'a>(
+    line: &'a [u8],
+    next: Option<&&[u8]>,
+    ends_entry: bool,
+    decoder: &LineDecoder,
+) -> Option<FlatLine<'a>> {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.first() != Some(&b'{') || line.len() > MAX_LINE_BYTES {
+        return None;
+    }
+    let complete = next.map_or(ends_entry, |next| !may_continue(next));
+    if !complete {
+        return None;
+    }
+    let text = std::str::from_utf8(line).ok()?;
+    let flat = FlatLine::of(text)?;
+    (!decoder.takes(text)).then_some(flat)
 }
 
 /// The lines of a chunk, each with its `\n` (the last one may lack it). `split_inclusive` tests a
@@ -270,15 +326,43 @@ mod tests {
 
     /// Formats each entry as its level and message, so joining and order show in the text.
     fn plain() -> FormatEntry {
-        Box::new(|entry: &LogEntry, _now: DateTime<Utc>, out: &mut String| {
-            out.push_str(entry.level.as_str());
+        Box::new(|kept: Kept<'_>, _now: DateTime<Utc>, out: &mut String| {
+            let (level, message) = match kept {
+                Kept::Entry(entry) => (entry.level, entry.message.replace('\n', "|")),
+                Kept::Flat(line) => (line.level, line.message.to_owned()),
+            };
+            out.push_str(level.as_str());
             out.push(' ');
-            out.push_str(&entry.message.replace('\n', "|"));
+            out.push_str(&message);
         })
     }
 
+    /// Formats as `vg logs` does (no colour), the origin column as wide as the widest origin from
+    /// the start (workers each grow their own, which the order of lines would show otherwise).
+    fn display() -> FormatEntry {
+        let mut formatter = crate::format::LineFormatter {
+            origin_width: 24,
+            ..Default::default()
+        };
+        Box::new(
+            move |kept: Kept<'_>, now: DateTime<Utc>, out: &mut String| match kept {
+                Kept::Entry(entry) => formatter.write(out, entry, now),
+                Kept::Flat(line) => formatter.write_flat(out, line, now),
+            },
+        )
+    }
+
     fn run(input: Vec<u8>, workers: usize, filter: &Filter) -> (String, u64) {
-        let formats = (0..workers).map(|_| plain()).collect();
+        run_with(input, workers, filter, plain)
+    }
+
+    fn run_with(
+        input: Vec<u8>,
+        workers: usize,
+        filter: &Filter,
+        format: fn() -> FormatEntry,
+    ) -> (String, u64) {
+        let formats = (0..workers).map(|_| format()).collect();
         let mut out = spawn(
             move || BufReader::new(std::io::Cursor::new(input)),
             "s",
@@ -301,8 +385,12 @@ mod tests {
 
     /// What one decoder reading every line gives, formatted the same way.
     fn sequential(input: &[u8], filter: &Filter) -> String {
+        sequential_with(input, filter, plain)
+    }
+
+    fn sequential_with(input: &[u8], filter: &Filter, format: fn() -> FormatEntry) -> String {
         let mut decoder = LineDecoder::default();
-        let mut format = plain();
+        let mut format = format();
         let mut text = String::new();
         let now = Utc::now();
         let mut entries: Vec<LogEntry> = input
@@ -311,7 +399,7 @@ mod tests {
             .collect();
         entries.extend(decoder.flush());
         for entry in entries.iter().filter(|e| filter.matches(e)) {
-            format(entry, now, &mut text);
+            format(Kept::Entry(entry), now, &mut text);
             text.push('\n');
         }
         text
@@ -414,6 +502,54 @@ mod tests {
                 text == expected,
                 "{spec:?}: output differs from the full filter's"
             );
+        }
+    }
+
+    #[test]
+    fn flat_lines_show_as_decoded_entries_and_still_take_their_continuations() {
+        let flat = |i: usize, level: &str| {
+            format!(
+                "{{\"timestamp\":\"2026-02-05T18:00:{:02}.{:03}Z\",\"level\":\"{level}\",\"source\":\"{}\",\"message\":\"GET /{i}\",\"meta\":{{\"status\":{},\"ua\":\"curl 8\"}},\"instance\":\"148e7d2a{i}\",\"region\":\"ord\"}}",
+                i % 60,
+                i % 1000,
+                ["api", "scheduler", "db"][i % 3],
+                200 + i % 7,
+            )
+        };
+        let mut input = String::new();
+        for i in 0..30_000 {
+            let level = ["info", "warn", "error"][i % 3];
+            input.push_str(&flat(i, level));
+            // Each kind of line that joins the entry above, and lines that make the next one
+            // start differently: a blank line, CRLF, a traceback the next flat line ends.
+            input.push_str(match i % 11 {
+                0 => "\n\tat App.handle(App.java:42)\n",
+                1 => "\nCaused by: java.io.IOException: broken\n",
+                2 => "\n\n",
+                3 => "\r\n",
+                4 => "\nTraceback (most recent call last):\n  File \"a.py\", line 1\n",
+                5 => {
+                    "\n    {\"time\": \"2026-02-05T18:00:00Z\", \"msg\": \"an indented object\"}\n"
+                }
+                _ => "\n",
+            });
+        }
+        let input = input.into_bytes();
+        let error_api = crate::filter::FilterSpec {
+            level: Some("error".into()),
+            q: Some(r"GET /[0-9]*5\b|Traceback".into()),
+            ..Default::default()
+        };
+        for spec in [crate::filter::FilterSpec::default(), error_api] {
+            let filter = spec.compile(Utc::now()).unwrap();
+            let expected = sequential_with(&input, &filter, display);
+            assert!(expected.contains("│ \tat App.handle"), "{spec:?}");
+            let (text, damaged) = run_with(input.clone(), 2, &filter, display);
+            assert_eq!(damaged, 0);
+            if let Some((a, b)) = text.lines().zip(expected.lines()).find(|(a, b)| a != b) {
+                panic!("{spec:?}: flat lines show differently from decoded ones:\n{a}\n{b}");
+            }
+            assert!(text == expected, "{spec:?}: a line more or less");
         }
     }
 

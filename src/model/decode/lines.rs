@@ -137,6 +137,14 @@ impl LineDecoder {
         self.held.take().and_then(|held| held.entry.into_entry())
     }
 
+    /// Whether `text` (a line that starts with `{`, say) would join the held entry rather than
+    /// start one of its own; it may say yes to a line the byte limit would then turn away.
+    pub fn takes(&self, text: &str) -> bool {
+        self.held.as_ref().is_some_and(|held| {
+            held.lines < MAX_JOINED_LINES && continues(text, held.traceback).is_some()
+        })
+    }
+
     /// Whether an entry is held for continuation lines.
     pub fn holding(&self) -> bool {
         self.held.is_some()
@@ -195,7 +203,7 @@ impl EntryStarts {
             return false;
         }
         // Only the line's head decides; one that is not UTF-8 there is never a cut point.
-        let head = &bytes[..bytes.len().min(256)];
+        let head = &bytes[..bytes.len().min(HEAD_BYTES)];
         let text = match std::str::from_utf8(head) {
             Ok(text) => text,
             Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default(),
@@ -215,6 +223,23 @@ impl EntryStarts {
         }
     }
 }
+
+/// Whether `next`, the line after a line that starts an entry (and no Python traceback), may join
+/// that entry: it continues it, or it is blank (skipped, so the line after it decides), or its
+/// head is not UTF-8. A reader looking ahead knows from a `false` that the entry is complete.
+pub fn may_continue(next: &[u8]) -> bool {
+    let bytes = trim_line_end(next.strip_prefix(b"\xef\xbb\xbf").unwrap_or(next));
+    let head = &bytes[..bytes.len().min(HEAD_BYTES)];
+    match std::str::from_utf8(head) {
+        Ok(text) if !text.trim_start().is_empty() => continues(text, false).is_some(),
+        _ => true,
+    }
+}
+
+/// How much of a line's start decides whether it continues an entry: more than the longest prefix
+/// [`continues`] looks for. Past it, an indented line counts as a continuation, which only ever
+/// holds an entry longer than needed.
+const HEAD_BYTES: usize = 128;
 
 /// Whether `line` continues the entry above, and if so whether a Python traceback is still open
 /// after it. `traceback`: one was open before it.
