@@ -5,9 +5,12 @@
 //! two replies per entry (`QUEUED`, then the id in `EXEC`'s array) for the client to parse and
 //! thirteen arguments per entry to build and send. Here the stream, `MAXLEN`, boot and instance
 //! are sent once per batch, each entry is two arguments (its seq and its JSON, serialized
-//! straight into the command's buffer) and the reply is one number. A plain pipeline would be
-//! cheaper still for Redis, but not all-or-nothing: a connection lost halfway would leave part
-//! of a batch in the stream without its dedupe record, and the retry would add that part twice.
+//! straight into the command's buffer) and the reply is one number. The stream is trimmed once
+//! per batch (`XTRIM MAXLEN ~`, the same approximate bound) rather than checked by every `XADD`:
+//! with that, Redis spends about what a plain pipeline of `XADD`s costs it, less than
+//! `MULTI`/`EXEC` (docs/benchmarks.md). A plain pipeline is not all-or-nothing: a connection
+//! lost halfway would leave part of a batch in the stream without its dedupe record, and the
+//! retry would add that part twice.
 //!
 //! A script is atomic as `EXEC` is: nothing else runs in between, and once it has written, Redis
 //! lets it finish (an out-of-memory refusal comes before the first write, so it adds nothing).
@@ -23,9 +26,10 @@ const SOURCE: &str = r"
 local stream, max_len, boot, instance = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local added = 0
 for i = 6, #ARGV, 2 do
-  redis.call('XADD', stream, 'MAXLEN', '~', max_len, '*', 'b', boot, 'i', instance, 's', ARGV[i], 'e', ARGV[i + 1])
+  redis.call('XADD', stream, '*', 'b', boot, 'i', instance, 's', ARGV[i], 'e', ARGV[i + 1])
   added = added + 1
 end
+redis.call('XTRIM', stream, 'MAXLEN', '~', max_len)
 redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
 return added
 ";
