@@ -165,6 +165,30 @@ fn stats_when(cluster: &Cluster, done: impl Fn(&RedisStats) -> bool) -> RedisSta
 }
 
 #[test]
+fn the_stream_keeps_about_max_len_entries_the_newest() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let emitter = Emitter::new(EmitterConfig::default().read_env(false).instance("api-1"));
+    let config = RedisConfig::new(redis.url()).max_len(200);
+    let cluster = Cluster::start(&emitter, config).unwrap();
+    for i in 1..=2000 {
+        emitter.log(Level::Info, "t", format!("m{i}"));
+    }
+    stats_when(&cluster, |s| s.published == 2000);
+
+    // `MAXLEN ~` trims whole nodes (100 records each by default), so somewhat more may stay.
+    let seqs = seqs_of(&redis.records("vg:logs"));
+    assert!(
+        (200..=400).contains(&seqs.len()),
+        "kept {} records for a bound of about 200",
+        seqs.len()
+    );
+    let newest: Vec<u64> = (2001 - seqs.len() as u64..=2000).collect();
+    assert_eq!(seqs, newest, "the newest, in order, once each");
+}
+
+#[test]
 fn a_retry_after_a_lost_reply_adds_nothing_twice() {
     let Some(redis) = RedisServer::start() else {
         return;

@@ -4,8 +4,8 @@
 //! The publisher is a [`Sink`](crate::server::Sink): `emit()` pays nothing for it. Entries wait in a
 //! bounded buffer of the publisher's own while Redis is slow or down, and leave in order once each
 //! when it answers again; what the buffer cannot hold is counted, never waited for. Each batch is
-//! one `MULTI`/`EXEC` of `XADD`s (approximate `MAXLEN` retention) together with the newest seq it
-//! carries, kept under a key of this stream identity's own: after a failure whose outcome is
+//! one script call that adds its entries (approximate `MAXLEN` retention) together with the newest
+//! seq it carries, kept under a key of this stream identity's own: after a failure whose outcome is
 //! unknown (a reply lost with the connection, a timeout) the publisher reads that seq back and skips
 //! what Redis already has, so a retry never adds an entry twice.
 //!

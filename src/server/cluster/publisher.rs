@@ -2,7 +2,10 @@
 //!
 //! The sink's `write` never touches the network, so the sink keeps taking entries from the relay
 //! while Redis is down (instead of falling behind and missing them), and the sending thread can
-//! retry on its own schedule, also when no new entry arrives to wake the sink.
+//! retry on its own schedule, also when no new entry arrives to wake the sink. Each batch goes
+//! out as one script call ([`script`]).
+
+mod script;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
@@ -41,8 +44,9 @@ impl Waiting {
         self.entries.len()
     }
 
-    fn push_back(&mut self, entry: Arc<LogEntry>) {
-        let size = entry.approx_size();
+    /// Queues `entry`, whose [`LogEntry::approx_size`] is `size` (worked out before the lock is
+    /// taken: the sending thread waits on that lock for its next batch).
+    fn push_back(&mut self, entry: Arc<LogEntry>, size: usize) {
         self.bytes += size;
         self.entries.push_back((entry, size));
     }
@@ -192,9 +196,13 @@ impl Publisher {
 
 impl Sink for Publisher {
     fn write(&mut self, entries: &[Arc<LogEntry>]) {
+        let sized: Vec<(Arc<LogEntry>, usize)> = entries
+            .iter()
+            .map(|entry| (Arc::clone(entry), entry.approx_size()))
+            .collect();
         let mut queue = self.status.queue();
-        for entry in entries {
-            queue.push_back(Arc::clone(entry));
+        for (entry, size) in sized {
+            queue.push_back(entry, size);
         }
         // The oldest waiting go first: a viewer cares most about what is happening now. The queue
         // is bounded on its own, not together with the batch being sent: that batch stays until
@@ -261,6 +269,9 @@ impl Sender {
         let mut in_flight: Vec<Arc<LogEntry>> = Vec::new();
         // Whether Redis may already hold some of `in_flight` (a failure of unknown outcome).
         let mut unsure = false;
+        // One command buffer for every batch: a batch is a few hundred KiB.
+        let mut cmd = redis::Cmd::new();
+        let script = script::script();
         let mut pause = RETRY_MIN;
         loop {
             if in_flight.is_empty() {
@@ -274,7 +285,10 @@ impl Sender {
                 let _ = tokio::time::timeout(RETRY_MAX, self.status.wake.notified()).await;
                 continue;
             }
-            match self.send(&mut connection, &mut in_flight, unsure).await {
+            match self
+                .send(&mut connection, &script, &mut cmd, &mut in_flight, unsure)
+                .await
+            {
                 Ok(()) => {
                     self.status.track(&self.status.queue(), 0);
                     self.status.set_up();
@@ -325,11 +339,13 @@ impl Sender {
         self.status.track(&queue, 0);
     }
 
-    /// Puts `batch` into Redis and empties it. When `unsure`, first drops what an earlier attempt
-    /// may have put there already.
+    /// Puts `batch` into Redis and empties it, all or nothing. When `unsure`, first drops what an
+    /// earlier attempt may have put there already.
     async fn send(
         &self,
         connection: &mut ConnectionManager,
+        script: &redis::Script,
+        cmd: &mut redis::Cmd,
         batch: &mut Vec<Arc<LogEntry>>,
         unsure: bool,
     ) -> redis::RedisResult<()> {
@@ -350,33 +366,25 @@ impl Sender {
             batch.clear();
             return Ok(());
         };
-        let mut pipe = redis::pipe();
-        // All or nothing: the entries and the record of the newest seq land together.
-        pipe.atomic();
-        for entry in batch.iter() {
-            pipe.cmd("XADD")
-                .arg(&self.stream)
-                .arg("MAXLEN")
-                .arg("~")
-                .arg(self.max_len)
-                .arg("*")
-                .arg("b")
-                .arg(&self.boot)
-                .arg("i")
-                .arg(&self.instance)
-                .arg("s")
-                .arg(entry.seq.unwrap_or(0))
-                .arg("e")
-                .arg(entry.to_json())
-                .ignore();
-        }
-        pipe.cmd("SET")
-            .arg(&self.dedupe_key)
-            .arg(newest)
-            .arg("EX")
-            .arg(DEDUPE_TTL_SECS)
-            .ignore();
-        let () = pipe.query_async(connection).await?;
+        let target = script::Target {
+            stream: &self.stream,
+            dedupe_key: &self.dedupe_key,
+            max_len: self.max_len,
+            boot: &self.boot,
+            instance: &self.instance,
+            ttl_secs: DEDUPE_TTL_SECS,
+        };
+        script::command(cmd, script.get_hash(), &target, batch, newest);
+        let added: u64 = match cmd.query_async(connection).await {
+            // Redis forgets scripts when it restarts (or on SCRIPT FLUSH); a refused EVALSHA ran
+            // nothing, so loading it and sending again is safe.
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                script.load_async(connection).await?;
+                cmd.query_async(connection).await?
+            }
+            other => other?,
+        };
+        debug_assert_eq!(added, batch.len() as u64, "the script adds every entry");
         self.status
             .published
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
