@@ -21,7 +21,7 @@
 //! whose last reference it holds (history, smaller than the live buffer or bounded by bytes first,
 //! let it go earlier), the relay does not free it: it puts it on a short hand-back queue under the
 //! lock `emit()` already takes, and each `emit()` takes one off and drops it after releasing its
-//! locks, as it drops what history evicts.
+//! locks, as it drops what history evicts (see `handback`).
 //!
 //! Readers are of two kinds with one way of reading: viewer connections (async tasks, woken through
 //! a `Notify`) and sinks (plain threads, woken through a condition variable, which the relay only
@@ -39,6 +39,10 @@ use tokio::sync::futures::Notified;
 use super::ring::Ring;
 use crate::model::LogEntry;
 
+mod handback;
+
+use handback::{Freed, Handback};
+
 /// How often the relay looks for new entries while they flow. Adds about half of it (plus the
 /// kernel's timer slack) to the emit-to-viewer latency.
 const POLL: Duration = Duration::from_micros(100);
@@ -48,30 +52,14 @@ const LINGER: Duration = Duration::from_millis(10);
 /// Entries with their sizes as history charges them, which the live ring's byte bound counts.
 type Queue = VecDeque<(Arc<LogEntry>, usize)>;
 
-/// Most entries waiting in [`Pending::handback`]: a delivery evicts about as many as it brings
-/// (tens in a tight loop), and every `emit()` takes [`HANDBACK_PER_EMIT`].
-const HANDBACK_MAX: usize = 1024;
-/// Entries each `emit()` takes from the hand-back queue: one, as its entry will evict one, so the
-/// app frees as it allocates (two per `emit()` measured no better). What a delivery evicts beyond
-/// that waits, within the bounds, or is freed by the relay.
-const HANDBACK_PER_EMIT: usize = 1;
-
-/// Entries the live ring no longer holds and nothing else references, for `emit()` to free.
-pub(crate) type Handback = [Option<Arc<LogEntry>>; HANDBACK_PER_EMIT];
-
 /// What `emit()` queued for the relay, and what it was charged; and what the relay hands back.
 #[derive(Debug, Default)]
 struct Pending {
     queue: Queue,
     bytes: usize,
-    /// Entries the live ring evicted while holding their last reference. The app's thread frees
-    /// them, not the relay's: under glibc's malloc a thread that allocates every entry and frees
-    /// none finds its per-thread cache always empty, and each of its allocations takes the slow
-    /// path under the arena lock the freeing thread holds (docs/benchmarks.md, "The relay hop").
-    /// Bounded by [`HANDBACK_MAX`] entries and a sixteenth of the live ring's bytes; past that the
-    /// relay frees them itself.
-    handback: Queue,
-    handback_bytes: usize,
+    /// Entries the live ring evicted while holding their last reference, for `emit()` to free;
+    /// at most a sixteenth of the live ring's bytes.
+    handback: Handback,
 }
 
 /// Shared between the emitter, its relay thread and the viewers' subscriptions.
@@ -148,7 +136,7 @@ impl Relay {
     /// Called by `emit()` with its stamping lock held, so entries queue in seq order. Returns `None`
     /// if the entry was not queued (nobody reads); else entries for the caller to drop once the lock
     /// is released, and then to call [`Relay::nudge`].
-    pub(crate) fn queue(&self, entry: &Arc<LogEntry>, seq: u64, size: usize) -> Option<Handback> {
+    pub(crate) fn queue(&self, entry: &Arc<LogEntry>, seq: u64, size: usize) -> Option<Freed> {
         if self.subscribers.load(Ordering::Relaxed) == 0 {
             return None;
         }
@@ -164,15 +152,7 @@ impl Relay {
         pending.queue.push_back((Arc::clone(entry), size));
         pending.bytes += size;
         self.queued.store(seq, Ordering::SeqCst);
-        let mut handback = Handback::default();
-        for slot in &mut handback {
-            let Some((entry, size)) = pending.handback.pop_front() else {
-                break;
-            };
-            pending.handback_bytes -= size;
-            *slot = Some(entry);
-        }
-        Some(handback)
+        Some(pending.handback.take())
     }
 
     /// Makes sure the relay will look: an unpark only when it has gone to sleep. Without a relay
@@ -321,21 +301,9 @@ impl Relay {
 
     /// Queues `entries` for `emit()` to free, as many as the bounds allow; frees the rest here.
     fn hand_back(&self, mut entries: Vec<(Arc<LogEntry>, usize)>) {
-        {
-            let mut pending = lock(&self.pending);
-            let max_bytes = self.max_bytes / 16;
-            let mut taken = 0;
-            for (_, size) in &entries {
-                if pending.handback.len() + taken >= HANDBACK_MAX
-                    || pending.handback_bytes + size > max_bytes
-                {
-                    break;
-                }
-                pending.handback_bytes += size;
-                taken += 1;
-            }
-            pending.handback.extend(entries.drain(..taken));
-        }
+        lock(&self.pending)
+            .handback
+            .give(&mut entries, self.max_bytes / 16);
         // Over the bounds (the app is not emitting enough to take them): freed here, outside the
         // lock `emit()` takes.
         drop(entries);
@@ -343,11 +311,7 @@ impl Relay {
 
     /// Frees, on this thread, what `emit()` has not taken.
     fn free_handback(&self) {
-        let handback = {
-            let mut pending = lock(&self.pending);
-            pending.handback_bytes = 0;
-            std::mem::take(&mut pending.handback)
-        };
+        let handback = lock(&self.pending).handback.take_all();
         drop(handback);
     }
 
@@ -542,18 +506,12 @@ mod tests {
                 relay.deliver(&mut Queue::new());
             }
         }
-        {
-            let pending = lock(&relay.pending);
-            let seqs: Vec<u64> = pending.handback.iter().filter_map(|(e, _)| e.seq).collect();
-            assert_eq!(
-                seqs,
-                [1, 2],
-                "the oldest wait, the rest were freed by the relay"
-            );
-            assert_eq!(pending.handback_bytes, 60_000);
-        }
+        assert_eq!(
+            lock(&relay.pending).handback.seqs_and_bytes(),
+            (vec![1, 2], 60_000),
+            "the oldest wait, the rest were freed by the relay"
+        );
         relay.close();
-        let pending = lock(&relay.pending);
-        assert!(pending.handback.is_empty() && pending.handback_bytes == 0);
+        assert_eq!(lock(&relay.pending).handback.seqs_and_bytes(), (vec![], 0));
     }
 }
