@@ -17,6 +17,12 @@
 //! The ring holds seqs without holes, so a reader that finds the seq after its cursor missing knows
 //! exactly how many it missed; both the ring and `pending` are bounded by the live buffer size.
 //!
+//! Entries are freed on the app's thread, which allocated them. When the live ring evicts an entry
+//! whose last reference it holds (history, smaller than the live buffer or bounded by bytes first,
+//! let it go earlier), the relay does not free it: it puts it on a short hand-back queue under the
+//! lock `emit()` already takes, and each `emit()` takes one off and drops it after releasing its
+//! locks, as it drops what history evicts (see `handback`).
+//!
 //! Readers are of two kinds with one way of reading: viewer connections (async tasks, woken through
 //! a `Notify`) and sinks (plain threads, woken through a condition variable, which the relay only
 //! touches while a sink is attached). Each keeps its own cursor, so none can slow another.
@@ -33,6 +39,10 @@ use tokio::sync::futures::Notified;
 use super::ring::Ring;
 use crate::model::LogEntry;
 
+mod handback;
+
+use handback::{Freed, Handback};
+
 /// How often the relay looks for new entries while they flow. Adds about half of it (plus the
 /// kernel's timer slack) to the emit-to-viewer latency.
 const POLL: Duration = Duration::from_micros(100);
@@ -42,11 +52,14 @@ const LINGER: Duration = Duration::from_millis(10);
 /// Entries with their sizes as history charges them, which the live ring's byte bound counts.
 type Queue = VecDeque<(Arc<LogEntry>, usize)>;
 
-/// What `emit()` queued for the relay, and what it was charged.
+/// What `emit()` queued for the relay, and what it was charged; and what the relay hands back.
 #[derive(Debug, Default)]
 struct Pending {
     queue: Queue,
     bytes: usize,
+    /// Entries the live ring evicted while holding their last reference, for `emit()` to free;
+    /// at most a sixteenth of the live ring's bytes.
+    handback: Handback,
 }
 
 /// Shared between the emitter, its relay thread and the viewers' subscriptions.
@@ -120,11 +133,12 @@ impl Relay {
         }
     }
 
-    /// Called by `emit()` with its stamping lock held, so entries queue in seq order. Returns whether
-    /// the entry was queued; if so, call [`Relay::nudge`] once the lock is released.
-    pub(crate) fn queue(&self, entry: &Arc<LogEntry>, seq: u64, size: usize) -> bool {
+    /// Called by `emit()` with its stamping lock held, so entries queue in seq order. Returns `None`
+    /// if the entry was not queued (nobody reads); else entries for the caller to drop once the lock
+    /// is released, and then to call [`Relay::nudge`].
+    pub(crate) fn queue(&self, entry: &Arc<LogEntry>, seq: u64, size: usize) -> Option<Freed> {
         if self.subscribers.load(Ordering::Relaxed) == 0 {
-            return false;
+            return None;
         }
         let mut pending = lock(&self.pending);
         // The relay has not looked for a whole ring's worth: these become a gap for viewers.
@@ -138,7 +152,7 @@ impl Relay {
         pending.queue.push_back((Arc::clone(entry), size));
         pending.bytes += size;
         self.queued.store(seq, Ordering::SeqCst);
-        true
+        Some(pending.handback.take())
     }
 
     /// Makes sure the relay will look: an unpark only when it has gone to sleep. Without a relay
@@ -183,6 +197,8 @@ impl Relay {
     /// Delivers what is pending, wakes every viewer a last time and ends the relay thread.
     pub(crate) fn close(&self) {
         self.deliver(&mut Queue::new());
+        // Nobody may emit again to free them.
+        self.free_handback();
         self.closed.store(true, Ordering::SeqCst);
         self.wake.notify_waiters();
         self.wake_threads();
@@ -228,6 +244,8 @@ impl Relay {
                 last_change = Instant::now();
                 self.deliver(&mut spare);
             } else if last_change.elapsed() >= LINGER {
+                // An app gone quiet frees nothing more: what it has not taken is freed here.
+                self.free_handback();
                 self.park_unless_queued(seen);
                 continue;
             }
@@ -235,8 +253,9 @@ impl Relay {
         }
     }
 
-    /// Moves everything pending into the ring and wakes the viewers. `spare` is an empty queue to
-    /// swap in, so that neither side allocates once both have grown.
+    /// Moves everything pending into the ring, hands what it evicts back to `emit()` and wakes the
+    /// viewers. `spare` is an empty queue to swap in, so that neither side allocates once both have
+    /// grown.
     fn deliver(&self, spare: &mut Queue) {
         let _turn = self
             .delivering
@@ -250,6 +269,9 @@ impl Relay {
         if spare.is_empty() {
             return;
         }
+        // Evicted entries only this thread still references; the rest are freed by whoever drops
+        // the last reference (history, on the app's thread, or a reader).
+        let mut last_held = Vec::new();
         {
             let mut live = self.live.write().unwrap_or_else(PoisonError::into_inner);
             for (entry, size) in spare.drain(..) {
@@ -260,14 +282,37 @@ impl Relay {
                 {
                     live.clear();
                 }
-                // On the relay thread, not the app's: an entry the ring drops can be freed right here.
-                let _ = live.push(entry, size);
+                live.push_evicting(entry, size, |old, size| {
+                    // With no `Weak`s, a count of 1 cannot grow again: this reference is the last.
+                    if Arc::strong_count(&old) == 1 {
+                        last_held.push((old, size));
+                    }
+                });
             }
+        }
+        if !last_held.is_empty() {
+            self.hand_back(last_held);
         }
         self.wake.notify_waiters();
         if self.thread_readers.load(Ordering::SeqCst) > 0 {
             self.wake_threads();
         }
+    }
+
+    /// Queues `entries` for `emit()` to free, as many as the bounds allow; frees the rest here.
+    fn hand_back(&self, mut entries: Vec<(Arc<LogEntry>, usize)>) {
+        lock(&self.pending)
+            .handback
+            .give(&mut entries, self.max_bytes / 16);
+        // Over the bounds (the app is not emitting enough to take them): freed here, outside the
+        // lock `emit()` takes.
+        drop(entries);
+    }
+
+    /// Frees, on this thread, what `emit()` has not taken.
+    fn free_handback(&self) {
+        let handback = lock(&self.pending).handback.take_all();
+        drop(handback);
     }
 
     fn wake_threads(&self) {
@@ -407,7 +452,7 @@ mod tests {
         let relay = Relay::new(100, 1000);
         relay.subscribers.store(1, Ordering::SeqCst);
         for seq in 1..=5 {
-            assert!(relay.queue(&entry(seq), seq, 300));
+            assert!(relay.queue(&entry(seq), seq, 300).is_some());
         }
         let pending = lock(&relay.pending);
         let seqs: Vec<u64> = pending.queue.iter().filter_map(|(e, _)| e.seq).collect();
@@ -415,11 +460,58 @@ mod tests {
         assert_eq!(pending.bytes, 900);
         drop(pending);
         // One entry over the bound on its own is still queued, alone.
-        assert!(relay.queue(&entry(6), 6, 5000));
+        assert!(relay.queue(&entry(6), 6, 5000).is_some());
         assert_eq!(lock(&relay.pending).queue.len(), 1);
         assert!(
             relay.live_span().2,
             "over half the bytes: the relay is behind"
         );
+    }
+
+    /// Queues `seq` as `emit()` does and returns what it hands back to be freed.
+    fn emit_one(relay: &Relay, entry: &Arc<LogEntry>, size: usize) -> Vec<u64> {
+        let handback = relay.queue(entry, entry.seq.unwrap(), size).unwrap();
+        handback.iter().flatten().filter_map(|e| e.seq).collect()
+    }
+
+    #[test]
+    fn what_only_the_live_ring_held_goes_back_to_emit_to_be_freed() {
+        let relay = Relay::new(2, 1 << 20);
+        relay.subscribers.store(1, Ordering::SeqCst);
+        // History has let seq 1 go (only the relay holds it) and still holds seq 2.
+        let two = entry(2);
+        assert!(emit_one(&relay, &entry(1), 10).is_empty());
+        assert!(emit_one(&relay, &two, 10).is_empty());
+        relay.deliver(&mut Queue::new());
+        assert!(emit_one(&relay, &entry(3), 10).is_empty());
+        relay.deliver(&mut Queue::new());
+        // The ring of 2 evicted seq 1: the next emit() gets it.
+        assert_eq!(emit_one(&relay, &entry(4), 10), [1]);
+        relay.deliver(&mut Queue::new());
+        // Seq 2 went too, but it is still history's: the relay only let go of its own reference.
+        assert!(emit_one(&relay, &entry(5), 10).is_empty());
+        assert_eq!(Arc::strong_count(&two), 1);
+        relay.deliver(&mut Queue::new());
+        assert_eq!(emit_one(&relay, &entry(6), 10), [3]);
+    }
+
+    #[test]
+    fn the_hand_back_queue_is_bounded_and_emptied_on_close() {
+        // A sixteenth of 1 MiB: two entries of 30,000 bytes fit, a third does not.
+        let relay = Relay::new(3, 1 << 20);
+        relay.subscribers.store(1, Ordering::SeqCst);
+        for seq in 1..=6 {
+            assert!(emit_one(&relay, &entry(seq), 30_000).is_empty());
+            if seq % 3 == 0 {
+                relay.deliver(&mut Queue::new());
+            }
+        }
+        assert_eq!(
+            lock(&relay.pending).handback.seqs_and_bytes(),
+            (vec![1, 2], 60_000),
+            "the oldest wait, the rest were freed by the relay"
+        );
+        relay.close();
+        assert_eq!(lock(&relay.pending).handback.seqs_and_bytes(), (vec![], 0));
     }
 }

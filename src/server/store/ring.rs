@@ -43,6 +43,18 @@ impl Ring {
         entry: Arc<LogEntry>,
         size: usize,
     ) -> Option<(Arc<LogEntry>, usize)> {
+        let mut evicted = None;
+        self.push_evicting(entry, size, |oldest, size| evicted = Some((oldest, size)));
+        evicted
+    }
+
+    /// As [`Ring::push`], handing every entry it evicts, oldest first, to `evicted`.
+    pub(crate) fn push_evicting(
+        &mut self,
+        entry: Arc<LogEntry>,
+        size: usize,
+        mut evicted: impl FnMut(Arc<LogEntry>, usize),
+    ) {
         debug_assert!(
             self.newest_seq()
                 .is_none_or(|newest| entry.seq == Some(newest + 1)),
@@ -50,16 +62,14 @@ impl Ring {
         );
         self.entries.push_back((entry, size));
         self.bytes += size;
-        let mut evicted = None;
         while self.entries.len() > self.max_entries
             || (self.bytes > self.max_bytes && self.entries.len() > 1)
         {
             if let Some((oldest, size)) = self.entries.pop_front() {
                 self.bytes -= size;
-                evicted = Some((oldest, size));
+                evicted(oldest, size);
             }
         }
-        evicted
     }
 
     /// Forgets every entry.
