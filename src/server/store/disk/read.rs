@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 
 use super::Catalog;
 use super::format;
-use super::segment::{self, Ended, ReadPlan};
+use super::records::Records;
+use super::segment::{self, Ended, ReadPlan, Taken};
 use crate::model::LogEntry;
 use crate::server::store::Bounds;
 
@@ -24,10 +25,31 @@ impl Catalog {
         max: usize,
         contiguous: bool,
     ) -> Vec<Arc<LogEntry>> {
-        let mut out = Vec::new();
+        self.read_forward(from, to, max, contiguous)
+    }
+
+    /// As [`Catalog::forward`], the entries as stored, not decoded (see `records`).
+    pub(crate) fn forward_records(
+        &self,
+        from: u64,
+        to: u64,
+        max: usize,
+        contiguous: bool,
+    ) -> Records {
+        self.read_forward(from, to, max, contiguous)
+    }
+
+    fn read_forward<T: Taken + Default>(
+        &self,
+        from: u64,
+        to: u64,
+        max: usize,
+        contiguous: bool,
+    ) -> T {
+        let mut out = T::default();
         let mut next = from;
         let mut replaced = 0;
-        while out.len() < max && next <= to {
+        while out.count() < max && next <= to {
             let snapshot = {
                 let state = self.lock();
                 let Some(segment) = state

@@ -17,6 +17,7 @@ use std::time::SystemTime;
 
 use super::format::{self, FRAME_LEN, Head, Layout, Parsed};
 use super::frames;
+use super::records::Records;
 use crate::model::LogEntry;
 
 /// Entries per index block.
@@ -233,7 +234,7 @@ pub(crate) enum Ended {
 pub(crate) fn read(
     segment: &Snapshot,
     plan: ReadPlan,
-    out: &mut Vec<Arc<LogEntry>>,
+    out: &mut impl Taken,
     damage: &mut Vec<u64>,
 ) -> Ended {
     walk(segment, &mut Take { plan, out }, damage)
@@ -268,15 +269,56 @@ trait Visit {
     fn record(&mut self, head: Head, payload: &[u8]) -> Option<Ended>;
 }
 
-/// A read: decodes the entries the plan wants.
-struct Take<'a> {
-    plan: ReadPlan,
-    out: &'a mut Vec<Arc<LogEntry>>,
+/// Where a read puts the entries it takes: decoded, or as stored (`Records`, for a reader that
+/// writes them out as JSON).
+pub(crate) trait Taken {
+    /// How many it holds.
+    fn count(&self) -> usize;
+    /// The seq of the newest.
+    fn last(&self) -> Option<u64>;
+    /// Takes an intact entry record (one whose payload does not decode may be left out).
+    fn take(&mut self, head: Head, payload: &[u8]);
 }
 
-impl Visit for Take<'_> {
+impl Taken for Vec<Arc<LogEntry>> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn last(&self) -> Option<u64> {
+        self.as_slice().last().and_then(|e| e.seq)
+    }
+
+    fn take(&mut self, head: Head, payload: &[u8]) {
+        if let Some(entry) = format::entry(head, payload) {
+            self.push(Arc::new(entry));
+        }
+    }
+}
+
+impl Taken for Records {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn last(&self) -> Option<u64> {
+        self.last_seq()
+    }
+
+    fn take(&mut self, head: Head, payload: &[u8]) {
+        self.push(head, payload);
+    }
+}
+
+/// A read: takes the entries the plan wants.
+struct Take<'a, T> {
+    plan: ReadPlan,
+    out: &'a mut T,
+}
+
+impl<T: Taken> Visit for Take<'_, T> {
     fn frame(&mut self, seq: u64) -> Option<Ended> {
-        if self.out.len() >= self.plan.max {
+        if self.out.count() >= self.plan.max {
             return Some(Ended::Through);
         }
         (seq > self.plan.to).then_some(Ended::Stopped)
@@ -284,7 +326,7 @@ impl Visit for Take<'_> {
 
     fn record(&mut self, head: Head, payload: &[u8]) -> Option<Ended> {
         let (plan, out) = (self.plan, &mut *self.out);
-        if out.len() >= plan.max {
+        if out.count() >= plan.max {
             return Some(Ended::Through);
         }
         if !head.kind.is_entry() || head.seq < plan.from {
@@ -293,15 +335,13 @@ impl Visit for Take<'_> {
         if head.seq > plan.to {
             return Some(Ended::Stopped);
         }
-        let expected = out.last().and_then(|e| e.seq).map(|s| s + 1);
+        let expected = out.last().map(|s| s + 1);
         if plan.contiguous && expected.is_some_and(|e| e != head.seq) {
             return Some(Ended::Stopped);
         }
-        if let Some(entry) = format::entry(head, payload) {
-            out.push(Arc::new(entry));
-        }
+        out.take(head, payload);
         // Full: stop before reading the next record, only to set it aside.
-        (out.len() >= plan.max).then_some(Ended::Through)
+        (out.count() >= plan.max).then_some(Ended::Through)
     }
 }
 
