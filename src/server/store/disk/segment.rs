@@ -263,6 +263,11 @@ pub(crate) fn first_at_or_after(segment: &Snapshot, micros: i64) -> Option<u64> 
 
 /// What a walk over a segment's records does with each.
 trait Visit {
+    /// The first seq wanted, if records before it are of no use (a read by seq): a walk may then
+    /// start at a frame's [`Mark`](frames::Mark) at or before it.
+    fn from(&self) -> Option<u64> {
+        None
+    }
     /// A sealed frame whose first entry is `seq` is next: `Some` ends the walk before reading it.
     fn frame(&mut self, seq: u64) -> Option<Ended>;
     /// An intact record: `Some` ends the walk.
@@ -317,6 +322,10 @@ struct Take<'a, T> {
 }
 
 impl<T: Taken> Visit for Take<'_, T> {
+    fn from(&self) -> Option<u64> {
+        Some(self.plan.from)
+    }
+
     fn frame(&mut self, seq: u64) -> Option<Ended> {
         if self.out.count() >= self.plan.max {
             return Some(Ended::Through);
@@ -443,8 +452,8 @@ fn walk_sealed(segment: &Snapshot, visit: &mut impl Visit, damage: &mut Vec<u64>
         if let Some(ended) = visit.frame(frame.seq) {
             return ended;
         }
-        let records = match frames::take(&segment.path, frame.offset, frame.crc) {
-            Some(records) => records,
+        let mut kept = match frames::take(&segment.path, frame.offset, frame.crc) {
+            Some(kept) => kept,
             None => {
                 if file.is_none() {
                     file = match open(segment) {
@@ -464,11 +473,14 @@ fn walk_sealed(segment: &Snapshot, visit: &mut impl Visit, damage: &mut Vec<u64>
                     damage.push(frame.offset);
                     continue;
                 }
-                records
+                frames::Frame {
+                    records,
+                    mark: None,
+                }
             }
         };
-        let ended = visit_frame(&records, frame, visit, damage);
-        frames::put(&segment.path, frame.offset, frame.crc, records);
+        let ended = visit_frame(&mut kept, frame, visit, damage);
+        frames::put(&segment.path, frame.offset, frame.crc, kept);
         if let Some(ended) = ended {
             return ended;
         }
@@ -477,19 +489,26 @@ fn walk_sealed(segment: &Snapshot, visit: &mut impl Visit, damage: &mut Vec<u64>
 }
 
 /// Hands each record of a decompressed frame to `visit`.
+/// Starts at the frame's mark when the visitor wants nothing before it, and leaves the mark where
+/// the walk stopped.
 fn visit_frame(
-    records: &[u8],
+    kept: &mut frames::Frame,
     frame: &Block,
     visit: &mut impl Visit,
     damage: &mut Vec<u64>,
 ) -> Option<Ended> {
-    let mut at = 0;
+    let records = &kept.records;
+    let mut at = match (kept.mark, visit.from()) {
+        (Some((seq, at)), Some(from)) if seq <= from => at,
+        _ => 0,
+    };
     while at < records.len() {
         let Parsed::Record { head, len } = format::parse(&records[at..]) else {
             damage.push(frame.offset);
             return None;
         };
         if let Some(ended) = visit.record(head, format::payload(&records[at..], len)) {
+            kept.mark = Some((head.seq, at));
             return Some(ended);
         }
         at += len;
