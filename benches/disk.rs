@@ -16,8 +16,9 @@
 //!
 //! `cargo build --release --features server && cargo bench --features server --bench disk`
 //! (`DISK_BENCH_N` entries per round, default 1,000,000; `ROUNDS` rounds, default 3, interleaved;
-//! medians printed; `VG_BIN` names the `vg` binary, default the release build). Data goes to a
-//! temporary directory, removed at the end.
+//! medians printed; `VG_BIN` names the `vg` binary, default the release build;
+//! `DISK_BENCH_FIRST_REPEAT=R` repeats the first-entry seeks R times more, for a profiler). Data goes
+//! to a temporary directory, removed at the end.
 
 use std::io::Write;
 use std::path::Path;
