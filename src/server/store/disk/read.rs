@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::Catalog;
 use super::format;
 use super::records::Records;
-use super::segment::{self, Ended, ReadPlan, Taken};
+use super::segment::walk::{self, Ended, ReadPlan, Taken};
 use crate::model::LogEntry;
 use crate::server::store::Bounds;
 
@@ -72,7 +72,7 @@ impl Catalog {
                 contiguous,
             };
             let mut damage = Vec::new();
-            let ended = segment::read(&snapshot, plan, &mut out, &mut damage);
+            let ended = walk::read(&snapshot, plan, &mut out, &mut damage);
             if !damage.is_empty() {
                 self.found_damage(snapshot.path(), &damage);
             }
@@ -135,7 +135,7 @@ impl Catalog {
         // A block that cannot be read now (sealed meanwhile, damaged) is read from its start.
         Some(
             snapshot
-                .and_then(|s| segment::first_at_or_after(&s, micros))
+                .and_then(|s| walk::first_at_or_after(&s, micros))
                 .unwrap_or(block),
         )
     }
