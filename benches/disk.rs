@@ -16,8 +16,9 @@
 //!
 //! `cargo build --release --features server && cargo bench --features server --bench disk`
 //! (`DISK_BENCH_N` entries per round, default 1,000,000; `ROUNDS` rounds, default 3, interleaved;
-//! medians printed; `VG_BIN` names the `vg` binary, default the release build). Data goes to a
-//! temporary directory, removed at the end.
+//! medians printed; `VG_BIN` names the `vg` binary, default the release build;
+//! `DISK_BENCH_FIRST_REPEAT=R` repeats the first-entry seeks R times more, for a profiler). Data goes
+//! to a temporary directory, removed at the end.
 
 use std::io::Write;
 use std::path::Path;
@@ -257,6 +258,31 @@ fn vg_window(
     }
 }
 
+/// With `DISK_BENCH_FIRST_REPEAT=R`, the first-entry seeks of the figure above again, R times over,
+/// so that a profiler (`perf record --call-graph dwarf`) sees the query rather than the ingest.
+fn profile_first_entry(history: &dyn vg::server::History, batch: &[LogEntry], n: u64) {
+    let repeat = env_num("DISK_BENCH_FIRST_REPEAT", 0);
+    if repeat == 0 {
+        return;
+    }
+    let sinces: Vec<DateTime<Utc>> = (1..=9u64)
+        .flat_map(|k| {
+            (0..FIRST_ENTRY_PLACES).map(move |place| (n * k / 10) as usize + place * 1013)
+        })
+        .map(|i| batch[i.min(batch.len() - 1)].timestamp)
+        .collect();
+    let start = Instant::now();
+    for _ in 0..repeat {
+        for since in &sinces {
+            std::hint::black_box(vg_first_since(history, *since, 1));
+        }
+    }
+    println!(
+        "first entry, {repeat} more times over (for a profiler): {:.4} ms each",
+        ms_since(start) / (repeat as f64 * sinces.len() as f64)
+    );
+}
+
 fn ms_since(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1000.0
 }
@@ -398,6 +424,7 @@ fn main() {
         sc / vc,
         sr / vr
     );
+    profile_first_entry(&*history, &batch, n);
     let start = Instant::now();
     let (mut next, mut read) = (1, 0u64);
     loop {

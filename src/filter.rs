@@ -328,7 +328,8 @@ impl Filter {
             || self.until.is_some()
     }
 
-    fn fields_match(
+    /// The cheap part of [`Filter::matches`] on fields given one by one (an entry not built).
+    pub(crate) fn fields_match(
         &self,
         level: Level,
         source: &str,
@@ -357,6 +358,20 @@ impl Filter {
     #[cfg(feature = "server")]
     pub(crate) fn predicates(&self) -> &[Predicate] {
         &self.predicates
+    }
+
+    /// The rest of [`Filter::matches`] after [`Filter::fields_match`], for an entry not built (a
+    /// backfill from disk writes it from its stored form): the regex on its message, then the
+    /// `where` predicates on its meta, decoded by `meta` only if there are any (`None` fails).
+    #[cfg(feature = "server")]
+    pub(crate) fn matches_message_and_meta(
+        &self,
+        message: &str,
+        meta: impl FnOnce() -> Option<crate::model::Meta>,
+    ) -> bool {
+        self.pattern.as_ref().is_none_or(|re| re.is_match(message))
+            && (self.predicates.is_empty()
+                || meta().is_some_and(|meta| self.predicates.iter().all(|p| p.matches(&meta))))
     }
 
     /// The `where` predicates of [`Filter::matches`].

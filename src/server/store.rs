@@ -16,6 +16,8 @@ mod relay;
 mod ring;
 mod sink;
 
+pub(crate) use disk::packed::Fields;
+pub(crate) use disk::records::{Records, Stored};
 pub use disk::{DiskConfig, DiskError, DiskStats, Fsync};
 pub use emitter::{Emitter, EmitterConfig, HistoryStats};
 pub use history::{Bounds, History};

@@ -49,6 +49,35 @@ impl Batch {
         self.count += 1;
     }
 
+    /// Appends one entry as `write` writes its JSON (exactly what [`Batch::push`] would write: an
+    /// entry read from disk, written from its stored form); `false` if `write` could not (it is
+    /// then left out). One too large for a frame is shortened from `entry()`, as `push` does.
+    pub(crate) fn push_written(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>) -> bool,
+        entry: impl FnOnce() -> Option<LogEntry>,
+    ) -> bool {
+        let start = self.json.len();
+        self.json
+            .extend_from_slice(if self.count == 0 { HEAD } else { "," }.as_bytes());
+        let mark = self.json.len();
+        if !write(&mut self.json) {
+            self.json.truncate(start);
+            return false;
+        }
+        let written = self.json.len() - mark;
+        if written > self.max_entry_bytes {
+            self.json.truncate(mark);
+            let Some(entry) = entry() else {
+                self.json.truncate(start);
+                return false;
+            };
+            write_entry(&mut self.json, &shortened(&entry, written));
+        }
+        self.count += 1;
+        true
+    }
+
     /// Appends one entry given as its JSON, as it was serialized before (a Redis record written by
     /// a vg publisher), without decoding and encoding it again. `json` must be one entry that a
     /// client decodes (the caller checked it); one too large for a frame is decoded to be shortened,
@@ -189,6 +218,35 @@ mod tests {
         let big = LogEntry::new(Level::Error, "a", "x".repeat(20_000)).with_meta("k", "v");
         let mut batch = Batch::new(10, usize::MAX, 4096);
         batch.push_json(&big.to_json());
+        let got = entries(&batch.take().unwrap());
+        assert_eq!(got[0].meta["vgTruncated"], true);
+        assert!(got[0].message.len() <= SHORTENED_MESSAGE + 3);
+    }
+
+    #[test]
+    fn an_entry_written_by_its_reader_is_the_same_frame_and_a_failed_write_leaves_no_trace() {
+        let entry = LogEntry::new(Level::Info, "api", "one \"two\"").with_meta("k", 1);
+        let (mut typed, mut written) = (
+            Batch::new(10, usize::MAX, usize::MAX),
+            Batch::new(10, usize::MAX, usize::MAX),
+        );
+        typed.push(&entry);
+        typed.push(&entry);
+        let write = |out: &mut Vec<u8>| serde_json::to_writer(out, &entry).is_ok();
+        assert!(written.push_written(write, || None));
+        let failed = |out: &mut Vec<u8>| {
+            out.extend_from_slice(b"{\"partial");
+            false
+        };
+        assert!(!written.push_written(failed, || Some(entry.clone())));
+        assert!(written.push_written(write, || None));
+        assert_eq!(written.take(), typed.take());
+
+        // Too large for a frame: shortened from the entry, as `push` does.
+        let big = LogEntry::new(Level::Error, "a", "x".repeat(20_000)).with_meta("k", "v");
+        let mut batch = Batch::new(10, usize::MAX, 4096);
+        let write = |out: &mut Vec<u8>| serde_json::to_writer(out, &big).is_ok();
+        assert!(batch.push_written(write, || Some(big.clone())));
         let got = entries(&batch.take().unwrap());
         assert_eq!(got[0].meta["vgTruncated"], true);
         assert!(got[0].message.len() <= SHORTENED_MESSAGE + 3);

@@ -28,6 +28,7 @@ use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 mod merged;
+mod stored;
 
 use self::budget::Budget;
 pub(crate) use self::close::CLOSE_TRY_AGAIN;
@@ -202,7 +203,7 @@ impl Connection {
     async fn forward(&mut self, from: u64, to: u64) -> Result<(), Gone> {
         let history = Arc::clone(&self.shared.history);
         let page = self.shared.config.batch_bytes;
-        for chunk in Scan::new(&*history, from, to).max_bytes(page) {
+        for chunk in Scan::new(&*history, from, to).max_bytes(page).stored() {
             match chunk {
                 Chunk::Missing { from, to } => {
                     self.gap(range_gap(from, to, GapReason::Evicted)).await?;
@@ -212,6 +213,11 @@ impl Connection {
                 }
                 Chunk::Entries(entries) => {
                     if self.send_chunk(entries).await? == Window::Ended {
+                        return self.flush().await;
+                    }
+                }
+                Chunk::Stored(records) => {
+                    if self.send_stored(records).await? == Window::Ended {
                         return self.flush().await;
                     }
                 }

@@ -17,8 +17,9 @@
 mod format;
 mod frames;
 mod lock;
-mod packed;
+pub(crate) mod packed;
 mod read;
+pub(crate) mod records;
 mod recovery;
 mod sealed;
 mod sealer;

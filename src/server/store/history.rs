@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::disk::records::Records;
 use crate::filter::Filter;
 use crate::model::LogEntry;
 
@@ -46,6 +47,18 @@ pub trait History: Send + Sync + std::fmt::Debug {
 
     /// Up to `max` held entries with `seq < before`, newest first.
     fn backward(&self, before: u64, max: usize) -> Vec<Arc<LogEntry>>;
+
+    /// As [`History::forward`], entries kept on disk as they are stored, for a reader that writes
+    /// them out without building a `LogEntry` (a viewer's backfill). Only vg's durable history has
+    /// any; `None` means "read with `forward`" (entries in memory, a hole, nothing held).
+    #[expect(
+        private_interfaces,
+        reason = "stored records are the disk format's own; any other History keeps the default"
+    )]
+    fn forward_stored(&self, from: u64, to: u64, max: usize) -> Option<Records> {
+        let _ = (from, to, max);
+        None
+    }
 
     /// The lowest seq that may hold an entry timestamped at or after `time`: a `since` window's scan
     /// starts there. Timestamps come from apps and need not be in seq order, so an implementation
@@ -145,25 +158,39 @@ impl Pager {
         entries
     }
 
+    /// As [`Pager::forward`], entries as stored on disk (see [`History::forward_stored`]), each
+    /// counted at what it holds as stored.
+    fn forward_stored(&mut self, history: &dyn History, from: u64, to: u64) -> Option<Records> {
+        let mut records = history.forward_stored(from, to, self.count)?;
+        let keep = self.fit_sizes(records.sizes());
+        records.truncate(keep);
+        Some(records)
+    }
+
     /// Sizes the next read from this one's answer; returns how many of `entries` to keep: those
     /// within `max_bytes`, or the first.
     fn fit(&mut self, entries: &[Arc<LogEntry>]) -> usize {
+        self.fit_sizes(entries.iter().map(|entry| entry.approx_size()))
+    }
+
+    /// [`Pager::fit`] for a read whose entries take `sizes` bytes each.
+    fn fit_sizes(&mut self, sizes: impl ExactSizeIterator<Item = usize>) -> usize {
+        let len = sizes.len();
         let mut total = 0usize;
-        let fitting = entries
-            .iter()
-            .take_while(|entry| {
-                total = total.saturating_add(entry.approx_size());
+        let fitting = sizes
+            .take_while(|size| {
+                total = total.saturating_add(*size);
                 total <= self.max_bytes
             })
             .count();
-        let keep = fitting.max(1).min(entries.len());
-        self.count = if fitting < entries.len() {
+        let keep = fitting.max(1).min(len);
+        self.count = if fitting < len {
             keep
         } else {
             // Grow at most twofold, and no further than this read's average entry size says the
             // budget holds: doubling blindly past it had every other read of a long backfill
             // decode entries only to drop them (a read from disk decodes every entry it returns).
-            let each = (total / entries.len().max(1)).max(1);
+            let each = (total / len.max(1)).max(1);
             (self.max_bytes / each).clamp(1, self.count * 2).min(CHUNK)
         };
         keep
@@ -201,6 +228,8 @@ pub(crate) fn past_window(filter: &Filter, entry: &LogEntry) -> bool {
 pub(crate) enum Chunk {
     /// Entries in seq order, without holes between them.
     Entries(Vec<Arc<LogEntry>>),
+    /// The same, as stored on disk (only from a scan that asked, [`Scan::stored`]).
+    Stored(Records),
     /// Seqs `from..=to` were stamped but are no longer held (evicted, or never written).
     Missing {
         /// First seq not held.
@@ -226,6 +255,8 @@ pub(crate) struct Scan<'a> {
     next: u64,
     to: u64,
     pager: Pager,
+    /// Whether entries on disk come as stored.
+    stored: bool,
 }
 
 impl<'a> Scan<'a> {
@@ -240,7 +271,15 @@ impl<'a> Scan<'a> {
                 max_bytes: usize::MAX,
                 count: CHUNK,
             },
+            stored: false,
         }
+    }
+
+    /// Yields entries kept on disk as [`Chunk::Stored`], not decoded: for a reader that writes
+    /// them out as JSON, and handles both kinds of chunk.
+    pub(crate) fn stored(mut self) -> Scan<'a> {
+        self.stored = true;
+        self
     }
 
     /// Ends each chunk of entries before their sizes (as history charges them) pass `max_bytes`;
@@ -259,8 +298,23 @@ impl Iterator for Scan<'_> {
         if self.next > self.to {
             return None;
         }
-        let entries = self.pager.forward(self.history, self.next, self.to);
-        let first = entries.first().and_then(|e| e.seq).unwrap_or(self.to + 1);
+        let read = match self
+            .stored
+            .then(|| self.pager.forward_stored(self.history, self.next, self.to))
+            .flatten()
+        {
+            Some(records) => Chunk::Stored(records),
+            None => Chunk::Entries(self.pager.forward(self.history, self.next, self.to)),
+        };
+        let (first, last) = match &read {
+            Chunk::Entries(entries) => (
+                entries.first().and_then(|e| e.seq),
+                entries.last().and_then(|e| e.seq),
+            ),
+            Chunk::Stored(records) => (records.first_seq(), records.last_seq()),
+            Chunk::Missing { .. } | Chunk::Lost { .. } => (None, None),
+        };
+        let first = first.unwrap_or(self.to + 1);
         if first > self.next {
             // The entries are read again by the next call: the range before them comes first,
             // split where part of it was lost at a restart.
@@ -284,11 +338,8 @@ impl Iterator for Scan<'_> {
             };
             return Some(missing);
         }
-        self.next = entries
-            .last()
-            .and_then(|e| e.seq)
-            .map_or(self.to + 1, |s| s + 1);
-        Some(Chunk::Entries(entries))
+        self.next = last.map_or(self.to + 1, |s| s + 1);
+        Some(read)
     }
 }
 
@@ -352,7 +403,7 @@ mod tests {
             .iter()
             .flat_map(|c| match c {
                 Chunk::Entries(e) => seqs(e),
-                Chunk::Missing { .. } | Chunk::Lost { .. } => {
+                Chunk::Missing { .. } | Chunk::Lost { .. } | Chunk::Stored(_) => {
                     panic!("a hole inside what the ring holds")
                 }
             })
@@ -367,7 +418,9 @@ mod tests {
         assert_eq!(
             seqs(match &chunks[0] {
                 Chunk::Entries(e) => e,
-                Chunk::Missing { .. } | Chunk::Lost { .. } => panic!("9 and 10 are held"),
+                Chunk::Missing { .. } | Chunk::Lost { .. } | Chunk::Stored(_) => {
+                    panic!("9 and 10 are held")
+                }
             }),
             [9, 10]
         );

@@ -28,10 +28,21 @@ struct Key {
     crc: u32,
 }
 
+/// Where the last walk through a kept frame stopped: the seq and offset of a record in it. The
+/// next read from that seq on (the chunk after a full one, the read after a `since` seek) starts
+/// there instead of walking, and checking, every record before it again.
+pub(crate) type Mark = Option<(u64, usize)>;
+
+/// A kept frame: its records, and its [`Mark`].
+pub(crate) struct Frame {
+    pub(crate) records: Vec<u8>,
+    pub(crate) mark: Mark,
+}
+
 #[derive(Default)]
 struct Kept {
     /// Most recently used last.
-    frames: Vec<(Key, Vec<u8>)>,
+    frames: Vec<(Key, Frame)>,
     /// A buffer to decompress into, left from a frame no longer kept.
     spare: Vec<u8>,
 }
@@ -42,7 +53,7 @@ thread_local! {
 
 /// The records of the frame at `offset` (with checksum `crc`) of the sealed segment at `path`, if
 /// this thread kept them; the caller hands them back with [`put`].
-pub(crate) fn take(path: &Path, offset: u64, crc: u32) -> Option<Vec<u8>> {
+pub(crate) fn take(path: &Path, offset: u64, crc: u32) -> Option<Frame> {
     KEPT.with_borrow_mut(|kept| {
         let i = kept
             .frames
@@ -62,21 +73,21 @@ pub(crate) fn buffer() -> Vec<u8> {
 }
 
 /// Keeps the records of a frame (intact and decompressed) as the most recently used.
-pub(crate) fn put(path: &Path, offset: u64, crc: u32, records: Vec<u8>) {
+pub(crate) fn put(path: &Path, offset: u64, crc: u32, frame: Frame) {
     KEPT.with_borrow_mut(|kept| {
-        if records.capacity() > MAX_KEPT {
+        if frame.records.capacity() > MAX_KEPT {
             return;
         }
         if kept.frames.len() >= KEEP {
             let (_, dropped) = kept.frames.remove(0);
-            kept.spare = dropped;
+            kept.spare = dropped.records;
         }
         let key = Key {
             path: path.to_owned(),
             offset,
             crc,
         };
-        kept.frames.push((key, records));
+        kept.frames.push((key, frame));
     });
 }
 
@@ -87,20 +98,28 @@ mod tests {
     #[test]
     fn a_frame_is_found_only_by_its_segment_offset_and_checksum_and_few_are_kept() {
         let (a, b) = (Path::new("a.seg"), Path::new("b.seg"));
-        put(a, 16, 1, b"one".to_vec());
-        assert_eq!(take(b, 16, 1), None, "another segment");
-        assert_eq!(take(a, 16, 2), None, "another checksum");
-        assert_eq!(take(a, 17, 1), None, "another offset");
+        let frame = |records: Vec<u8>| Frame {
+            records,
+            mark: None,
+        };
+        put(a, 16, 1, frame(b"one".to_vec()));
+        assert!(take(b, 16, 1).is_none(), "another segment");
+        assert!(take(a, 16, 2).is_none(), "another checksum");
+        assert!(take(a, 17, 1).is_none(), "another offset");
+        let mut one = take(a, 16, 1).unwrap();
+        assert_eq!(one.records, b"one");
+        assert!(take(a, 16, 1).is_none(), "taken until put back");
+        one.mark = Some((7, 2));
+        put(a, 16, 1, one);
         let one = take(a, 16, 1).unwrap();
-        assert_eq!(one, b"one");
-        assert_eq!(take(a, 16, 1), None, "taken until put back");
+        assert_eq!(one.mark, Some((7, 2)), "with its mark");
         put(a, 16, 1, one);
         for offset in 100..100 + KEEP as u64 {
-            put(a, offset, 1, vec![0; 4]);
+            put(a, offset, 1, frame(vec![0; 4]));
         }
-        assert_eq!(take(a, 16, 1), None, "the oldest was let go");
+        assert!(take(a, 16, 1).is_none(), "the oldest was let go");
         assert!(buffer().capacity() >= 3, "its buffer is reused");
-        put(a, 1, 1, Vec::with_capacity(MAX_KEPT + 1));
-        assert_eq!(take(a, 1, 1), None, "too large to keep");
+        put(a, 1, 1, frame(Vec::with_capacity(MAX_KEPT + 1)));
+        assert!(take(a, 1, 1).is_none(), "too large to keep");
     }
 }

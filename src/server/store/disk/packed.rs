@@ -17,6 +17,8 @@
 //! The checksum has already vouched for the bytes, but a decoder still trusts nothing: every
 //! length is checked against what is left, nesting is bounded, and anything malformed is `None`.
 
+mod json;
+
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
@@ -45,6 +47,38 @@ pub(crate) fn encode(out: &mut Vec<u8>, entry: &LogEntry) {
 
 /// The entry a payload holds, with the record's `seq` and time (`micros`); `None` if malformed.
 pub(crate) fn decode(payload: &[u8], seq: u64, micros: i64) -> Option<LogEntry> {
+    let fields = fields(payload, seq, micros)?;
+    Some(LogEntry {
+        timestamp: fields.timestamp,
+        level: fields.level,
+        source: fields.source.to_owned(),
+        message: fields.message.to_owned(),
+        meta: fields.meta()?,
+        instance: fields.instance.map(str::to_owned),
+        region: fields.region.map(str::to_owned),
+        seq: Some(seq),
+    })
+}
+
+/// An entry's fields read in place from its payload, borrowing its strings: what a reader filters
+/// on and writes out as JSON (`json`) without building a [`LogEntry`]. The meta stays packed until
+/// asked for; whatever reads it checks it as [`decode`] does.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fields<'a> {
+    pub(crate) seq: u64,
+    pub(crate) timestamp: DateTime<Utc>,
+    pub(crate) level: Level,
+    pub(crate) source: &'a str,
+    pub(crate) message: &'a str,
+    pub(crate) instance: Option<&'a str>,
+    pub(crate) region: Option<&'a str>,
+    /// The meta, packed: its count, then each key and value, and nothing after.
+    meta: &'a [u8],
+}
+
+/// The fields of a payload, with the record's `seq` and time (`micros`); `None` if the part before
+/// the meta is malformed.
+pub(crate) fn fields(payload: &[u8], seq: u64, micros: i64) -> Option<Fields<'_>> {
     let mut r = Reader { bytes: payload };
     let level = *Level::ALL.get(usize::from(r.byte()?))?;
     let below_micro = u16::from_le_bytes(r.take(2)?.try_into().ok()?);
@@ -53,29 +87,36 @@ pub(crate) fn decode(payload: &[u8], seq: u64, micros: i64) -> Option<LogEntry> 
     }
     let timestamp = DateTime::<Utc>::from_timestamp_micros(micros)?
         + chrono::Duration::nanoseconds(i64::from(below_micro));
-    let source = r.str()?.to_owned();
-    let message = r.str()?.to_owned();
-    let instance = r.opt()?;
-    let region = r.opt()?;
-    let count = r.count()?;
-    let mut fields: Vec<(MetaKey, Value)> = Vec::with_capacity(count);
-    for _ in 0..count {
-        let key = Cow::Owned(r.str()?.to_owned());
-        fields.push((key, r.value(0)?));
-    }
-    if !r.bytes.is_empty() {
-        return None;
-    }
-    Some(LogEntry {
+    Some(Fields {
+        seq,
         timestamp,
         level,
-        source,
-        message,
-        meta: fields.into_iter().collect::<Meta>(),
-        instance,
-        region,
-        seq: Some(seq),
+        source: r.str()?,
+        message: r.str()?,
+        instance: r.opt()?,
+        region: r.opt()?,
+        meta: r.bytes,
     })
+}
+
+impl Fields<'_> {
+    /// The meta, decoded; `None` if malformed.
+    pub(crate) fn meta(&self) -> Option<Meta> {
+        let mut r = Reader { bytes: self.meta };
+        let count = r.count()?;
+        let mut fields: Vec<(MetaKey, Value)> = Vec::with_capacity(count);
+        for _ in 0..count {
+            let key = Cow::Owned(r.str()?.to_owned());
+            fields.push((key, r.value(0)?));
+        }
+        r.bytes.is_empty().then(|| fields.into_iter().collect())
+    }
+
+    /// Appends the entry's wire JSON, exactly as serializing [`decode`]'s entry would; `false` if
+    /// the meta is malformed (`out` then holds a partial write to cut off).
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) -> bool {
+        json::write(self, out)
+    }
 }
 
 fn put_len(out: &mut Vec<u8>, len: usize) {
@@ -190,10 +231,10 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(self.take(len)?).ok()
     }
 
-    fn opt(&mut self) -> Option<Option<String>> {
+    fn opt(&mut self) -> Option<Option<&'a str>> {
         match self.byte()? {
             0 => Some(None),
-            1 => Some(Some(self.str()?.to_owned())),
+            1 => Some(Some(self.str()?)),
             _ => None,
         }
     }

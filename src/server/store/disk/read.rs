@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 
 use super::Catalog;
 use super::format;
-use super::segment::{self, Ended, ReadPlan};
+use super::records::Records;
+use super::segment::walk::{self, Ended, ReadPlan, Taken};
 use crate::model::LogEntry;
 use crate::server::store::Bounds;
 
@@ -24,10 +25,31 @@ impl Catalog {
         max: usize,
         contiguous: bool,
     ) -> Vec<Arc<LogEntry>> {
-        let mut out = Vec::new();
+        self.read_forward(from, to, max, contiguous)
+    }
+
+    /// As [`Catalog::forward`], the entries as stored, not decoded (see `records`).
+    pub(crate) fn forward_records(
+        &self,
+        from: u64,
+        to: u64,
+        max: usize,
+        contiguous: bool,
+    ) -> Records {
+        self.read_forward(from, to, max, contiguous)
+    }
+
+    fn read_forward<T: Taken + Default>(
+        &self,
+        from: u64,
+        to: u64,
+        max: usize,
+        contiguous: bool,
+    ) -> T {
+        let mut out = T::default();
         let mut next = from;
         let mut replaced = 0;
-        while out.len() < max && next <= to {
+        while out.count() < max && next <= to {
             let snapshot = {
                 let state = self.lock();
                 let Some(segment) = state
@@ -50,7 +72,7 @@ impl Catalog {
                 contiguous,
             };
             let mut damage = Vec::new();
-            let ended = segment::read(&snapshot, plan, &mut out, &mut damage);
+            let ended = walk::read(&snapshot, plan, &mut out, &mut damage);
             if !damage.is_empty() {
                 self.found_damage(snapshot.path(), &damage);
             }
@@ -113,7 +135,7 @@ impl Catalog {
         // A block that cannot be read now (sealed meanwhile, damaged) is read from its start.
         Some(
             snapshot
-                .and_then(|s| segment::first_at_or_after(&s, micros))
+                .and_then(|s| walk::first_at_or_after(&s, micros))
                 .unwrap_or(block),
         )
     }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::Catalog;
+use super::records::Records;
 use crate::model::LogEntry;
 use crate::server::store::history::{Bounds, History};
 use crate::server::store::memory::MemoryHistory;
@@ -73,6 +74,18 @@ impl History for Tiered {
             Some(cut) if to >= cut => self.memory.forward(cut, to, max),
             _ => Vec::new(),
         }
+    }
+
+    fn forward_stored(&self, from: u64, to: u64, max: usize) -> Option<Records> {
+        // Only what is older than the ring, and only when the disk has the first of it: the rest
+        // (the ring, holes) is for `forward`, which reads and reports them as it always has.
+        let cut = self.memory_oldest();
+        if cut.is_some_and(|cut| from >= cut) {
+            return None;
+        }
+        let disk_to = cut.map_or(to, |cut| to.min(cut - 1));
+        let records = self.disk.forward_records(from, disk_to, max, true);
+        (!records.is_empty()).then_some(records)
     }
 
     fn backward(&self, before: u64, max: usize) -> Vec<Arc<LogEntry>> {
