@@ -26,9 +26,9 @@ use crate::model::decode::{
 };
 
 /// Input bytes a chunk holds before it is cut at the next cut point.
-const CHUNK: usize = 64 * 1024;
+const CHUNK: usize = 128 * 1024;
 /// A chunk with no cut point this far is sent anyway, its last entry kept by its worker.
-const HARD_CHUNK: usize = 4 * CHUNK;
+const HARD_CHUNK: usize = 2 * CHUNK;
 /// The most workers, whatever the core count: beyond this the writer is the bottleneck.
 const MAX_WORKERS: usize = 8;
 
@@ -424,7 +424,7 @@ mod tests {
                 }
                 50 if i < 100 => {
                     input.push_str("a line that many indented lines follow\n");
-                    for j in 0..3000 {
+                    for j in 0..7000 {
                         input.push_str(&format!("    wrapped text line {j} of a long block\n"));
                     }
                 }
@@ -441,7 +441,7 @@ mod tests {
     #[test]
     fn chunks_on_several_workers_give_what_one_decoder_gives_in_order() {
         let input = mixed_input();
-        assert!(input.len() > 8 * CHUNK, "the input must span many chunks");
+        assert!(input.len() > 6 * CHUNK, "the input must span many chunks");
         let all = Filter::all();
         let expected = sequential(&input, &all);
         for workers in [1, 2, 3] {

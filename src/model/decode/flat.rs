@@ -248,7 +248,7 @@ impl<'a> Cursor<'a> {
             self.eat(b':')?;
             self.value()?;
             // A repeated key is folded by the full decoder; rare enough to leave to it.
-            if len == MAX_FLAT_META || keys[..len].contains(&key) {
+            if len == MAX_FLAT_META || keys[..len].iter().any(|k| same(k, key)) {
                 return None;
             }
             keys[len] = key;
@@ -280,6 +280,14 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// `a == b`, most unequal keys told apart by their length and ends before comparing the rest.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.as_bytes().first() == b.as_bytes().first()
+        && a.as_bytes().last() == b.as_bytes().last()
+        && a == b
+}
+
 /// Whether every byte may stand in a JSON string as it is and reach a terminal as it is:
 /// printable ASCII (0x20..=0x7e), no `\` (so no escape anywhere). Eight at a time.
 fn plain_text(bytes: &[u8]) -> bool {
@@ -299,15 +307,24 @@ fn plain_text(bytes: &[u8]) -> bool {
 fn quote_at(bytes: &[u8]) -> Option<usize> {
     let mut at = 0;
     while let Some(word) = bytes.get(at..at + 8) {
-        if has_byte(
+        let found = bytes_equal(
             u64::from_le_bytes(word.try_into().expect("eight bytes")),
             b'"',
-        ) {
-            break;
+        );
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
         }
         at += 8;
     }
     bytes[at..].iter().position(|&b| b == b'"').map(|i| at + i)
+}
+
+/// The top bit of each byte of `word` that equals `byte`, and no other bit: exact, so the lowest
+/// one set says where the first is.
+fn bytes_equal(word: u64, byte: u8) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = word ^ (ONES * u64::from(byte));
+    !(((x & LOW7) + LOW7) | x | LOW7)
 }
 
 /// Whether `byte` is one of the eight in `word` (the classic zero-byte test on `word ^ byte`:
@@ -640,6 +657,9 @@ mod tests {
                 assert_eq!(plain_text(&bytes), plain, "{byte:#x} at {at}");
                 let quote = (byte == b'"').then_some(at);
                 assert_eq!(quote_at(&bytes), quote, "{byte:#x} at {at}");
+                // A later quote does not hide the first.
+                bytes.extend_from_slice(b"a\"a\"");
+                assert_eq!(quote_at(&bytes), quote.or(Some(18)), "{byte:#x} at {at}");
             }
         }
     }

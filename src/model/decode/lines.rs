@@ -202,6 +202,11 @@ impl EntryStarts {
             // Skipped by the decoder: the entry above may still be continued after it.
             return false;
         }
+        // A JSON object at the line's start (most lines): an entry of its own unless a traceback
+        // is open, which it would end.
+        if bytes[0] == b'{' && !self.traceback {
+            return true;
+        }
         // Only the line's head decides; one that is not UTF-8 there is never a cut point.
         let head = &bytes[..bytes.len().min(HEAD_BYTES)];
         let text = match std::str::from_utf8(head) {
