@@ -409,6 +409,9 @@ impl Shown for FlatLine<'_> {
                     out.push('"');
                 }
                 FlatValue::Str(text) | FlatValue::Literal(text) => out.push_str(text),
+                FlatValue::Number(n) => {
+                    let _ = write!(out, "{n}");
+                }
             }
         }
     }
