@@ -317,6 +317,7 @@ impl Filter {
     }
 
     /// Whether [`Filter::rejects_head`] can ever say yes: anything but `where` narrows.
+    #[cfg(any(feature = "cli", feature = "server"))]
     fn narrows_head(&self) -> bool {
         self.min_level > Level::Trace
             || !self.sources.is_empty()

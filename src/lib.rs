@@ -18,6 +18,7 @@
 
 /// `eprintln!` that never panics: a closed stderr (`vg serve 2>&1 | head -1`, a supervisor that
 /// went away) must not kill the process, or a sink's thread, over a message nobody can read.
+#[cfg(any(feature = "cli", feature = "server"))]
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
@@ -28,6 +29,7 @@ macro_rules! say {
     unused_imports,
     reason = "used by the cli and server features, either of which may be off"
 )]
+#[cfg(any(feature = "cli", feature = "server"))]
 pub(crate) use say;
 
 #[cfg(feature = "cli")]

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use super::{Level, LogEntry, Meta};
 
 mod flat;
+#[cfg(any(feature = "cli", feature = "server"))]
 mod head;
 mod lines;
 mod logfmt;
@@ -25,6 +26,7 @@ pub(crate) use flat::printable_ascii;
 pub use flat::{FlatLine, FlatPairs, FlatValue, MAX_FLAT_META};
 #[cfg(feature = "cli")]
 pub(crate) use head::Guess;
+#[cfg(any(feature = "cli", feature = "server"))]
 pub(crate) use head::Head;
 pub use lines::{
     EntryStarts, JOIN_IDLE, LineDecoder, MAX_JOINED_BYTES, MAX_JOINED_LINES, may_continue,
