@@ -207,8 +207,12 @@ fn entries_stream_in_and_level_toggles_search_and_pickers_filter_them() {
         "only matches",
         "return document.querySelectorAll('#log .r:not([hidden])').length === 2",
     );
-    // `n` selects a match.
+    // `n` selects a match (the page handles the key on its own time: wait for the selection).
     browser.keys("n");
+    browser.wait(
+        "a selected row",
+        "return document.querySelector('#log .r.sel') !== null",
+    );
     let selected = browser.js("return document.querySelector('#log .r.sel')?.textContent");
     assert!(
         selected.as_str().unwrap_or_default().contains("request 10"),
