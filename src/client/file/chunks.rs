@@ -159,39 +159,42 @@ fn work(
         let now = Utc::now();
         let damaged_before = decoder.damaged;
         let mut text = String::with_capacity(job.lines.len() + job.lines.len() / 4);
-        let mut show = |kept: Kept<'_>, text: &mut String| {
-            format(kept, now, text);
-            text.push('\n');
-        };
-        let keep = |entry: Option<LogEntry>,
-                    show: &mut dyn FnMut(Kept<'_>, &mut String),
-                    text: &mut String| {
-            if let Some(entry) = entry.filter(|e| filter.matches(e)) {
-                show(Kept::Entry(&entry), text);
+        // Tests what is kept against the filter and shows what passes.
+        let mut show = |kept: Kept<'_>| {
+            let passes = match kept {
+                Kept::Entry(entry) => filter.matches(entry),
+                Kept::Flat(line) => filter.matches_flat(line),
+            };
+            if passes {
+                format(kept, now, &mut text);
+                text.push('\n');
             }
         };
         let mut lines = lines_of(&job.lines).peekable();
         while let Some(line) = lines.next() {
-            if read_flat
-                && let Some(flat) = complete_flat(line, lines.peek(), job.ends_entry, &decoder)
-            {
-                // Complete on its own: what the decoder holds is complete too.
-                keep(decoder.flush(), &mut show, &mut text);
-                decoder.lines += 1;
-                if filter.matches_flat(&flat) {
-                    show(Kept::Flat(&flat), &mut text);
+            let flat = read_flat
+                .then(|| complete_flat(line, lines.peek(), job.ends_entry, &decoder))
+                .flatten();
+            let released = match flat {
+                Some(flat) => {
+                    // Complete on its own: what the decoder holds is complete too.
+                    decoder.lines += 1;
+                    if let Some(entry) = decoder.flush() {
+                        show(Kept::Entry(&entry));
+                    }
+                    show(Kept::Flat(&flat));
+                    continue;
                 }
-                continue;
+                None => decoder.push_unless(line, source, |line| filter.refuses_line(line)),
+            };
+            if let Some(entry) = released {
+                show(Kept::Entry(&entry));
             }
-            let refuse = |line: &str| filter.refuses_line(line);
-            keep(
-                decoder.push_unless(line, source, refuse),
-                &mut show,
-                &mut text,
-            );
         }
-        if job.ends_entry {
-            keep(decoder.flush(), &mut show, &mut text);
+        if job.ends_entry
+            && let Some(entry) = decoder.flush()
+        {
+            show(Kept::Entry(&entry));
         }
         let damaged = decoder.damaged - damaged_before;
         if done.send(Done { text, damaged }).is_err() {
