@@ -37,16 +37,14 @@ impl Batch {
 
     /// Appends one entry.
     pub(crate) fn push(&mut self, entry: &LogEntry) {
-        self.json
-            .extend_from_slice(if self.count == 0 { HEAD } else { "," }.as_bytes());
-        let mark = self.json.len();
-        write_entry(&mut self.json, entry);
-        let written = self.json.len() - mark;
-        if written > self.max_entry_bytes {
-            self.json.truncate(mark);
-            write_entry(&mut self.json, &shortened(entry, written));
-        }
-        self.count += 1;
+        // Cloned only to be shortened, for an entry too large for a frame.
+        self.push_written(
+            |out| {
+                write_entry(out, entry);
+                true
+            },
+            || Some(entry.clone()),
+        );
     }
 
     /// Appends one entry as `write` writes its JSON (exactly what [`Batch::push`] would write: an

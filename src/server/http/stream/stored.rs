@@ -46,20 +46,29 @@ impl Connection {
     }
 
     /// [`Connection::push`] for an entry read as stored: `None` if the filter drops it,
-    /// `Some(false)` if its payload turned out not to decode.
+    /// `Some(false)` if its payload turned out not to decode (its `meta`, read for a `where`
+    /// filter, or the whole of it, written for the viewer).
     async fn push_stored(
         &mut self,
         record: &Stored<'_>,
         fields: &Fields<'_>,
     ) -> Result<Option<bool>, Gone> {
         let filter = &self.filter;
+        let mut meta_broken = false;
         let passes = filter.fields_match(
             fields.level,
             fields.source,
             fields.instance,
             fields.region,
             fields.timestamp,
-        ) && filter.matches_message_and_meta(fields.message, || fields.meta());
+        ) && filter.matches_message_and_meta(fields.message, || {
+            let meta = fields.meta();
+            meta_broken = meta.is_none();
+            meta
+        });
+        if meta_broken {
+            return Ok(Some(false));
+        }
         if !passes {
             return Ok(None);
         }
@@ -80,6 +89,9 @@ impl Connection {
 
     /// An entry on disk whose checksum held but whose payload does not decode: the viewer is told
     /// of its seq with an `evicted` gap, as a read of decoded entries, which leaves it out, does.
+    /// Only what is read is found out: an entry the filter drops on its fields alone is never
+    /// decoded, so a damaged one there goes by unreported (the checksum held, so only a writer's
+    /// bug could make one).
     async fn unreadable(&mut self, seq: u64) -> Result<(), Gone> {
         self.gap(range_gap(seq, seq, GapReason::Evicted)).await
     }
