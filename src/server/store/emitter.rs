@@ -252,9 +252,9 @@ impl Emitter {
         let (seq, evicted) = state.stamp(&mut entry, size);
         let queued = self.inner.relay.queue(&entry, seq, size);
         drop(state);
-        // Freed here, outside the lock, on the thread that allocated them: a freeing thread made
-        // every allocation of the app slower under glibc's malloc (docs/benchmarks.md, "`emit()`
-        // with a full history"). Entries whose last reference the relay's live ring held (a live
+        // Freed here, outside the lock, on an emitting thread (the app's, which allocated them,
+        // unless several threads emit): a freeing thread made every allocation of the app slower
+        // under glibc's malloc (docs/benchmarks.md, "`emit()` with a full history"). Entries whose last reference the relay's live ring held (a live
         // buffer larger than history) come back from the relay to be freed here too.
         if let Some(handback) = queued {
             self.inner.relay.nudge();

@@ -19,6 +19,10 @@ use redis::{Cmd, RedisWrite, ToRedisArgs};
 
 use crate::model::LogEntry;
 
+/// The dedupe record is written right after the entries, before the trim: a script is not rolled
+/// back, so a call failing after the entries must not leave them without it (a retry would add
+/// them again).
+///
 /// `KEYS`: the stream, the dedupe key. `ARGV`: `MAXLEN`, boot, instance, the batch's newest seq,
 /// the dedupe key's time to live in seconds, then each entry's seq and JSON. Returns how many
 /// entries it added.
@@ -29,8 +33,8 @@ for i = 6, #ARGV, 2 do
   redis.call('XADD', stream, '*', 'b', boot, 'i', instance, 's', ARGV[i], 'e', ARGV[i + 1])
   added = added + 1
 end
-redis.call('XTRIM', stream, 'MAXLEN', '~', max_len)
 redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
+redis.call('XTRIM', stream, 'MAXLEN', '~', max_len)
 return added
 ";
 

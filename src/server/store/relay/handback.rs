@@ -1,5 +1,6 @@
 //! The hand-back queue: entries the relay's live ring evicted while holding their last reference,
-//! waiting for `emit()` to free them on the app's thread, which allocated them.
+//! waiting for `emit()` to free them on an emitting thread (the app's, which allocated them, unless
+//! several threads emit).
 //!
 //! Under glibc's malloc a thread that allocates every entry and frees none finds its per-thread
 //! cache always empty, and each of its allocations takes the slow path under the arena lock the
