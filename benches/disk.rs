@@ -14,6 +14,9 @@
 //! - `DISK_BENCH_STORED` entries stored (default 10,000,000): RSS after 1M and after all of them,
 //!   the first entry of a `since` window over all of them, and a server's RSS over each data dir.
 //!
+//! It allocates with mimalloc, as `vg serve` does, when the `mimalloc` feature is on (a default
+//! one); `--no-default-features --features server` measures the system allocator instead.
+//!
 //! `cargo build --release --features server && cargo bench --features server --bench disk`
 //! (`DISK_BENCH_N` entries per round, default 1,000,000; `ROUNDS` rounds, default 3, interleaved;
 //! medians printed; `VG_BIN` names the `vg` binary, default the release build;
@@ -37,6 +40,21 @@ mod replay;
 mod sqlite;
 #[path = "disk/threads.rs"]
 mod threads;
+
+/// The allocator `vg serve` runs on, so that the ingest figures are those of `vg serve --data-dir`.
+/// Under glibc's malloc the app's thread, which frees every entry, pays for the other threads'
+/// frees and allocations of its blocks (docs/benchmarks.md, "Durable history on `vg serve`'s
+/// allocator").
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The allocator this build runs on, for the report.
+const ALLOCATOR_NAME: &str = if cfg!(feature = "mimalloc") {
+    "mimalloc"
+} else {
+    "the system allocator"
+};
 
 /// A sink that only takes entries: what the sink seam itself costs `emit()`, without the disk.
 struct Discard;
@@ -96,12 +114,18 @@ fn mib(kib: u64) -> f64 {
 }
 
 /// Emits every entry; returns the mean `emit()` time in ns.
-fn emit_all(emitter: &Emitter, batch: &[LogEntry]) -> f64 {
+/// Wall time and the thread's CPU time per `clone()` + `emit()`, in ns.
+fn emit_all(emitter: &Emitter, batch: &[LogEntry]) -> (f64, f64) {
+    let cpu = threads::this_thread_cpu();
     let start = Instant::now();
     for entry in batch {
         emitter.emit(entry.clone());
     }
-    start.elapsed().as_nanos() as f64 / batch.len() as f64
+    let n = batch.len() as f64;
+    (
+        start.elapsed().as_nanos() as f64 / n,
+        (threads::this_thread_cpu() - cpu) * 1e9 / n,
+    )
 }
 
 /// Clones outside any timing: `emit` takes the entry by value.
@@ -141,6 +165,9 @@ fn reopen_sealed(dir: &Path) -> (Emitter, f64) {
 struct DiskRound {
     /// Mean time of `clone()` + `emit()` per entry, pacing waits left out.
     emit_ns: f64,
+    /// The producer thread's CPU per entry over the round (`clone()`, `emit()`, and the little
+    /// its pacing waits use): without the time other threads held the cores.
+    emit_cpu_ns: f64,
     ingest_per_s: f64,
     /// Share of the round's wall time the producer spent in `clone()` + `emit()`.
     emit_share: f64,
@@ -157,6 +184,7 @@ fn disk_round(dir: &Path, batch: &[LogEntry]) -> DiskRound {
     let _ = std::fs::remove_dir_all(dir);
     let emitter = Emitter::open(config().disk(disk(dir))).unwrap();
     let cpu_before = threads::cpu_by_thread();
+    let producer_before = threads::this_thread_cpu();
     let start = Instant::now();
     let mut emitting = Duration::ZERO;
     for chunk in batch.chunks(PACE) {
@@ -172,6 +200,7 @@ fn disk_round(dir: &Path, batch: &[LogEntry]) -> DiskRound {
         );
     }
     let n = batch.len() as u64;
+    let producer_cpu = threads::this_thread_cpu() - producer_before;
     wait_written(&emitter, n);
     let elapsed = start.elapsed().as_secs_f64();
     let cpu = threads::used_between(&cpu_before, &threads::cpu_by_thread());
@@ -187,6 +216,7 @@ fn disk_round(dir: &Path, batch: &[LogEntry]) -> DiskRound {
     drop(emitter);
     DiskRound {
         emit_ns: emitting.as_nanos() as f64 / n as f64,
+        emit_cpu_ns: producer_cpu * 1e9 / n as f64,
         ingest_per_s: n as f64 / elapsed,
         emit_share: emitting.as_secs_f64() / elapsed,
         cpu,
@@ -298,7 +328,7 @@ fn main() {
     let batch: Vec<LogEntry> = (1..=n).map(entries::entry).collect();
     let json_bytes: usize = batch.iter().map(|e| e.to_json().len() + 1).sum();
     println!(
-        "entries: {n} per round, {rounds} rounds; JSON {:.0} bytes each; load average at start: {}",
+        "entries: {n} per round, {rounds} rounds; JSON {:.0} bytes each; allocator: {ALLOCATOR_NAME}; load average at start: {}",
         json_bytes as f64 / n as f64,
         std::fs::read_to_string("/proc/loadavg")
             .unwrap_or_default()
@@ -323,8 +353,11 @@ fn main() {
         sqlite_bytes = bytes;
     }
     let emit_disk = median(disk_rounds.iter().map(|r| r.emit_ns).collect());
-    let emit_memory = median(memory_emit);
-    let emit_sink = median(sink_emit);
+    let emit_memory = median(memory_emit.iter().map(|e| e.0).collect());
+    let emit_sink = median(sink_emit.iter().map(|e| e.0).collect());
+    let cpu_memory = median(memory_emit.iter().map(|e| e.1).collect());
+    let cpu_sink = median(sink_emit.iter().map(|e| e.1).collect());
+    let cpu_disk = median(disk_rounds.iter().map(|r| r.emit_cpu_ns).collect());
     let ingest = median(disk_rounds.iter().map(|r| r.ingest_per_s).collect());
     let emit_share = median(disk_rounds.iter().map(|r| r.emit_share).collect());
     let plain = median(ndjson);
@@ -334,6 +367,11 @@ fn main() {
         emit_sink / emit_memory,
         emit_disk / emit_memory,
         emit_disk / emit_sink,
+    );
+    println!(
+        "emit() CPU of the app's thread per entry (clone included; 10 ms clock ticks): memory only {cpu_memory:.0} ns; with a sink that discards {cpu_sink:.0} ns ({:.2}x); with the disk sink, paced {cpu_disk:.0} ns ({:.2}x memory only)",
+        cpu_sink / cpu_memory,
+        cpu_disk / cpu_memory,
     );
     println!(
         "ingest, emit to written, none lost (fsync interval, sealer running, producer paced as vg serve --stdin): vg {ingest:.0} entries/s; plain NDJSON appends {plain:.0}/s (vg {:.2}x); SQLite {sqlite_rate:.0}/s (vg {:.2}x); the producer's clone + emit() took {:.0}% of the time",

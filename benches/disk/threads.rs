@@ -28,6 +28,15 @@ pub fn cpu_by_thread() -> BTreeMap<u64, (String, f64)> {
     out
 }
 
+/// CPU seconds so far of the calling thread: what an `emit()` loop costs the app's thread itself,
+/// whatever the other threads' competition for the cores adds to its wall time.
+pub fn this_thread_cpu() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/stat")
+        .ok()
+        .and_then(|stat| cpu_secs(&stat))
+        .unwrap_or(0.0)
+}
+
 /// utime + stime of a `stat` line, in seconds (the name in parentheses may hold spaces).
 fn cpu_secs(stat: &str) -> Option<f64> {
     let after_name = &stat[stat.rfind(')')? + 2..];
