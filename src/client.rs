@@ -8,6 +8,7 @@
 mod file;
 pub(crate) mod lines;
 mod merge;
+mod passed;
 mod tls;
 mod url;
 mod websocket;
@@ -20,6 +21,7 @@ use tokio::sync::mpsc;
 pub(crate) use file::chunks::{FormatEntry, Kept, Next, worker_count};
 pub(crate) use file::format_whole;
 pub use merge::REORDER_WINDOW;
+pub use passed::{JsonEntries, Passed};
 pub use tls::{CaCertError, load_ca_certs};
 pub use url::{ServerUrlError, stream_url};
 
@@ -74,6 +76,9 @@ pub enum SourceEvent {
     State(ConnState),
     /// Entries, oldest first. From a server they are in seq order and never repeat.
     Entries(Vec<LogEntry>),
+    /// As `Entries`, each as the server wrote it where it can be passed on as is; only from a
+    /// server source asked for it ([`SourceConfig::pass_json`]).
+    Json(JsonEntries),
     /// Entries that will never arrive, with the exact count when the server knows it.
     Gap(SourceGap),
     /// The backfill (history, or the existing contents of a file) is complete; what follows is live.
@@ -160,6 +165,9 @@ pub struct SourceConfig {
     pub tail: Option<usize>,
     /// Keep going after the backfill: reconnect to a server, follow a growing file.
     pub follow: bool,
+    /// A server's entries come as [`SourceEvent::Json`], for a consumer that only prints their
+    /// JSON (`vg logs --json`); one source merged with others ignores it.
+    pub pass_json: bool,
 }
 
 /// Starts the source on the current tokio runtime. Events arrive on the returned receiver; dropping it

@@ -235,7 +235,7 @@ impl Filter {
 
     /// Whether it lets every entry through (nothing asked for): a reader may then skip looking at
     /// entries at all.
-    #[cfg(feature = "server")]
+    #[cfg(any(feature = "cli", feature = "server"))]
     pub(crate) fn passes_all(&self) -> bool {
         !self.narrows_head() && self.predicates.is_empty()
     }

@@ -140,6 +140,7 @@ fn drain(app: &mut App, first: SourceEvent, source: &mut Receiver<SourceEvent>) 
     let now = Instant::now();
     let size = |event: &SourceEvent| match event {
         SourceEvent::Entries(entries) => entries.len(),
+        SourceEvent::Json(entries) => entries.len(),
         _ => 1,
     };
     let mut taken = size(&first);

@@ -208,7 +208,7 @@ pub struct FrameError {
 }
 
 impl FrameError {
-    fn new(text: &str, reason: impl ToString) -> FrameError {
+    pub(crate) fn new(text: &str, reason: impl ToString) -> FrameError {
         let mut excerpt: String = text.chars().take(80).collect();
         if excerpt.len() < text.len() {
             excerpt.push('…');

@@ -21,10 +21,11 @@ use chrono::Utc;
 use regex::Regex;
 
 use crate::cli::{ColorChoice, LogsArgs, Push, Reading, UsageError};
-use crate::client::{self, ConnState, SourceConfig, SourceEvent, SourceKind};
+use crate::client::{self, ConnState, JsonEntries, Passed, SourceConfig, SourceEvent, SourceKind};
 use crate::filter::{Filter, regex_error_line};
 use crate::format::LineFormatter;
 use crate::model::LogEntry;
+use crate::model::decode::FlatLine;
 use crate::timespec::parse_duration;
 use output::{Output, Written};
 use redis::RedisWatch;
@@ -74,13 +75,22 @@ fn plan(args: &LogsArgs) -> anyhow::Result<Plan> {
         .to_spec()
         .compile(Utc::now())
         .map_err(usage)?;
-    let sources = args.viewer.source_configs(Reading {
+    let mut sources = args.viewer.source_configs(Reading {
         push: Push::All,
         default_tail: Some(DEFAULT_TAIL),
         max_tail: None,
         follow: !args.no_follow,
         follow_file: args.follow,
     })?;
+    // `--json` from one server prints each entry's JSON and reads nothing else of it: the entries
+    // can come as the server wrote them, undecoded (`--until-match` and `--fail-on` read the
+    // message, so they take decoded ones).
+    if let [only] = sources.as_mut_slice() {
+        only.pass_json = args.json
+            && matches!(only.kind, SourceKind::Server { .. })
+            && args.until_match.is_none()
+            && args.fail_on.is_none();
+    }
     Ok(Plan {
         config: sources[0].clone(),
         sources,
@@ -226,6 +236,7 @@ impl<'p> Viewer<'p> {
     fn handle(&mut self, event: SourceEvent, output: &mut Output) -> std::io::Result<Step> {
         match event {
             SourceEvent::Entries(entries) => return self.entries(entries, output),
+            SourceEvent::Json(entries) => return self.print_json(&entries, output),
             SourceEvent::Live => {
                 if self.plan.verbose && !self.live {
                     let then = if self.plan.config.follow {
@@ -384,6 +395,36 @@ impl<'p> Viewer<'p> {
         }
     }
 
+    /// Prints a server's entries passed on as JSON: those the filter keeps, each as the server
+    /// wrote it when it came in vg's compact form (tested read in place), else as decoded.
+    fn print_json(&self, entries: &JsonEntries, output: &mut Output) -> std::io::Result<Step> {
+        let filter = &self.plan.filter;
+        let everything = filter.passes_all();
+        let now = Utc::now();
+        for passed in entries.iter() {
+            let written = match passed {
+                Passed::Flat(json) => {
+                    let keep = everything
+                        || match FlatLine::of(json) {
+                            Some(flat) if !filter.reads_meta() => filter.matches_flat(&flat),
+                            _ => serde_json::from_str::<LogEntry>(json)
+                                .is_ok_and(|entry| filter.matches(&entry)),
+                        };
+                    if !keep {
+                        continue;
+                    }
+                    output.write_json_text(json)
+                }
+                Passed::Entry(entry) if filter.matches(entry) => output.write(entry, now),
+                Passed::Entry(_) => continue,
+            };
+            if let Some(step) = stop_on_broken_pipe(written)? {
+                return Ok(step);
+            }
+        }
+        Ok(Step::Continue)
+    }
+
     fn print(
         &self,
         entries: impl IntoIterator<Item = LogEntry>,
@@ -391,12 +432,8 @@ impl<'p> Viewer<'p> {
     ) -> std::io::Result<Step> {
         let now = Utc::now();
         for entry in entries {
-            match output.write(&entry, now) {
-                Ok(Written) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                    return Ok(Step::Exit(ExitCode::SUCCESS));
-                }
-                Err(e) => return Err(e),
+            if let Some(step) = stop_on_broken_pipe(output.write(&entry, now))? {
+                return Ok(step);
             }
             let message = entry.message.as_str();
             if let Some(pattern) = first_match(self.plan.fail_on.as_ref(), message) {
@@ -409,6 +446,17 @@ impl<'p> Viewer<'p> {
             }
         }
         Ok(Step::Continue)
+    }
+}
+
+/// A reader gone (`vg logs | head`) ends the run successfully; any other write error is an error.
+fn stop_on_broken_pipe(written: std::io::Result<Written>) -> std::io::Result<Option<Step>> {
+    match written {
+        Ok(Written) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            Ok(Some(Step::Exit(ExitCode::SUCCESS)))
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -57,7 +57,11 @@ pub(crate) fn spawn(configs: Vec<SourceConfig>) -> mpsc::Receiver<SourceEvent> {
             label,
             phase: Phase::Loading,
         });
-        let mut events = super::spawn(config);
+        // Merging reorders entries by time: it needs them decoded.
+        let mut events = super::spawn(SourceConfig {
+            pass_json: false,
+            ..config
+        });
         let in_tx = in_tx.clone();
         tokio::spawn(async move {
             while let Some(event) = events.recv().await {
@@ -145,14 +149,11 @@ async fn run(
         let mut events = Vec::new();
         match event {
             SourceEvent::Entries(entries) => {
-                let now = Instant::now();
-                let label = &members[index].label;
-                for mut entry in entries {
-                    if entry.instance.is_none() {
-                        entry.instance = Some(label.clone());
-                    }
-                    window.push(entry, now, &mut out);
-                }
+                window.push_tagged(entries, &members[index].label, &mut out);
+            }
+            // Not asked for (see `spawn`), but taken as entries all the same.
+            SourceEvent::Json(entries) => {
+                window.push_tagged(entries.into_entries(), &members[index].label, &mut out);
             }
             SourceEvent::State(state) => {
                 if matches!(state, ConnState::Reconnecting { .. })
@@ -254,6 +255,7 @@ mod tests {
                 filter: FilterSpec::default(),
                 tail: None,
                 follow: true,
+                pass_json: false,
             })
             .collect()
     }

@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 use url::Url;
 
+use super::passed::{self, JsonEntries};
 use super::tls::explain as explain_tls;
 use super::url::{exposes_token, stream_url};
 use super::{ConnState, SourceConfig, SourceEvent};
@@ -53,6 +54,20 @@ struct Since {
 }
 
 impl Position {
+    /// On a merged stream: the cursor an `entries` frame ends at, when it carries one.
+    fn follow_cursor(&mut self, frame: &str) {
+        if let Some(cursor) = frame_cursor(frame) {
+            self.cursor = Some(cursor);
+        }
+    }
+
+    /// On a plain stream: past the newest seq delivered, when there was one.
+    fn advance(&mut self, newest: Option<u64>) {
+        if let Some(seq) = newest {
+            self.last_seq = Some(seq);
+        }
+    }
+
     /// A note for the first `hello` whose history starts after `--since`: without it, a viewer
     /// asking for the last 10 minutes of a server that holds 4 would silently show less. Said once;
     /// a server that does not say where its history starts (`oldest_time` absent) gets no note.
@@ -320,6 +335,29 @@ async fn connect_once(
         };
         // Said right after the event it belongs to.
         let mut then = None;
+        if config.pass_json && text.starts_with(passed::FRAME_START) {
+            let event = match JsonEntries::read(text.clone()) {
+                Err(e) => SourceEvent::Notice(e.to_string()),
+                Ok(mut entries) => {
+                    if position.cursor.is_some() {
+                        position.follow_cursor(&text);
+                    } else {
+                        if let Some(last) = position.last_seq {
+                            entries.retain_after(last);
+                        }
+                        position.advance(entries.last_seq());
+                        if entries.is_empty() {
+                            continue;
+                        }
+                    }
+                    SourceEvent::Json(entries)
+                }
+            };
+            if tx.send(event).await.is_err() {
+                return Ended::ViewerGone;
+            }
+            continue;
+        }
         let event = match decode_server_frame(&text) {
             Err(e) => SourceEvent::Notice(e.to_string()),
             Ok(Incoming::Bare(entries)) => {
@@ -366,9 +404,7 @@ async fn connect_once(
                     })
                 }
                 ServerMessage::Entries { entries } if position.cursor.is_some() => {
-                    if let Some(cursor) = frame_cursor(&text) {
-                        position.cursor = Some(cursor);
-                    }
+                    position.follow_cursor(&text);
                     SourceEvent::Entries(entries)
                 }
                 ServerMessage::Entries { mut entries } => {
@@ -376,9 +412,7 @@ async fn connect_once(
                     if let Some(last) = position.last_seq {
                         entries.retain(|e| e.seq.is_none_or(|s| s > last));
                     }
-                    if let Some(seq) = entries.iter().rev().find_map(|e| e.seq) {
-                        position.last_seq = Some(seq);
-                    }
+                    position.advance(entries.iter().rev().find_map(|e| e.seq));
                     if entries.is_empty() {
                         continue;
                     }
@@ -545,6 +579,7 @@ mod tests {
             filter: crate::FilterSpec::default(),
             tail: None,
             follow: true,
+            pass_json: false,
         };
         let tls = super::super::tls::client_config(&[]);
         let running = run(url.to_owned(), token.map(str::to_owned), tls, config, tx);
@@ -578,6 +613,7 @@ mod tests {
             },
             tail: Some(100),
             follow: true,
+            pass_json: false,
         };
         let first = request_url(&base, &config, &Position::default());
         assert_eq!(first.query(), Some("app=a&level=warn&tail=100&cursor="));

@@ -305,6 +305,11 @@ impl App {
                     self.push_entry(entry, now);
                 }
             }
+            SourceEvent::Json(entries) => {
+                for entry in entries.into_entries() {
+                    self.push_entry(entry, now);
+                }
+            }
             SourceEvent::Gap(gap) => {
                 // A restart that lost nothing is a row (a new stream began), not a gap to count.
                 if gap.is_loss() {

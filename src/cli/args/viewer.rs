@@ -200,6 +200,7 @@ impl ViewerArgs {
             filter,
             tail,
             follow,
+            pass_json: false,
         })
     }
 }

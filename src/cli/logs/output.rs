@@ -54,6 +54,17 @@ impl Output {
         Ok(Written)
     }
 
+    /// Adds one entry's JSON as the server wrote it (`--json` only; see `client::Passed`).
+    pub(super) fn write_json_text(&mut self, json: &str) -> std::io::Result<Written> {
+        debug_assert!(self.json, "JSON text goes only to NDJSON output");
+        self.buffer.extend_from_slice(json.as_bytes());
+        self.buffer.push(b'\n');
+        if self.buffer.len() >= CHUNK {
+            self.write_out()?;
+        }
+        Ok(Written)
+    }
+
     fn write_out(&mut self) -> std::io::Result<()> {
         let result = if !self.buffer.is_empty() {
             self.stdout.write_all(&self.buffer)

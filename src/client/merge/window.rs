@@ -45,6 +45,23 @@ impl Window {
         }
     }
 
+    /// Takes one server's entries that arrived now, each without an instance tagged with the
+    /// server's `label`, so the merged stream says where it came from.
+    pub(crate) fn push_tagged(
+        &mut self,
+        entries: Vec<LogEntry>,
+        label: &str,
+        out: &mut Vec<LogEntry>,
+    ) {
+        let now = Instant::now();
+        for mut entry in entries {
+            if entry.instance.is_none() {
+                entry.instance = Some(label.to_owned());
+            }
+            self.push(entry, now, out);
+        }
+    }
+
     /// Takes one entry that arrived at `now`. A late entry (older than one already out) and the
     /// earliest entries beyond the bound go straight to `out`.
     pub(crate) fn push(&mut self, entry: LogEntry, now: Instant, out: &mut Vec<LogEntry>) {

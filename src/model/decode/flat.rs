@@ -37,6 +37,8 @@ pub struct FlatLine<'a> {
     pub instance: Option<&'a str>,
     /// The region, when named.
     pub region: Option<&'a str>,
+    /// The seq a server stamped, when the line has one.
+    pub seq: Option<u64>,
     /// The text inside `meta`'s braces, checked: `"k":v` pairs separated by commas.
     meta: &'a str,
 }
@@ -68,6 +70,7 @@ impl<'a> FlatLine<'a> {
             message: "",
             instance: None,
             region: None,
+            seq: None,
             meta: "",
         };
         // Which of timestamp, level, source, message, meta, instance, region, seq were seen: a
@@ -109,7 +112,8 @@ impl<'a> FlatLine<'a> {
                 }
                 "seq" => {
                     if !at.null() {
-                        at.integer().filter(|n| !n.starts_with('-'))?;
+                        // Above u64 the full decoder fails too: refused, and it says so.
+                        flat.seq = Some(at.integer()?.parse().ok()?);
                     }
                     7
                 }
@@ -420,6 +424,7 @@ mod tests {
                 );
                 assert_eq!(flat.instance, entry.instance.as_deref(), "{line}");
                 assert_eq!(flat.region, entry.region.as_deref(), "{line}");
+                assert_eq!(flat.seq, entry.seq, "{line}");
                 assert_eq!(flat.meta().count(), entry.meta.len(), "{line}");
                 for ((key, value), (k, v)) in flat.meta().zip(entry.meta.iter()) {
                     assert_eq!(key, k, "{line}");
@@ -537,6 +542,12 @@ mod tests {
         let (entry, kind) = decode_line(line, "d");
         if kind != LineKind::Native {
             return Err(format!("flat but decoded as {kind:?}: {line}"));
+        }
+        if flat.seq != entry.seq {
+            return Err(format!(
+                "seq {:?}, decoded {:?}: {line}",
+                flat.seq, entry.seq
+            ));
         }
         let now = entry.timestamp + chrono::Duration::seconds(90);
         for formatter in formatters() {
