@@ -27,6 +27,8 @@ use tokio::sync::oneshot;
 use vg::server::{Cluster, Emitter, EmitterConfig, Gateway, GatewayConfig, RedisConfig, serve};
 use vg::wire::{Incoming, ServerMessage, decode_server_frame};
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/entries.rs"]
 mod entries;
 #[path = "support/live.rs"]
@@ -39,19 +41,6 @@ mod live;
 use live::{median, paced, quantile};
 
 const INSTANCES: [&str; 3] = ["web-1", "web-2", "web-3"];
-
-/// The allocator `vg serve` runs on. With glibc's, freeing the Redis replies' many small values
-/// (and the frames) was about half of a merged viewer's instance CPU in a profile.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// The allocator this build runs on, for the report.
-const ALLOCATOR_NAME: &str = if cfg!(feature = "mimalloc") {
-    "mimalloc"
-} else {
-    "the system allocator"
-};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -314,8 +303,9 @@ fn fan_out(redis: &Redis, rate: u64, secs: u64) {
     let missed = viewer.missed.load(Ordering::Relaxed);
     let jumped = viewer.jumped.load(Ordering::Relaxed);
     let mut latency = std::mem::take(&mut *viewer.latency_us.lock().unwrap());
+    let allocator = allocator::NAME;
     println!(
-        "fan-out ({ALLOCATOR_NAME}): {} instances x {rate}/s for {secs} s: emitted {total} in {:.2} s ({:.0}/s); the merged viewer on web-1 received {received} ({:.0}/s over {:.2} s), missed {missed} (gaps; seqs skipped {jumped})",
+        "fan-out ({allocator}): {} instances x {rate}/s for {secs} s: emitted {total} in {:.2} s ({:.0}/s); the merged viewer on web-1 received {received} ({:.0}/s over {:.2} s), missed {missed} (gaps; seqs skipped {jumped})",
         INSTANCES.len(),
         emitted_in.as_secs_f64(),
         total as f64 / emitted_in.as_secs_f64(),

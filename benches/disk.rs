@@ -32,6 +32,8 @@ use chrono::{DateTime, Utc};
 use vg::LogEntry;
 use vg::server::{DiskConfig, Emitter, EmitterConfig, Sink};
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/entries.rs"]
 mod entries;
 #[path = "disk/replay.rs"]
@@ -40,21 +42,6 @@ mod replay;
 mod sqlite;
 #[path = "disk/threads.rs"]
 mod threads;
-
-/// The allocator `vg serve` runs on, so that the ingest figures are those of `vg serve --data-dir`.
-/// Under glibc's malloc the app's thread, which frees every entry, pays for the other threads'
-/// frees and allocations of its blocks (docs/benchmarks.md, "Durable history on `vg serve`'s
-/// allocator").
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// The allocator this build runs on, for the report.
-const ALLOCATOR_NAME: &str = if cfg!(feature = "mimalloc") {
-    "mimalloc"
-} else {
-    "the system allocator"
-};
 
 /// A sink that only takes entries: what the sink seam itself costs `emit()`, without the disk.
 struct Discard;
@@ -327,8 +314,9 @@ fn main() {
     let db = root.join("peer.sqlite");
     let batch: Vec<LogEntry> = (1..=n).map(entries::entry).collect();
     let json_bytes: usize = batch.iter().map(|e| e.to_json().len() + 1).sum();
+    let allocator = allocator::NAME;
     println!(
-        "entries: {n} per round, {rounds} rounds; JSON {:.0} bytes each; allocator: {ALLOCATOR_NAME}; load average at start: {}",
+        "entries: {n} per round, {rounds} rounds; JSON {:.0} bytes each; allocator: {allocator}; load average at start: {}",
         json_bytes as f64 / n as f64,
         std::fs::read_to_string("/proc/loadavg")
             .unwrap_or_default()

@@ -51,6 +51,21 @@ impl Logs {
     }
 }
 
+/// What `vg logs --json --no-follow` with `flags` prints from the server at `url`; it must succeed.
+fn logs_json(url: &str, flags: &[&str]) -> String {
+    let out = vg()
+        .args(["logs", "--json", "--no-follow", "--url", url])
+        .args(flags)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{flags:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn numbered(range: std::ops::RangeInclusive<u32>) -> Vec<String> {
     range.map(|i| format!("entry {i}")).collect()
 }
@@ -66,18 +81,7 @@ fn json_output_matches_what_the_server_holds_and_filters_push_down() {
     server.write_lines(lines);
     let url = server.url();
     let run = |flags: &[&str]| -> Vec<serde_json::Value> {
-        let out = vg()
-            .args(["logs", "--json", "--no-follow", "--url", &url])
-            .args(flags)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{flags:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout)
-            .unwrap()
+        logs_json(&url, flags)
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
@@ -327,26 +331,13 @@ fn json_output_is_the_servers_own_json_byte_for_byte_whatever_the_entry_holds() 
         (&["--where", "duration>1"][..], "where=duration%3E1"),
         (&["--grep", "h"][..], "q=h"),
     ] {
-        let out = vg()
-            .args(["logs", "--json", "--no-follow", "--url", &url])
-            .args(flags)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{flags:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let got = logs_json(&url, flags);
         let expected = query(params);
         assert!(
             !expected.is_empty(),
             "{params}: the server answers something"
         );
-        assert_eq!(
-            String::from_utf8(out.stdout).unwrap(),
-            expected,
-            "{flags:?}"
-        );
+        assert_eq!(got, expected, "{flags:?}");
     }
 }
 
