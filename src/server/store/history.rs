@@ -160,7 +160,12 @@ impl Pager {
 
     /// As [`Pager::forward`], entries as stored on disk (see [`History::forward_stored`]), each
     /// counted at what it holds as stored.
-    fn forward_stored(&mut self, history: &dyn History, from: u64, to: u64) -> Option<Records> {
+    pub(crate) fn forward_stored(
+        &mut self,
+        history: &dyn History,
+        from: u64,
+        to: u64,
+    ) -> Option<Records> {
         let mut records = history.forward_stored(from, to, self.count)?;
         let keep = self.fit_sizes(records.sizes());
         records.truncate(keep);

@@ -8,11 +8,12 @@
 
 use std::sync::Arc;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::filter::Filter;
-use crate::server::store::{History, Pager, past_window};
+use crate::model::LogEntry;
+use crate::server::store::{History, Pager, Records, past_window};
 
 /// Bytes of entries (as history charges them) read per piece: few, because a piece is held while
 /// the client reads it, and entries read from disk or evicted meanwhile are the piece's alone.
@@ -66,11 +67,85 @@ impl Pages {
         }
     }
 
-    fn close(&mut self, out: &mut BytesMut) {
+    fn close(&mut self, out: &mut Vec<u8>) {
         self.done = true;
         if self.framing == Framing::Array {
-            out.put_slice(if self.first { b"[]" } else { b"]" });
+            out.extend_from_slice(if self.first { b"[]" } else { b"]" });
         }
+    }
+}
+
+impl Pages {
+    /// Adds one matching entry, written by `write` (which returns `false`, having written a part to
+    /// cut off, for an entry that turns out not to be readable). `false` once `limit` are written.
+    fn take(&mut self, out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
+        if self.left == 0 {
+            return false;
+        }
+        let mark = out.len();
+        match self.framing {
+            Framing::Array => out.push(if self.first { b'[' } else { b',' }),
+            Framing::Lines => {}
+        }
+        if !write(out) {
+            out.truncate(mark);
+            return true;
+        }
+        self.left -= 1;
+        self.first = false;
+        if self.framing == Framing::Lines {
+            out.push(b'\n');
+        }
+        true
+    }
+
+    /// Adds `entries` that match; `false` once the window or `limit` is done.
+    fn take_entries(&mut self, out: &mut Vec<u8>, entries: &[Arc<LogEntry>]) -> bool {
+        for entry in entries {
+            if past_window(&self.filter, entry) {
+                // A forward read stops at the first entry past `until`.
+                return false;
+            }
+            if self.filter.matches(entry)
+                && !self.take(out, |out| {
+                    serde_json::to_writer(out, &**entry).expect("a LogEntry always serializes");
+                    true
+                })
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// [`Pages::take_entries`] for entries read from disk as stored: filtered on their fields and
+    /// written from them, no `LogEntry` built (as a viewer's backfill does). One whose payload does
+    /// not decode is left out, as a read of decoded entries leaves it out.
+    fn take_stored(&mut self, out: &mut Vec<u8>, records: &Records) -> bool {
+        for record in records.iter() {
+            let Some(fields) = record.fields() else {
+                // Stored as JSON (formats 1-2): decoded, as any entry.
+                if let Some(entry) = record.entry()
+                    && !self.take_entries(out, &[Arc::new(entry)])
+                {
+                    return false;
+                }
+                continue;
+            };
+            if self
+                .filter
+                .until()
+                .is_some_and(|until| fields.timestamp > until)
+            {
+                return false;
+            }
+            if fields.passes(&self.filter) == Some(true)
+                && !self.take(out, |out| fields.write_json(out))
+            {
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -81,43 +156,38 @@ impl Iterator for Pages {
         if self.done {
             return None;
         }
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         if self.left == 0 || self.next > self.to {
             self.close(&mut out);
-            return Some(out.freeze());
+            return Some(out.into());
         }
-        let entries = self.pager.forward(&*self.history, self.next, self.to);
-        let Some(last) = entries.last().and_then(|e| e.seq) else {
-            self.close(&mut out);
-            return Some(out.freeze());
+        let more = match self
+            .pager
+            .forward_stored(&*self.history, self.next, self.to)
+        {
+            Some(records) => {
+                let Some(last) = records.last_seq() else {
+                    self.close(&mut out);
+                    return Some(out.into());
+                };
+                self.next = last + 1;
+                self.take_stored(&mut out, &records)
+            }
+            None => {
+                let entries = self.pager.forward(&*self.history, self.next, self.to);
+                let Some(last) = entries.last().and_then(|e| e.seq) else {
+                    self.close(&mut out);
+                    return Some(out.into());
+                };
+                self.next = last + 1;
+                self.take_entries(&mut out, &entries)
+            }
         };
-        self.next = last + 1;
-        for entry in &entries {
-            if past_window(&self.filter, entry) {
-                // A forward read stops at the first entry past `until`.
-                self.close(&mut out);
-                return Some(out.freeze());
-            }
-            if !self.filter.matches(entry) {
-                continue;
-            }
-            if self.left == 0 {
-                break;
-            }
-            self.left -= 1;
-            match self.framing {
-                Framing::Array => out.put_u8(if self.first { b'[' } else { b',' }),
-                Framing::Lines => {}
-            }
-            self.first = false;
-            let mut writer = (&mut out).writer();
-            serde_json::to_writer(&mut writer, &**entry).expect("a LogEntry always serializes");
-            if self.framing == Framing::Lines {
-                out.put_u8(b'\n');
-            }
+        if !more {
+            self.close(&mut out);
         }
         // An empty piece (nothing matched) is skipped by hyper; the next call reads on.
-        Some(out.freeze())
+        Some(out.into())
     }
 }
 
@@ -126,7 +196,7 @@ mod tests {
     use tokio::sync::Semaphore;
 
     use super::*;
-    use crate::model::Level;
+    use crate::model::{Level, LogEntry};
     use crate::server::{Emitter, EmitterConfig};
 
     fn pages(emitter: &Emitter, query: &str, framing: Framing, last: bool, n: usize) -> String {
@@ -151,6 +221,66 @@ mod tests {
     fn seqs(array: &str) -> Vec<u64> {
         let values: Vec<serde_json::Value> = serde_json::from_str(array).unwrap();
         values.iter().map(|v| v["seq"].as_u64().unwrap()).collect()
+    }
+
+    #[test]
+    fn entries_read_from_disk_are_written_and_filtered_as_decoded_ones_are() {
+        let dir = std::env::temp_dir().join(format!("vg-pages-disk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = || {
+            EmitterConfig::default()
+                .read_env(false)
+                .disk(crate::server::DiskConfig::new(&dir))
+        };
+        {
+            let emitter = Emitter::open(config()).unwrap();
+            for i in 0..300u64 {
+                let level = [Level::Info, Level::Warn, Level::Error][(i % 3) as usize];
+                let message = match i % 4 {
+                    0 => format!("GET /a/{i} 200"),
+                    1 => format!("said \"hi\"\n{i}\u{1b}[2J é"),
+                    2 => format!("日本 {i}"),
+                    _ => format!("slow {i}"),
+                };
+                let mut entry = LogEntry::new(level, "api", message);
+                entry.meta.insert("duration", i as f64 / 4.0);
+                entry
+                    .meta
+                    .insert("nested", serde_json::json!({"a": [i, null, "x"]}));
+                emitter.emit(entry);
+            }
+            emitter.close();
+        }
+        // Started again on the data dir: every entry is read from disk, as stored.
+        let emitter = Emitter::open(config()).unwrap();
+        let history = emitter.history();
+        assert!(history.forward_stored(1, 300, 10).is_some());
+        for query in [
+            "",
+            "level=error",
+            "q=slow",
+            "where=duration%3E50",
+            "source=db",
+        ] {
+            let (_, filter) =
+                crate::wire::StreamQuery::parse_compiled(query, chrono::Utc::now()).unwrap();
+            let mut want = String::new();
+            for entry in history.forward(1, 300, 1000) {
+                if filter.matches(&entry) {
+                    want.push_str(&serde_json::to_string(&*entry).unwrap());
+                    want.push('\n');
+                }
+            }
+            assert_eq!(
+                pages(&emitter, query, Framing::Lines, false, 1000),
+                want,
+                "{query}"
+            );
+        }
+        let limited = pages(&emitter, "level=error", Framing::Array, false, 7);
+        assert_eq!(seqs(&limited), vec![3, 6, 9, 12, 15, 18, 21]);
+        drop(emitter);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -53,24 +53,10 @@ impl Connection {
         record: &Stored<'_>,
         fields: &Fields<'_>,
     ) -> Result<Option<bool>, Gone> {
-        let filter = &self.filter;
-        let mut meta_broken = false;
-        let passes = filter.fields_match(
-            fields.level,
-            fields.source,
-            fields.instance,
-            fields.region,
-            fields.timestamp,
-        ) && filter.matches_message_and_meta(fields.message, || {
-            let meta = fields.meta();
-            meta_broken = meta.is_none();
-            meta
-        });
-        if meta_broken {
-            return Ok(Some(false));
-        }
-        if !passes {
-            return Ok(None);
+        match fields.passes(&self.filter) {
+            None => return Ok(Some(false)),
+            Some(false) => return Ok(None),
+            Some(true) => {}
         }
         if !self
             .budget

@@ -24,6 +24,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Number, Value};
 
+use crate::filter::Filter;
 use crate::model::{Level, LogEntry, Meta, MetaKey};
 
 /// Deepest nesting of meta values read back (serde_json refuses deeper JSON, so none is written).
@@ -110,6 +111,24 @@ impl Fields<'_> {
             fields.push((key, r.value(0)?));
         }
         r.bytes.is_empty().then(|| fields.into_iter().collect())
+    }
+
+    /// Whether the entry passes `filter`, tested on its fields in place (`meta` is decoded only
+    /// for a `where` predicate); `None` if that `meta` turns out not to decode.
+    pub(crate) fn passes(&self, filter: &Filter) -> Option<bool> {
+        let mut meta_broken = false;
+        let passes = filter.fields_match(
+            self.level,
+            self.source,
+            self.instance,
+            self.region,
+            self.timestamp,
+        ) && filter.matches_message_and_meta(self.message, || {
+            let meta = self.meta();
+            meta_broken = meta.is_none();
+            meta
+        });
+        (!meta_broken).then_some(passes)
     }
 
     /// Appends the entry's wire JSON, exactly as serializing [`decode`]'s entry would; `false` if
