@@ -308,6 +308,9 @@ fn json_output_is_the_servers_own_json_byte_for_byte_whatever_the_entry_holds() 
         serde_json::json!({"timestamp": "2026-02-05T18:13:38.004Z", "level": "warn", "source": "db", "message": "numbers", "meta": {"duration": 2.5, "big": 18446744073709551615u64, "neg": -7, "tiny": 1e-7, "huge": 1e21, "nested": {"a": [1, "two", {"b": null}]}}}),
         serde_json::json!({"timestamp": "2026-02-05T18:13:38.005Z", "level": "info", "source": "api", "message": "many keys", "meta": many_keys}),
         serde_json::json!({"timestamp": "2026-02-05T18:13:38.006123Z", "level": "debug", "source": "api", "message": "micros", "instance": "web-1", "region": "ord"}),
+        // Compact ones that the filters below keep, so that their in-place test runs too.
+        serde_json::json!({"timestamp": "2026-02-05T18:13:38.007Z", "level": "warn", "source": "cache", "message": "hit ratio low", "meta": {"ratio": 0.5, "duration": 3}}),
+        serde_json::json!({"timestamp": "2026-02-05T18:13:38.008Z", "level": "fatal", "source": "api", "message": "shutting down", "region": "ams"}),
     ];
     server.write_lines(entries.iter().map(|e| e.to_string()));
     let url = server.url();

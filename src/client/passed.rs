@@ -5,8 +5,9 @@
 //! `vg logs --json` cost (docs/benchmarks.md). An entry in vg's own compact form, which is what a vg
 //! server writes, is read in place instead ([`FlatLine`]: checked to be exactly what the full
 //! decoder reads, printable ASCII without escapes) and passed on as its text; any other entry is
-//! decoded as before. A vg server's JSON is serde_json's, so the text passed on is the text
-//! serializing the decoded entry would give.
+//! decoded as before. A vg server's plain stream is written by serde_json (or from stored bytes, to
+//! the same bytes), so the text passed on is the text serializing the decoded entry would give. A
+//! merged stream is not passed on: it carries records as other instances published them.
 
 use std::ops::Range;
 

@@ -335,20 +335,19 @@ async fn connect_once(
         };
         // Said right after the event it belongs to.
         let mut then = None;
-        if config.pass_json && text.starts_with(passed::FRAME_START) {
+        // Only a plain stream: a merged one carries other instances' records as they published
+        // them (any field order or level spelling a compatible publisher used), which decoding
+        // writes in vg's own form.
+        if config.pass_json && position.cursor.is_none() && text.starts_with(passed::FRAME_START) {
             let event = match JsonEntries::read(text.clone()) {
                 Err(e) => SourceEvent::Notice(e.to_string()),
                 Ok(mut entries) => {
-                    if position.cursor.is_some() {
-                        position.follow_cursor(&text);
-                    } else {
-                        if let Some(last) = position.last_seq {
-                            entries.retain_after(last);
-                        }
-                        position.advance(entries.last_seq());
-                        if entries.is_empty() {
-                            continue;
-                        }
+                    if let Some(last) = position.last_seq {
+                        entries.retain_after(last);
+                    }
+                    position.advance(entries.last_seq());
+                    if entries.is_empty() {
+                        continue;
                     }
                     SourceEvent::Json(entries)
                 }

@@ -120,9 +120,15 @@ impl Pages {
 
     /// [`Pages::take_entries`] for entries read from disk as stored: filtered on their fields and
     /// written from them, no `LogEntry` built (as a viewer's backfill does). One whose payload does
-    /// not decode is left out, as a read of decoded entries leaves it out.
+    /// not decode is left out, as a read of decoded entries leaves it out. Stored entries are
+    /// smaller than their JSON, so the piece also ends once its JSON reaches [`PIECE_BYTES`]; the
+    /// next piece reads on from there.
     fn take_stored(&mut self, out: &mut Vec<u8>, records: &Records) -> bool {
         for record in records.iter() {
+            if out.len() >= PIECE_BYTES {
+                self.next = record.seq();
+                return true;
+            }
             let Some(fields) = record.fields() else {
                 // Stored as JSON (formats 1-2): decoded, as any entry.
                 if let Some(entry) = record.entry()
@@ -240,7 +246,9 @@ mod tests {
                     0 => format!("GET /a/{i} 200"),
                     1 => format!("said \"hi\"\n{i}\u{1b}[2J é"),
                     2 => format!("日本 {i}"),
-                    _ => format!("slow {i}"),
+                    // Six bytes of JSON for each stored one: a piece ends on its JSON's size,
+                    // mid-read.
+                    _ => format!("slow {i} {}", "\u{1}".repeat(3000)),
                 };
                 let mut entry = LogEntry::new(level, "api", message);
                 entry.meta.insert("duration", i as f64 / 4.0);
