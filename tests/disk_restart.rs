@@ -57,6 +57,16 @@ impl Serve {
         self.child.wait().unwrap();
     }
 
+    /// SIGHUP, which asks a server to reload: this one has nothing to reload.
+    fn hang_up(&self) {
+        let pid = self.child.id().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// SIGTERM, as a platform stops a server, and waits for it to exit.
     fn stop(mut self) {
         let pid = self.child.id().to_string();
@@ -153,6 +163,25 @@ async fn entries_written_before_a_kill_9_survive_with_their_seqs_and_resume_is_e
     let (_, got, gaps) = server.read(&format!("after={to}&boot={boot}")).await;
     assert_eq!(got, [to + 1]);
     assert!(gaps.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_with_nothing_to_reload_leaves_the_server_serving_and_its_stop_clean() {
+    let dir = TempDir::new("sighup");
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, &[]);
+    server.post(lines(1..=20)).await;
+    server.hang_up();
+    // Still serving after it (a SIGHUP that ended the process would fail this post).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.post(lines(21..=40)).await;
+    server.written(40).await;
+    server.stop();
+
+    let server = Serve::start(&data, &[]);
+    let said = server.said.join("\n");
+    assert!(said.contains("continuing at seq 41"), "{said}");
+    assert!(!said.contains("did not stop cleanly"), "{said}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use self::pace::Pace;
 use self::world::World;
-use super::serve::{bind, shutdown_signal};
+use super::serve::{bind, keep_serving_on_hangup, shutdown_signal};
 use crate::cli::{Cli, Command, DemoArgs, TuiArgs};
 use crate::server::{Emitter, EmitterConfig, Gateway, GatewayConfig, serve};
 
@@ -201,6 +201,7 @@ impl Demo {
 /// `vg demo --no-tui`: print where to connect, serve until Ctrl-C or SIGTERM.
 pub async fn serve_until_stopped(demo: Demo) -> anyhow::Result<ExitCode> {
     let stop = shutdown_signal();
+    keep_serving_on_hangup("vg demo");
     let urls = demo.urls();
     for url in &urls {
         println!("{url}");

@@ -101,6 +101,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let alerts = start_alerts(&emitter, path)?;
         gateway.alerts(alerts);
     }
+    if tls.is_none() && args.alerts.is_none() {
+        keep_serving_on_hangup("vg serve");
+    }
     let listener = bind(&args.bind).await?;
     let addr = listener.local_addr()?;
     let url = local_url_with(addr, tls.is_some());
@@ -437,6 +440,26 @@ fn read_stdin(source: &str, mut emit: impl FnMut(LogEntry)) {
         decoder.lines,
         if decoder.lines == 1 { "" } else { "s" }
     );
+}
+
+/// A server with nothing to reload keeps serving on SIGHUP, which would otherwise end the process on
+/// the spot (no graceful stop: a data dir then counts the stop as a crash), and says so. SIGHUP is
+/// how a server is asked to reload, and `kill -HUP` may reach every vg process, not only the one
+/// whose `--alerts` or `--tls-cert` files changed.
+pub(crate) fn keep_serving_on_hangup(name: &'static str) {
+    #[cfg(unix)]
+    if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                crate::say!(
+                    "{name}: SIGHUP: nothing to reload (it reloads --alerts rules and --tls-cert \
+                     files); still serving (Ctrl-C or SIGTERM stops it)"
+                );
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = name;
 }
 
 /// Resolves on Ctrl-C, or on SIGTERM where there is one (how platforms ask a server to stop).
