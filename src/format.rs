@@ -12,6 +12,7 @@
 //! Everything that came from the log is passed through [`sanitize`] here, at the display edge; JSON
 //! output never comes through this module and keeps the raw data.
 
+mod redact;
 mod sanitize;
 
 use std::fmt::Write as _;
@@ -20,6 +21,7 @@ use chrono::{DateTime, Local, Utc};
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
+pub use redact::url_without_password;
 pub use sanitize::{is_unsafe, push_sanitized, sanitize};
 
 use crate::model::decode::{FlatLine, FlatValue};

@@ -19,7 +19,7 @@ pub struct ServerUrlError {
 /// becomes `wss`, a bare host gets `ws://` and `/api/logs/stream`; an explicit path is kept.
 pub fn stream_url(input: &str) -> Result<Url, ServerUrlError> {
     let bad = |reason: &str| ServerUrlError {
-        url: input.to_owned(),
+        url: crate::format::url_without_password(input),
         reason: reason.to_owned(),
     };
     let trimmed = input.trim();
@@ -38,6 +38,12 @@ pub fn stream_url(input: &str) -> Result<Url, ServerUrlError> {
         .map_err(|()| bad("cannot use this scheme"))?;
     if url.host_str().is_none_or(str::is_empty) {
         return Err(bad("no host"));
+    }
+    // Never sent (the stream's auth is a bearer token), and shown in every connection line.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(
+            "a user or password in the URL is not sent; pass the server's token with --token or VG_TOKEN",
+        ));
     }
     if url.path().is_empty() || url.path() == "/" {
         url.set_path(STREAM_PATH);
@@ -114,6 +120,26 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(stream_url(input).unwrap().as_str(), want, "{input}");
         }
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_refused_without_being_echoed() {
+        for input in [
+            "http://bob:s3cret@host:7007",
+            "https://:s3cret@host",
+            "ws://bob@host",
+        ] {
+            let err = stream_url(input).unwrap_err().to_string();
+            assert!(err.contains("--token"), "{err}");
+            assert!(!err.contains("s3cret"), "{err}");
+        }
+        let err = stream_url("http://bob:s3#cret@host:99999")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !err.contains("s3#cret") && err.contains("bob:***@"),
+            "{err}"
+        );
     }
 
     #[test]

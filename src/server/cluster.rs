@@ -203,15 +203,10 @@ fn open_client(url: &str) -> Result<redis::Client, ClusterError> {
     })
 }
 
-/// `url` with any password replaced by `***`, fit for messages and logs.
+/// `url` with any password replaced by `***`, fit for messages and logs (also when it does not
+/// parse: see [`crate::format::url_without_password`]).
 pub fn without_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
+    crate::format::url_without_password(url)
 }
 
 #[cfg(test)]
@@ -224,6 +219,15 @@ mod tests {
         let said = err.to_string();
         assert!(said.contains("redis://HOST:PORT"), "{said}");
         assert!(!said.contains("hunter2"), "{said}");
+        // Also when the URL does not parse at all (a `#` or `/` in the password, a bad port).
+        for url in [
+            "redis://:p#ss@127.0.0.1:6390",
+            "redis://u:pa/ss@h:1",
+            "redis://u:pw@h:99999",
+        ] {
+            let said = open_client(url).unwrap_err().to_string();
+            assert!(!said.contains("ss@") && !said.contains(":pw@"), "{said}");
+        }
         assert!(open_client("redis://127.0.0.1:6379/2").is_ok());
         assert!(open_client("rediss://cache.example.com:6380").is_ok());
     }
