@@ -207,6 +207,27 @@ async fn a_graceful_restart_is_invisible_to_a_resuming_viewer() {
 }
 
 #[test]
+fn a_retention_of_nothing_is_refused_in_one_line_before_the_dir_is_touched() {
+    let dir = TempDir::new("retention0");
+    let data = dir.path().join("data");
+    for flags in [["--retention-bytes", "0"], ["--retention-age", "0s"]] {
+        let out = vg()
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .args(flags)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flags:?}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("would keep only the segment being written"),
+            "{said}"
+        );
+        assert!(!data.exists(), "{flags:?}");
+    }
+}
+
+#[test]
 fn a_second_server_on_the_same_data_dir_refuses_in_one_line() {
     let dir = TempDir::new("twice");
     let data = dir.path().join("data");

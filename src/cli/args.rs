@@ -371,10 +371,10 @@ pub struct StorageArgs {
     #[arg(long, value_enum, default_value_t = FsyncMode::Interval, value_name = "MODE")]
     pub fsync: FsyncMode,
     /// With --data-dir, most bytes kept on disk (e.g. 500MiB, 2GiB); the oldest segments go first.
-    #[arg(long, default_value = "1GiB", value_parser = parse_bytes, value_name = "SIZE")]
+    #[arg(long, default_value = "1GiB", value_parser = parse_retention_bytes, value_name = "SIZE")]
     pub retention_bytes: u64,
     /// With --data-dir, how long entries are kept on disk (e.g. 12h, 7d, 4w).
-    #[arg(long, default_value = "7d", value_parser = parse_age, value_name = "AGE")]
+    #[arg(long, default_value = "7d", value_parser = parse_retention_age, value_name = "AGE")]
     pub retention_age: std::time::Duration,
     /// Size at which a segment file is sealed and the next begun (tests use small ones).
     #[arg(long, default_value = "64MiB", value_parser = parse_bytes, value_name = "SIZE", hide = true)]
@@ -432,8 +432,23 @@ fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
     }
 }
 
-fn parse_age(text: &str) -> Result<std::time::Duration, String> {
-    crate::timespec::parse_duration(text).map_err(|e| e.to_string())
+/// What a retention of nothing would do, said instead of done: every start would drop all but the
+/// segment being written, which reads like a crash that lost everything.
+const NO_RETENTION: &str = "would keep only the segment being written, and every restart would \
+                            drop the rest; leave out --data-dir to keep history in memory only";
+
+fn parse_retention_bytes(text: &str) -> Result<u64, String> {
+    match parse_bytes(text)? {
+        0 => Err(format!("a retention of 0 bytes {NO_RETENTION}")),
+        bytes => Ok(bytes),
+    }
+}
+
+fn parse_retention_age(text: &str) -> Result<std::time::Duration, String> {
+    match crate::timespec::parse_duration(text).map_err(|e| e.to_string())? {
+        age if age.is_zero() => Err(format!("a retention of 0 seconds {NO_RETENTION}")),
+        age => Ok(age),
+    }
 }
 
 /// `vg demo`.
