@@ -40,6 +40,8 @@ pub use cluster::{
 };
 pub use context::{RequestId, UserId};
 pub use http::{Gateway, GatewayConfig, Rate, RateLimits, Tls, TlsError, serve};
+#[cfg(feature = "cli")]
+pub(crate) use store::instance_from_env;
 pub use store::{
     Bounds, DiskConfig, DiskError, DiskStats, Emitter, EmitterConfig, Fsync, History, HistoryStats,
     Sink, SinkStats,

@@ -92,6 +92,29 @@ async fn serve_publishes_every_entry_once_in_order_and_shows_it_in_healthz() {
 }
 
 #[tokio::test]
+async fn an_instance_nothing_names_publishes_under_its_host_name() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let Some(host) = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+    else {
+        println!("skipped: no /proc/sys/kernel/hostname to compare with");
+        return;
+    };
+    // No VG_INSTANCE (the test processes never inherit one): merged viewers must still tell the
+    // instances apart.
+    let mut server = VgServe::start_with("127.0.0.1:0", &["--redis", &redis.url()], &[]);
+    server.write_lines(["one line"]);
+    redis_health(&server, |r| r["published"] == 1).await;
+    let records = redis.records("vg:logs");
+    assert_eq!(records[0].1["i"], host);
+    let entry: serde_json::Value = serde_json::from_str(&records[0].1["e"]).unwrap();
+    assert_eq!(entry["instance"].as_str(), Some(host.as_str()));
+}
+
+#[tokio::test]
 async fn entries_wait_while_redis_is_down_and_arrive_once_each_with_overflow_counted() {
     let Some(mut redis) = RedisServer::start() else {
         return;

@@ -33,7 +33,10 @@ const DAMAGE_REPEAT: Duration = Duration::from_secs(10);
 
 /// Runs `vg serve` until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let config = EmitterConfig::default().history(args.history, args.history_bytes);
+    let mut config = EmitterConfig::default().history(args.history, args.history_bytes);
+    if let Some(host) = name_for_redis(&args.redis) {
+        config = config.instance(host);
+    }
     let stop = shutdown_signal();
     // Before anything starts: a bad certificate or key is one line and no server.
     let tls = start_tls(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
@@ -344,12 +347,31 @@ pub(crate) fn start_cluster(
         ClusterError::Io(_) => anyhow::anyhow!("{e}"),
         _ => crate::cli::UsageError::new(e.to_string()).into(),
     })?;
+    let named = match emitter.instance() {
+        Some(name) => format!(" as instance {:?}", crate::format::sanitize(name)),
+        None => " unnamed (set VG_INSTANCE: every instance's entries look alike)".to_owned(),
+    };
     crate::say!(
-        "{command}: publishing to Redis stream {:?} at {}",
+        "{command}: publishing to Redis stream {:?} at {}{named}",
         args.stream,
         crate::server::redis_display_url(url.trim())
     );
     Ok(Some(cluster))
+}
+
+/// The instance name a server publishing to Redis takes when nothing names it (`VG_INSTANCE` or
+/// the platform's machine id): this machine's host name, so that a merged viewer can tell the
+/// instances apart. `None` when it does not publish, is named already, or has no host name.
+fn name_for_redis(args: &RedisArgs) -> Option<String> {
+    args.url.as_deref().filter(|u| !u.trim().is_empty())?;
+    if crate::server::instance_from_env().is_some() {
+        return None;
+    }
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
 }
 
 /// A URL a user on this machine can open: `0.0.0.0` and `[::]` are where a server listens, not an

@@ -19,6 +19,8 @@ mod sink;
 pub(crate) use disk::packed::Fields;
 pub(crate) use disk::records::{Records, Stored};
 pub use disk::{DiskConfig, DiskError, DiskStats, Fsync};
+#[cfg(feature = "cli")]
+pub(crate) use emitter::instance_from_env;
 pub use emitter::{Emitter, EmitterConfig, HistoryStats};
 pub use history::{Bounds, History};
 pub(crate) use history::{Chunk, Pager, Scan, past_window, window_end, window_start};

@@ -429,6 +429,13 @@ impl Drop for Inner {
 }
 
 /// The configured value, else the first non-empty variable.
+/// The instance name the environment gives an emitter that reads it (`VG_INSTANCE`, then the
+/// platform's machine id), if any.
+#[cfg(feature = "cli")]
+pub(crate) fn instance_from_env() -> Option<String> {
+    resolve(None, INSTANCE_VARS, |key| std::env::var(key).ok())
+}
+
 fn resolve(
     configured: Option<String>,
     vars: &[&str],
