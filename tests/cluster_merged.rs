@@ -417,6 +417,26 @@ async fn a_merged_viewer_arriving_while_redis_is_down_is_told_and_starts_once_it
 }
 
 #[tokio::test]
+async fn vg_logs_no_follow_while_redis_is_down_ends_with_one_line_instead_of_waiting() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let server = instance(&redis, "a", "eu");
+    redis.kill();
+    let mut logs = vg()
+        .args(["logs", "--no-follow", "--url", &server.url()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ended = wait_with_deadline(&mut logs, LIMIT);
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut logs.stderr.take().unwrap(), &mut said).unwrap();
+    assert_eq!(ended.code(), Some(1), "{said}");
+    assert!(said.contains("Redis does not answer"), "{said}");
+}
+
+#[tokio::test]
 async fn a_merged_viewer_is_told_how_publishing_to_redis_goes() {
     let Some(mut redis) = RedisServer::start() else {
         return;

@@ -6,7 +6,7 @@
 use axum::extract::ws::Message;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::{CLOSE_NORMAL, Connection, Gone, SHUTTING_DOWN};
+use super::{CLOSE_NORMAL, CLOSE_POLICY, Connection, Gone, SHUTTING_DOWN};
 use crate::server::cluster::Cluster;
 use crate::server::cluster::reader::{self, Event};
 use crate::wire::{
@@ -110,6 +110,17 @@ impl Connection {
                             self.flush_at(&cursor).await?;
                         }
                         Event::Missed { missed } => self.gap(trimmed(missed)).await?,
+                        // A viewer that only wants what is there now gets an answer, not a
+                        // wait for Redis (`vg logs --no-follow` hung until it came back).
+                        Event::Down(error) if !started && !query.follow => {
+                            let message = format!(
+                                "Redis does not answer ({error}); the merged stream of all instances cannot be read until it does (this instance's own entries: GET /api/logs)"
+                            );
+                            self.send(&ServerMessage::Error { message }).await?;
+                            self.close(CLOSE_POLICY, "Redis does not answer: no merged stream to read now")
+                                .await;
+                            return Ok(());
+                        }
                         Event::Down(error) => {
                             if !down {
                                 let message = format!(
