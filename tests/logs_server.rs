@@ -344,6 +344,27 @@ fn json_output_is_the_servers_own_json_byte_for_byte_whatever_the_entry_holds() 
     }
 }
 
+#[test]
+fn a_window_ending_ahead_says_it_follows_until_then() {
+    let server = VgServe::start("127.0.0.1:0", &[]);
+    let until = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let out = vg()
+        .args([
+            "logs",
+            "--until",
+            &until,
+            "--timeout",
+            "1s",
+            "--url",
+            &server.url(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(124));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("is ahead: following until then"), "{said}");
+}
+
 /// Cuts a `vg logs` (run with `args`) off while the server evicts seqs 3..=9, and returns the gap
 /// line it printed on reconnecting; no entry it could still get is lost.
 fn gap_after_eviction(args: &[&str]) -> String {

@@ -136,6 +136,18 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
              this terminal; pipe it (| jq, > file) or leave out --json to see it escaped"
         );
     }
+    // A window that ends ahead is followed live until then: said, so that a run that seems to
+    // hang is known to be waiting for its `--until`.
+    if let Some(until) = plan.filter.until()
+        && plan.config.follow
+        && until > Utc::now()
+        && matches!(plan.config.kind, SourceKind::Server { .. })
+    {
+        crate::say!(
+            "vg: --until {} is ahead: following until then (Ctrl-C stops)",
+            crate::model::format_timestamp(&until)
+        );
+    }
     if whole::eligible(&args, &plan) {
         return whole::run(&plan, formatter);
     }
