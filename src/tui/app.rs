@@ -67,6 +67,9 @@ pub(crate) struct Stats {
     pub(crate) gaps: u64,
     /// Entries reported missed.
     pub(crate) missed: u64,
+    /// Some of `missed` is an upper bound: a restart gap counts the seqs a crashed start may have
+    /// stamped, not entries known lost.
+    pub(crate) missed_at_most: bool,
     pub(crate) rate: Rate,
 }
 
@@ -219,6 +222,7 @@ impl App {
                 levels: [0; 6],
                 gaps: 0,
                 missed: 0,
+                missed_at_most: false,
                 rate: Rate::new(now),
             },
             conn: ConnState::Connecting {
@@ -315,6 +319,7 @@ impl App {
                 if gap.is_loss() {
                     self.stats.gaps += 1;
                     self.stats.missed += gap.gap.missed;
+                    self.stats.missed_at_most |= gap.gap.reason == crate::wire::GapReason::Restart;
                 }
                 let before = self.buffer.next_id().checked_sub(1);
                 let at = before

@@ -132,8 +132,12 @@ fn parts(app: &App) -> Vec<Part> {
             2,
             vec![Span::styled(
                 // Say how many were missed only when it is known, and as the gap rows say it: an
-                // upper bound when the server filters (see `Gap::describe`).
-                match (app.stats.missed, app.server_filtered) {
+                // upper bound when the server filters or a restart gap counted (see
+                // `Gap::describe`).
+                match (
+                    app.stats.missed,
+                    app.server_filtered || app.stats.missed_at_most,
+                ) {
                     (0, _) => format!("gaps {}", app.stats.gaps),
                     (n, false) => format!("gaps {} ({} missed)", app.stats.gaps, thousands(n)),
                     (n, true) => format!("gaps {} (up to {} missed)", app.stats.gaps, thousands(n)),

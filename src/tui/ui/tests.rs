@@ -388,6 +388,22 @@ fn a_graceful_restart_is_a_new_stream_not_a_loss() {
 }
 
 #[test]
+fn a_crash_restart_gap_counts_at_most_in_the_status_bar_as_in_its_row() {
+    let mut app = streaming((100, 10), &[]);
+    let now = app.now;
+    let gap = Gap {
+        missed: 4036,
+        from_seq: Some(21),
+        to_seq: Some(4056),
+        reason: GapReason::Restart,
+    };
+    app.on_source(SourceEvent::Gap(gap.into()), now);
+    let screen = draw(&app);
+    assert!(screen.contains("up to 4,036 entries missed"), "{screen}");
+    assert!(screen.contains("gaps 1 (up to 4,036 missed)"), "{screen}");
+}
+
+#[test]
 fn with_a_server_filter_a_gap_count_is_an_upper_bound_as_in_vg_logs() {
     let mut app = streaming((100, 10), &["--where", "status>=500"]);
     let now = app.now;
