@@ -91,6 +91,38 @@ pub enum FilterError {
 }
 
 impl FilterSpec {
+    /// Every problem of the spec, where [`FilterSpec::compile`] stops at the first: each part
+    /// (level, regex, each predicate, the time window) compiled on its own. Empty when it compiles.
+    pub fn problems(&self, now: DateTime<Utc>) -> Vec<FilterError> {
+        let mut parts = vec![
+            FilterSpec {
+                level: self.level.clone(),
+                ..FilterSpec::default()
+            },
+            FilterSpec {
+                q: self.q.clone(),
+                ..FilterSpec::default()
+            },
+            FilterSpec {
+                since: self.since.clone(),
+                until: self.until.clone(),
+                ..FilterSpec::default()
+            },
+        ];
+        parts.extend(self.predicates.iter().map(|p| FilterSpec {
+            predicates: vec![p.clone()],
+            ..FilterSpec::default()
+        }));
+        let mut problems: Vec<FilterError> =
+            parts.iter().filter_map(|p| p.compile(now).err()).collect();
+        if problems.is_empty()
+            && let Err(e) = self.compile(now)
+        {
+            problems.push(e);
+        }
+        problems
+    }
+
     /// Whether the spec filters nothing.
     pub fn is_empty(&self) -> bool {
         *self == FilterSpec::default()

@@ -289,14 +289,17 @@ impl Rules {
             }
             match spec.filter.compile(Utc::now()) {
                 Ok(filter) => compiled.push(Rule { spec, filter }),
-                Err(e) => {
-                    let key = match &e {
-                        FilterError::Level(_) => "level",
-                        FilterError::Regex { .. } => "grep",
-                        FilterError::Predicate { .. } => "where",
-                        _ => "since",
-                    };
-                    bad(key, e.to_string());
+                // Every problem of the rule's filter, not only the first.
+                Err(_) => {
+                    for e in spec.filter.problems(Utc::now()) {
+                        let key = match &e {
+                            FilterError::Level(_) => "level",
+                            FilterError::Regex { .. } => "grep",
+                            FilterError::Predicate { .. } => "where",
+                            _ => "since",
+                        };
+                        bad(key, e.to_string());
+                    }
                 }
             }
         }
@@ -336,10 +339,13 @@ mod tests {
     fn rules_built_in_code_are_checked_like_a_file() {
         let mut dup = RuleSpec::new("a", FilterSpec::default());
         dup.notify = vec!["nobody".into()];
+        // Three problems in one filter: each is said, not only the first.
         let bad_regex = RuleSpec::new(
             "b",
             FilterSpec {
+                level: Some("loud".into()),
                 q: Some("(".into()),
+                predicates: vec!["statusCode>>5".into()],
                 ..FilterSpec::default()
             },
         );
@@ -361,11 +367,13 @@ mod tests {
             text.contains("rule \"b\", key 'grep': invalid regex '('"),
             "{text}"
         );
+        assert!(text.contains("rule \"b\", key 'level':"), "{text}");
+        assert!(text.contains("rule \"b\", key 'where':"), "{text}");
         assert!(
             text.contains("notifier \"ops\", key 'webhook': 'ftp://x' is a ftp URL"),
             "{text}"
         );
-        assert_eq!(err.problems.len(), 4);
+        assert_eq!(err.problems.len(), 6);
     }
 
     #[test]
