@@ -319,6 +319,7 @@ fn until_match_fail_on_and_timeout_exit_codes() {
             .args(*flags)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut stdin = child.stdin.take().unwrap();
@@ -326,6 +327,10 @@ fn until_match_fail_on_and_timeout_exit_codes() {
         let status = wait_with_deadline(&mut child, LIMIT);
         drop(stdin);
         assert_eq!(status.code(), Some(*code), "{flags:?}");
+        let mut said = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+        // A run that went as asked is silent on stderr; an exit for trouble says why.
+        assert_eq!(said.is_empty(), *code == 0, "{flags:?}: {said:?}");
     }
 }
 

@@ -453,7 +453,11 @@ impl<'p> Viewer<'p> {
                 return Ok(Step::Exit(ExitCode::FAILURE));
             }
             if let Some(pattern) = first_match(self.plan.until_match.as_ref(), message) {
-                crate::say!("vg: an entry matched --until-match '{pattern}'");
+                // The run went as asked: a step, said only with --verbose (the matched entry is
+                // on stdout already).
+                if self.plan.verbose {
+                    crate::say!("vg: an entry matched --until-match '{pattern}'");
+                }
                 return Ok(Step::Exit(ExitCode::SUCCESS));
             }
         }
