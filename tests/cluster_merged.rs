@@ -19,6 +19,8 @@ struct Seen {
     entries: Vec<(String, String)>,
     /// `missed` of every gap.
     gaps: Vec<u64>,
+    /// `reason` of every gap.
+    reasons: Vec<String>,
     /// The newest cursor a frame carried.
     cursor: Option<String>,
     /// `error` messages (Redis not answering).
@@ -58,7 +60,11 @@ async fn read_until(
                         ));
                     }
                 }
-                Some("gap") => seen.gaps.push(frame["missed"].as_u64().unwrap()),
+                Some("gap") => {
+                    seen.gaps.push(frame["missed"].as_u64().unwrap());
+                    seen.reasons
+                        .push(frame["reason"].as_str().unwrap_or_default().to_owned());
+                }
                 Some("error") => seen.errors.push(frame["message"].to_string()),
                 _ => {}
             }
@@ -414,6 +420,44 @@ async fn a_merged_viewer_arriving_while_redis_is_down_is_told_and_starts_once_it
     read_entries(&mut ws, &mut seen, 1).await;
     assert_eq!(seen.entries, [("a".to_owned(), "after".to_owned())]);
     assert_eq!(seen.errors.len(), 1, "said once: {:?}", seen.errors);
+}
+
+#[tokio::test]
+async fn an_instance_back_from_a_crash_is_an_up_to_restart_gap_not_entries_known_lost() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let dir = TempDir::new("merged-crash");
+    let data = dir.path().join("a");
+    let start_a = || {
+        VgServe::start_with(
+            "127.0.0.1:0",
+            &[
+                "--redis",
+                &redis.url(),
+                "--data-dir",
+                data.to_str().unwrap(),
+            ],
+            &[("VG_INSTANCE", "a"), ("VG_REGION", "eu")],
+        )
+    };
+    let mut a = start_a();
+    let b = instance(&redis, "b", "us");
+    let (mut ws, mut seen) = merged_viewer(&b, "cursor=").await;
+    a.write_lines((0..5).map(|i| format!("before {i}")));
+    read_entries(&mut ws, &mut seen, 5).await;
+    // Killed (SIGKILL, as dropping it does), then started again on its data dir: the same stream
+    // identity, its seqs continuing past what the crash may have stamped.
+    drop(a);
+    let mut a = start_a();
+    a.write_lines(["after"]);
+    read_until(&mut ws, &mut seen, |_, seen| {
+        seen.entries.iter().any(|(_, m)| m == "after")
+    })
+    .await;
+    assert_eq!(seen.reasons, ["restart"], "gaps {:?}", seen.gaps);
+    assert!(seen.gaps[0] > 0, "{:?}", seen.gaps);
+    assert_eq!(seen.entries.len(), 6, "{:?}", seen.entries);
 }
 
 #[tokio::test]

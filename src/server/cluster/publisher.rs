@@ -165,6 +165,7 @@ impl Publisher {
             ),
             boot: emitter.boot().to_owned(),
             instance: emitter.instance().unwrap_or_default().to_owned(),
+            restarted: last_lost(emitter),
             max_len: config.max_len,
             capacity: config.buffer,
             capacity_bytes: config.buffer_bytes,
@@ -237,6 +238,14 @@ impl Sink for Publisher {
     }
 }
 
+/// The seqs the last start may have stamped and never written, when it did not stop cleanly (a
+/// durable history knows; see `History::unwritten`).
+fn last_lost(emitter: &Emitter) -> Option<(u64, u64)> {
+    let history = emitter.history();
+    let newest = history.bounds().newest?;
+    history.unwritten(1, newest).last().copied()
+}
+
 /// The sending half, on its own thread and runtime.
 struct Sender {
     status: Arc<Status>,
@@ -244,6 +253,10 @@ struct Sender {
     dedupe_key: String,
     boot: String,
     instance: String,
+    /// Seqs lost in a crash before this start, to announce to merged readers before the first
+    /// batch (see `send_restart`): without it, the jump in this instance's seqs reads as entries
+    /// known to be lost.
+    restarted: Option<(u64, u64)>,
     max_len: usize,
     capacity: usize,
     capacity_bytes: usize,
@@ -273,6 +286,7 @@ impl Sender {
         let mut cmd = redis::Cmd::new();
         let script = script::script();
         let mut pause = RETRY_MIN;
+        let mut restarted = self.restarted;
         loop {
             if in_flight.is_empty() {
                 self.take_batch(&mut in_flight);
@@ -285,10 +299,15 @@ impl Sender {
                 let _ = tokio::time::timeout(RETRY_MAX, self.status.wake.notified()).await;
                 continue;
             }
-            match self
-                .send(&mut connection, &script, &mut cmd, &mut in_flight, unsure)
-                .await
-            {
+            let sent = match self.send_restart(&mut connection, restarted).await {
+                Ok(()) => {
+                    restarted = None;
+                    self.send(&mut connection, &script, &mut cmd, &mut in_flight, unsure)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match sent {
                 Ok(()) => {
                     self.status.track(&self.status.queue(), 0);
                     self.status.set_up();
@@ -337,6 +356,35 @@ impl Sender {
                 .fetch_add(over as u64, Ordering::Relaxed);
         }
         self.status.track(&queue, 0);
+    }
+
+    /// Adds the record that tells merged readers this instance restarted after a crash that may
+    /// have lost seqs `from..=to`: fields `b`, `i`, `s` (= `to`) and `r` (= `from`), no entry. A
+    /// reader then counts the jump to `to` as a restart's "up to" loss, not as entries known lost.
+    /// Sent again after a failure of unknown outcome: a second one is harmless (a reader takes one
+    /// only when it moves the instance's seqs forward). Older readers skip it (it has no `e`).
+    async fn send_restart(
+        &self,
+        connection: &mut ConnectionManager,
+        restarted: Option<(u64, u64)>,
+    ) -> redis::RedisResult<()> {
+        let Some((from, to)) = restarted else {
+            return Ok(());
+        };
+        redis::cmd("XADD")
+            .arg(&self.stream)
+            .arg("*")
+            .arg("b")
+            .arg(&self.boot)
+            .arg("i")
+            .arg(&self.instance)
+            .arg("s")
+            .arg(to)
+            .arg("r")
+            .arg(from)
+            .query_async::<redis::Value>(connection)
+            .await
+            .map(drop)
     }
 
     /// Puts `batch` into Redis and empties it, all or nothing. When `unsure`, first drops what an
@@ -431,6 +479,7 @@ mod tests {
             dedupe_key: "vg:logs:published:-:boot".into(),
             boot: "boot".into(),
             instance: String::new(),
+            restarted: None,
             max_len: 100,
             capacity: CAPACITY,
             capacity_bytes: max_bytes,

@@ -60,6 +60,12 @@ pub(crate) enum Event {
         /// How many.
         missed: u64,
     },
+    /// An instance started again after a crash that may have lost up to `missed` of its entries
+    /// the viewer has not had (seqs it may have stamped and never published).
+    Restarted {
+        /// At most this many.
+        missed: u64,
+    },
     /// Redis did not answer; the reader retries from the same cursor.
     Down(String),
 }
@@ -120,6 +126,8 @@ struct Read {
     id: String,
     origin: String,
     seq: u64,
+    /// On an instance's restart record: the first seq its crash may have lost.
+    restart_from: Option<u64>,
     json: Option<String>,
 }
 
@@ -206,7 +214,10 @@ impl Reader {
                     ahead = self.read_ahead(&conn, &cursor);
                     let mut entries = Vec::with_capacity(records.len());
                     for record in records {
-                        let missed = self.hole(&record.origin, record.seq);
+                        let (missed, restarted) = match record.restart_from {
+                            Some(_) => (self.restarted(&record.origin, record.seq), true),
+                            None => (self.hole(&record.origin, record.seq), false),
+                        };
                         if missed > 0 {
                             let batch = std::mem::take(&mut entries);
                             if !batch.is_empty() {
@@ -222,7 +233,12 @@ impl Reader {
                                     return;
                                 }
                             }
-                            if tx.send(Event::Missed { missed }).await.is_err() {
+                            let event = if restarted {
+                                Event::Restarted { missed }
+                            } else {
+                                Event::Missed { missed }
+                            };
+                            if tx.send(event).await.is_err() {
                                 return;
                             }
                         }
@@ -368,9 +384,24 @@ impl Reader {
                     id: record.id,
                     origin: record.origin,
                     seq: record.seq,
+                    restart_from: record.restart_from,
                 })
                 .collect())
         }))
+    }
+
+    /// For a restart record up to `to`: how many of `origin`'s seqs after the last one seen it
+    /// covers, now passed. Only forward, and only for an origin already followed: a restart record
+    /// re-announced, or read before any entry of its instance, says nothing.
+    fn restarted(&mut self, origin: &str, to: u64) -> u64 {
+        match self.last_seq.get_mut(origin) {
+            Some(last) if to > *last => {
+                let missed = to - *last;
+                *last = to;
+                missed
+            }
+            _ => 0,
+        }
     }
 
     /// How many seqs of `origin` were skipped before `seq` since the last one seen (0 for none).

@@ -16,6 +16,9 @@ pub(super) struct Record {
     pub(super) origin: String,
     /// The entry's seq in that origin.
     pub(super) seq: u64,
+    /// On the record an instance adds when it starts again after a crash (no entry): the first
+    /// of the seqs `from..=seq` the crash may have lost.
+    pub(super) restart_from: Option<u64>,
     json: Vec<u8>,
 }
 
@@ -71,7 +74,8 @@ fn record(raw: Value) -> Option<Record> {
         Value::Map(pairs) => pairs.into_iter().flat_map(|(k, v)| [k, v]).collect(),
         _ => return None,
     };
-    let (mut boot, mut instance, mut seq, mut json) = (None, None, None, None);
+    let (mut boot, mut instance, mut seq, mut json, mut restart_from) =
+        (None, None, None, None, None);
     let mut fields = fields.into_iter();
     while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
         match bytes(name).as_deref() {
@@ -79,9 +83,16 @@ fn record(raw: Value) -> Option<Record> {
             Some(b"i") => instance = text(value),
             Some(b"s") => seq = text(value).and_then(|s| s.parse().ok()),
             Some(b"e") => json = bytes(value),
+            Some(b"r") => restart_from = text(value).and_then(|s| s.parse().ok()),
             _ => {}
         }
     }
+    // A restart record carries no entry; any other record without one is not vg's.
+    let json = match (json, restart_from) {
+        (Some(json), _) => json,
+        (None, Some(_)) => Vec::new(),
+        (None, None) => return None,
+    };
     let boot = boot?;
     let origin = match instance {
         Some(instance) => format!("{instance}\u{1f}{boot}"),
@@ -91,7 +102,8 @@ fn record(raw: Value) -> Option<Record> {
         id,
         origin,
         seq: seq?,
-        json: json?,
+        restart_from,
+        json,
     })
 }
 
@@ -161,5 +173,17 @@ mod tests {
             assert_eq!(got[1].take_json(), None);
         }
         assert!(of_xread(Value::Nil).is_empty(), "a BLOCK that timed out");
+        // An instance's restart record: no entry, the crash's first lost seq in `r`.
+        let restart = raw(
+            "6-1",
+            &[("b", "boot"), ("i", "web-1"), ("s", "4096"), ("r", "21")],
+        );
+        let mut got = of_range(Value::Array(vec![restart]));
+        assert_eq!(
+            (got[0].seq, got[0].restart_from),
+            (4096, Some(21)),
+            "a restart record"
+        );
+        assert_eq!(got[0].take_json(), None, "with no entry to show");
     }
 }

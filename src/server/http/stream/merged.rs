@@ -110,6 +110,7 @@ impl Connection {
                             self.flush_at(&cursor).await?;
                         }
                         Event::Missed { missed } => self.gap(trimmed(missed)).await?,
+                        Event::Restarted { missed } => self.gap(restarted(missed)).await?,
                         // A viewer that only wants what is there now gets an answer, not a
                         // wait for Redis (`vg logs --no-follow` hung until it came back).
                         Event::Down(error) if !started && !query.follow => {
@@ -168,6 +169,16 @@ fn trimmed(missed: u64) -> Gap {
         from_seq: None,
         to_seq: None,
         reason: GapReason::Evicted,
+    }
+}
+
+/// Entries an instance's crash may have lost: at most `missed` (as a plain stream's restart gap).
+fn restarted(missed: u64) -> Gap {
+    Gap {
+        missed,
+        from_seq: None,
+        to_seq: None,
+        reason: GapReason::Restart,
     }
 }
 
