@@ -137,8 +137,11 @@ fn serve_refuses_an_empty_token() {
 fn serve_explains_a_port_that_is_taken() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
+    let dir = support::TempDir::new("port-taken");
+    let data = dir.path().join("data");
     let output = vg()
-        .args(["serve", "--bind", &addr])
+        .args(["serve", "--bind", &addr, "--data-dir"])
+        .arg(&data)
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -147,6 +150,10 @@ fn serve_explains_a_port_that_is_taken() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("already in use"), "{stderr}");
     assert!(stderr.contains("--bind 127.0.0.1:0"), "{stderr}");
+    assert!(
+        !data.exists(),
+        "the data dir is left alone by a server that cannot listen"
+    );
 }
 
 #[tokio::test]

@@ -40,6 +40,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let stop = shutdown_signal();
     // Before anything starts: a bad certificate or key is one line and no server.
     let tls = start_tls(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
+    // So is an address in use, before the data dir is created or locked.
+    let listener = bind(&args.bind).await?;
     let emitter = open_emitter(config, &args.storage, "vg serve")?;
     let cluster = start_cluster(&emitter, &args.redis, "vg serve")?;
     // The server is only a log gateway, so the dashboard has the root to itself.
@@ -107,7 +109,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if tls.is_none() && args.alerts.is_none() {
         keep_serving_on_hangup("vg serve");
     }
-    let listener = bind(&args.bind).await?;
     let addr = listener.local_addr()?;
     let url = local_url_with(addr, tls.is_some());
     if let Some(tls) = &tls {
