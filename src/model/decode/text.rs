@@ -141,7 +141,7 @@ fn keyed_level(word: &str) -> Option<Level> {
 /// zone are read as UTC, as servers log; syslog's and glog's, which have no year, as the latest such
 /// time not in the future (with a day's grace for clock skew).
 pub(crate) fn leading_time(line: &str) -> Option<DateTime<Utc>> {
-    let head = line.trim_start().trim_start_matches('[');
+    let head = after_priority(line.trim_start()).trim_start_matches('[');
     let first = *head.as_bytes().first()?;
     if first.is_ascii_digit() {
         date_time(head).or_else(|| epoch(head))
@@ -150,6 +150,20 @@ pub(crate) fn leading_time(line: &str) -> Option<DateTime<Utc>> {
     } else {
         None
     }
+}
+
+/// The line after a syslog priority (`<PRI>`, and RFC 5424's version `1 ` after it), which comes
+/// before the time; the line itself when it has none.
+fn after_priority(line: &str) -> &str {
+    let Some(rest) = line.strip_prefix('<') else {
+        return line;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if !(1..=3).contains(&digits) || rest.as_bytes().get(digits) != Some(&b'>') {
+        return line;
+    }
+    let rest = &rest[digits + 1..];
+    rest.strip_prefix("1 ").unwrap_or(rest)
 }
 
 /// `YYYY-MM-DD[T ]HH:MM:SS[.,fraction][Z|±HH:MM|±HHMM]`, `/` allowed between the date's parts.
@@ -432,6 +446,13 @@ mod tests {
             time("1770315218").as_deref(),
             Some("2026-02-05T18:13:38.000Z")
         );
+        // After a syslog priority: RFC 5424's (with its version) and RFC 3164's.
+        assert_eq!(
+            time("<34>1 2026-02-05T18:13:38.123Z host app 12 - - boom").as_deref(),
+            Some("2026-02-05T18:13:38.123Z")
+        );
+        assert!(time("<3>Feb  5 18:13:38 host app: boom").is_some());
+        assert_eq!(time("<3> no time here"), None);
     }
 
     #[test]
