@@ -22,7 +22,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::format::{self, Head, Kind};
 use super::sealer::Sealer;
@@ -30,6 +30,10 @@ use super::segment::Segment;
 use super::{Catalog, DiskConfig, DiskError, Fsync, sync_dir};
 use crate::model::LogEntry;
 use crate::server::store::Sink;
+
+mod outage;
+
+use outage::{Outage, Say};
 
 /// The smallest lease margin: seqs the emitter may stamp past the last lease record before the
 /// writer records a new one (at least the default live buffer, which a sink reads in one go).
@@ -95,8 +99,8 @@ pub(crate) struct Writer {
     /// The newest seq the emitter has stamped.
     stamped: Box<dyn Fn() -> u64 + Send>,
     flusher: Option<Flusher>,
-    /// `not_written` when writing began to fail, while it fails.
-    failing: Option<u64>,
+    /// Writing failing, and what of it has been said.
+    outage: Outage,
     /// Compresses the segments this writer is done with.
     sealer: Option<Sealer>,
 }
@@ -125,7 +129,7 @@ impl Writer {
             last_stamped: stamped_now,
             stamped,
             flusher,
-            failing: None,
+            outage: Outage::default(),
             sealer,
         })
     }
@@ -242,8 +246,7 @@ impl Writer {
         let before = catalog.not_written.fetch_add(entries, Ordering::Relaxed);
         catalog.write_errors.fetch_add(1, Ordering::Relaxed);
         catalog.writing.store(false, Ordering::Relaxed);
-        if self.failing.is_none() {
-            self.failing = Some(before);
+        if self.outage.failed(before) == Some(Say::Failing) {
             crate::say!(
                 "vg: cannot write history to {}: {error}; live streaming goes on, entries not written are counted (GET /healthz, disk.not_written) and writing is retried",
                 catalog.config.dir.display()
@@ -254,11 +257,12 @@ impl Writer {
     fn succeeded(&mut self) {
         let catalog = &self.catalog;
         catalog.writing.store(true, Ordering::Relaxed);
-        if let Some(before) = self.failing.take() {
-            let lost = catalog.not_written.load(Ordering::Relaxed) - before;
+        let not_written = catalog.not_written.load(Ordering::Relaxed);
+        if let Some(Say::Back(lost)) = self.outage.succeeded(Instant::now(), not_written) {
             crate::say!(
-                "vg: writing history to {} again; {lost} entries could not be written meanwhile",
-                catalog.config.dir.display()
+                "vg: writing history to {} again (for {}s now); {lost} entries could not be written meanwhile",
+                catalog.config.dir.display(),
+                outage::SETTLED.as_secs()
             );
         }
     }
