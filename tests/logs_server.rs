@@ -387,6 +387,38 @@ fn gap_after_eviction(args: &[&str]) -> String {
 }
 
 #[test]
+fn a_json_follower_cut_off_resumes_with_each_entry_once_and_the_loss_counted() {
+    // `--json` on one server takes entries as the server wrote them: its resume must still go by
+    // their seqs exactly.
+    let mut server = VgServe::start("127.0.0.1:0", &["--history", "3"]);
+    let relay = Relay::start(server.addr);
+    emit(&mut server, numbered(1..=2));
+    let url = format!("http://{}", relay.addr);
+    let logs = Logs::start(&["--json", "--url", url.as_str()]);
+    let messages = |n: usize| -> Vec<String> {
+        (0..n)
+            .map(|_| {
+                let line = logs.0.stdout.recv_timeout(LIMIT).expect("a line on stdout");
+                let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+                entry["message"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(messages(2), numbered(1..=2));
+    relay.cut();
+    logs.wait_stderr("retrying until it is back");
+    emit(&mut server, numbered(3..=12)); // history keeps only 10..=12
+    server.wait_emitted("entry 12");
+    relay.reopen();
+    assert!(
+        logs.wait_stderr("entries missed")
+            .contains("7 entries missed")
+    );
+    assert_eq!(messages(3), numbered(10..=12));
+    logs.assert_no_more_stdout();
+}
+
+#[test]
 fn a_reader_that_falls_behind_catches_up_from_history_instead_of_losing_entries() {
     const N: u32 = 60_000;
     let mut server = VgServe::start("127.0.0.1:0", &["--history", "100000"]);
