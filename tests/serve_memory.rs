@@ -112,6 +112,7 @@ async fn history_downloads_never_read_hold_little_memory_and_are_cut_off_by_the_
 
 #[tokio::test]
 async fn history_holds_to_its_byte_limit_with_entries_that_cost_far_more_than_their_json() {
+    const ENTRIES: u64 = 120;
     let limit: u64 = 32 << 20;
     // Entries of 30,000 values: over the default entry limit, which this is not about.
     let (server, addr) = serve(&[
@@ -126,7 +127,7 @@ async fn history_holds_to_its_byte_limit_with_entries_that_cost_far_more_than_th
         "{{\"msg\":\"arrays\",\"a\":[{}[]]}}\n",
         "[],".repeat(30_000)
     );
-    for _ in 0..60 {
+    for _ in 0..ENTRIES {
         let response = http(
             addr,
             "POST",
@@ -139,16 +140,17 @@ async fn history_holds_to_its_byte_limit_with_entries_that_cost_far_more_than_th
     }
     let health = http(addr, "GET", "/healthz", &[], b"").await.json();
     let history = &health["history"];
-    assert_eq!(history["newest_seq"], 60, "{health}");
+    assert_eq!(history["newest_seq"], ENTRIES, "{health}");
     assert!(history["bytes"].as_u64().unwrap() <= limit, "{health}");
     let grown = server.rss().saturating_sub(before);
     eprintln!("history {history}, rss grew {} MB", grown >> 20);
     // What history holds, plus a body being parsed and what the allocator keeps of the entries it
-    // evicted (measured: 69 MB, with history's own count at 33 MB; counted from the JSON, all 60
-    // entries were kept, about 160 MB).
+    // evicted: with history's own count at 33 MB, 60-77 MB over 60 entries on an idle machine, and
+    // once 101 MB with the machine busy (the allocator's retention depends on which threads freed
+    // what). Unbounded, the 120 entries would hold about 300 MB, which this tells apart with room.
     assert!(
-        grown < 3 * limit,
-        "60 entries of 2.5 MB each grew the server by {} MB with --history-bytes 32 MiB ({history})",
+        grown < 4 * limit,
+        "{ENTRIES} entries of 2.5 MB each grew the server by {} MB with --history-bytes 32 MiB ({history})",
         grown >> 20
     );
     drop(server);
