@@ -345,7 +345,7 @@ fn json_output_is_the_servers_own_json_byte_for_byte_whatever_the_entry_holds() 
 }
 
 #[test]
-fn a_window_ending_ahead_says_it_follows_until_then() {
+fn a_window_ending_ahead_is_followed_until_then_and_then_vg_is_done() {
     let server = VgServe::start("127.0.0.1:0", &[]);
     let until = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
     let out = vg()
@@ -363,6 +363,16 @@ fn a_window_ending_ahead_says_it_follows_until_then() {
     assert_eq!(out.status.code(), Some(124));
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("is ahead: following until then"), "{said}");
+
+    // One that ends in a moment: vg is done once it has passed, and says nothing more.
+    let until = (chrono::Utc::now() + chrono::Duration::milliseconds(500)).to_rfc3339();
+    let mut child = vg()
+        .args(["logs", "--until", &until, "--url", &server.url()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_with_deadline(&mut child, LIMIT).success());
 }
 
 /// Cuts a `vg logs` (run with `args`) off while the server evicts seqs 3..=9, and returns the gap

@@ -34,6 +34,9 @@ use redis::RedisWatch;
 const EXIT_TIMEOUT: u8 = 124;
 /// Default history from a server, as `fly logs` shows.
 const DEFAULT_TAIL: usize = 100;
+/// How long past `--until` a window stays open for entries stamped just before it, still on their
+/// way.
+const UNTIL_GRACE: Duration = Duration::from_secs(1);
 /// During an outage, the same reason is said again at most this often.
 const RETRY_REPEAT: Duration = Duration::from_secs(30);
 
@@ -153,6 +156,14 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
     }
     let mut output = Output::new(args.json, formatter);
     let deadline = plan.timeout.map(|t| tokio::time::Instant::now() + t);
+    // A window that ends ahead is complete once its end has passed (and the entries stamped just
+    // before it have had a moment to arrive): nothing later can match.
+    let window_end = plan
+        .filter
+        .until()
+        .filter(|_| plan.config.follow)
+        .and_then(|until| (until - Utc::now()).to_std().ok())
+        .map(|left| tokio::time::Instant::now() + left + UNTIL_GRACE);
     let mut viewer = Viewer::new(&plan);
     let mut events = client::spawn_all(plan.sources.clone());
     let mut reader_check = tokio::time::interval(closed::CHECK_EVERY);
@@ -171,6 +182,10 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
                 let waited = args.timeout.as_deref().unwrap_or_default();
                 crate::say!("vg: timed out after {waited}");
                 return Ok(ExitCode::from(EXIT_TIMEOUT));
+            }
+            () = sleep_until(window_end) => {
+                output.flush().context("writing to stdout")?;
+                return Ok(ExitCode::SUCCESS);
             }
         };
         let Some(event) = event else { break };
