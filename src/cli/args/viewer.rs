@@ -143,8 +143,24 @@ impl ViewerArgs {
             return Ok(vec![first]);
         }
         let mut configs = vec![first];
+        let mut seen: Vec<_> = self
+            .source
+            .url
+            .iter()
+            .take(1)
+            .filter_map(|u| stream_url(u).ok())
+            .collect();
         for url in self.source.url.iter().skip(1) {
             configs.push(self.one_source_config(reading, Some(url))?);
+            // Each one checked by now: the same server twice would show every entry twice.
+            if let Ok(normalized) = stream_url(url) {
+                if seen.contains(&normalized) {
+                    return Err(UsageError::new(format!(
+                        "--url {url} is given twice (as {normalized}); each server once"
+                    )));
+                }
+                seen.push(normalized);
+            }
         }
         Ok(configs)
     }
@@ -326,6 +342,14 @@ mod tests {
             .source_configs(TUI)
             .unwrap_err();
         assert!(bad.to_string().contains("'ftp://b'"), "{bad}");
+        // The same server twice, however it is written, would show every entry twice.
+        let twice = viewer(
+            "logs",
+            &["--url", "http://a:1", "--url", "ws://a:1/api/logs/stream"],
+        )
+        .source_configs(LOGS)
+        .unwrap_err();
+        assert!(twice.to_string().contains("given twice"), "{twice}");
     }
 
     #[test]
