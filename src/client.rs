@@ -168,6 +168,9 @@ pub struct SourceConfig {
     /// A server's entries come as [`SourceEvent::Json`], for a consumer that only prints their
     /// JSON (`vg logs --json`); one source merged with others ignores it.
     pub pass_json: bool,
+    /// Ask a server publishing to Redis for the merged stream of every instance (any other server
+    /// ignores the question); `false` reads its own entries only.
+    pub merged: bool,
 }
 
 /// Starts the source on the current tokio runtime. Events arrive on the returned receiver; dropping it

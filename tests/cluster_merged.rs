@@ -461,6 +461,27 @@ async fn an_instance_back_from_a_crash_is_an_up_to_restart_gap_not_entries_known
 }
 
 #[tokio::test]
+async fn no_merge_shows_the_instances_own_entries_while_redis_is_down() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let mut a = instance(&redis, "a", "eu");
+    redis.kill();
+    a.write_lines(["while redis is down"]);
+    a.wait_emitted("while redis is down");
+    let out = vg()
+        .args(["logs", "--no-merge", "--no-follow", "--url", &a.url()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("while redis is down"),
+        "{said}"
+    );
+}
+
+#[tokio::test]
 async fn vg_logs_no_follow_while_redis_is_down_ends_with_one_line_instead_of_waiting() {
     let Some(mut redis) = RedisServer::start() else {
         return;

@@ -256,6 +256,7 @@ mod tests {
                 tail: None,
                 follow: true,
                 pass_json: false,
+                merged: true,
             })
             .collect()
     }

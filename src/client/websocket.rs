@@ -215,9 +215,11 @@ fn request_url(base: &Url, config: &SourceConfig, position: &Position) -> Url {
         after: position.last_seq,
         boot: position.boot.clone().filter(|_| position.cursor.is_none()),
         follow: config.follow,
-        // Always offered: a server publishing to Redis then serves the merged stream, any other
-        // ignores it.
-        cursor: Some(position.cursor.clone().unwrap_or_default()),
+        // Offered unless the viewer wants one instance's own entries: a server publishing to
+        // Redis then serves the merged stream, any other ignores it.
+        cursor: config
+            .merged
+            .then(|| position.cursor.clone().unwrap_or_default()),
     };
     let mut url = base.clone();
     let mut full = url.query().map(str::to_owned).unwrap_or_default();
@@ -579,6 +581,7 @@ mod tests {
             tail: None,
             follow: true,
             pass_json: false,
+            merged: true,
         };
         let tls = super::super::tls::client_config(&[]);
         let running = run(url.to_owned(), token.map(str::to_owned), tls, config, tx);
@@ -613,6 +616,7 @@ mod tests {
             tail: Some(100),
             follow: true,
             pass_json: false,
+            merged: true,
         };
         let first = request_url(&base, &config, &Position::default());
         assert_eq!(first.query(), Some("app=a&level=warn&tail=100&cursor="));

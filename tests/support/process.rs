@@ -265,7 +265,17 @@ impl VgServe {
         let deadline = Instant::now() + LIMIT;
         for _ in 0..200 {
             let out = vg()
-                .args(["logs", "--json", "--no-follow", "-n", "1", "--url", &url])
+                // The server's own newest entry, also when it publishes to Redis.
+                .args([
+                    "logs",
+                    "--json",
+                    "--no-follow",
+                    "--no-merge",
+                    "-n",
+                    "1",
+                    "--url",
+                    &url,
+                ])
                 .output()
                 .unwrap();
             if String::from_utf8_lossy(&out.stdout).contains(&want) {

@@ -26,6 +26,10 @@ pub struct SourceArgs {
     /// Read a file (NDJSON or plain text) instead of a server; `-` reads stdin.
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
+    /// On a server publishing to Redis: only its own entries (its plain stream), not every
+    /// instance's. They go on while Redis is down, when the merged stream waits for it.
+    #[arg(long)]
+    pub no_merge: bool,
 }
 
 /// Which entries to show; the same flags for `vg logs` and `vg tui`.
@@ -217,6 +221,7 @@ impl ViewerArgs {
             tail,
             follow,
             pass_json: false,
+            merged: !self.source.no_merge,
         })
     }
 }

@@ -115,7 +115,7 @@ impl Connection {
                         // wait for Redis (`vg logs --no-follow` hung until it came back).
                         Event::Down(error) if !started && !query.follow => {
                             let message = format!(
-                                "Redis does not answer ({error}); the merged stream of all instances cannot be read until it does (this instance's own entries: GET /api/logs)"
+                                "Redis does not answer ({error}); the merged stream of all instances cannot be read until it does (this instance's own entries: vg logs --no-merge, or GET /api/logs)"
                             );
                             self.send(&ServerMessage::Error { message }).await?;
                             self.close(CLOSE_POLICY, "Redis does not answer: no merged stream to read now")
