@@ -92,7 +92,7 @@ async fn serve_publishes_every_entry_once_in_order_and_shows_it_in_healthz() {
 }
 
 #[tokio::test]
-async fn an_instance_nothing_names_publishes_under_its_host_name() {
+async fn an_instance_nothing_names_publishes_under_its_host_and_port() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
@@ -109,9 +109,11 @@ async fn an_instance_nothing_names_publishes_under_its_host_name() {
     server.write_lines(["one line"]);
     redis_health(&server, |r| r["published"] == 1).await;
     let records = redis.records("vg:logs");
-    assert_eq!(records[0].1["i"], host);
+    // With its port: two servers on one machine are two instances.
+    let name = format!("{host}:{}", server.addr.port());
+    assert_eq!(records[0].1["i"], name);
     let entry: serde_json::Value = serde_json::from_str(&records[0].1["e"]).unwrap();
-    assert_eq!(entry["instance"].as_str(), Some(host.as_str()));
+    assert_eq!(entry["instance"].as_str(), Some(name.as_str()));
 }
 
 #[tokio::test]

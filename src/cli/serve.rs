@@ -34,14 +34,14 @@ const DAMAGE_REPEAT: Duration = Duration::from_secs(10);
 /// Runs `vg serve` until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = EmitterConfig::default().history(args.history, args.history_bytes);
-    if let Some(host) = name_for_redis(&args.redis) {
-        config = config.instance(host);
-    }
     let stop = shutdown_signal();
     // Before anything starts: a bad certificate or key is one line and no server.
     let tls = start_tls(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
     // So is an address in use, before the data dir is created or locked.
     let listener = bind(&args.bind).await?;
+    if let Some(name) = name_for_redis(&args.redis, listener.local_addr()?.port()) {
+        config = config.instance(name);
+    }
     let emitter = open_emitter(config, &args.storage, "vg serve")?;
     let cluster = start_cluster(&emitter, &args.redis, "vg serve")?;
     // The server is only a log gateway, so the dashboard has the root to itself.
@@ -361,18 +361,21 @@ pub(crate) fn start_cluster(
 }
 
 /// The instance name a server publishing to Redis takes when nothing names it (`VG_INSTANCE` or
-/// the platform's machine id): this machine's host name, so that a merged viewer can tell the
-/// instances apart. `None` when it does not publish, is named already, or has no host name.
-fn name_for_redis(args: &RedisArgs) -> Option<String> {
+/// the platform's machine id): this machine's host name and the port it serves on (two servers on
+/// one machine are two instances), so that a merged viewer can tell the instances apart. `None`
+/// when it does not publish, or is named already.
+fn name_for_redis(args: &RedisArgs, port: u16) -> Option<String> {
     args.url.as_deref().filter(|u| !u.trim().is_empty())?;
     if crate::server::instance_from_env().is_some() {
         return None;
     }
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .map(|name| name.trim().to_owned())
         .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    Some(format!("{host}:{port}"))
 }
 
 /// A URL a user on this machine can open: `0.0.0.0` and `[::]` are where a server listens, not an

@@ -45,7 +45,9 @@ pub fn stream_url(input: &str) -> Result<Url, ServerUrlError> {
             "a user or password in the URL is not sent; pass the server's token with --token or VG_TOKEN",
         ));
     }
-    if url.path().is_empty() || url.path() == "/" {
+    // The stream lives under `/api/logs`, the path the server prints for sending and querying:
+    // given that path, the stream is what a viewer means.
+    if matches!(url.path(), "" | "/" | "/api/logs" | "/api/logs/") {
         url.set_path(STREAM_PATH);
     }
     Ok(url)
@@ -116,6 +118,10 @@ mod tests {
             ("ws://host:1/custom/path", "ws://host:1/custom/path"),
             ("wss://host/", "wss://host/api/logs/stream"),
             ("http://host/x?app=a", "ws://host/x?app=a"),
+            (
+                "http://host:7007/api/logs",
+                "ws://host:7007/api/logs/stream",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(stream_url(input).unwrap().as_str(), want, "{input}");
