@@ -124,3 +124,29 @@ async fn two_servers_merge_in_time_order_and_one_restarting_does_not_stop_the_ot
         panic!("an entry twice or unexpected: {extra}");
     }
 }
+
+#[tokio::test]
+async fn a_finite_read_that_misses_a_server_prints_the_others_and_fails() {
+    let a = VgServe::start("127.0.0.1:0", &[]);
+    post(&a, &[("2026-02-05T18:00:00Z", "from a")]).await;
+    // A port nothing listens on: reserved, then freed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let out = vg()
+        .args(["logs", "--no-follow", "--url", &a.url()])
+        .args(["--url", &format!("http://{closed}")])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("from a"),
+        "{said}"
+    );
+    assert!(
+        said.contains("not every server could be read (1 of 2)"),
+        "{said}"
+    );
+}

@@ -118,6 +118,8 @@ async fn run(
 ) {
     let mut window = Window::new(REORDER_WINDOW, WINDOW_CAPACITY);
     let mut live = false;
+    // The servers that failed for good (refused, or unreachable on a finite read).
+    let mut failed: Vec<String> = Vec::new();
     // The servers' histories arrive at different moments; held together (up to this long, and up
     // to the window's bound) they come out in one order.
     let history_until = Instant::now() + HISTORY_WAIT;
@@ -188,6 +190,7 @@ async fn run(
             SourceEvent::Failed(reason) => {
                 members[index].phase = Phase::Done;
                 let label = &members[index].label;
+                failed.push(label.clone());
                 if members.iter().all(|m| m.phase == Phase::Done) {
                     window.flush(&mut out);
                     events.push(SourceEvent::Failed(format!("{label}: {reason}")));
@@ -201,7 +204,18 @@ async fn run(
                 members[index].phase = Phase::Done;
                 if members.iter().all(|m| m.phase == Phase::Done) {
                     window.flush(&mut out);
-                    events.push(SourceEvent::End);
+                    // A finite read that missed a server is not complete: it ends as a failure,
+                    // after everything the others had.
+                    events.push(if failed.is_empty() {
+                        SourceEvent::End
+                    } else {
+                        SourceEvent::Failed(format!(
+                            "not every server could be read ({} of {}): {}",
+                            failed.len(),
+                            members.len(),
+                            failed.join(", ")
+                        ))
+                    });
                 }
             }
         }
