@@ -116,7 +116,11 @@ impl Gap {
         };
         match (self.reason, count.is_empty()) {
             (GapReason::Restart, true) => "server restarted; a new stream began".into(),
-            (GapReason::Restart, false) => format!("server restarted; {count}"),
+            // An upper bound that is mostly seqs reserved ahead and never used: said as such, so
+            // that a crash that lost nothing does not read like thousands of entries gone.
+            (GapReason::Restart, false) => {
+                format!("server restarted after a crash; {count} (those it had not written yet)")
+            }
             (reason, true) => format!("entries missed ({})", reason.describe()),
             (reason, false) => format!("{count} ({})", reason.describe()),
         }
@@ -512,7 +516,7 @@ mod tests {
             (
                 gap(5, GapReason::Restart),
                 false,
-                "server restarted; up to 5 entries missed",
+                "server restarted after a crash; up to 5 entries missed (those it had not written yet)",
             ),
         ];
         for (gap, filtered, want) in cases {
