@@ -225,6 +225,19 @@ fn a_retention_of_nothing_is_refused_in_one_line_before_the_dir_is_touched() {
         );
         assert!(!data.exists(), "{flags:?}");
     }
+    // Without a data dir there is nothing to retain: said, not ignored.
+    let out = vg()
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--retention-bytes",
+            "5MiB",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--data-dir"));
 }
 
 #[test]

@@ -368,13 +368,13 @@ pub struct StorageArgs {
     /// With --data-dir, when written entries are forced to disk: interval (every 100 ms: a power
     /// cut loses at most the last 100 ms), always (every batch), never (left to the OS). A killed
     /// process loses nothing it wrote in any mode.
-    #[arg(long, value_enum, default_value_t = FsyncMode::Interval, value_name = "MODE")]
+    #[arg(long, value_enum, default_value_t = FsyncMode::Interval, value_name = "MODE", requires = "data_dir")]
     pub fsync: FsyncMode,
     /// With --data-dir, most bytes kept on disk (e.g. 500MiB, 2GiB); the oldest segments go first.
-    #[arg(long, default_value = "1GiB", value_parser = parse_retention_bytes, value_name = "SIZE")]
+    #[arg(long, default_value = "1GiB", value_parser = parse_retention_bytes, value_name = "SIZE", requires = "data_dir")]
     pub retention_bytes: u64,
     /// With --data-dir, how long entries are kept on disk (e.g. 12h, 7d, 4w).
-    #[arg(long, default_value = "7d", value_parser = parse_retention_age, value_name = "AGE")]
+    #[arg(long, default_value = "7d", value_parser = parse_retention_age, value_name = "AGE", requires = "data_dir")]
     pub retention_age: std::time::Duration,
     /// Size at which a segment file is sealed and the next begun (tests use small ones).
     #[arg(long, default_value = "64MiB", value_parser = parse_bytes, value_name = "SIZE", hide = true)]
