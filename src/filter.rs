@@ -146,7 +146,8 @@ impl FilterSpec {
             "level" => text(&mut self.level),
             "source" => list(&mut self.source),
             "exclude_source" => list(&mut self.exclude_source),
-            "q" => text(&mut self.q),
+            // `grep`, as the CLI flag is named, for a person typing a URL.
+            "q" | "grep" => text(&mut self.q),
             "instance" => list(&mut self.instance),
             "region" => list(&mut self.region),
             // A predicate may contain a comma (a regex), so `where` is only ever repeated, never split.
@@ -670,6 +671,9 @@ mod tests {
             back.set_param(&k, &v);
         }
         assert_eq!(back, spec);
+        let mut typed = FilterSpec::default();
+        assert!(typed.set_param("grep", "time out"), "grep is q's other name");
+        assert_eq!(typed.q.as_deref(), Some("time out"));
     }
 
     #[test]
