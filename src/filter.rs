@@ -672,7 +672,10 @@ mod tests {
         }
         assert_eq!(back, spec);
         let mut typed = FilterSpec::default();
-        assert!(typed.set_param("grep", "time out"), "grep is q's other name");
+        assert!(
+            typed.set_param("grep", "time out"),
+            "grep is q's other name"
+        );
         assert_eq!(typed.q.as_deref(), Some("time out"));
     }
 

@@ -104,6 +104,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(path) = &args.alerts {
         let alerts = start_alerts(&emitter, path)?;
+        tokio::spawn(watch_notifiers(alerts.clone()));
         gateway.alerts(alerts);
     }
     if tls.is_none() && args.alerts.is_none() {
@@ -196,6 +197,54 @@ pub(crate) async fn watch_redis(cluster: Cluster, command: &'static str) {
         }
         said = stats.state;
     }
+}
+
+/// Says on stderr when an alert notifier starts failing (a notification given up on after every
+/// attempt) and when it delivers again, as `/api/alerts` shows it: an operator tailing the server
+/// learns that alerts are not reaching anyone.
+async fn watch_notifiers(alerts: Alerts) {
+    let mut failing = std::collections::HashSet::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        for line in notifier_news(&mut failing, alerts.status().notifiers) {
+            crate::say!("vg serve: {line}");
+        }
+    }
+}
+
+/// What changed since `failing` (the notifiers said to be failing, updated): one line per
+/// notifier that began failing or delivers again.
+fn notifier_news(
+    failing: &mut std::collections::HashSet<String>,
+    notifiers: Vec<crate::server::alerts::NotifierHealth>,
+) -> Vec<String> {
+    let mut news = Vec::new();
+    for notifier in notifiers {
+        let name = crate::format::sanitize(&notifier.name).into_owned();
+        match (
+            failing.contains(&notifier.name),
+            notifier.state == "failing",
+        ) {
+            (false, true) => {
+                let error = notifier.last_error.as_deref().unwrap_or("no answer");
+                news.push(format!(
+                    "alert notifier {name:?} is failing: {}; notifications to it are counted as failed (GET /api/alerts)",
+                    crate::format::sanitize(error)
+                ));
+                failing.insert(notifier.name);
+            }
+            (true, false) => {
+                news.push(format!(
+                    "alert notifier {name:?} delivers again; {} notifications failed so far",
+                    notifier.failed
+                ));
+                failing.remove(&notifier.name);
+            }
+            _ => {}
+        }
+    }
+    news
 }
 
 /// The certificate and key of `--tls-cert`/`--tls-key`, read and checked, and reread on every
@@ -512,6 +561,37 @@ pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_notifier_is_said_failing_once_and_said_back_once() {
+        let health = |state: &'static str, failed: u64| crate::server::alerts::NotifierHealth {
+            name: "ops".into(),
+            state,
+            sent: 0,
+            failed,
+            retries: 0,
+            dropped: 0,
+            last_error: Some("http://127.0.0.1:9/x answered 502 Bad Gateway".into()),
+            last_sent: None,
+        };
+        let mut failing = std::collections::HashSet::new();
+        assert!(notifier_news(&mut failing, vec![health("ok", 0)]).is_empty());
+        let news = notifier_news(&mut failing, vec![health("failing", 1)]);
+        assert_eq!(news.len(), 1);
+        assert!(
+            news[0].contains("\"ops\" is failing: http://127.0.0.1:9/x answered 502"),
+            "{news:?}"
+        );
+        assert!(
+            notifier_news(&mut failing, vec![health("failing", 2)]).is_empty(),
+            "said once"
+        );
+        let news = notifier_news(&mut failing, vec![health("ok", 2)]);
+        assert_eq!(
+            news,
+            ["alert notifier \"ops\" delivers again; 2 notifications failed so far"]
+        );
+    }
 
     #[test]
     fn the_printed_url_is_one_a_user_can_connect_to() {
