@@ -5,6 +5,9 @@ use url::{Host, Url};
 
 use crate::wire::STREAM_PATH;
 
+/// The port `vg serve` and `vg demo` listen on unless told otherwise.
+const DEFAULT_PORT: u16 = 7007;
+
 /// A `--url` that cannot name a log stream.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -39,6 +42,12 @@ pub fn stream_url(input: &str) -> Result<Url, ServerUrlError> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(bad("no host"));
     }
+    // A bare `localhost` (no scheme, no port) is a vg server on this machine, on vg's port, not
+    // something on port 80.
+    let bare = !trimmed.contains("://");
+    if bare && url.port().is_none() && is_loopback(&url) {
+        let _ = url.set_port(Some(DEFAULT_PORT));
+    }
     // Never sent (the stream's auth is a bearer token), and shown in every connection line.
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad(
@@ -57,19 +66,21 @@ pub fn stream_url(input: &str) -> Result<Url, ServerUrlError> {
 /// a host other than a loopback address or `localhost`. (`http://` was made `ws://` by
 /// [`stream_url`].)
 pub(crate) fn exposes_token(url: &Url) -> bool {
-    if url.scheme() != "ws" {
-        return false;
-    }
+    url.scheme() == "ws" && !is_loopback(url)
+}
+
+/// Whether the URL names this machine: a loopback address, `localhost` or a name under it.
+fn is_loopback(url: &Url) -> bool {
     match url.host() {
-        Some(Host::Ipv4(ip)) => !ip.is_loopback(),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
         Some(Host::Ipv6(ip)) => {
-            !(ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()))
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
         }
         Some(Host::Domain(name)) => {
             let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name != "localhost" && !name.ends_with(".localhost")
+            name == "localhost" || name.ends_with(".localhost")
         }
-        None => true,
+        None => false,
     }
 }
 
@@ -114,6 +125,9 @@ mod tests {
                 "wss://logs.example.com/api/logs/stream",
             ),
             ("localhost:7007", "ws://localhost:7007/api/logs/stream"),
+            ("localhost", "ws://localhost:7007/api/logs/stream"),
+            ("127.0.0.1", "ws://127.0.0.1:7007/api/logs/stream"),
+            ("http://localhost", "ws://localhost/api/logs/stream"),
             ("myapp.fly.dev", "ws://myapp.fly.dev/api/logs/stream"),
             ("ws://host:1/custom/path", "ws://host:1/custom/path"),
             ("wss://host/", "wss://host/api/logs/stream"),
