@@ -42,6 +42,11 @@ pub fn stream_url(input: &str) -> Result<Url, ServerUrlError> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(bad("no host"));
     }
+    if url.port() == Some(0) {
+        return Err(bad(
+            "port 0 is where a server asks for any free port, not one it listens on; use the port it printed",
+        ));
+    }
     // A bare `localhost` (no scheme, no port) is a vg server on this machine, on vg's port, not
     // something on port 80.
     let bare = !trimmed.contains("://");
@@ -164,7 +169,7 @@ mod tests {
 
     #[test]
     fn bad_urls_say_what_works() {
-        for input in ["ftp://host", "http://", "::::"] {
+        for input in ["ftp://host", "http://", "::::", "http://127.0.0.1:0"] {
             let err = stream_url(input).unwrap_err().to_string();
             assert!(
                 err.starts_with(&format!("invalid URL '{input}'")) && err.contains("use e.g."),
