@@ -347,6 +347,14 @@ pub(crate) fn open_emitter(
     let Some(dir) = &storage.data_dir else {
         return Ok(Emitter::new(config));
     };
+    // Retention evicts whole sealed segments: less than one keeps none of them.
+    if storage.retention_bytes < storage.segment_bytes {
+        return Err(crate::cli::UsageError::new(format!(
+            "--retention-bytes {} is less than one segment ({} bytes): no sealed history would be kept; give at least that",
+            storage.retention_bytes, storage.segment_bytes
+        ))
+        .into());
+    }
     let fsync = match storage.fsync {
         FsyncMode::Interval => Fsync::Interval(Duration::from_millis(100)),
         FsyncMode::Always => Fsync::Always,
