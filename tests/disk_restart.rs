@@ -57,24 +57,24 @@ impl Serve {
         self.child.wait().unwrap();
     }
 
-    /// SIGHUP, which asks a server to reload: this one has nothing to reload.
-    fn hang_up(&self) {
-        let pid = self.child.id().to_string();
+    /// Sends the signal `kill -NAME` names.
+    fn signal(&self, name: &str) {
         let status = std::process::Command::new("kill")
-            .args(["-HUP", &pid])
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
             .status()
             .unwrap();
         assert!(status.success());
     }
 
+    /// SIGHUP, which asks a server to reload: this one has nothing to reload.
+    fn hang_up(&self) {
+        self.signal("HUP");
+    }
+
     /// SIGTERM, as a platform stops a server, and waits for it to exit.
     fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        self.signal("TERM");
         assert!(wait_with_deadline(&mut self.child, LIMIT).success());
     }
 

@@ -73,9 +73,7 @@ impl Pages {
             out.extend_from_slice(if self.first { b"[]" } else { b"]" });
         }
     }
-}
 
-impl Pages {
     /// Adds one matching entry, written by `write` (which returns `false`, having written a part to
     /// cut off, for an entry that turns out not to be readable). `false` once `limit` are written.
     fn take(&mut self, out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
@@ -202,7 +200,7 @@ mod tests {
     use tokio::sync::Semaphore;
 
     use super::*;
-    use crate::model::{Level, LogEntry};
+    use crate::model::Level;
     use crate::server::{Emitter, EmitterConfig};
 
     fn pages(emitter: &Emitter, query: &str, framing: Framing, last: bool, n: usize) -> String {

@@ -80,7 +80,7 @@ impl Connection {
                             started = true;
                             publishing.reset_immediately();
                             if missed > 0 {
-                                self.gap(trimmed(missed)).await?;
+                                self.gap(merged_gap(missed, GapReason::Evicted)).await?;
                             }
                             for entry in &backfill {
                                 self.batch.push(entry);
@@ -109,8 +109,8 @@ impl Connection {
                             }
                             self.flush_at(&cursor).await?;
                         }
-                        Event::Missed { missed } => self.gap(trimmed(missed)).await?,
-                        Event::Restarted { missed } => self.gap(restarted(missed)).await?,
+                        Event::Missed { missed } => self.gap(merged_gap(missed, GapReason::Evicted)).await?,
+                        Event::Restarted { missed } => self.gap(merged_gap(missed, GapReason::Restart)).await?,
                         // A viewer that only wants what is there now gets an answer, not a
                         // wait for Redis (`vg logs --no-follow` hung until it came back).
                         Event::Down(error) if !started && !query.follow => {
@@ -162,23 +162,15 @@ impl Connection {
     }
 }
 
-/// Entries Redis does not hold for this viewer: trimmed, or never published.
-fn trimmed(missed: u64) -> Gap {
+/// A merged stream's gap, which has no seqs (each instance has its own): entries Redis does not
+/// hold for this viewer (`Evicted`: trimmed, or never published), or that an instance's crash may
+/// have lost (`Restart`: at most `missed`, as a plain stream's restart gap).
+fn merged_gap(missed: u64, reason: GapReason) -> Gap {
     Gap {
         missed,
         from_seq: None,
         to_seq: None,
-        reason: GapReason::Evicted,
-    }
-}
-
-/// Entries an instance's crash may have lost: at most `missed` (as a plain stream's restart gap).
-fn restarted(missed: u64) -> Gap {
-    Gap {
-        missed,
-        from_seq: None,
-        to_seq: None,
-        reason: GapReason::Restart,
+        reason,
     }
 }
 
