@@ -10,7 +10,8 @@
 //! Needs `redis-server` (Debian: redis-server); without it, it says so and stops. Redis runs on a
 //! free loopback port in a temporary directory, saving nothing, and is killed at the end; the
 //! servers bind 127.0.0.1:0. `VG_BENCH_RATE` (default 30000, per instance) and `VG_BENCH_SECS`
-//! (default 5) size the run, `VG_BENCH_ROUNDS` (default 3) the `emit()` comparison.
+//! (default 5) size the run, `VG_BENCH_ROUNDS` (default 3) the `emit()` comparison; `VG_BENCH_ONLY=emit`
+//! runs only that comparison.
 //!
 //! It allocates with mimalloc, as `vg serve` does, when the `mimalloc` feature is on (a default
 //! one); `--no-default-features --features server` measures the system allocator instead.
@@ -114,7 +115,7 @@ impl Instance {
                 .read_env(false)
                 .instance(name)
                 .region("lo")
-                .history(100_000, usize::MAX),
+                .history(HISTORY, usize::MAX),
         );
         // Ten seconds at 90,000/s: a viewer a moment behind is never trimmed past.
         let config = RedisConfig::new(redis).stream(stream).max_len(1_000_000);
@@ -415,6 +416,9 @@ fn parse_stat(stat: &str) -> Option<(String, u64)> {
 /// Clock ticks per second, as `/proc` counts CPU time (`USER_HZ`, 100 on Linux).
 const CLOCK_TICKS: f64 = 100.0;
 
+/// Entries each emitter keeps (`VG_BENCH_HISTORY` for the `emit()` comparison).
+const HISTORY: usize = 100_000;
+
 /// A sink that takes entries and does nothing with them: what any consumer (a viewer, a sink)
 /// costs `emit()`, as against what the Redis sink adds to that.
 struct Nothing;
@@ -427,17 +431,23 @@ impl vg::server::Sink for Nothing {
 
 /// `emit()` at `rate` for `secs` on an emitter with no consumer, one with a sink that does nothing
 /// and one with the Redis sink, in turns.
-fn emit_cost(redis: &Redis, rate: u64, secs: u64, rounds: usize) {
+fn emit_cost(redis: &Redis, rate: u64, secs: u64, rounds: usize, history: usize) {
     let emitter = |name: &str| {
         Emitter::new(
             EmitterConfig::default()
                 .read_env(false)
                 .instance(name)
-                .history(100_000, usize::MAX),
+                .history(history, usize::MAX),
         )
     };
     let (plain, consumed, published) =
         (emitter("plain"), emitter("consumed"), emitter("published"));
+    // Full histories before the sinks start, as in an app that has run a while: every round then frees as it keeps.
+    for emitter in [&plain, &consumed, &published] {
+        for i in 0..history as u64 {
+            emitter.emit(stamped(i));
+        }
+    }
     consumed.add_sink("nothing", Nothing).expect("sink");
     let config = RedisConfig::new(redis.url())
         .stream("vg:bench-emit")
@@ -490,6 +500,10 @@ fn main() {
     let rate = env_u64("VG_BENCH_RATE", 30_000);
     let secs = env_u64("VG_BENCH_SECS", 5);
     let rounds = usize::try_from(env_u64("VG_BENCH_ROUNDS", 3)).unwrap_or(3);
-    fan_out(&redis, rate, secs);
-    emit_cost(&redis, rate, 2, rounds);
+    // `VG_BENCH_ONLY=emit` measures only `emit()`'s cost, to compare trees quickly.
+    if std::env::var("VG_BENCH_ONLY").as_deref() != Ok("emit") {
+        fan_out(&redis, rate, secs);
+    }
+    let history = usize::try_from(env_u64("VG_BENCH_HISTORY", HISTORY as u64)).unwrap_or(HISTORY);
+    emit_cost(&redis, rate, 2, rounds, history);
 }

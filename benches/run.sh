@@ -139,6 +139,10 @@ ROUNDS="$ROUNDS" cargo bench --features server --bench disk
 echo "== end to end (servers on 127.0.0.1:0, $ROUNDS rounds each)"
 cargo bench --features server --bench e2e
 
+echo "== the floor under the emit() targets: keep and hand over one block, no vg code"
+cargo bench --bench floor
+cargo bench --no-default-features --bench floor
+
 echo "== three instances through one Redis (fan-out, emit() with the Redis sink, latency)"
 if command -v redis-server >/dev/null; then
     cargo bench --features server --bench cluster
