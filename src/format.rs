@@ -15,6 +15,7 @@
 mod redact;
 mod sanitize;
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Local, Utc};
@@ -94,10 +95,14 @@ pub fn write_time(out: &mut String, ts: &DateTime<Utc>, mode: TimeMode, now: Dat
     };
 }
 
-/// Characters of an instance id the one-line forms show, as `fly logs` does: enough to tell a
-/// fleet's machines apart, few enough that the region stays on screen at 80 columns. The detail view,
-/// the picker and `--json` keep the whole id.
+/// Characters of a machine id (hex digits, as Fly's machine ids and container ids are) the one-line
+/// forms show, as `fly logs` does: enough to tell a fleet's machines apart, few enough that the
+/// region stays on screen at 80 columns. The detail view, the picker and `--json` keep the whole id.
 pub const INSTANCE_CHARS: usize = 6;
+
+/// The most characters the one-line forms show of any other instance name (`web-3`, `host:7101`):
+/// those differ anywhere, often only at the end, so they are not cut to [`INSTANCE_CHARS`].
+pub const INSTANCE_NAME_CHARS: usize = 20;
 
 /// The width every relative time is padded to (`59s ago`, `in 59m`, `365d ago`), so the columns after
 /// it do not move as times age.
@@ -106,12 +111,24 @@ pub const RELATIVE_WIDTH: usize = 8;
 /// The widest the origin column grows in `vg logs`; a longer origin pushes its own line's message.
 pub const ORIGIN_MAX: usize = 28;
 
-/// The first [`INSTANCE_CHARS`] characters of an instance id.
-pub fn short_instance(id: &str) -> &str {
-    match id.char_indices().nth(INSTANCE_CHARS) {
-        Some((at, _)) => &id[..at],
-        None => id,
+/// An instance id as the one-line forms show it: a machine id (hex digits only) by its first
+/// [`INSTANCE_CHARS`] characters; any other name whole up to [`INSTANCE_NAME_CHARS`], and a longer
+/// one by both ends around `…`, since names made of a host and a number differ at the end.
+pub fn short_instance(id: &str) -> Cow<'_, str> {
+    let chars = id.chars().count();
+    let machine_id = id.bytes().all(|b| b.is_ascii_hexdigit());
+    if machine_id && chars > INSTANCE_CHARS {
+        return Cow::Borrowed(&id[..INSTANCE_CHARS]);
     }
+    if chars <= INSTANCE_NAME_CHARS {
+        return Cow::Borrowed(id);
+    }
+    let head = (INSTANCE_NAME_CHARS - 1) / 2;
+    let tail = INSTANCE_NAME_CHARS - 1 - head;
+    let mut shown: String = id.chars().take(head).collect();
+    shown.push('…');
+    shown.extend(id.chars().skip(chars - tail));
+    Cow::Owned(shown)
 }
 
 /// `source[instance] region`, sanitized, with the instance id shortened.
@@ -119,7 +136,7 @@ pub fn write_origin(out: &mut String, entry: &LogEntry) {
     push_sanitized(out, &entry.source);
     if let Some(instance) = &entry.instance {
         out.push('[');
-        push_sanitized(out, short_instance(instance));
+        push_sanitized(out, &short_instance(instance));
         out.push(']');
     }
     if let Some(region) = &entry.region {
@@ -374,7 +391,7 @@ impl Shown for FlatLine<'_> {
         out.push_str(self.source);
         if let Some(instance) = self.instance {
             out.push('[');
-            out.push_str(&instance[..instance.len().min(INSTANCE_CHARS)]);
+            out.push_str(&short_instance(instance));
             out.push(']');
         }
         if let Some(region) = self.region {
@@ -490,6 +507,30 @@ mod tests {
         let long = "x".repeat(ORIGIN_MAX + 5);
         f.line(&placed(&long, "a", "b", "m"), now);
         assert_eq!(f.origin_width, "scheduler[9a21c4] ams".len());
+    }
+
+    #[test]
+    fn instance_names_stay_apart_when_shown_short() {
+        // Machine ids are cut as `fly logs` cuts them.
+        assert_eq!(short_instance("148e6f2c7d1e89"), "148e6f");
+        assert_eq!(short_instance("9a21"), "9a21");
+        // Names differ anywhere, often at the end: two servers on one host, a numbered fleet.
+        assert_eq!(short_instance("vm:7101"), "vm:7101");
+        assert_ne!(short_instance("vm:7101"), short_instance("vm:7102"));
+        assert_eq!(short_instance("web-production-2"), "web-production-2");
+        let long = short_instance("ip-10-0-1-23.eu-west-1.compute.internal:7007");
+        assert_eq!(long, "ip-10-0-1…ernal:7007");
+        assert_eq!(long.chars().count(), INSTANCE_NAME_CHARS);
+        assert_eq!(
+            short_instance("ünïcödé-nämé-that-is-long-2"),
+            "ünïcödé-n…-is-long-2"
+        );
+        // The flat form (entries passed on as written) shows the same.
+        let line = r#"{"timestamp":"2026-02-05T18:13:38.000Z","level":"info","source":"api","message":"m","instance":"vm:7102"}"#;
+        let flat = FlatLine::of(line).expect("a flat line");
+        let mut shown = String::new();
+        LineFormatter::default().write_flat(&mut shown, &flat, Utc::now());
+        assert!(shown.contains("api[vm:7102]"), "{shown}");
     }
 
     #[test]

@@ -276,7 +276,7 @@ fn fit_origin(entry: &EntryRef, columns: usize) -> String {
     let mut tail = String::new();
     if let Some(instance) = entry.instance {
         tail.push('[');
-        tail.push_str(crate::format::short_instance(instance));
+        tail.push_str(&crate::format::short_instance(instance));
         tail.push(']');
     }
     if let Some(region) = entry.region {

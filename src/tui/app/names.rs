@@ -6,6 +6,7 @@
 //! A name seen for the first time is shown or hidden by a rule: the command line's `--source` globs or
 //! `--instance`/`--region` lists at first, and "all on" or "all off" once the user chooses in the picker.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::filter::Glob;
@@ -90,6 +91,8 @@ pub(crate) struct NameSet {
     counts: Vec<u64>,
     on: Vec<bool>,
     rule: NewRule,
+    /// How rows show a name (instance ids shortened), which `widest` measures.
+    shown: fn(&str) -> Cow<'_, str>,
     widest: usize,
 }
 
@@ -101,8 +104,14 @@ impl NameSet {
             counts: Vec::new(),
             on: Vec::new(),
             rule,
+            shown: |name| Cow::Borrowed(name),
             widest: 0,
         }
+    }
+
+    /// A set whose rows show each name as `shown` makes it (instance ids: shortened).
+    fn showing(self, shown: fn(&str) -> Cow<'_, str>) -> NameSet {
+        NameSet { shown, ..self }
     }
 
     /// The id for `name` (the empty name stands for "absent"), counting one more row with it.
@@ -126,7 +135,7 @@ impl NameSet {
         self.counts.push(0);
         self.on.push(self.rule.admits(name));
         if !name.is_empty() {
-            self.widest = self.widest.max(width(&sanitize(name)));
+            self.widest = self.widest.max(width(&sanitize(&(self.shown)(name))));
         }
         id
     }
@@ -200,7 +209,7 @@ impl NameSet {
         self.on.iter().filter(|on| !**on).count()
     }
 
-    /// The widest name's display width (0 when no name has been seen).
+    /// The widest name's display width as rows show it (0 when no name has been seen).
     pub(crate) fn widest(&self) -> usize {
         self.widest
     }
@@ -225,8 +234,13 @@ pub(crate) struct Names {
 
 impl Names {
     pub(crate) fn new(rules: [NewRule; 3]) -> Names {
+        let [sources, instances, regions] = rules.map(NameSet::new);
         Names {
-            sets: rules.map(NameSet::new),
+            sets: [
+                sources,
+                instances.showing(crate::format::short_instance),
+                regions,
+            ],
         }
     }
 
@@ -261,8 +275,6 @@ impl Names {
     /// The natural width of the `source[instance] region` column.
     pub(crate) fn origin_width(&self) -> usize {
         let [source, instance, region] = self.sets.each_ref().map(NameSet::widest);
-        // Rows show instance ids shortened, as `vg logs` does.
-        let instance = instance.min(crate::format::INSTANCE_CHARS);
         source
             + if instance > 0 { instance + 2 } else { 0 }
             + if region > 0 { region + 1 } else { 0 }
@@ -272,6 +284,19 @@ impl Names {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_origin_column_is_as_wide_as_rows_show_instances() {
+        let mut names = Names::new([NewRule::On, NewRule::On, NewRule::On]);
+        let mut entry = LogEntry::new(crate::model::Level::Info, "api", "m");
+        entry.instance = Some("148e6f2c7d1e89".into());
+        names.add(&entry);
+        // `api[148e6f]`: a machine id shown by its first six characters.
+        assert_eq!(names.origin_width(), 11);
+        entry.instance = Some("web-production-2".into());
+        names.add(&entry);
+        assert_eq!(names.origin_width(), "api[web-production-2]".len());
+    }
 
     #[test]
     fn command_line_globs_decide_new_sources_until_the_user_chooses() {
