@@ -330,6 +330,45 @@ async fn vg_logs_on_one_instance_shows_every_instances_entries() {
 }
 
 #[tokio::test]
+async fn vg_logs_given_two_instances_of_one_merged_stream_shows_each_entry_once() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let names = ["a", "b"];
+    let mut servers = vec![instance(&redis, "a", "eu"), instance(&redis, "b", "us")];
+    write_from_each(&mut servers, &names, "line", 5);
+    within("published", async {
+        while redis.records("vg:logs").len() < 10 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    // Both serve every instance's entries: merged naively, each would be shown twice.
+    let out = vg()
+        .args(["logs", "--json", "--no-follow", "-n", "100"])
+        .args(["--url", &servers[0].url(), "--url", &servers[1].url()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Vec<(String, String)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+            (
+                entry["instance"].as_str().unwrap().to_owned(),
+                entry["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_once_each(&got, &expected(&names, "line", 5));
+}
+
+#[tokio::test]
 async fn entries_an_instance_never_got_into_redis_are_a_counted_gap_for_merged_viewers() {
     let Some(mut redis) = RedisServer::start() else {
         return;

@@ -4,12 +4,15 @@
 //! cursor), so one that is down or slow changes nothing for the others. Their entries pass through
 //! a reorder [`window`] that puts near-simultaneous entries in timestamp order, and each is tagged
 //! with its server (`host:port`, as its `instance`) unless the app already named its instance.
+//! An entry that arrives from two servers (instances of one Redis-merged stream each serve all of
+//! it) is shown once ([`seen`]).
 //!
 //! The consumer sees one event stream: every server's connection states as they are (each names
 //! its target, so a viewer can tell which is down), notices and failures prefixed with the server,
 //! gaps and Redis figures carrying its label, `Live` once every server has sent its history or is
 //! not reachable, and `End` (or `Failed`) only when no server is left.
 
+mod seen;
 mod window;
 
 use std::time::{Duration, Instant};
@@ -18,6 +21,7 @@ use tokio::sync::mpsc;
 
 use super::{CHANNEL_CAPACITY, ConnState, SourceConfig, SourceEvent, SourceKind, stream_url};
 use crate::model::LogEntry;
+use seen::Seen;
 use window::Window;
 
 /// How long an entry may wait for an earlier one from another server.
@@ -117,6 +121,7 @@ async fn run(
     tx: mpsc::Sender<SourceEvent>,
 ) {
     let mut window = Window::new(REORDER_WINDOW, WINDOW_CAPACITY);
+    let mut seen = Seen::default();
     let mut live = false;
     // The servers that failed for good (refused, or unreachable on a finite read).
     let mut failed: Vec<String> = Vec::new();
@@ -150,12 +155,15 @@ async fn run(
         let mut out = Vec::new();
         let mut events = Vec::new();
         match event {
-            SourceEvent::Entries(entries) => {
+            SourceEvent::Entries(mut entries) => {
+                seen.keep_new(&mut entries);
                 window.push_tagged(entries, &members[index].label, &mut out);
             }
             // Not asked for (see `spawn`), but taken as entries all the same.
             SourceEvent::Json(entries) => {
-                window.push_tagged(entries.into_entries(), &members[index].label, &mut out);
+                let mut entries = entries.into_entries();
+                seen.keep_new(&mut entries);
+                window.push_tagged(entries, &members[index].label, &mut out);
             }
             SourceEvent::State(state) => {
                 if matches!(state, ConnState::Reconnecting { .. })
