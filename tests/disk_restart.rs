@@ -26,8 +26,13 @@ struct Serve {
 
 impl Serve {
     fn start(data: &Path, extra: &[&str]) -> Serve {
+        Serve::start_at("127.0.0.1:0", data, extra)
+    }
+
+    /// On `bind`: a server started again where its viewers look for it.
+    fn start_at(bind: &str, data: &Path, extra: &[&str]) -> Serve {
         let mut child = vg()
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--bind", bind, "--data-dir"])
             .arg(data)
             .args(extra)
             .stdin(Stdio::null())
@@ -163,6 +168,119 @@ async fn entries_written_before_a_kill_9_survive_with_their_seqs_and_resume_is_e
     let (_, got, gaps) = server.read(&format!("after={to}&boot={boot}")).await;
     assert_eq!(got, [to + 1]);
     assert!(gaps.is_empty());
+}
+
+/// `vg logs -f` as a child process: what it printed on stdout and on stderr so far.
+struct Follower {
+    child: Child,
+    stdout: std::sync::mpsc::Receiver<String>,
+    stderr: std::sync::mpsc::Receiver<String>,
+    printed: Vec<String>,
+    said: Vec<String>,
+}
+
+impl Follower {
+    fn start(addr: SocketAddr) -> Follower {
+        let mut child = vg()
+            .args(["logs", "--json", "-n", "10000", "--url"])
+            .arg(format!("http://{addr}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Follower {
+            stdout: line_reader(child.stdout.take().unwrap()),
+            stderr: line_reader(child.stderr.take().unwrap()),
+            child,
+            printed: Vec::new(),
+            said: Vec::new(),
+        }
+    }
+
+    /// Reads (bounded) until `count` entries have been printed; returns their messages.
+    fn until_printed(&mut self, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + LIMIT;
+        while self.printed.len() < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self
+                .stdout
+                .recv_timeout(left.min(Duration::from_millis(100)))
+            {
+                Ok(line) => self.printed.push(line),
+                Err(_) if Instant::now() < deadline => {}
+                Err(_) => panic!(
+                    "printed {} of {count}; stderr: {:?}",
+                    self.printed.len(),
+                    self.stderr()
+                ),
+            }
+        }
+        self.printed
+            .iter()
+            .map(|line| {
+                let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+                entry["message"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    }
+
+    /// What it has said on stderr so far.
+    fn stderr(&mut self) -> Vec<String> {
+        self.said.extend(self.stderr.try_iter());
+        self.said.clone()
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vg_logs_follows_a_server_through_a_deploy_and_a_kill_9_as_one_stream() {
+    let dir = TempDir::new("follow");
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, &[]);
+    let (addr, bind) = (server.addr, server.addr.to_string());
+    server.post(lines(1..=200)).await;
+    server.written(200).await;
+    let mut follower = Follower::start(addr);
+    follower.until_printed(200);
+
+    // A deploy: stopped politely, started again on the same dir and address.
+    server.stop();
+    let server = Serve::start_at(&bind, &data, &[]);
+    server.post(lines(201..=300)).await;
+    let messages = follower.until_printed(300);
+    let want: Vec<String> = (1..=300).map(|i| format!("m{i}")).collect();
+    assert_eq!(messages, want, "every entry once, in order");
+    let said = follower.stderr().join("\n");
+    assert!(
+        !said.contains("missed") && !said.contains("new stream"),
+        "a deploy is invisible: {said}"
+    );
+
+    // A crash: what was written is not shown again; what the killed server may have stamped and
+    // not written is one counted gap, said once; then the stream goes on.
+    server.written(300).await;
+    server.kill_9();
+    let server = Serve::start_at(&bind, &data, &[]);
+    server.post(lines(301..=400)).await;
+    let messages = follower.until_printed(400);
+    let want: Vec<String> = (1..=400).map(|i| format!("m{i}")).collect();
+    assert_eq!(messages, want, "every entry once, in order");
+    let said = follower.stderr();
+    let gaps: Vec<&String> = said.iter().filter(|l| l.contains("missed")).collect();
+    assert_eq!(gaps.len(), 1, "{said:?}");
+    assert!(
+        gaps[0].contains("restarted after a crash") && gaps[0].contains("up to"),
+        "{said:?}"
+    );
+    assert!(!said.iter().any(|l| l.contains("new stream")), "{said:?}");
+    drop(server);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
