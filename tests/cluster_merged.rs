@@ -169,6 +169,39 @@ async fn three_instances_every_viewer_sees_all_entries_once_in_one_order() {
 }
 
 #[tokio::test]
+async fn a_record_in_redis_twice_reaches_a_merged_viewer_once() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut servers = vec![instance(&redis, "a", "eu"), instance(&redis, "b", "us")];
+    let (mut ws, mut seen) = merged_viewer(&servers[1], "cursor=").await;
+    write_from_each(&mut servers[..1], &["a"], "line", 3);
+    within("published", async {
+        while redis.records("vg:logs").len() < 3 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    // What a publish retried past its dedupe key would leave: the second record again.
+    let (_, fields) = &redis.records("vg:logs")[1];
+    let mut again = redis::cmd("XADD");
+    again.arg("vg:logs").arg("*");
+    for (field, value) in fields {
+        again.arg(field).arg(value);
+    }
+    let _: String = again.query(&mut redis.connection()).unwrap();
+    write_from_each(&mut servers[..1], &["a"], "more", 2);
+    read_until(&mut ws, &mut seen, |_, seen| {
+        seen.entries.iter().any(|(_, m)| m == "more a 1")
+    })
+    .await;
+    let mut want = expected(&["a"], "line", 3);
+    want.extend(expected(&["a"], "more", 2));
+    assert_once_each(&seen.entries, &want);
+    assert!(seen.gaps.is_empty(), "{:?}", seen.gaps);
+}
+
+#[tokio::test]
 async fn a_viewer_moved_to_another_instance_resumes_exactly_at_its_cursor() {
     let Some(redis) = RedisServer::start() else {
         return;

@@ -216,7 +216,12 @@ impl Reader {
                     for record in records {
                         let (missed, restarted) = match record.restart_from {
                             Some(_) => (self.restarted(&record.origin, record.seq), true),
-                            None => (self.hole(&record.origin, record.seq), false),
+                            None => match self.hole(&record.origin, record.seq) {
+                                Some(missed) => (missed, false),
+                                // Passed on already: in Redis twice (a publish retried past its
+                                // dedupe key), never shown twice.
+                                None => continue,
+                            },
                         };
                         if missed > 0 {
                             let batch = std::mem::take(&mut entries);
@@ -404,20 +409,24 @@ impl Reader {
         }
     }
 
-    /// How many seqs of `origin` were skipped before `seq` since the last one seen (0 for none).
-    fn hole(&mut self, origin: &str, seq: u64) -> u64 {
+    /// How many seqs of `origin` were skipped before `seq` since the last one seen (0 for none);
+    /// `None` when `seq` is not after it: a repeat of an entry passed on already.
+    fn hole(&mut self, origin: &str, seq: u64) -> Option<u64> {
         // Looked up by reference: a key is built only for an instance not seen yet.
         if let Some(last) = self.last_seq.get_mut(origin) {
-            let missed = seq.saturating_sub(*last + 1);
+            if seq <= *last {
+                return None;
+            }
+            let missed = seq - (*last + 1);
             *last = seq;
-            return missed;
+            return Some(missed);
         }
         if self.last_seq.len() >= TRACKED {
             // Instances come and go; forgetting costs at most one undetected hole each.
             self.last_seq.clear();
         }
         self.last_seq.insert(origin.to_owned(), seq);
-        0
+        Some(0)
     }
 }
 
@@ -443,6 +452,27 @@ fn compare_ids(a: &str, b: &str) -> std::cmp::Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_publisher_s_seqs_tell_holes_and_repeats() {
+        let mut reader = Reader {
+            client: redis::Client::open("redis://127.0.0.1:1").unwrap(),
+            stream: "vg:logs".into(),
+            timeout: Duration::from_secs(1),
+            last_seq: HashMap::new(),
+        };
+        assert_eq!(reader.hole("web-1 k3x9", 5), Some(0), "the first seen");
+        assert_eq!(reader.hole("web-1 k3x9", 6), Some(0));
+        assert_eq!(
+            reader.hole("web-1 k3x9", 10),
+            Some(3),
+            "7, 8 and 9 never came"
+        );
+        assert_eq!(reader.hole("web-1 k3x9", 10), None, "in Redis twice");
+        assert_eq!(reader.hole("web-1 k3x9", 8), None);
+        assert_eq!(reader.hole("web-2 p0q1", 1), Some(0), "another publisher");
+        assert_eq!(reader.hole("web-1 k3x9", 11), Some(0));
+    }
 
     #[test]
     fn ids_order_numerically_and_step_back_by_one() {
