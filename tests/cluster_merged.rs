@@ -173,7 +173,7 @@ async fn a_record_in_redis_twice_reaches_a_merged_viewer_once() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let mut servers = vec![instance(&redis, "a", "eu"), instance(&redis, "b", "us")];
+    let mut servers = [instance(&redis, "a", "eu"), instance(&redis, "b", "us")];
     let (mut ws, mut seen) = merged_viewer(&servers[1], "cursor=").await;
     write_from_each(&mut servers[..1], &["a"], "line", 3);
     within("published", async {
