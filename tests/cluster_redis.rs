@@ -89,6 +89,16 @@ async fn serve_publishes_every_entry_once_in_order_and_shows_it_in_healthz() {
             .iter()
             .all(|(_, f)| f["b"] == first["b"] && !f["b"].is_empty())
     );
+    // And for a scraper.
+    let metrics = http(server.addr, "GET", "/metrics", &[], b"").await.body;
+    for line in [
+        "vg_redis_up{stream=\"app:logs\"} 1",
+        "vg_redis_published_entries_total{stream=\"app:logs\"} 500",
+        "vg_redis_buffered_entries{stream=\"app:logs\"} 0",
+        "vg_redis_overflow_entries_total{stream=\"app:logs\"} 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
 }
 
 #[tokio::test]
@@ -141,6 +151,14 @@ async fn entries_wait_while_redis_is_down_and_arrive_once_each_with_overflow_cou
     })
     .await;
     assert!(down["error"].is_string(), "{down}");
+    let metrics = http(server.addr, "GET", "/metrics", &[], b"").await.body;
+    for line in [
+        "vg_redis_up{stream=\"vg:logs\"} 0",
+        "vg_redis_buffered_entries{stream=\"vg:logs\"} 100",
+        "vg_redis_overflow_entries_total{stream=\"vg:logs\"} 150",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
     // Local viewers still get every entry.
     let local = http(server.addr, "GET", "/api/logs?limit=1000", &[], b"")
         .await

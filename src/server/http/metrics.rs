@@ -17,6 +17,7 @@ use super::auth::Authorized;
 use super::counters::{GAP_REASONS, Ingest, Metrics};
 use super::ratelimit::Limited;
 use super::state::Shared;
+use crate::server::RedisStats;
 use crate::wire::GapReason;
 
 /// The route.
@@ -211,7 +212,51 @@ fn render(shared: &Shared) -> String {
             newest.saturating_sub(sink.position),
         );
     }
+    if let Some(cluster) = shared.cluster.get() {
+        redis(&mut out, &cluster.stats());
+    }
     out.0
+}
+
+/// How this instance's publishing to Redis goes (only with `--redis`).
+fn redis(out: &mut Exposition, stats: &RedisStats) {
+    let stream = [("stream", stats.stream.as_str())];
+    out.family(
+        "vg_redis_up",
+        "gauge",
+        "1 while Redis answers this instance's publishing, 0 while it is down or not reached yet.",
+    );
+    out.sample("vg_redis_up", &stream, u64::from(stats.state == "up"));
+    let figures = [
+        (
+            "vg_redis_published_entries_total",
+            "counter",
+            "Entries this instance has put in the Redis stream.",
+            stats.published,
+        ),
+        (
+            "vg_redis_buffered_entries",
+            "gauge",
+            "Entries waiting to be published (Redis down or slow).",
+            stats.buffered,
+        ),
+        (
+            "vg_redis_overflow_entries_total",
+            "counter",
+            "Entries dropped from the full buffer while Redis was down or slow (merged viewers see them as a gap).",
+            stats.overflow,
+        ),
+        (
+            "vg_redis_deduplicated_entries_total",
+            "counter",
+            "Entries a retry found already in Redis (a reply lost after Redis took them) and did not add again.",
+            stats.deduplicated,
+        ),
+    ];
+    for (name, kind, help, value) in figures {
+        out.family(name, kind, help);
+        out.sample(name, &stream, value);
+    }
 }
 
 fn reason_label(reason: GapReason) -> &'static str {
