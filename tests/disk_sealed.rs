@@ -155,10 +155,14 @@ async fn windows_are_exact_at_every_frame_and_segment_boundary_of_sealed_segment
             .map(|e| e["seq"].as_u64().unwrap())
             .collect()
     };
+    // Where frames and segments begin and end, from the sealed segments' indexes
+    // (docs/storage.md): every one is tested below, besides entries all along.
+    let edges = frame_edges(dir.path());
+    assert!(edges.len() > 2 * stats.sealed as usize, "{edges:?}");
     // A `since` seek lands exactly on the first entry at or after it, wherever that is in its
     // frame or segment (only record heads are read to find it, nothing decoded).
     let history = emitter.history();
-    for s in (1..=count).step_by(11).chain([count]) {
+    for s in (1..=count).step_by(11).chain(edges.iter().copied()) {
         let since = at(i64::try_from(s).unwrap());
         assert_eq!(history.seek_time(since), Some(s), "seek to {s}");
         // Between two entries' times: the later one.
@@ -166,8 +170,8 @@ async fn windows_are_exact_at_every_frame_and_segment_boundary_of_sealed_segment
         assert_eq!(history.seek_time(between), Some(s), "seek before {s}");
     }
     within("windows", async {
-        // A `since` at every few entries starts exactly at that entry.
-        let near = (1..=count).step_by(29).chain([count]);
+        // A `since` at every few entries and at every edge starts exactly at that entry.
+        let near = (1..=count).step_by(29).chain(edges.iter().copied());
         for first in near {
             let target = format!(
                 "/api/logs?since={}&after=0&limit=1",
@@ -190,8 +194,54 @@ async fn windows_are_exact_at_every_frame_and_segment_boundary_of_sealed_segment
                 "window {first}-{last}"
             );
         }
+        // Windows that end on an edge, begin on one, or hold just the two sides of one.
+        for &edge in &edges {
+            for (first, last) in [
+                (edge.saturating_sub(3).max(1), edge),
+                (edge, (edge + 3).min(count)),
+                (edge.saturating_sub(1).max(1), (edge + 1).min(count)),
+            ] {
+                let target = format!(
+                    "/api/logs?since={}&until={}&limit=10",
+                    at(i64::try_from(first).unwrap()).timestamp(),
+                    at(i64::try_from(last).unwrap()).timestamp()
+                );
+                let seqs = seqs_of(app.request("GET", &target, &[], b"").await);
+                assert_eq!(
+                    seqs,
+                    (first..=last).collect::<Vec<_>>(),
+                    "window {first}-{last} at edge {edge}"
+                );
+            }
+        }
     })
     .await;
+}
+
+/// The first and last seq of every sealed segment in `dir` and of each of its frames, read from
+/// the index at the segment's end as docs/storage.md lays it out.
+fn frame_edges(dir: &std::path::Path) -> Vec<u64> {
+    let u64_at =
+        |bytes: &[u8], at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+    let u32_at =
+        |bytes: &[u8], at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    let mut edges = std::collections::BTreeSet::new();
+    for path in segments(dir).iter().filter(|p| is_sealed(p)) {
+        let file = std::fs::read(path).unwrap();
+        let trailer = file.len() - 16;
+        assert_eq!(&file[trailer + 8..], b"VGSLINDX");
+        let index = &file[trailer - u32_at(&file, trailer) as usize..trailer];
+        let (first, last) = (u64_at(index, 0), u64_at(index, 8));
+        edges.extend([first, last]);
+        let lost = u32_at(index, 56) as usize;
+        let frames = u32_at(index, 60) as usize;
+        let listed = &index[64 + 16 * lost..];
+        for frame in 0..frames {
+            let starts = u64_at(listed, frame * 32);
+            edges.extend([starts.saturating_sub(1), starts]);
+        }
+    }
+    edges.into_iter().filter(|&seq| seq > 0).collect()
 }
 
 /// A segment as formats 1 and 2 wrote it: each entry as its JSON (record kind 1), then a lease
