@@ -158,7 +158,7 @@ async fn windows_are_exact_at_every_frame_and_segment_boundary_of_sealed_segment
     // Where frames and segments begin and end, from the sealed segments' indexes
     // (docs/storage.md): every one is tested below, besides entries all along.
     let edges = frame_edges(dir.path());
-    assert!(edges.len() > 2 * stats.sealed as usize, "{edges:?}");
+    assert!(edges.len() > 2 * stats.sealed, "{edges:?}");
     // A `since` seek lands exactly on the first entry at or after it, wherever that is in its
     // frame or segment (only record heads are read to find it, nothing decoded).
     let history = emitter.history();
