@@ -10,11 +10,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use support::{
-    TempDir, TestApp, at, crash_image, fill, open_with, resume, segments, within, written,
+    TempDir, TestApp, at, crash_image, emit_paced, fill, open_with, resume, segments, within,
+    written,
 };
-use vg::Level;
 use vg::server::{DiskConfig, DiskError, Emitter, Gateway, GatewayConfig};
 use vg::wire::GapReason;
+use vg::{Level, LogEntry};
 
 fn open(dir: &Path) -> Emitter {
     open_with(DiskConfig::new(dir)).unwrap()
@@ -182,6 +183,30 @@ fn retention_by_age_deletes_segments_last_written_too_long_ago() {
     let stats = emitter.disk_stats().unwrap();
     assert_eq!(stats.segments, 1, "{stats:?}");
     assert!(stats.oldest_seq.unwrap() > 1);
+}
+
+#[tokio::test]
+async fn retention_by_age_keeps_what_is_younger_and_a_resume_into_what_went_gets_a_counted_gap() {
+    let dir = TempDir::new("disk-age-gap");
+    let disk = DiskConfig::new(dir.path())
+        .segment_bytes(8 * 1024)
+        .retention(1 << 30, Duration::from_secs(2));
+    let emitter = open_with(disk).unwrap();
+    let boot = emitter.boot().to_owned();
+    fill(&emitter, 1000);
+    // Everything written so far grows older than the limit; what comes next is younger.
+    std::thread::sleep(Duration::from_millis(2500));
+    let newest = emit_paced(
+        &emitter,
+        (1001..=2000).map(|i| LogEntry::new(Level::Info, "t", format!("m{i}"))),
+    );
+    let stats = emitter.disk_stats().unwrap();
+    let oldest = stats.oldest_seq.unwrap();
+    assert!(oldest > 1 && oldest <= 1001, "{stats:?}");
+    assert!(stats.segments > 1, "the young segments stay: {stats:?}");
+    let (seqs, gaps) = resume(&emitter, &format!("after=10&boot={boot}")).await;
+    assert_eq!(gaps, [(GapReason::Evicted, oldest - 11, 11, oldest - 1)]);
+    assert_eq!(seqs, (oldest..=newest).collect::<Vec<_>>());
 }
 
 #[tokio::test]
