@@ -232,6 +232,38 @@ fn the_stream_keeps_about_max_len_entries_the_newest() {
 }
 
 #[test]
+fn the_stream_trims_entries_older_than_max_age_and_keeps_the_young() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let emitter = Emitter::new(EmitterConfig::default().read_env(false).instance("api-1"));
+    let config = RedisConfig::new(redis.url()).max_age(Duration::from_secs(1));
+    let cluster = Cluster::start(&emitter, config).unwrap();
+    for i in 1..=300 {
+        emitter.log(Level::Info, "t", format!("old {i}"));
+    }
+    stats_when(&cluster, |s| s.published == 300);
+    assert_eq!(
+        redis.records("vg:logs").len(),
+        300,
+        "all younger than a second"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    for i in 1..=300 {
+        emitter.log(Level::Info, "t", format!("new {i}"));
+    }
+    stats_when(&cluster, |s| s.published == 600);
+
+    // `MINID ~` trims whole nodes (100 records each by default): a node holding old and new
+    // entries stays, every node of old ones alone goes.
+    let messages = messages_of(&redis.records("vg:logs"));
+    let old = messages.iter().filter(|m| m.starts_with("old")).count();
+    assert!(old < 300 && old <= 100, "kept {old} old entries");
+    let young: Vec<String> = (1..=300).map(|i| format!("new {i}")).collect();
+    assert_eq!(messages[old..], young[..], "every young entry, in order");
+}
+
+#[test]
 fn a_retry_after_a_lost_reply_adds_nothing_twice() {
     let Some(redis) = RedisServer::start() else {
         return;
@@ -286,6 +318,19 @@ fn a_bad_redis_url_is_one_line_and_exit_2() {
     assert_eq!(said.lines().count(), 1, "{said}");
     assert!(said.contains("redis://HOST:PORT"), "{said}");
     assert!(!said.contains("hunter2"), "{said}");
+
+    // An age limit of nothing would trim every entry.
+    let out = vg()
+        .args(["serve", "--bind", "127.0.0.1:0", "--redis"])
+        .args(["redis://127.0.0.1:1", "--redis-max-age", "0s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("--redis-max-age") && said.contains("24h"),
+        "{said}"
+    );
 }
 
 #[tokio::test]

@@ -350,6 +350,10 @@ pub struct RedisArgs {
     /// About how many entries the Redis Stream keeps (approximate MAXLEN).
     #[arg(long = "redis-max-len", default_value_t = 100_000, value_name = "N")]
     pub max_len: usize,
+    /// Also trim entries older than this from the Redis Stream (approximate MINID, by Redis's
+    /// clock): 30m, 24h, 7d. Whichever of the two limits is reached first applies.
+    #[arg(long = "redis-max-age", value_parser = parse_redis_max_age, value_name = "AGE")]
+    pub max_age: Option<std::time::Duration>,
     /// Most entries waiting for Redis while it is down; the oldest are dropped (and counted) past that.
     #[arg(long = "redis-buffer", default_value_t = 100_000, value_name = "N")]
     pub buffer: usize,
@@ -447,6 +451,15 @@ fn parse_retention_bytes(text: &str) -> Result<u64, String> {
 fn parse_retention_age(text: &str) -> Result<std::time::Duration, String> {
     match crate::timespec::parse_duration(text).map_err(|e| e.to_string())? {
         age if age.is_zero() => Err(format!("a retention of 0 seconds {NO_RETENTION}")),
+        age => Ok(age),
+    }
+}
+
+fn parse_redis_max_age(text: &str) -> Result<std::time::Duration, String> {
+    match crate::timespec::parse_duration(text).map_err(|e| e.to_string())? {
+        age if age.is_zero() => {
+            Err("an age limit of 0 would trim every entry: give one such as 30m, 24h or 7d".into())
+        }
         age => Ok(age),
     }
 }

@@ -294,6 +294,7 @@ mod tests {
                 url: None,
                 stream: "vg:logs".into(),
                 max_len: 1000,
+                max_age: None,
                 buffer: 1000,
                 buffer_bytes: 1 << 20,
             },

@@ -396,11 +396,14 @@ pub(crate) fn start_cluster(
     let Some(url) = args.url.as_deref().filter(|u| !u.trim().is_empty()) else {
         return Ok(None);
     };
-    let config = RedisConfig::new(url.trim())
+    let mut config = RedisConfig::new(url.trim())
         .stream(args.stream.clone())
         .max_len(args.max_len)
         .buffer(args.buffer)
         .buffer_bytes(args.buffer_bytes);
+    if let Some(age) = args.max_age {
+        config = config.max_age(age);
+    }
     let cluster = Cluster::start(emitter, config).map_err(|e| match e {
         ClusterError::Io(_) => anyhow::anyhow!("{e}"),
         _ => crate::cli::UsageError::new(e.to_string()).into(),

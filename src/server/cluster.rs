@@ -33,6 +33,9 @@ pub struct RedisConfig {
     /// About how many entries the stream keeps (`XADD ... MAXLEN ~ N`): Redis trims whole nodes,
     /// so it may keep somewhat more.
     pub max_len: usize,
+    /// When set, entries older than this (by Redis's clock) are trimmed too (`XTRIM MINID ~`),
+    /// whichever bound is reached first.
+    pub max_age: Option<Duration>,
     /// Most entries waiting for Redis while it is slow or down, besides the one batch being sent;
     /// the oldest are dropped (and counted) past that, so the newest are kept.
     pub buffer: usize,
@@ -52,6 +55,7 @@ impl RedisConfig {
             url: url.into(),
             stream: DEFAULT_STREAM.to_owned(),
             max_len: 100_000,
+            max_age: None,
             buffer: 100_000,
             buffer_bytes: 64 * 1024 * 1024,
             batch: 1000,
@@ -70,6 +74,13 @@ impl RedisConfig {
     #[must_use]
     pub fn max_len(mut self, entries: usize) -> Self {
         self.max_len = entries;
+        self
+    }
+
+    /// Also trims entries older than `age` from the stream (builder style).
+    #[must_use]
+    pub fn max_age(mut self, age: Duration) -> Self {
+        self.max_age = Some(age);
         self
     }
 
@@ -166,6 +177,11 @@ impl Cluster {
         {
             return Err(ClusterError::Setting(
                 "the buffer, the batch and the stream's length must be at least 1 (--redis-buffer, --redis-buffer-bytes, --redis-max-len)".into(),
+            ));
+        }
+        if config.max_age.is_some_and(|age| age.as_millis() == 0) {
+            return Err(ClusterError::Setting(
+                "the stream's age limit must be at least 1 ms (--redis-max-age)".into(),
             ));
         }
         let status = Arc::new(Status::default());

@@ -167,6 +167,9 @@ impl Publisher {
             instance: emitter.instance().unwrap_or_default().to_owned(),
             restarted: last_lost(emitter),
             max_len: config.max_len,
+            max_age_ms: config
+                .max_age
+                .map_or(0, |age| u64::try_from(age.as_millis()).unwrap_or(u64::MAX)),
             capacity: config.buffer,
             capacity_bytes: config.buffer_bytes,
             // A batch never holds more than the buffer's bound.
@@ -258,6 +261,8 @@ struct Sender {
     /// known to be lost.
     restarted: Option<(u64, u64)>,
     max_len: usize,
+    /// Trims entries older than this many milliseconds too (0: no age limit).
+    max_age_ms: u64,
     capacity: usize,
     capacity_bytes: usize,
     batch: usize,
@@ -418,6 +423,7 @@ impl Sender {
             stream: &self.stream,
             dedupe_key: &self.dedupe_key,
             max_len: self.max_len,
+            max_age_ms: self.max_age_ms,
             boot: &self.boot,
             instance: &self.instance,
             ttl_secs: DEDUPE_TTL_SECS,
@@ -481,6 +487,7 @@ mod tests {
             instance: String::new(),
             restarted: None,
             max_len: 100,
+            max_age_ms: 0,
             capacity: CAPACITY,
             capacity_bytes: max_bytes,
             batch: CAPACITY,

@@ -23,18 +23,29 @@ use crate::model::LogEntry;
 /// back, so a call failing after the entries must not leave them without it (a retry would add
 /// them again).
 ///
+/// An age limit is measured on Redis's clock (`TIME`), which also stamps the stream's ids, so the
+/// instances' clocks do not matter.
+///
 /// `KEYS`: the stream, the dedupe key. `ARGV`: `MAXLEN`, boot, instance, the batch's newest seq,
-/// the dedupe key's time to live in seconds, then each entry's seq and JSON. Returns how many
-/// entries it added.
+/// the dedupe key's time to live in seconds, the age limit in milliseconds (0: none), then each
+/// entry's seq and JSON. Returns how many entries it added.
 const SOURCE: &str = r"
 local stream, max_len, boot, instance = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local added = 0
-for i = 6, #ARGV, 2 do
+for i = 7, #ARGV, 2 do
   redis.call('XADD', stream, '*', 'b', boot, 'i', instance, 's', ARGV[i], 'e', ARGV[i + 1])
   added = added + 1
 end
 redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
 redis.call('XTRIM', stream, 'MAXLEN', '~', max_len)
+local max_age = tonumber(ARGV[6])
+if max_age > 0 then
+  local now = redis.call('TIME')
+  local oldest = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - max_age
+  if oldest > 0 then
+    redis.call('XTRIM', stream, 'MINID', '~', string.format('%d', oldest))
+  end
+end
 return added
 ";
 
@@ -48,6 +59,8 @@ pub(super) struct Target<'a> {
     pub(super) stream: &'a str,
     pub(super) dedupe_key: &'a str,
     pub(super) max_len: usize,
+    /// 0: no age limit.
+    pub(super) max_age_ms: u64,
     pub(super) boot: &'a str,
     pub(super) instance: &'a str,
     pub(super) ttl_secs: u64,
@@ -72,7 +85,8 @@ pub(super) fn command(
         .arg(target.boot)
         .arg(target.instance)
         .arg(newest)
-        .arg(target.ttl_secs);
+        .arg(target.ttl_secs)
+        .arg(target.max_age_ms);
     for entry in batch {
         cmd.arg(entry.seq.unwrap_or(0)).arg(Json(entry));
     }
@@ -111,6 +125,7 @@ mod tests {
             stream: "vg:logs",
             dedupe_key: "vg:logs:published:web-1:boot",
             max_len: 1000,
+            max_age_ms: 3_600_000,
             boot: "boot",
             instance: "web-1",
             ttl_secs: 60,
@@ -137,6 +152,7 @@ mod tests {
             "web-1",
             "42",
             "60",
+            "3600000",
         ]
         .iter()
         .map(|s| s.as_bytes().to_vec())
