@@ -284,6 +284,67 @@ async fn vg_logs_follows_a_server_through_a_deploy_and_a_kill_9_as_one_stream() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vg_serve_says_what_recovery_did_serves_the_rest_and_refuses_a_newer_dir() {
+    let dir = TempDir::new("recover");
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, &[]);
+    server.post(lines(1..=200)).await;
+    server.written(200).await;
+    server.stop();
+    // A byte flipped in the middle of the segment, and its end torn off mid-record (the last 25
+    // bytes are the lease recorded at the stop, the 20 before them part of seq 200's record).
+    let segment = support::segments(&data).pop().unwrap();
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x20;
+    bytes.truncate(bytes.len() - 25 - 20);
+    std::fs::write(&segment, &bytes).unwrap();
+
+    let server = Serve::start(&data, &[]);
+    let said = server.said.join("\n");
+    let name = segment.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        said.contains(&format!("{name}: cut a torn record off the end")),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("{name}: skipped a damaged record at offset")),
+        "{said}"
+    );
+    // Everything else is served, in order.
+    let reply = http(server.addr, "GET", "/api/logs?limit=1000", &[], b"").await;
+    let back: Vec<u64> = reply
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(back.len(), 198, "all but the damaged and the torn record");
+    assert!(back.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(back.last(), Some(&199));
+    server.stop();
+
+    // A data dir a newer vg wrote: one line saying what to do, and no server.
+    let segment = support::segments(&data).pop().unwrap();
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes[8] = 99;
+    std::fs::write(&segment, &bytes).unwrap();
+    let out = vg()
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(
+        said.contains("newer vg") && said.contains("upgrade vg"),
+        "{said}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_with_nothing_to_reload_leaves_the_server_serving_and_its_stop_clean() {
     let dir = TempDir::new("sighup");
     let data = dir.path().join("data");
