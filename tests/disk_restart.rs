@@ -22,6 +22,8 @@ struct Serve {
     addr: SocketAddr,
     /// What it said on stderr before it listened (what the data dir holds, what recovery did).
     said: Vec<String>,
+    /// What it has said since.
+    later: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Serve {
@@ -51,9 +53,20 @@ impl Serve {
             }
             said.push(line);
         };
-        // Later lines are read and dropped, so the server never blocks on a full pipe.
-        std::thread::spawn(move || while stderr.recv().is_ok() {});
-        Serve { child, addr, said }
+        // Later lines are read as they come, so the server never blocks on a full pipe.
+        let later: std::sync::Arc<std::sync::Mutex<Vec<String>>> = std::sync::Arc::default();
+        let keep = std::sync::Arc::clone(&later);
+        std::thread::spawn(move || {
+            while let Ok(line) = stderr.recv() {
+                keep.lock().unwrap().push(line);
+            }
+        });
+        Serve {
+            child,
+            addr,
+            said,
+            later,
+        }
     }
 
     /// SIGKILL: no chance to flush or close anything.
@@ -100,6 +113,24 @@ impl Serve {
             assert!(Instant::now() < deadline, "never written: {health}");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// `/healthz`'s `disk` figures once `done` holds for them (bounded).
+    async fn disk_when(&self, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            let disk = http(self.addr, "GET", "/healthz", &[], b"").await.json()["disk"].clone();
+            if done(&disk) {
+                return disk;
+            }
+            assert!(Instant::now() < deadline, "healthz never got there: {disk}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Whether it has said a line containing `text` since it listened.
+    fn has_said(&self, text: &str) -> bool {
+        self.later.lock().unwrap().iter().any(|l| l.contains(text))
     }
 
     /// A viewer's `follow=false` stream with `query`: its boot, seqs and gaps.
@@ -342,6 +373,64 @@ async fn vg_serve_says_what_recovery_did_serves_the_rest_and_refuses_a_newer_dir
         said.contains("newer vg") && said.contains("upgrade vg"),
         "{said}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_dir_that_cannot_be_written_leaves_live_streaming_going_counted_and_said() {
+    let dir = TempDir::new("unwritable");
+    let data = dir.path().join("data");
+    let server = Serve::start(&data, &["--segment-bytes", "16KiB"]);
+    server.post(lines(1..=100)).await;
+    server.written(100).await;
+    let mut follower = Follower::start(server.addr);
+    follower.until_printed(100);
+
+    // The dir goes away under the server (an unmounted volume, a cleanup gone wrong): the next
+    // segment cannot be created.
+    std::fs::remove_dir_all(&data).unwrap();
+    server.post(lines(101..=600)).await;
+    let disk = server
+        .disk_when(|d| d["writing"] == false && d["not_written"].as_u64() > Some(0))
+        .await;
+    assert!(disk["write_errors"].as_u64() > Some(0), "{disk}");
+    let deadline = Instant::now() + LIMIT;
+    while !server.has_said("cannot write history to") {
+        assert!(Instant::now() < deadline, "never said: {:?}", server.later);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Viewers get every entry all the same.
+    let want: Vec<String> = (1..=600).map(|i| format!("m{i}")).collect();
+    assert_eq!(follower.until_printed(600), want);
+
+    // It can write again: it does, without a restart, and says so once writes have settled.
+    std::fs::create_dir_all(&data).unwrap();
+    server.post(lines(601..=700)).await;
+    let disk = server.disk_when(|d| d["writing"] == true).await;
+    let not_written = disk["not_written"].as_u64().unwrap();
+    assert!(not_written > 0, "{disk}");
+    assert!(
+        !support::segments(&data).is_empty(),
+        "a new segment in the dir"
+    );
+    tokio::time::sleep(Duration::from_millis(5200)).await;
+    server.post(lines(701..=710)).await;
+    let deadline = Instant::now() + LIMIT;
+    while !server.has_said("writing history to") {
+        assert!(
+            Instant::now() < deadline,
+            "never said it writes again: {:?}",
+            server.later
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        server.has_said(&format!(
+            "{not_written} entries could not be written meanwhile"
+        )),
+        "{:?}",
+        server.later
+    );
+    assert_eq!(follower.until_printed(710).len(), 710);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
