@@ -84,12 +84,11 @@ async fn two_servers_merge_in_time_order_and_one_restarting_does_not_stop_the_ot
         "the two histories as one, in time order, each entry naming its server"
     );
 
-    // Live: A's entry is posted first but stamped after B's; sent together, they come out in
-    // time order.
-    tokio::join!(
-        post(&a, &[("2026-02-05T18:01:00.300Z", "a live")]),
-        post(&b, &[("2026-02-05T18:01:00.100Z", "b live")]),
-    );
+    // Live: A's entry arrives first but is stamped after B's, which arrives a moment later
+    // (within the 200 ms window): they come out in time order, so the window held A's back.
+    post(&a, &[("2026-02-05T18:01:00.300Z", "a live")]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    post(&b, &[("2026-02-05T18:01:00.100Z", "b live")]).await;
     assert_eq!(read(&logs, 2), tagged(&[(tb, "b live"), (ta, "a live")]));
 
     // B goes away: vg logs says which server is down, and A's entries keep coming.
