@@ -254,6 +254,81 @@ fn tui_against_vg_serve() {
 }
 
 #[test]
+fn tui_merges_two_servers_and_says_which_one_is_down() {
+    if !tmux_available() {
+        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+        return;
+    }
+    let mut a = support::VgServe::start("127.0.0.1:0", &[]);
+    let b = support::VgServe::start("127.0.0.1:0", &[]);
+    let mut b = Some(b);
+    a.write_lines([line(1, "info", "from the first server")]);
+    b.as_mut()
+        .unwrap()
+        .write_lines([line(2, "warn", "from the second server")]);
+    let (url_a, url_b) = (a.url(), b.as_ref().unwrap().url());
+    let port_b = b.as_ref().unwrap().addr.port();
+    let scratch = TempDir::new("tui-two");
+    let tmux = Tmux::start(&scratch, &shell(&format!("--url {url_a} --url {url_b}")));
+    let screen = tmux.wait_for("both servers' entries", |s| {
+        s.contains("from the first server") && s.contains("from the second server")
+    });
+    assert!(screen.contains("2 servers connected"), "{screen}");
+    // The entries are tagged with their server, one host: by port.
+    assert!(screen.contains(&format!("[:{port_b}]")), "{screen}");
+
+    // The second goes away: the first still streams, and the status bar names the one down.
+    drop(b.take());
+    let screen = tmux.wait_for("the server that is down", |s| {
+        s.contains("1/2 servers, down")
+    });
+    assert!(screen.contains(&format!(":{port_b}")), "{screen}");
+    a.write_lines([line(3, "info", "still coming from the first")]);
+    tmux.wait_for("the first server's entry", |s| {
+        s.contains("still coming from the first")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_for("the exit", |s| s.contains("vg exited 0"));
+}
+
+/// `vg demo --instances 3 --redis URL` as a newcomer runs it: the TUI, on one instance, shows the
+/// entries of all three.
+#[cfg(feature = "server")]
+#[test]
+fn demo_with_three_instances_through_redis_shows_all_three_in_the_tui() {
+    if !tmux_available() {
+        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
+        return;
+    }
+    let Some(redis) = support::RedisServer::start() else {
+        return;
+    };
+    let scratch = TempDir::new("tui-demo-redis");
+    let command = format!(
+        "{} demo --bind 127.0.0.1:0 --instances 3 --rate 60 --redis {}; echo \"vg exited $?\"; sleep 60",
+        quoted(Path::new(env!("CARGO_BIN_EXE_vg"))),
+        redis.url()
+    );
+    let tmux = Tmux::start(&scratch, &command);
+    // The demo's instances are machine ids, shown by their first six characters.
+    let screen = tmux.wait_for("entries from every instance", |s| {
+        ["[148e7d]", "[3d8f0b]", "[9a21c4]"]
+            .iter()
+            .all(|id| s.contains(id))
+    });
+    // One connection, to one instance's merged stream: the other two arrive through Redis.
+    let status = screen.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(
+        status.contains("● connected")
+            && status.contains("redis up")
+            && !status.contains("servers"),
+        "{status}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("the exit", |s| s.contains("vg exited 0"));
+}
+
+#[test]
 fn esc_after_a_request_pivot_follows_again() {
     if !tmux_available() {
         eprintln!("skipping the tmux end-to-end test: tmux is not installed");
