@@ -334,6 +334,60 @@ fn a_bad_redis_url_is_one_line_and_exit_2() {
 }
 
 #[tokio::test]
+async fn rediss_with_a_private_ca_publishes_and_without_it_is_refused_clearly() {
+    let ca = Ca::new();
+    let files = TempDir::new("redis-tls");
+    let (cert, key, _) = ca.server(&["localhost"], "redis test server");
+    let cert = files.write("redis.pem", &cert);
+    let key = files.write("redis.key", &key);
+    let ca_file = files.write("ca.pem", &ca.pem());
+    let Some(redis) = RedisServer::start_tls(&cert, &key, &ca_file) else {
+        return;
+    };
+    let mut server = VgServe::start(
+        "127.0.0.1:0",
+        &["--redis", &redis.tls_url(), "--redis-ca-cert", &ca_file],
+    );
+    server.write_lines((0..50).map(|i| format!("over tls {i}")));
+    let health = redis_health(&server, |r| r["published"] == 50).await;
+    assert_eq!(health["state"], "up");
+    let expected: Vec<String> = (0..50).map(|i| format!("over tls {i}")).collect();
+    assert_eq!(messages_of(&redis.records("vg:logs")), expected);
+
+    // Without the CA, Redis's certificate is not trusted: down, saying why, nothing published.
+    let mut untrusting = VgServe::start("127.0.0.1:0", &["--redis", &redis.tls_url()]);
+    untrusting.write_lines(["not over tls"]);
+    let down = redis_health(&untrusting, |r| r["state"] == "down").await;
+    let error = down["error"].as_str().unwrap_or_default().to_lowercase();
+    assert!(error.contains("certificate"), "{down}");
+
+    // A CA for a plain redis:// URL, or one that cannot be read: one line, exit 2.
+    for (url, ca) in [
+        (redis.url(), ca_file.clone()),
+        (
+            redis.tls_url(),
+            files.path().join("missing.pem").display().to_string(),
+        ),
+    ] {
+        let out = vg()
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--redis",
+                &url,
+                "--redis-ca-cert",
+                &ca,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{url} {ca}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(said.lines().count(), 1, "{said}");
+    }
+}
+
+#[tokio::test]
 async fn a_stop_publishes_what_was_still_waiting() {
     let Some(redis) = RedisServer::start() else {
         return;

@@ -295,6 +295,7 @@ mod tests {
                 stream: "vg:logs".into(),
                 max_len: 1000,
                 max_age: None,
+                ca_cert: None,
                 buffer: 1000,
                 buffer_bytes: 1 << 20,
             },

@@ -404,6 +404,15 @@ pub(crate) fn start_cluster(
     if let Some(age) = args.max_age {
         config = config.max_age(age);
     }
+    if let Some(path) = &args.ca_cert {
+        let pem = std::fs::read(path).map_err(|e| {
+            crate::cli::UsageError::new(format!(
+                "cannot read --redis-ca-cert {}: {e}",
+                path.display()
+            ))
+        })?;
+        config = config.ca_cert_pem(pem);
+    }
     let cluster = Cluster::start(emitter, config).map_err(|e| match e {
         ClusterError::Io(_) => anyhow::anyhow!("{e}"),
         _ => crate::cli::UsageError::new(e.to_string()).into(),

@@ -46,6 +46,9 @@ pub struct RedisConfig {
     pub batch: usize,
     /// How long connecting, and waiting for one reply, may take before the attempt counts as failed.
     pub timeout: Duration,
+    /// With `rediss://`: the certificate authority (PEM) Redis's certificate must chain to, in
+    /// place of the built-in roots (a private CA, as managed and self-hosted Redis often use).
+    pub ca_cert: Option<Vec<u8>>,
 }
 
 impl RedisConfig {
@@ -60,6 +63,7 @@ impl RedisConfig {
             buffer_bytes: 64 * 1024 * 1024,
             batch: 1000,
             timeout: Duration::from_secs(2),
+            ca_cert: None,
         }
     }
 
@@ -95,6 +99,14 @@ impl RedisConfig {
     #[must_use]
     pub fn buffer_bytes(mut self, bytes: usize) -> Self {
         self.buffer_bytes = bytes;
+        self
+    }
+
+    /// Trusts this certificate authority (PEM) for `rediss://` instead of the built-in roots
+    /// (builder style).
+    #[must_use]
+    pub fn ca_cert_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_cert = Some(pem.into());
         self
     }
 
@@ -164,7 +176,7 @@ impl Cluster {
     /// Starts publishing every entry `emitter` stamps from now on to the Redis stream (a sink named
     /// `redis`). Connecting happens in the background: Redis may be down now and come up later.
     pub fn start(emitter: &Emitter, config: RedisConfig) -> Result<Cluster, ClusterError> {
-        let client = open_client(&config.url)?;
+        let client = open_client(&config.url, config.ca_cert.as_deref())?;
         if config.stream.is_empty() {
             return Err(ClusterError::Setting(
                 "the stream key is empty; give one with --redis-stream (default vg:logs)".into(),
@@ -206,17 +218,30 @@ impl Cluster {
 }
 
 /// The client for `url`, or why it cannot be one (the URL is repeated without its password).
-fn open_client(url: &str) -> Result<redis::Client, ClusterError> {
+fn open_client(url: &str, ca_cert: Option<&[u8]>) -> Result<redis::Client, ClusterError> {
     let shown = without_password(url);
     let info =
         redis::IntoConnectionInfo::into_connection_info(url).map_err(|e| ClusterError::Url {
             url: shown.clone(),
             reason: e.to_string(),
         })?;
-    redis::Client::open(info).map_err(|e| ClusterError::Url {
-        url: shown,
-        reason: e.to_string(),
-    })
+    let Some(pem) = ca_cert else {
+        return redis::Client::open(info).map_err(|e| ClusterError::Url {
+            url: shown,
+            reason: e.to_string(),
+        });
+    };
+    if !matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. }) {
+        return Err(ClusterError::Setting(format!(
+            "a CA certificate is for TLS, and {shown} is not a rediss:// URL"
+        )));
+    }
+    let certificates = redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(pem.to_vec()),
+    };
+    redis::Client::build_with_tls(info, certificates)
+        .map_err(|e| ClusterError::Setting(format!("the CA certificate for {shown}: {e}")))
 }
 
 /// `url` with any password replaced by `***`, fit for messages and logs (also when it does not
@@ -231,7 +256,7 @@ mod tests {
 
     #[test]
     fn bad_urls_say_what_is_expected_and_hide_the_password() {
-        let err = open_client("http://user:hunter2@host:6379").unwrap_err();
+        let err = open_client("http://user:hunter2@host:6379", None).unwrap_err();
         let said = err.to_string();
         assert!(said.contains("redis://HOST:PORT"), "{said}");
         assert!(!said.contains("hunter2"), "{said}");
@@ -241,11 +266,11 @@ mod tests {
             "redis://u:pa/ss@h:1",
             "redis://u:pw@h:99999",
         ] {
-            let said = open_client(url).unwrap_err().to_string();
+            let said = open_client(url, None).unwrap_err().to_string();
             assert!(!said.contains("ss@") && !said.contains(":pw@"), "{said}");
         }
-        assert!(open_client("redis://127.0.0.1:6379/2").is_ok());
-        assert!(open_client("rediss://cache.example.com:6380").is_ok());
+        assert!(open_client("redis://127.0.0.1:6379/2", None).is_ok());
+        assert!(open_client("rediss://cache.example.com:6380", None).is_ok());
     }
 
     #[test]

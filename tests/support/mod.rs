@@ -22,6 +22,7 @@
     reason = "a test binary that uses nothing from a submodule leaves its re-export unused"
 )]
 
+mod ca;
 #[cfg(feature = "server")]
 mod disk;
 #[cfg(feature = "server")]
@@ -35,6 +36,7 @@ mod process;
 mod redis_server;
 mod ws;
 
+pub use ca::*;
 #[cfg(feature = "server")]
 pub use disk::*;
 #[cfg(feature = "server")]

@@ -12,12 +12,25 @@ use super::{LIMIT, TempDir};
 pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
+    /// With TLS: its port, and the certificate, key and CA files it serves with.
+    tls: Option<(u16, [String; 3])>,
     dir: TempDir,
 }
 
 impl RedisServer {
     /// A new server on a free port, or `None` (after saying why) when `redis-server` is missing.
     pub fn start() -> Option<RedisServer> {
+        RedisServer::start_with(None)
+    }
+
+    /// [`RedisServer::start`] also serving TLS on a port of its own, with the certificate, key and
+    /// CA in these PEM files (clients need not present one); the plain port stays for the test's
+    /// own commands.
+    pub fn start_tls(cert: &str, key: &str, ca: &str) -> Option<RedisServer> {
+        RedisServer::start_with(Some([cert.to_owned(), key.to_owned(), ca.to_owned()]))
+    }
+
+    fn start_with(tls: Option<[String; 3]>) -> Option<RedisServer> {
         if !installed() {
             let why =
                 "redis-server is needed for the Redis tests (Debian: apt-get install redis-server)";
@@ -31,6 +44,7 @@ impl RedisServer {
         let mut server = RedisServer {
             child: None,
             port,
+            tls: tls.map(|files| (free_port(), files)),
             dir: TempDir::new("redis"),
         };
         server.restart();
@@ -40,6 +54,12 @@ impl RedisServer {
     /// `redis://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// `rediss://localhost:TLS_PORT` (the certificate must name `localhost`).
+    pub fn tls_url(&self) -> String {
+        let (port, _) = self.tls.as_ref().expect("started with start_tls");
+        format!("rediss://localhost:{port}")
     }
 
     /// Kills the server at once (what it held is gone: nothing is saved).
@@ -53,7 +73,14 @@ impl RedisServer {
     /// Starts it again on the same port, empty, and waits until it answers.
     pub fn restart(&mut self) {
         self.kill();
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        if let Some((port, [cert, key, ca])) = &self.tls {
+            command
+                .args(["--tls-port", &port.to_string()])
+                .args(["--tls-cert-file", cert, "--tls-key-file", key])
+                .args(["--tls-ca-cert-file", ca, "--tls-auth-clients", "no"]);
+        }
+        let child = command
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
