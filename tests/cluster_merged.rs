@@ -107,6 +107,37 @@ fn expected(names: &[&str], round: &str, n: usize) -> HashSet<(String, String)> 
         .collect()
 }
 
+/// Waits (bounded) until the stream holds `count` records.
+async fn published(redis: &RedisServer, count: usize) {
+    within("published", async {
+        while redis.records("vg:logs").len() < count {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}
+
+/// `vg logs --json ARGS`, which must succeed: what it printed, as (instance, message).
+fn logs_json(args: &[&str]) -> Vec<(String, String)> {
+    let out = vg().args(["logs", "--json"]).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+            (
+                entry["instance"].as_str().unwrap().to_owned(),
+                entry["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// Each entry once: as many as expected, and all of them.
 fn assert_once_each(got: &[(String, String)], want: &HashSet<(String, String)>) {
     assert_eq!(got.len(), want.len(), "{got:?}");
@@ -176,12 +207,7 @@ async fn a_record_in_redis_twice_reaches_a_merged_viewer_once() {
     let mut servers = [instance(&redis, "a", "eu"), instance(&redis, "b", "us")];
     let (mut ws, mut seen) = merged_viewer(&servers[1], "cursor=").await;
     write_from_each(&mut servers[..1], &["a"], "line", 3);
-    within("published", async {
-        while redis.records("vg:logs").len() < 3 {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    })
-    .await;
+    published(&redis, 3).await;
     // What a publish retried past its dedupe key would leave: the second record again.
     let (_, fields) = &redis.records("vg:logs")[1];
     let mut again = redis::cmd("XADD");
@@ -246,12 +272,7 @@ async fn a_cursor_redis_has_trimmed_past_gets_a_counted_gap() {
     server.write_lines((0..300).map(|i| format!("later {i}")));
     server.wait_emitted("later 299");
     // Wait (bounded) until all 310 are in Redis, then trim as retention would.
-    within("published", async {
-        while redis.records("vg:logs").len() < 310 {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    })
-    .await;
+    published(&redis, 310).await;
     let _: u64 = redis::cmd("XTRIM")
         .arg("vg:logs")
         .arg("MAXLEN")
@@ -286,40 +307,8 @@ async fn vg_logs_on_one_instance_shows_every_instances_entries() {
     let names = ["a", "b"];
     let mut servers = vec![instance(&redis, "a", "eu"), instance(&redis, "b", "us")];
     write_from_each(&mut servers, &names, "line", 5);
-    within("published", async {
-        while redis.records("vg:logs").len() < 10 {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-    let out = vg()
-        .args([
-            "logs",
-            "--json",
-            "--no-follow",
-            "-n",
-            "100",
-            "--url",
-            &servers[1].url(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got: Vec<(String, String)> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let entry: serde_json::Value = serde_json::from_str(line).unwrap();
-            (
-                entry["instance"].as_str().unwrap().to_owned(),
-                entry["message"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    published(&redis, 10).await;
+    let got = logs_json(&["--no-follow", "-n", "100", "--url", &servers[1].url()]);
     // All of them, in the Redis stream's order.
     let want: Vec<(String, String)> = redis
         .records("vg:logs")
@@ -336,30 +325,20 @@ async fn vg_logs_on_one_instance_shows_every_instances_entries() {
     assert_once_each(&got, &expected(&names, "line", 5));
 
     // `--since` alone backfills what matches from the merged stream too.
-    let out = vg()
-        .args([
-            "logs",
-            "--json",
-            "--no-follow",
-            "--since",
-            "1h",
-            "--instance",
-            "a",
-        ])
-        .args(["--url", &servers[1].url()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let since: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["message"].to_string())
-        .collect();
+    let since = logs_json(&[
+        "--no-follow",
+        "--since",
+        "1h",
+        "--instance",
+        "a",
+        "--url",
+        &servers[1].url(),
+    ]);
     assert_eq!(since.len(), 5, "{since:?}");
+    assert!(
+        since.iter().all(|(instance, _)| instance == "a"),
+        "{since:?}"
+    );
 }
 
 #[tokio::test]
@@ -370,34 +349,17 @@ async fn vg_logs_given_two_instances_of_one_merged_stream_shows_each_entry_once(
     let names = ["a", "b"];
     let mut servers = vec![instance(&redis, "a", "eu"), instance(&redis, "b", "us")];
     write_from_each(&mut servers, &names, "line", 5);
-    within("published", async {
-        while redis.records("vg:logs").len() < 10 {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    })
-    .await;
+    published(&redis, 10).await;
     // Both serve every instance's entries: merged naively, each would be shown twice.
-    let out = vg()
-        .args(["logs", "--json", "--no-follow", "-n", "100"])
-        .args(["--url", &servers[0].url(), "--url", &servers[1].url()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got: Vec<(String, String)> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let entry: serde_json::Value = serde_json::from_str(line).unwrap();
-            (
-                entry["instance"].as_str().unwrap().to_owned(),
-                entry["message"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let got = logs_json(&[
+        "--no-follow",
+        "-n",
+        "100",
+        "--url",
+        &servers[0].url(),
+        "--url",
+        &servers[1].url(),
+    ]);
     assert_once_each(&got, &expected(&names, "line", 5));
 }
 

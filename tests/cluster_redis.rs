@@ -207,18 +207,28 @@ fn stats_when(cluster: &Cluster, done: impl Fn(&RedisStats) -> bool) -> RedisSta
     }
 }
 
+/// An emitter named `api-1` publishing to Redis with `config`.
+fn publishing(config: RedisConfig) -> (Emitter, Cluster) {
+    let emitter = Emitter::new(EmitterConfig::default().read_env(false).instance("api-1"));
+    let cluster = Cluster::start(&emitter, config).unwrap();
+    (emitter, cluster)
+}
+
+/// Logs `prefix 1` to `prefix N` and waits (bounded) until `published` entries are in Redis.
+fn log_published(emitter: &Emitter, cluster: &Cluster, prefix: &str, n: u64, published: u64) {
+    for i in 1..=n {
+        emitter.log(Level::Info, "t", format!("{prefix}{i}"));
+    }
+    stats_when(cluster, |s| s.published == published);
+}
+
 #[test]
 fn the_stream_keeps_about_max_len_entries_the_newest() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let emitter = Emitter::new(EmitterConfig::default().read_env(false).instance("api-1"));
-    let config = RedisConfig::new(redis.url()).max_len(200);
-    let cluster = Cluster::start(&emitter, config).unwrap();
-    for i in 1..=2000 {
-        emitter.log(Level::Info, "t", format!("m{i}"));
-    }
-    stats_when(&cluster, |s| s.published == 2000);
+    let (emitter, cluster) = publishing(RedisConfig::new(redis.url()).max_len(200));
+    log_published(&emitter, &cluster, "m", 2000, 2000);
 
     // `MAXLEN ~` trims whole nodes (100 records each by default), so somewhat more may stay.
     let seqs = seqs_of(&redis.records("vg:logs"));
@@ -236,23 +246,16 @@ fn the_stream_trims_entries_older_than_max_age_and_keeps_the_young() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let emitter = Emitter::new(EmitterConfig::default().read_env(false).instance("api-1"));
     let config = RedisConfig::new(redis.url()).max_age(Duration::from_secs(1));
-    let cluster = Cluster::start(&emitter, config).unwrap();
-    for i in 1..=300 {
-        emitter.log(Level::Info, "t", format!("old {i}"));
-    }
-    stats_when(&cluster, |s| s.published == 300);
+    let (emitter, cluster) = publishing(config);
+    log_published(&emitter, &cluster, "old ", 300, 300);
     assert_eq!(
         redis.records("vg:logs").len(),
         300,
         "all younger than a second"
     );
     std::thread::sleep(Duration::from_millis(1500));
-    for i in 1..=300 {
-        emitter.log(Level::Info, "t", format!("new {i}"));
-    }
-    stats_when(&cluster, |s| s.published == 600);
+    log_published(&emitter, &cluster, "new ", 300, 600);
 
     // `MINID ~` trims whole nodes (100 records each by default): a node holding old and new
     // entries stays, every node of old ones alone goes.
@@ -268,13 +271,9 @@ fn a_retry_after_a_lost_reply_adds_nothing_twice() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let emitter = Emitter::new(EmitterConfig::default().read_env(false).instance("api-1"));
     let config = RedisConfig::new(redis.url()).timeout(Duration::from_millis(200));
-    let cluster = Cluster::start(&emitter, config).unwrap();
-    for i in 1..=10 {
-        emitter.log(Level::Info, "t", format!("m{i}"));
-    }
-    stats_when(&cluster, |s| s.published == 10);
+    let (emitter, cluster) = publishing(config);
+    log_published(&emitter, &cluster, "m", 10, 10);
 
     // Redis holds writes for 1.5 s: the publisher's next batch times out after 200 ms, though Redis
     // then takes it. Its retry must find that out instead of adding the batch again.

@@ -229,14 +229,7 @@ async fn since_and_until_windows_are_exact_across_segment_boundaries() {
                 at(first).timestamp(),
                 at(last).timestamp()
             );
-            let reply = app.request("GET", &target, &[], b"").await;
-            let seqs: Vec<u64> = reply
-                .json()
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["seq"].as_u64().unwrap())
-                .collect();
+            let seqs = app.request("GET", &target, &[], b"").await.seqs();
             let expected: Vec<u64> = (first..=last).map(|s| u64::try_from(s).unwrap()).collect();
             assert_eq!(seqs, expected, "window {first}-{last}");
         }

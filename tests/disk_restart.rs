@@ -343,14 +343,9 @@ async fn vg_serve_says_what_recovery_did_serves_the_rest_and_refuses_a_newer_dir
         "{said}"
     );
     // Everything else is served, in order.
-    let reply = http(server.addr, "GET", "/api/logs?limit=1000", &[], b"").await;
-    let back: Vec<u64> = reply
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["seq"].as_u64().unwrap())
-        .collect();
+    let back = http(server.addr, "GET", "/api/logs?limit=1000", &[], b"")
+        .await
+        .seqs();
     assert_eq!(back.len(), 198, "all but the damaged and the torn record");
     assert!(back.windows(2).all(|w| w[0] < w[1]));
     assert_eq!(back.last(), Some(&199));
@@ -361,14 +356,7 @@ async fn vg_serve_says_what_recovery_did_serves_the_rest_and_refuses_a_newer_dir
     let mut bytes = std::fs::read(&segment).unwrap();
     bytes[8] = 99;
     std::fs::write(&segment, &bytes).unwrap();
-    let out = vg()
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(said.lines().count(), 1, "{said}");
+    let said = refused(&data);
     assert!(
         said.contains("newer vg") && said.contains("upgrade vg"),
         "{said}"
@@ -518,15 +506,21 @@ fn a_second_server_on_the_same_data_dir_refuses_in_one_line() {
     let dir = TempDir::new("twice");
     let data = dir.path().join("data");
     let _first = Serve::start(&data, &[]);
+    let said = refused(&data);
+    assert!(said.contains("in use by another vg server"), "{said}");
+}
+
+/// `vg serve` on `data`, which must refuse to start: exit 1 and one line, returned.
+fn refused(data: &Path) -> String {
     let out = vg()
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
+        .arg(data)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("in use by another vg server"), "{stderr}");
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(said.lines().count(), 1, "{said}");
+    said
 }
 
 /// `vg demo` with `VG_DATA_DIR`: what it seeds and emits is there after a graceful stop, and the

@@ -146,15 +146,6 @@ async fn windows_are_exact_at_every_frame_and_segment_boundary_of_sealed_segment
     );
     let gateway = Gateway::new(emitter.clone(), GatewayConfig::default());
     let app = TestApp::with_router(emitter.clone(), gateway.clone(), gateway.router());
-    let seqs_of = |reply: support::HttpResponse| -> Vec<u64> {
-        reply
-            .json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["seq"].as_u64().unwrap())
-            .collect()
-    };
     // Where frames and segments begin and end, from the sealed segments' indexes
     // (docs/storage.md): every one is tested below, besides entries all along.
     let edges = frame_edges(dir.path());
@@ -177,22 +168,23 @@ async fn windows_are_exact_at_every_frame_and_segment_boundary_of_sealed_segment
                 "/api/logs?since={}&after=0&limit=1",
                 at(i64::try_from(first).unwrap()).timestamp()
             );
-            let seqs = seqs_of(app.request("GET", &target, &[], b"").await);
+            let seqs = app.request("GET", &target, &[], b"").await.seqs();
             assert_eq!(seqs, [first], "since {first}");
         }
-        for first in (1..=count - 700).step_by(97) {
-            let last = first + 650;
+        // The entries from `first` to `last` by their times, read as one window.
+        let window = |first: u64, last: u64| {
             let target = format!(
                 "/api/logs?since={}&until={}&limit=1000",
                 at(i64::try_from(first).unwrap()).timestamp(),
                 at(i64::try_from(last).unwrap()).timestamp()
             );
-            let seqs = seqs_of(app.request("GET", &target, &[], b"").await);
-            assert_eq!(
-                seqs,
-                (first..=last).collect::<Vec<_>>(),
-                "window {first}-{last}"
-            );
+            let app = &app;
+            async move { app.request("GET", &target, &[], b"").await.seqs() }
+        };
+        for first in (1..=count - 700).step_by(97) {
+            let last = first + 650;
+            let want: Vec<u64> = (first..=last).collect();
+            assert_eq!(window(first, last).await, want, "window {first}-{last}");
         }
         // Windows that end on an edge, begin on one, or hold just the two sides of one.
         for &edge in &edges {
@@ -201,16 +193,11 @@ async fn windows_are_exact_at_every_frame_and_segment_boundary_of_sealed_segment
                 (edge, (edge + 3).min(count)),
                 (edge.saturating_sub(1).max(1), (edge + 1).min(count)),
             ] {
-                let target = format!(
-                    "/api/logs?since={}&until={}&limit=10",
-                    at(i64::try_from(first).unwrap()).timestamp(),
-                    at(i64::try_from(last).unwrap()).timestamp()
-                );
-                let seqs = seqs_of(app.request("GET", &target, &[], b"").await);
+                let want: Vec<u64> = (first..=last).collect();
                 assert_eq!(
-                    seqs,
-                    (first..=last).collect::<Vec<_>>(),
-                    "window {first}-{last} at edge {edge}"
+                    window(first, last).await,
+                    want,
+                    "{first}-{last} at edge {edge}"
                 );
             }
         }
@@ -332,14 +319,7 @@ async fn an_until_window_reads_no_segment_that_begins_after_it() {
     within("until windows", async {
         for paging in ["", "&after=0"] {
             let target = format!("/api/logs?{window}&limit=1000{paging}");
-            let reply = app.request("GET", &target, &[], b"").await;
-            let seqs: Vec<u64> = reply
-                .json()
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["seq"].as_u64().unwrap())
-                .collect();
+            let seqs = app.request("GET", &target, &[], b"").await.seqs();
             assert_eq!(seqs, expected, "{target}");
         }
     })

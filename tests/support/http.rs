@@ -31,6 +31,16 @@ impl HttpResponse {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
+
+    /// The seqs of a JSON array of entries (`GET /api/logs`), in order.
+    pub fn seqs(&self) -> Vec<u64> {
+        self.json()
+            .as_array()
+            .unwrap_or_else(|| panic!("not an array: {}", self.body))
+            .iter()
+            .map(|e| e["seq"].as_u64().unwrap())
+            .collect()
+    }
 }
 
 /// Whether `headers` name a `Host`, so the clients add one only when the test does not.
