@@ -211,6 +211,19 @@ impl Writer {
         Ok(())
     }
 
+    /// Whether the segment being written was removed from the dir (the dir deleted or unmounted
+    /// under the server): writes to it would succeed and be lost, so it is rolled instead, and
+    /// what cannot be written is counted.
+    fn active_removed(&self) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            self.active.file.metadata().is_ok_and(|m| m.nlink() == 0)
+        }
+        #[cfg(not(unix))]
+        false
+    }
+
     /// Deletes the oldest whole segments beyond the size or age limit (never the active one).
     fn enforce_retention(&self) {
         let config = self.config();
@@ -325,8 +338,8 @@ impl Sink for Writer {
     fn write(&mut self, entries: &[Arc<LogEntry>]) {
         let mut rest = entries;
         while !rest.is_empty() {
-            if self.active.len >= self.config().segment_bytes
-                && self.active.entries > 0
+            let full = self.active.len >= self.config().segment_bytes && self.active.entries > 0;
+            if (full || self.active_removed())
                 && let Err(e) = self.roll()
             {
                 self.failed(rest.len() as u64, &e);
