@@ -360,13 +360,13 @@ async fn rediss_with_a_private_ca_publishes_and_without_it_is_refused_clearly() 
     let error = down["error"].as_str().unwrap_or_default().to_lowercase();
     assert!(error.contains("certificate"), "{down}");
 
-    // A CA for a plain redis:// URL, or one that cannot be read: one line, exit 2.
+    // A CA for a plain redis:// URL, one that cannot be read, or a file with no certificate in
+    // it (the key instead): one line, exit 2.
+    let missing = files.path().join("missing.pem").display().to_string();
     for (url, ca) in [
         (redis.url(), ca_file.clone()),
-        (
-            redis.tls_url(),
-            files.path().join("missing.pem").display().to_string(),
-        ),
+        (redis.tls_url(), missing),
+        (redis.tls_url(), key.clone()),
     ] {
         let out = vg()
             .args([

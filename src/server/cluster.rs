@@ -18,6 +18,8 @@ pub(crate) mod reader;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::pki_types::pem::PemObject as _;
+
 use publisher::{Publisher, Status};
 
 use crate::server::store::Emitter;
@@ -235,6 +237,15 @@ fn open_client(url: &str, ca_cert: Option<&[u8]>) -> Result<redis::Client, Clust
         return Err(ClusterError::Setting(format!(
             "a CA certificate is for TLS, and {shown} is not a rediss:// URL"
         )));
+    }
+    // The client would take a file without a certificate and fail every handshake later.
+    let certificates_in_it = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_or(0, |certificates| certificates.len());
+    if certificates_in_it == 0 {
+        return Err(ClusterError::Setting(
+            "the CA certificate file holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the CA's certificate, not its key".into(),
+        ));
     }
     let certificates = redis::TlsCertificates {
         client_tls: None,
