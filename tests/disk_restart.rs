@@ -400,6 +400,10 @@ async fn a_data_dir_that_cannot_be_written_leaves_live_streaming_going_counted_a
         !support::segments(&data).is_empty(),
         "a new segment in the dir"
     );
+    // The dir is this server's again: a second server is refused, as before.
+    let said = refused(&data);
+    assert!(said.contains("in use by another vg server"), "{said}");
+    assert!(data.join("stream").exists());
     tokio::time::sleep(Duration::from_millis(5200)).await;
     server.post(lines(701..=710)).await;
     let deadline = Instant::now() + LIMIT;
@@ -510,15 +514,21 @@ fn a_second_server_on_the_same_data_dir_refuses_in_one_line() {
     assert!(said.contains("in use by another vg server"), "{said}");
 }
 
-/// `vg serve` on `data`, which must refuse to start: exit 1 and one line, returned.
+/// `vg serve` on `data`, which must refuse to start: exit 1 and one line, returned. One that
+/// starts instead is killed at the deadline, failing the test rather than hanging it.
 fn refused(data: &Path) -> String {
-    let out = vg()
+    let mut child = vg()
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(data)
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    let status = wait_with_deadline(&mut child, LIMIT);
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+    assert_eq!(status.code(), Some(1), "{said}");
     assert_eq!(said.lines().count(), 1, "{said}");
     said
 }

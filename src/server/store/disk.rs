@@ -237,7 +237,8 @@ pub(crate) struct Catalog {
     /// Damage reads found (frame offsets by segment, and what was said), bounded.
     damage: Mutex<Vec<(PathBuf, u64)>>,
     damaged_frames: AtomicU64,
-    _lock: DirLock,
+    /// This server's hold on the dir; taken again if the dir is removed and made anew under it.
+    dir_lock: Mutex<DirLock>,
 }
 
 /// What the catalog's lock guards.
@@ -365,7 +366,7 @@ pub(crate) fn open(config: DiskConfig, new_identity: String) -> Result<Opened, D
         recovery: notes,
         damage: Mutex::new(Vec::new()),
         damaged_frames: AtomicU64::new(0),
-        _lock: lock,
+        dir_lock: Mutex::new(lock),
         config,
     };
     Ok(Opened {
@@ -433,6 +434,24 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 impl Catalog {
+    /// Makes sure the dir is still this server's, before a new segment is created in it. A dir
+    /// removed and made again under a running server has lost its lock and its stream file: they
+    /// are taken and written again, unless another server took the dir meanwhile (its error then).
+    pub(crate) fn claim_dir(&self) -> Result<(), DiskError> {
+        let mut held = self.dir_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        if held.still_held() {
+            return Ok(());
+        }
+        let dir = &self.config.dir;
+        let lock = DirLock::take(dir)?;
+        if identity(dir, self.identity.clone())? != self.identity {
+            // Another stream's dir now, though nobody holds it: not this server's to write.
+            return Err(DiskError::Locked { dir: dir.clone() });
+        }
+        *held = lock;
+        Ok(())
+    }
+
     /// The stream's identity.
     pub(crate) fn identity(&self) -> &str {
         &self.identity

@@ -13,9 +13,8 @@ use super::DiskError;
 /// Held for as long as the store is open.
 #[derive(Debug)]
 pub(crate) struct DirLock {
-    #[cfg_attr(unix, allow(dead_code, reason = "held only to keep the lock"))]
     path: PathBuf,
-    _file: File,
+    file: File,
 }
 
 impl DirLock {
@@ -23,7 +22,22 @@ impl DirLock {
     pub(crate) fn take(dir: &Path) -> Result<DirLock, DiskError> {
         let path = dir.join("lock");
         let file = open(&path)?;
-        Ok(DirLock { path, _file: file })
+        Ok(DirLock { path, file })
+    }
+
+    /// Whether the lock file in the dir is still the one held: not when the dir was removed (and
+    /// perhaps made again) under the server, which leaves the lock on a file nobody can find.
+    pub(crate) fn still_held(&self) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            match (std::fs::metadata(&self.path), self.file.metadata()) {
+                (Ok(in_dir), Ok(held)) => in_dir.dev() == held.dev() && in_dir.ino() == held.ino(),
+                _ => false,
+            }
+        }
+        #[cfg(not(unix))]
+        self.path.exists()
     }
 }
 

@@ -188,6 +188,7 @@ impl Writer {
 
     /// Seals the active segment and begins the next.
     fn roll(&mut self) -> Result<(), DiskError> {
+        self.catalog.claim_dir()?;
         let dir = self.config().dir.clone();
         if self.config().fsync != Fsync::Never && self.active.file.sync_data().is_err() {
             // What it holds reached the kernel; a segment that cannot be synced must not stop the
