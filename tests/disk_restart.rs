@@ -381,6 +381,10 @@ async fn a_data_dir_that_cannot_be_written_leaves_live_streaming_going_counted_a
         .disk_when(|d| d["writing"] == false && d["not_written"] == 500)
         .await;
     assert!(disk["write_errors"].as_u64() > Some(0), "{disk}");
+    let metrics = http(server.addr, "GET", "/metrics", &[], b"").await.body;
+    for line in ["vg_disk_writing 0", "vg_disk_not_written_entries_total 500"] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
     let deadline = Instant::now() + LIMIT;
     while !server.has_said("cannot write history to") {
         assert!(Instant::now() < deadline, "never said: {:?}", server.later);

@@ -17,7 +17,7 @@ use super::auth::Authorized;
 use super::counters::{GAP_REASONS, Ingest, Metrics};
 use super::ratelimit::Limited;
 use super::state::Shared;
-use crate::server::RedisStats;
+use crate::server::{DiskStats, RedisStats};
 use crate::wire::GapReason;
 
 /// The route.
@@ -212,10 +212,65 @@ fn render(shared: &Shared) -> String {
             newest.saturating_sub(sink.position),
         );
     }
+    if let Some(stats) = shared.emitter.disk_stats() {
+        disk(&mut out, &stats);
+    }
     if let Some(cluster) = shared.cluster.get() {
         redis(&mut out, &cluster.stats());
     }
     out.0
+}
+
+/// What durable history holds and how writing goes (only with a data dir).
+fn disk(out: &mut Exposition, stats: &DiskStats) {
+    let figures = [
+        (
+            "vg_disk_writing",
+            "gauge",
+            "1 while writes to the data dir succeed, 0 while they fail (full, unwritable, removed).",
+            u64::from(stats.writing),
+        ),
+        (
+            "vg_disk_written_entries_total",
+            "counter",
+            "Entries written to the data dir since the server started.",
+            stats.written,
+        ),
+        (
+            "vg_disk_not_written_entries_total",
+            "counter",
+            "Entries that could not be written to the data dir (they were still streamed live).",
+            stats.not_written,
+        ),
+        (
+            "vg_disk_write_errors_total",
+            "counter",
+            "Failed writes to the data dir.",
+            stats.write_errors,
+        ),
+        (
+            "vg_disk_bytes",
+            "gauge",
+            "Bytes of history on disk.",
+            stats.bytes,
+        ),
+        (
+            "vg_disk_segments",
+            "gauge",
+            "Segment files of history on disk.",
+            stats.segments as u64,
+        ),
+        (
+            "vg_disk_damaged_records_total",
+            "counter",
+            "Records found damaged (skipped) at start and by reads since.",
+            stats.damaged_records + stats.damaged_frames,
+        ),
+    ];
+    for (name, kind, help, value) in figures {
+        out.family(name, kind, help);
+        out.sample(name, &[], value);
+    }
 }
 
 /// How this instance's publishing to Redis goes (only with `--redis`).
