@@ -545,14 +545,19 @@ async fn a_merged_viewer_is_told_how_publishing_to_redis_goes() {
         .await;
         found.into_inner().unwrap()
     };
-    // Right after `hello`; the publisher says `up` once Redis has taken a batch.
+    // Right after `hello`; the publisher says `up` once Redis answers (it asks while idle too).
     states.push(next_state(&mut ws, &mut seen).await);
-    server.write_lines(["first"]);
     while states.last().unwrap()["state"] != "up" {
         assert!(states.len() < 30, "never up: {states:?}");
         states.push(next_state(&mut ws, &mut seen).await);
     }
     assert_eq!(states.last().unwrap()["buffered"], 0, "{states:?}");
+    // An entry through Redis, so that nothing is waiting when it goes away.
+    server.write_lines(["first"]);
+    read_until(&mut ws, &mut seen, |_, seen| {
+        seen.entries.iter().any(|(_, m)| m == "first")
+    })
+    .await;
 
     // Redis goes away while the instance has entries to publish: the viewer is told, with the count
     // waiting (the TUI's status bar shows it).

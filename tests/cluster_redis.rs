@@ -387,6 +387,20 @@ async fn rediss_with_a_private_ca_publishes_and_without_it_is_refused_clearly() 
 }
 
 #[tokio::test]
+async fn a_quiet_instance_says_redis_is_down_before_its_first_entry_and_up_once_it_answers() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    redis.kill();
+    let server = VgServe::start("127.0.0.1:0", &["--redis", &redis.url()]);
+    // Nothing emitted: the status still says how Redis is, not "connecting" for ever.
+    let down = redis_health(&server, |r| r["state"] == "down").await;
+    assert!(down["error"].is_string(), "{down}");
+    redis.restart();
+    redis_health(&server, |r| r["state"] == "up" && r["error"].is_null()).await;
+}
+
+#[tokio::test]
 async fn a_stop_publishes_what_was_still_waiting() {
     let Some(redis) = RedisServer::start() else {
         return;

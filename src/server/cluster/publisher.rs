@@ -10,7 +10,7 @@ mod script;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::Notify;
@@ -292,6 +292,8 @@ impl Sender {
         let script = script::script();
         let mut pause = RETRY_MIN;
         let mut restarted = self.restarted;
+        // When Redis was last asked how it is while nothing was waiting (at once, at start).
+        let mut checked: Option<Instant> = None;
         loop {
             if in_flight.is_empty() {
                 self.take_batch(&mut in_flight);
@@ -299,6 +301,16 @@ impl Sender {
             if in_flight.is_empty() {
                 if self.status.closing.load(Ordering::Relaxed) {
                     return;
+                }
+                // Idle: the status must say how Redis is, not only how the last batch went, or a
+                // quiet instance that cannot reach Redis (or whose certificate does not check out)
+                // would look healthy until its first entry.
+                if checked.is_none_or(|at| at.elapsed() >= RETRY_MAX) {
+                    checked = Some(Instant::now());
+                    match redis::cmd("PING").query_async::<()>(&mut connection).await {
+                        Ok(()) => self.status.set_up(),
+                        Err(e) => self.status.set_down(&e),
+                    }
                 }
                 // A notify before this wait is kept as a permit, so no wake-up is lost.
                 let _ = tokio::time::timeout(RETRY_MAX, self.status.wake.notified()).await;
