@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 
 #[path = "support/allocator.rs"]
 mod allocator;
+#[path = "support/pace.rs"]
+mod pace;
 
 type Entry = Arc<[u8; 200]>;
 
@@ -55,13 +57,7 @@ fn round(rate: u64, secs: u64, hand_over: bool) -> (u64, u64) {
     let start = Instant::now();
     let mut i = 0;
     while i < total {
-        let tick = start + Duration::from_micros(i / per_tick * 1000);
-        while Instant::now() < tick {
-            std::thread::sleep(
-                tick.saturating_duration_since(Instant::now())
-                    .min(Duration::from_micros(200)),
-            );
-        }
+        pace::until(pace::tick(start, i, per_tick));
         for _ in 0..per_tick.min(total - i) {
             let t0 = Instant::now();
             let entry: Entry = Arc::new([i as u8; 200]);

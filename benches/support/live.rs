@@ -10,6 +10,9 @@ use tokio::sync::oneshot;
 use vg::server::{Emitter, Gateway, GatewayConfig, serve};
 use vg::wire::{Incoming, ServerMessage, decode_server_frame};
 
+#[path = "pace.rs"]
+mod pace;
+
 /// A running gateway; dropping it shuts the server down and joins its thread.
 pub struct Server {
     /// The base URL, `http://127.0.0.1:PORT`.
@@ -148,13 +151,7 @@ pub fn paced(
     let mut times = Vec::with_capacity(total as usize);
     let mut i = 0;
     while i < total {
-        let tick = start + Duration::from_micros(i / per_tick * 1000);
-        while Instant::now() < tick {
-            std::thread::sleep(
-                tick.saturating_duration_since(Instant::now())
-                    .min(Duration::from_micros(200)),
-            );
-        }
+        pace::until(pace::tick(start, i, per_tick));
         for _ in 0..per_tick.min(total - i) {
             let entry = make(i, base.elapsed().as_nanos() as u64);
             let t0 = Instant::now();
