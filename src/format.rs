@@ -185,6 +185,15 @@ fn needs_quotes(s: &str) -> bool {
     s.is_empty() || s.contains(|c: char| c.is_whitespace() || c == '"' || c == '=')
 }
 
+/// `1 entry`, `2 entries`: a count of entries for a message.
+pub fn entries(n: u64) -> String {
+    if n == 1 {
+        "1 entry".to_owned()
+    } else {
+        format!("{n} entries")
+    }
+}
+
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -507,6 +516,13 @@ mod tests {
         let long = "x".repeat(ORIGIN_MAX + 5);
         f.line(&placed(&long, "a", "b", "m"), now);
         assert_eq!(f.origin_width, "scheduler[9a21c4] ams".len());
+    }
+
+    #[test]
+    fn one_entry_is_not_entries() {
+        assert_eq!(entries(1), "1 entry");
+        assert_eq!(entries(0), "0 entries");
+        assert_eq!(entries(500), "500 entries");
     }
 
     #[test]

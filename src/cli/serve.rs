@@ -161,9 +161,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(cluster) = cluster {
         let left = cluster.stats().buffered;
         if left > 0 {
-            let noun = if left == 1 { "entry" } else { "entries" };
+            let (count, them) = (
+                crate::format::entries(left),
+                if left == 1 { "it" } else { "them" },
+            );
             crate::say!(
-                "vg serve: {left} {noun} never reached Redis (it did not take them before the stop)"
+                "vg serve: {count} never reached Redis (it did not take {them} before the stop)"
             );
         }
     }
@@ -372,9 +375,9 @@ pub(crate) fn open_emitter(
         let next = emitter.history().bounds().newest.map_or(1, |n| n + 1);
         match (stats.oldest_seq, stats.newest_seq) {
             (Some(oldest), Some(newest)) => crate::say!(
-                "{command}: history in {}: {} entries on disk (seqs {oldest}-{newest}); continuing at seq {next}",
+                "{command}: history in {}: {} on disk (seqs {oldest}-{newest}); continuing at seq {next}",
                 dir.display(),
-                stats.entries
+                crate::format::entries(stats.entries)
             ),
             _ => crate::say!(
                 "{command}: history in {} (empty); fsync {}",

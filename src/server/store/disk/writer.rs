@@ -274,9 +274,10 @@ impl Writer {
         let not_written = catalog.not_written.load(Ordering::Relaxed);
         if let Some(Say::Back(lost)) = self.outage.succeeded(Instant::now(), not_written) {
             crate::say!(
-                "vg: writing history to {} again (for {}s now); {lost} entries could not be written meanwhile",
+                "vg: writing history to {} again (for {}s now); {} could not be written meanwhile",
                 catalog.config.dir.display(),
-                outage::SETTLED.as_secs()
+                outage::SETTLED.as_secs(),
+                crate::format::entries(lost)
             );
         }
     }
