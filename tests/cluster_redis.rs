@@ -330,6 +330,21 @@ fn a_bad_redis_url_is_one_line_and_exit_2() {
         said.contains("--redis-max-age") && said.contains("24h"),
         "{said}"
     );
+
+    // Redis settings without --redis would be ignored without a word: refused instead.
+    // (Bounded: a server that started instead would run until killed.)
+    let mut child = vg()
+        .args(["serve", "--bind", "127.0.0.1:0", "--redis-max-age", "5m"])
+        .env_remove("VG_REDIS_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_with_deadline(&mut child, LIMIT);
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+    assert_eq!(status.code(), Some(2), "{said}");
+    assert!(said.contains("--redis <URL>"), "{said}");
 }
 
 #[tokio::test]

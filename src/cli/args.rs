@@ -352,11 +352,16 @@ pub struct RedisArgs {
     pub max_len: usize,
     /// Also trim entries older than this from the Redis Stream (approximate MINID, by Redis's
     /// clock): 30m, 24h, 7d. Whichever of the two limits is reached first applies.
-    #[arg(long = "redis-max-age", value_parser = parse_redis_max_age, value_name = "AGE")]
+    #[arg(long = "redis-max-age", value_parser = parse_redis_max_age, value_name = "AGE", requires = "url")]
     pub max_age: Option<std::time::Duration>,
     /// With rediss://: trust this CA certificate (PEM) for Redis's certificate instead of the
     /// built-in roots (a private CA).
-    #[arg(long = "redis-ca-cert", env = "VG_REDIS_CA_CERT", value_name = "FILE")]
+    #[arg(
+        long = "redis-ca-cert",
+        env = "VG_REDIS_CA_CERT",
+        value_name = "FILE",
+        requires = "url"
+    )]
     pub ca_cert: Option<std::path::PathBuf>,
     /// Most entries waiting for Redis while it is down; the oldest are dropped (and counted) past that.
     #[arg(long = "redis-buffer", default_value_t = 100_000, value_name = "N")]
