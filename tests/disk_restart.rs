@@ -11,8 +11,8 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use support::{
-    LIMIT, TempDir, announced_addr, close_code, connect, expect_hello, http, line_reader, seqs,
-    until_live, vg, wait_with_deadline,
+    LIMIT, TempDir, announced_addr, close_code, connect, exit_within_limit, expect_hello, http,
+    line_reader, seqs, until_live, vg, wait_with_deadline,
 };
 use vg::wire::GapReason;
 
@@ -518,20 +518,12 @@ fn a_second_server_on_the_same_data_dir_refuses_in_one_line() {
     assert!(said.contains("in use by another vg server"), "{said}");
 }
 
-/// `vg serve` on `data`, which must refuse to start: exit 1 and one line, returned. One that
-/// starts instead is killed at the deadline, failing the test rather than hanging it.
+/// `vg serve` on `data`, which must refuse to start: exit 1 and one line, returned.
 fn refused(data: &Path) -> String {
-    let mut child = vg()
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = wait_with_deadline(&mut child, LIMIT);
-    let mut said = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+    let (status, said) = exit_within_limit(
+        vg().args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data),
+    );
     assert_eq!(status.code(), Some(1), "{said}");
     assert_eq!(said.lines().count(), 1, "{said}");
     said

@@ -96,6 +96,27 @@ pub fn wait_with_deadline(child: &mut Child, limit: Duration) -> ExitStatus {
     }
 }
 
+/// Runs `command` (stdin and stdout to nothing) for a process that should exit on its own, such as
+/// a server that must refuse to start: its status and stderr. One that runs on instead is killed
+/// at [`LIMIT`], failing the test rather than hanging it.
+pub fn exit_within_limit(command: &mut Command) -> (ExitStatus, String) {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_with_deadline(&mut child, LIMIT);
+    let mut said = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    (status, said)
+}
+
 /// The address in the first `http://HOST:PORT` of a line, as `vg serve` and `vg demo` announce it.
 pub fn announced_addr(line: &str) -> SocketAddr {
     let start = line
