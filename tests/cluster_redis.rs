@@ -302,30 +302,24 @@ fn a_retry_after_a_lost_reply_adds_nothing_twice() {
 
 #[test]
 fn a_bad_redis_url_is_one_line_and_exit_2() {
-    let out = vg()
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--redis",
-            "http://user:hunter2@cache:6379",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let said = String::from_utf8_lossy(&out.stderr);
+    let (status, said) = exit_within_limit(vg().args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--redis",
+        "http://user:hunter2@cache:6379",
+    ]));
+    assert_eq!(status.code(), Some(2));
     assert_eq!(said.lines().count(), 1, "{said}");
     assert!(said.contains("redis://HOST:PORT"), "{said}");
     assert!(!said.contains("hunter2"), "{said}");
 
     // An age limit of nothing would trim every entry.
-    let out = vg()
-        .args(["serve", "--bind", "127.0.0.1:0", "--redis"])
-        .args(["redis://127.0.0.1:1", "--redis-max-age", "0s"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let said = String::from_utf8_lossy(&out.stderr);
+    let (status, said) = exit_within_limit(
+        vg().args(["serve", "--bind", "127.0.0.1:0", "--redis"])
+            .args(["redis://127.0.0.1:1", "--redis-max-age", "0s"]),
+    );
+    assert_eq!(status.code(), Some(2));
     assert!(
         said.contains("--redis-max-age") && said.contains("24h"),
         "{said}"
@@ -376,20 +370,16 @@ async fn rediss_with_a_private_ca_publishes_and_without_it_is_refused_clearly() 
         (redis.tls_url(), missing),
         (redis.tls_url(), key.clone()),
     ] {
-        let out = vg()
-            .args([
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--redis",
-                &url,
-                "--redis-ca-cert",
-                &ca,
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{url} {ca}");
-        let said = String::from_utf8_lossy(&out.stderr);
+        let (status, said) = exit_within_limit(vg().args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--redis",
+            &url,
+            "--redis-ca-cert",
+            &ca,
+        ]));
+        assert_eq!(status.code(), Some(2), "{url} {ca}");
         assert_eq!(said.lines().count(), 1, "{said}");
     }
 }
